@@ -1,0 +1,136 @@
+"""Every Kubernetes name, namespace and label Pegasus uses comes from here.
+
+Other systems rely on these names: chainlets advertise the shard Service's address,
+dashboards and alerts select on the labels, and operators type the namespaces.
+Changing one here renames a live object, so each is a deliberate constant.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pegasus.errors import InvalidName
+
+PART_OF = "pegasus"
+MANAGED_BY = "pulumi"
+
+# Namespaces fixed by the design document (000: "sagasrv-metrics", "sagasrv-spc").
+INGRESS_NAMESPACE = "ingress-nginx"
+METRICS_NAMESPACE = "sagasrv-metrics"
+SPC_NAMESPACE = "sagasrv-spc"
+SYSTEM_NAMESPACE = "kube-system"
+# Karpenter's chart relies on the kube-system FlowSchemas (docs: "By default, Karpenter is
+# installed into the kube-system namespace, which leverages the system-leader-election ...").
+KARPENTER_NAMESPACE = SYSTEM_NAMESPACE
+KARPENTER_SERVICE_ACCOUNT = "karpenter"
+LOGGING_NAMESPACE = "sagasrv-logging"
+
+# Helm release names are set explicitly: helm.v3.Release would otherwise add a random
+# suffix, and the chart's fullname (hence Service and ServiceAccount names) derives from it.
+INGRESS_RELEASE = "ingress-nginx"
+MONITORING_RELEASE = "kube-prometheus-stack"
+BLACKBOX_RELEASE = "blackbox-exporter"
+KARPENTER_RELEASE = "karpenter"
+KARPENTER_CRD_RELEASE = "karpenter-crd"
+LOGGING_RELEASE = "fluent-bit"
+
+# ingress-nginx with fullnameOverride=ingress-nginx labels its controller pods like this.
+INGRESS_CONTROLLER_SELECTOR = {
+    "app.kubernetes.io/name": "ingress-nginx",
+    "app.kubernetes.io/instance": INGRESS_RELEASE,
+    "app.kubernetes.io/component": "controller",
+}
+TCP_SERVICES_CONFIGMAP = "pegasus-tcp-services"
+UDP_SERVICES_CONFIGMAP = "pegasus-udp-services"
+
+SPC_SERVICE = "spc"
+SPC_INTERNAL_SERVICE = "spc-internal"
+
+CHAINLET_NAMESPACE_PREFIX = "saga-"
+CHAINLET_COMPONENT = "chainlet"
+
+# Annotations and labels with meaning to other controllers.
+DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
+GRAFANA_DASHBOARD_LABEL = "grafana_dashboard"
+GRAFANA_FOLDER_ANNOTATION = "grafana_folder"
+SKIP_AWAIT = "pulumi.com/skipAwait"
+# The policy pack finds signing workloads and chain-data volumes by these labels.
+SIGNER_LABEL = "pegasus.saga.xyz/signer"
+CHAIN_DATA_LABEL = "pegasus.saga.xyz/chain-data"
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def is_dns1123_label(value: str) -> bool:
+    return len(value) <= 63 and bool(_DNS1123_LABEL.match(value))
+
+
+def dns1123_label(value: str, what: str) -> str:
+    """Return `value` unchanged if it is a valid DNS-1123 label, else raise naming `what`."""
+    if not is_dns1123_label(value):
+        raise InvalidName(
+            f"{what} {value!r} is not a valid DNS-1123 label: use at most 63 characters of "
+            "lowercase letters, digits and '-', starting and ending with a letter or digit"
+        )
+    return value
+
+
+def chainlet_namespace(chain_id: str) -> str:
+    """`saga-<chainId lowercased, '_' replaced by '-'>`, checked to be a DNS-1123 label."""
+    candidate = CHAINLET_NAMESPACE_PREFIX + chain_id.lower().replace("_", "-")
+    return dns1123_label(candidate, f"namespace for chainlet {chain_id!r}")
+
+
+def chainlet_resource_name(chain_id: str) -> str:
+    """The Pulumi logical name of a chainlet's component: stable for the chainlet's life."""
+    return f"chainlet-{chain_id}"
+
+
+def chainlet_workload_name() -> str:
+    # Each chainlet has its own namespace, so the objects inside it can share short names;
+    # a fixed name keeps kubectl muscle memory identical across hundreds of chainlets.
+    return "chainlet"
+
+
+def chainlet_data_claim_name() -> str:
+    return "chainlet-data"
+
+
+def shard_service_name(shard: int) -> str:
+    """Named in the design document: the Nth LoadBalancer is `ingress-nginx-controller-p2p-N`."""
+    return f"ingress-nginx-controller-p2p-{shard}"
+
+
+def data_claim_name(node: str) -> str:
+    return f"{node}-data"
+
+
+def labels(component: str, instance: str, *, name: str | None = None, version: str | None = None) -> dict[str, str]:
+    """The `app.kubernetes.io/*` labels on every object Pegasus creates."""
+    out = {
+        "app.kubernetes.io/name": name or component,
+        "app.kubernetes.io/instance": instance,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+    }
+    if version:
+        out["app.kubernetes.io/version"] = label_value(version)
+    return out
+
+
+def selector(component: str, instance: str, *, name: str | None = None) -> dict[str, str]:
+    """The immutable subset of `labels` used in selectors (a selector can never change)."""
+    return {
+        "app.kubernetes.io/name": name or component,
+        "app.kubernetes.io/instance": instance,
+    }
+
+
+_LABEL_VALUE_BAD = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def label_value(value: str) -> str:
+    """Coerce free text (an image version, say) into a valid label value."""
+    cleaned = _LABEL_VALUE_BAD.sub("-", value)[:63].strip("-_.")
+    return cleaned
