@@ -1,0 +1,40 @@
+"""A chain daemon with its protected volume, a public p2p Service and an internal Service."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import chain_node_builder
+from components.k8s_util import body, lb_host
+
+
+class ChainNode(pulumi.ComponentResource):
+    p2p_address: pulumi.Output[str]
+    """host:port that peers dial."""
+
+    def __init__(self, name: str, spec: chain_node_builder.ChainNodeSpec,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("pegasus:chain:ChainNode", name, None, opts)
+        p2p_port = spec.public_ports[0].port
+        m = chain_node_builder.chain_node_manifests(spec)
+        child = pulumi.ResourceOptions(parent=self)
+        ns = k8s.core.v1.Namespace(f"{name}-ns", **body(m["namespace"]),
+                                   opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)))
+        in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[ns]))
+        claim = k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-data", **body(m["claim"]),
+            opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(protect=True, retain_on_delete=True)),
+        )
+        # Deleting the public Service would give up the address peers know the node by.
+        public = k8s.core.v1.Service(f"{name}-p2p", **body(m["public"]),
+                                     opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(protect=True)))
+        k8s.core.v1.Service(f"{name}-internal", **body(m["internal"]), opts=in_ns)
+        self.public_service = public
+        self.p2p_address = lb_host(public).apply(lambda host: f"{host}:{p2p_port}")
+        workload = chain_node_builder.chain_node_manifests(spec, self.p2p_address)["workload"]
+        k8s.apps.v1.StatefulSet(f"{name}-workload", **body(workload),
+                                opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[claim])))
+        self.register_outputs({"p2p_address": self.p2p_address})

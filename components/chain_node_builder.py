@@ -1,0 +1,80 @@
+"""Pure builders for a chain daemon with a public p2p Service and an internal Service.
+
+Used for the platform chain node: namespace `sagasrv-spc`, Service `spc` (p2p only, public)
+and `spc-internal` (RPC, gRPC, REST and metrics, cluster-internal). Nothing here is specific
+to one chain: image, ports, env and paths all come from the spec.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, Optional
+
+from components import ingress_builder
+from components import workload_builder as wb
+from pegasus import names
+from pegasus.config import SpcSettings
+
+
+@dataclass(frozen=True)
+class ChainNodeSpec:
+    workload: wb.ChainWorkload
+    public_service: str
+    internal_service: str
+    public_ports: tuple[wb.Port, ...] = (wb.P2P,)
+    internal_ports: tuple[wb.Port, ...] = (wb.RPC, wb.GRPC, wb.REST, wb.METRICS)
+    lb_annotations: Mapping[str, str] = field(default_factory=dict)
+    external_traffic_policy: Optional[str] = None
+    advertise_env: Optional[str] = "EXTERNAL_ADDRESS"  # env var that receives host:port of the public p2p port
+
+
+def chain_node_manifests(spec: ChainNodeSpec, external_address: Any = None) -> dict[str, dict]:
+    """`external_address` is the public host:port, known once the load balancer exists."""
+    w = spec.workload
+    if spec.advertise_env and external_address is not None:
+        w = replace(w, env=w.env + ((spec.advertise_env, external_address),))
+    exposed = {p.name for p in spec.public_ports} & {p.name for p in spec.internal_ports}
+    if exposed:
+        raise ValueError(f"ports {sorted(exposed)} cannot be both public and internal")
+    return {
+        "namespace": wb.namespace(w.namespace, w.component, w.instance),
+        "claim": wb.data_claim(w),
+        "workload": wb.statefulset(w),
+        "public": wb.service(w, spec.public_service, spec.public_ports, kind="LoadBalancer",
+                             annotations=spec.lb_annotations, external_traffic_policy=spec.external_traffic_policy),
+        "internal": wb.service(w, spec.internal_service, spec.internal_ports),
+    }
+
+
+def spc_spec(settings: SpcSettings, cloud: str, cluster_name: str, storage_class: Optional[str]) -> ChainNodeSpec:
+    env = {
+        "CHAIN_ID": settings.chain_id,
+        "MONIKER": settings.moniker,
+        **settings.env,
+    }
+    workload = wb.ChainWorkload(
+        name=names.SPC_SERVICE,
+        namespace=names.SPC_NAMESPACE,
+        component="platform-chain",
+        instance=names.SPC_SERVICE,
+        image=settings.image,
+        data_path=settings.data_path,
+        storage_size=settings.storage_size,
+        storage_class=storage_class,
+        resources=settings.resources,
+        claim_name=names.data_claim_name(names.SPC_SERVICE),
+        env=tuple(sorted(env.items())),
+        key_secret=settings.key_secret,
+        ports=(wb.P2P, wb.RPC, wb.GRPC, wb.REST, wb.METRICS),
+        signer=True,
+        extra_labels={"saga.xyz/chain-id": settings.chain_id},
+    )
+    return ChainNodeSpec(
+        workload=workload,
+        public_service=names.SPC_SERVICE,
+        internal_service=names.SPC_INTERNAL_SERVICE,
+        lb_annotations=ingress_builder.public_lb_annotations(
+            cloud, f"pegasus.saga.xyz/cluster={cluster_name},pegasus.saga.xyz/node=spc", mixed_protocol=False
+        ),
+        external_traffic_policy=None if cloud == "eks" else "Local",
+    )

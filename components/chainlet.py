@@ -1,0 +1,44 @@
+"""One chainlet: namespace, data volume, workload and Service, and nothing else.
+
+Four resources, all derived from the chain read (components/chainlet_builder.py). Going
+offline changes only `spec.replicas` of the workload; the namespace, volume and Service stay,
+so coming back reattaches the same volume behind the same address.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import chainlet_builder
+from components.k8s_util import body as _body
+from pegasus.config import ChainletSettings
+
+
+class Chainlet(pulumi.ComponentResource):
+    namespace: pulumi.Output[str]
+    slot: int
+
+    def __init__(self, name: str, plan: chainlet_builder.ChainletPlan, settings: ChainletSettings,
+                 storage_class: Optional[str], external_address: Any, guard: pulumi.Resource,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("pegasus:chainlet:Chainlet", name, None, opts)
+        m = chainlet_builder.chainlet_manifests(plan, settings, storage_class, external_address)
+        child = pulumi.ResourceOptions(parent=self, depends_on=[guard])
+        # The namespace would take the volume with it when deleted: keep it if the chainlet
+        # ever leaves the program.
+        ns = k8s.core.v1.Namespace(f"{name}-ns", **_body(m["namespace"]),
+                                   opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)))
+        in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[ns]))
+        claim = k8s.core.v1.PersistentVolumeClaim(
+            f"{name}-data", **_body(m["claim"]),
+            opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(protect=True, retain_on_delete=True)),
+        )
+        k8s.apps.v1.StatefulSet(f"{name}-workload", **_body(m["workload"]),
+                                opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[claim])))
+        k8s.core.v1.Service(f"{name}-svc", **_body(m["service"]), opts=in_ns)
+        self.namespace = ns.metadata.name
+        self.slot = plan.address.slot
+        self.register_outputs({"namespace": self.namespace})

@@ -1,0 +1,456 @@
+"""The Kubernetes cluster, in one of three variants, and the one provider everything uses.
+
+- existing: a kubeconfig path (or contents) and context from config; by default the current
+  context of the local kubeconfig (kind, k3d, on-premise).
+- eks: pulumi-eks in API authentication mode (access entries), a private endpoint plus a
+  public one restricted to configured CIDRs, KMS-encrypted secrets, encrypted gp3 volumes,
+  its own VPC across 2-3 AZs (or given subnets), a small system node group, EKS Pod
+  Identity, the EBS CSI driver and the AWS Load Balancer Controller.
+- gke: a regional pulumi-gcp cluster with private nodes, workload identity, a system node
+  pool and node auto-provisioning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import cluster_builder as cb
+from components.k8s_util import body
+from pegasus import names
+from pegasus.config import ClusterSettings
+
+
+@dataclass
+class EksInfo:
+    """What the EKS add-ons (Karpenter, logging) need to know about the cluster."""
+
+    cluster_name: str
+    region: str
+    aws_provider: Any
+    cluster: Any  # eks.Cluster
+    vpc_id: Any
+    private_subnet_ids: Any
+    node_group: Any
+
+
+@dataclass
+class GkeInfo:
+    project: str
+    region: str
+    gcp_provider: Any
+    cluster: Any
+
+
+class Cluster(pulumi.ComponentResource):
+    provider: k8s.Provider
+    kubeconfig: pulumi.Output[str]
+    """Secret."""
+    storage_class: Optional[str]
+    """The StorageClass for chain data, or None for the cluster default."""
+
+    def __init__(self, name: str, settings: ClusterSettings, stack: str, *, karpenter: bool,
+                 storage_class_override: Optional[str] = None, ship_logs: bool = False,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("pegasus:cluster:Cluster", name, None, opts)
+        self.eks: Optional[EksInfo] = None
+        self.gke: Optional[GkeInfo] = None
+        # Resources every public LoadBalancer Service must wait for (the AWS LB controller).
+        self.lb_dependencies: list[pulumi.Resource] = []
+        if settings.provider == "existing":
+            self._existing(name, settings)
+            self.storage_class = storage_class_override
+        elif settings.provider == "eks":
+            self._eks(name, settings, stack, karpenter)
+        else:
+            self._gke(name, settings, stack, ship_logs)
+        if settings.provider != "existing":
+            self.storage_class = storage_class_override or cb.CHAIN_STORAGE_CLASS
+        self.register_outputs({"kubeconfig": self.kubeconfig})
+
+    # ------------------------------------------------------------------ existing
+    def _existing(self, name: str, s: ClusterSettings) -> None:
+        kubeconfig = pulumi.Output.secret(s.kubeconfig.value) if s.kubeconfig else None
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=kubeconfig,
+            context=s.context,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        # Without an explicit kubeconfig the provider reads $KUBECONFIG or ~/.kube/config on
+        # the machine that runs `pulumi up`; record which, not the credentials.
+        self.kubeconfig = pulumi.Output.secret(
+            s.kubeconfig.value if s.kubeconfig else f"default kubeconfig, context {s.context or '(current)'}"
+        )
+
+    # ------------------------------------------------------------------ eks
+    def _eks(self, name: str, s: ClusterSettings, stack: str, karpenter: bool) -> None:
+        import pulumi_aws as aws
+        import pulumi_eks as eks
+
+        child = pulumi.ResourceOptions(parent=self)
+        aws_provider = aws.Provider(f"{name}-aws", region=s.region, opts=child)
+        aws_opts = pulumi.ResourceOptions(parent=self, provider=aws_provider)
+        tags = cb.common_tags(s, stack)
+
+        secrets_key = aws.kms.Key(
+            f"{name}-secrets-key",
+            description=f"EKS secrets encryption for {s.name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=tags,
+            opts=aws_opts,
+        )
+        volume_key = aws.kms.Key(
+            f"{name}-volumes-key",
+            description=f"Chain data volumes of {s.name}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=tags,
+            opts=pulumi.ResourceOptions.merge(aws_opts, pulumi.ResourceOptions(protect=True)),
+        )
+
+        if s.vpc_id:
+            vpc_id: Any = s.vpc_id
+            private_ids: Any = list(s.private_subnet_ids)
+            public_ids: Any = list(s.public_subnet_ids)
+        else:
+            vpc_id, private_ids, public_ids = self._vpc(name, s, tags, aws, aws_opts)
+
+        node_role = aws.iam.Role(
+            f"{name}-system-node-role",
+            assume_role_policy=cb.trust_policy("ec2.amazonaws.com"),
+            managed_policy_arns=list(cb.NODE_MANAGED_POLICIES),
+            tags=tags,
+            opts=aws_opts,
+        )
+        access_entries = {
+            f"admin-{i}": eks.AccessEntryArgs(
+                principal_arn=arn,
+                access_policies={
+                    "admin": eks.AccessPolicyAssociationArgs(
+                        policy_arn=cb.CLUSTER_ADMIN_POLICY,
+                        access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    )
+                },
+            )
+            for i, arn in enumerate(s.admin_role_arns)
+        }
+        cluster = eks.Cluster(
+            f"{name}-eks",
+            name=s.name,
+            version=s.kubernetes_version,
+            authentication_mode=eks.AuthenticationMode.API,
+            access_entries=access_entries or None,
+            endpoint_private_access=True,
+            endpoint_public_access=bool(s.public_access_cidrs),
+            public_access_cidrs=list(s.public_access_cidrs) or None,
+            encryption_config_key_arn=secrets_key.arn,
+            vpc_id=vpc_id,
+            private_subnet_ids=private_ids,
+            public_subnet_ids=public_ids,
+            skip_default_node_group=True,
+            create_oidc_provider=False,
+            enabled_cluster_log_types=["api", "audit", "authenticator"],
+            deletion_protection=s.deletion_protection,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, providers={"aws": aws_provider}, protect=s.deletion_protection),
+        )
+        launch_template = aws.ec2.LaunchTemplate(
+            f"{name}-system-nodes",
+            block_device_mappings=cb.launch_template_block_devices(),
+            metadata_options={"httpTokens": "required", "httpPutResponseHopLimit": 2, "httpEndpoint": "enabled"},
+            tag_specifications=[{"resourceType": "instance", "tags": tags}, {"resourceType": "volume", "tags": tags}],
+            tags=tags,
+            opts=aws_opts,
+        )
+        node_group = eks.ManagedNodeGroup(
+            f"{name}-system",
+            cluster=cluster,
+            node_group_name=f"{s.name}-system",
+            node_role=node_role,
+            instance_types=[s.system_node_type],
+            scaling_config=cb.system_node_scaling(s),
+            subnet_ids=private_ids,
+            labels={"pegasus.saga.xyz/pool": "system"},
+            taints=cb.system_node_taints(karpenter),
+            launch_template={"id": launch_template.id, "version": launch_template.latest_version.apply(str)},
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, providers={"aws": aws_provider}),
+        )
+        after_nodes = pulumi.ResourceOptions(parent=self, provider=aws_provider, depends_on=[node_group])
+        aws.eks.Addon(
+            f"{name}-pod-identity-agent",
+            cluster_name=s.name,
+            addon_name="eks-pod-identity-agent",
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            opts=after_nodes,
+        )
+        ebs_role = aws.iam.Role(
+            f"{name}-ebs-csi-role",
+            assume_role_policy=cb.pod_identity_trust_policy(),
+            managed_policy_arns=[cb.EBS_CSI_MANAGED_POLICY],
+            tags=tags,
+            opts=aws_opts,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-ebs-csi-kms",
+            role=ebs_role.id,
+            policy=volume_key.arn.apply(cb.ebs_kms_policy),
+            opts=aws_opts,
+        )
+        aws.eks.Addon(
+            f"{name}-ebs-csi",
+            cluster_name=s.name,
+            addon_name="aws-ebs-csi-driver",
+            pod_identity_associations=[{"roleArn": ebs_role.arn, "serviceAccount": cb.EBS_CSI_SERVICE_ACCOUNT}],
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            opts=after_nodes,
+        )
+
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=cluster.kubeconfig_json,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["kubeconfig"]),
+        )
+        self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[node_group])
+
+        sc = cb.storage_class("eks", volume_key.arn)
+        k8s.storage.v1.StorageClass(f"{name}-chain-data", **body(sc), opts=k8s_opts)
+
+        lbc_role = aws.iam.Role(
+            f"{name}-lbc-role",
+            assume_role_policy=cb.pod_identity_trust_policy(),
+            tags=tags,
+            opts=aws_opts,
+        )
+        lbc_policy = aws.iam.Policy(
+            f"{name}-lbc-policy",
+            description="AWS Load Balancer Controller v3.5.0 (docs/install/iam_policy.json)",
+            policy=cb.lbc_policy_document(),
+            tags=tags,
+            opts=aws_opts,
+        )
+        aws.iam.RolePolicyAttachment(f"{name}-lbc-policy", role=lbc_role.name, policy_arn=lbc_policy.arn, opts=aws_opts)
+        lbc_identity = aws.eks.PodIdentityAssociation(
+            f"{name}-lbc-identity",
+            cluster_name=s.name,
+            namespace=names.SYSTEM_NAMESPACE,
+            service_account=cb.LBC_SERVICE_ACCOUNT,
+            role_arn=lbc_role.arn,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, provider=aws_provider, depends_on=[cluster]),
+        )
+        lbc = k8s.helm.v3.Release(
+            f"{name}-lbc",
+            name=cb.LBC_RELEASE,
+            chart=cb.LBC_CHART,
+            version=cb.LBC_CHART_VERSION,
+            repository_opts={"repo": cb.LBC_CHART_REPO},
+            namespace=names.SYSTEM_NAMESPACE,
+            values=pulumi.Output.from_input(vpc_id).apply(lambda v: cb.lbc_values(s.name, s.region, v)),
+            atomic=True,
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[lbc_identity])),
+        )
+        self.lb_dependencies = [lbc]
+        self.eks = EksInfo(
+            cluster_name=s.name,
+            region=s.region,
+            aws_provider=aws_provider,
+            cluster=cluster,
+            vpc_id=vpc_id,
+            private_subnet_ids=private_ids,
+            node_group=node_group,
+        )
+
+    def _vpc(self, name: str, s: ClusterSettings, tags: dict, aws: Any, aws_opts: pulumi.ResourceOptions):
+        if s.availability_zones:
+            azs: Any = list(s.availability_zones)
+        else:
+            azs = aws.get_availability_zones_output(
+                state="available", opts=pulumi.InvokeOutputOptions(provider=aws_opts.provider)
+            ).names.apply(lambda n: n[: cb.MAX_AZS])
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=s.vpc_cidr,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={**tags, "Name": s.name},
+            opts=aws_opts,
+        )
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={**tags, "Name": s.name}, opts=aws_opts)
+        public_rt = aws.ec2.RouteTable(
+            f"{name}-public", vpc_id=vpc.id,
+            routes=[{"cidrBlock": "0.0.0.0/0", "gatewayId": igw.id}],
+            tags={**tags, "Name": f"{s.name}-public"}, opts=aws_opts,
+        )
+        # Subnets are declared per AZ index so that they are visible in a preview even
+        # before the AZ names are known (they come from an invoke in a fresh account).
+        count = len(s.availability_zones) if s.availability_zones else cb.MAX_AZS
+        plans = cb.subnet_plan(s.vpc_cidr, [f"az{i}" for i in range(count)])
+        private_ids, public_ids = [], []
+        nat_eip = aws.ec2.Eip(f"{name}-nat", domain="vpc", tags={**tags, "Name": f"{s.name}-nat"}, opts=aws_opts)
+        nat = None
+        for i, p in enumerate(plans):
+            az = pulumi.Output.from_input(azs).apply(lambda names_, i=i: names_[i])
+            public = aws.ec2.Subnet(
+                f"{name}-public-{i}", vpc_id=vpc.id, cidr_block=p.public_cidr, availability_zone=az,
+                map_public_ip_on_launch=False,
+                tags={**tags, **cb.subnet_tags(s.name, public=True), "Name": f"{s.name}-public-{i}"}, opts=aws_opts,
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-public-{i}", subnet_id=public.id, route_table_id=public_rt.id, opts=aws_opts)
+            if nat is None:
+                # One NAT gateway: chain nodes need egress to pull images and sync peers;
+                # per-AZ NAT costs 3x for an outage they would mostly survive anyway.
+                nat = aws.ec2.NatGateway(f"{name}-nat", allocation_id=nat_eip.id, subnet_id=public.id,
+                                         tags={**tags, "Name": s.name}, opts=aws_opts)
+            private_rt = aws.ec2.RouteTable(
+                f"{name}-private-{i}", vpc_id=vpc.id,
+                routes=[{"cidrBlock": "0.0.0.0/0", "natGatewayId": nat.id}],
+                tags={**tags, "Name": f"{s.name}-private-{i}"}, opts=aws_opts,
+            )
+            private = aws.ec2.Subnet(
+                f"{name}-private-{i}", vpc_id=vpc.id, cidr_block=p.private_cidr, availability_zone=az,
+                tags={**tags, **cb.subnet_tags(s.name, public=False), "Name": f"{s.name}-private-{i}"}, opts=aws_opts,
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=private.id, route_table_id=private_rt.id, opts=aws_opts)
+            private_ids.append(private.id)
+            public_ids.append(public.id)
+        return vpc.id, private_ids, public_ids
+
+    # ------------------------------------------------------------------ gke
+    def _gke(self, name: str, s: ClusterSettings, stack: str, ship_logs: bool) -> None:
+        import pulumi_gcp as gcp
+
+        child = pulumi.ResourceOptions(parent=self)
+        gcp_provider = gcp.Provider(f"{name}-gcp", project=s.project, region=s.region, opts=child)
+        gcp_opts = pulumi.ResourceOptions(parent=self, provider=gcp_provider)
+        ranges = cb.gke_ranges(s.vpc_cidr)
+        labels = {"pegasus-cluster": s.name, "pegasus-stack": stack.lower(), "managed-by": "pulumi"}
+
+        network = gcp.compute.Network(f"{name}-net", name=s.name, auto_create_subnetworks=False, opts=gcp_opts)
+        subnet = gcp.compute.Subnetwork(
+            f"{name}-nodes",
+            name=f"{s.name}-nodes",
+            network=network.id,
+            region=s.region,
+            ip_cidr_range=ranges.nodes,
+            private_ip_google_access=True,
+            secondary_ip_ranges=[
+                {"rangeName": "pods", "ipCidrRange": ranges.pods},
+                {"rangeName": "services", "ipCidrRange": ranges.services},
+            ],
+            opts=gcp_opts,
+        )
+        router = gcp.compute.Router(f"{name}-router", name=s.name, network=network.id, region=s.region, opts=gcp_opts)
+        # Private nodes have no public IPs; Cloud NAT lets them pull images and dial peers.
+        gcp.compute.RouterNat(
+            f"{name}-nat",
+            name=s.name,
+            router=router.name,
+            region=s.region,
+            nat_ip_allocate_option="AUTO_ONLY",
+            source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
+            opts=gcp_opts,
+        )
+        node_sa = gcp.serviceaccount.Account(
+            f"{name}-nodes-sa",
+            account_id=f"{s.name}-nodes"[:30],
+            display_name=f"Pegasus nodes of {s.name}",
+            opts=gcp_opts,
+        )
+        for role in cb.GKE_NODE_ROLES:
+            gcp.projects.IAMMember(
+                f"{name}-nodes-{role.split('/')[-1]}",
+                project=s.project,
+                role=role,
+                member=node_sa.email.apply(lambda e: f"serviceAccount:{e}"),
+                opts=gcp_opts,
+            )
+        authorized = [{"cidrBlock": c, "displayName": f"allowed-{i}"} for i, c in enumerate(s.public_access_cidrs)]
+        cluster = gcp.container.Cluster(
+            f"{name}-gke",
+            name=s.name,
+            location=s.region,
+            network=network.id,
+            subnetwork=subnet.id,
+            remove_default_node_pool=True,
+            initial_node_count=1,
+            min_master_version=s.kubernetes_version,
+            release_channel={"channel": s.release_channel},
+            ip_allocation_policy={"clusterSecondaryRangeName": "pods", "servicesSecondaryRangeName": "services"},
+            private_cluster_config={
+                "enablePrivateNodes": True,
+                # No authorized CIDRs means no public endpoint at all.
+                "enablePrivateEndpoint": not s.public_access_cidrs,
+                "masterIpv4CidrBlock": s.master_cidr,
+            },
+            master_authorized_networks_config={"cidrBlocks": authorized},
+            workload_identity_config={"workloadPool": f"{s.project}.svc.id.goog"},
+            enable_legacy_abac=False,
+            enable_shielded_nodes=True,
+            addons_config={"httpLoadBalancing": {"disabled": False}},
+            cluster_autoscaling={
+                "enabled": s.autoprovisioning.enabled,
+                "resourceLimits": [
+                    {"resourceType": "cpu", "minimum": 0, "maximum": s.autoprovisioning.cpu_limit},
+                    {"resourceType": "memory", "minimum": 0, "maximum": s.autoprovisioning.memory_limit_gb},
+                ] if s.autoprovisioning.enabled else None,
+                "autoProvisioningDefaults": {
+                    "serviceAccount": node_sa.email,
+                    "oauthScopes": ["https://www.googleapis.com/auth/cloud-platform"],
+                    "management": {"autoRepair": True, "autoUpgrade": True},
+                    "shieldedInstanceConfig": {"enableSecureBoot": True, "enableIntegrityMonitoring": True},
+                } if s.autoprovisioning.enabled else None,
+                "autoscalingProfile": "BALANCED",
+            },
+            deletion_protection=s.deletion_protection,
+            # With our own log shipping, GKE's agent keeps only system logs; shipping
+            # workload logs twice would double the Cloud Logging bill.
+            logging_config={"enableComponents": ["SYSTEM_COMPONENTS"] if ship_logs else ["SYSTEM_COMPONENTS", "WORKLOADS"]},
+            resource_labels=labels,
+            opts=pulumi.ResourceOptions.merge(gcp_opts, pulumi.ResourceOptions(protect=s.deletion_protection)),
+        )
+        gcp.container.NodePool(
+            f"{name}-system",
+            name="system",
+            cluster=cluster.name,
+            location=s.region,
+            node_count=1,
+            autoscaling={"minNodeCount": 1, "maxNodeCount": max(1, s.system_node_count)},
+            management={"autoRepair": True, "autoUpgrade": True},
+            node_config={
+                "machineType": s.system_node_type,
+                "serviceAccount": node_sa.email,
+                "oauthScopes": ["https://www.googleapis.com/auth/cloud-platform"],
+                "workloadMetadataConfig": {"mode": "GKE_METADATA"},
+                "shieldedInstanceConfig": {"enableSecureBoot": True, "enableIntegrityMonitoring": True},
+                "labels": {"pegasus.saga.xyz/pool": "system"},
+                "resourceLabels": labels,
+            },
+            opts=gcp_opts,
+        )
+        self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(cluster.name, cluster.endpoint, cluster.master_auth).apply(
+            lambda a: cb.gke_kubeconfig(a[0], a[1], _ca_certificate(a[2]))
+        ))
+        self.provider = k8s.Provider(
+            f"{name}-k8s", kubeconfig=self.kubeconfig,
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["kubeconfig"]),
+        )
+        sc = cb.storage_class("gke")
+        k8s.storage.v1.StorageClass(f"{name}-chain-data", **body(sc),
+                                    opts=pulumi.ResourceOptions(parent=self, provider=self.provider))
+        self.gke = GkeInfo(project=s.project, region=s.region, gcp_provider=gcp_provider, cluster=cluster)
+
+
+def _ca_certificate(master_auth: Any) -> str:
+    value = getattr(master_auth, "cluster_ca_certificate", None)
+    if value is None and isinstance(master_auth, dict):
+        value = master_auth.get("clusterCaCertificate") or master_auth.get("cluster_ca_certificate")
+    return value or ""

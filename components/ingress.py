@@ -1,0 +1,84 @@
+"""ingress-nginx and the p2p LoadBalancer shards (see components/ingress_builder.py)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import ingress_builder as ib
+from components import workload_builder as wb
+from components.k8s_util import body, lb_host
+from pegasus import names
+from pegasus.config import IngressSettings
+
+
+class Ingress(pulumi.ComponentResource):
+    shard_hosts: dict[int, Any]
+    """Public host of each shard: p2p-<N>.<domain>, a reserved IP, or the LB's address."""
+    shards: tuple[ib.Shard, ...]
+
+    def __init__(self, name: str, settings: IngressSettings, backends: tuple[ib.P2PBackend, ...], *,
+                 cluster_name: str, guard: Optional[pulumi.Resource] = None,
+                 lb_dependencies: Optional[list[pulumi.Resource]] = None, gcp: Any = None,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("pegasus:ingress:Ingress", name, None, opts)
+        self.shards = ib.plan_shards(backends, settings)
+        guard_deps = [guard] if guard is not None else []
+        ns = k8s.core.v1.Namespace(
+            f"{name}-ns", **body(wb.namespace(names.INGRESS_NAMESPACE, "ingress", names.INGRESS_NAMESPACE)),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        routing = pulumi.ResourceOptions(parent=self, depends_on=[ns, *guard_deps])
+        data = ib.services_configmap_data(self.shards)
+        tcp = k8s.core.v1.ConfigMap(f"{name}-tcp-services", **body(ib.services_configmap(names.TCP_SERVICES_CONFIGMAP, data)), opts=routing)
+        udp = k8s.core.v1.ConfigMap(f"{name}-udp-services", **body(ib.services_configmap(names.UDP_SERVICES_CONFIGMAP, data)), opts=routing)
+        # The release's values never mention a backend: routing changes stay in the
+        # ConfigMaps above, which the controller reloads in place.
+        self.release = k8s.helm.v3.Release(
+            f"{name}-controller",
+            name=names.INGRESS_RELEASE,
+            chart=ib.CHART,
+            version=ib.CHART_VERSION,
+            repository_opts={"repo": ib.CHART_REPO},
+            namespace=names.INGRESS_NAMESPACE,
+            values=ib.controller_values(settings),
+            atomic=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, tcp, udp]),
+        )
+        self.shard_hosts = {}
+        for shard in self.shards:
+            static_name = None
+            address = None
+            if settings.cloud == "gke" and gcp is not None:
+                address = self._reserve_address(name, shard.index, cluster_name, gcp)
+                static_name = f"{cluster_name}-p2p-{shard.index}"
+            manifest = ib.shard_service(shard, settings, cluster_name, static_address_name=static_name)
+            # Protected: deleting a shard Service gives up the address its chainlets advertise.
+            svc = k8s.core.v1.Service(
+                f"{name}-p2p-{shard.index}", **body(manifest),
+                opts=pulumi.ResourceOptions(
+                    parent=self, protect=True,
+                    depends_on=[ns, self.release, *guard_deps, *(lb_dependencies or []), *([address] if address else [])],
+                ),
+            )
+            host = ib.shard_public_host(shard.index, settings.p2p_domain)
+            if host is None:
+                host = address.address if address is not None else lb_host(svc)
+            self.shard_hosts[shard.index] = host
+        self.register_outputs({f"shard_{i}": pulumi.Output.from_input(h) for i, h in self.shard_hosts.items()})
+
+    def _reserve_address(self, name: str, index: int, cluster_name: str, gcp: Any) -> Any:
+        import pulumi_gcp
+
+        # A reserved regional IP outlives the Service: even a recreated shard keeps the
+        # address its chainlets advertise.
+        return pulumi_gcp.compute.Address(
+            f"{name}-p2p-{index}-ip",
+            name=f"{cluster_name}-p2p-{index}",
+            region=gcp.region,
+            address_type="EXTERNAL",
+            network_tier="PREMIUM",
+            opts=pulumi.ResourceOptions(parent=self, provider=gcp.gcp_provider, protect=True),
+        )

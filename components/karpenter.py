@@ -1,0 +1,137 @@
+"""Karpenter on EKS: IAM through EKS Pod Identity, the node role and its EC2_LINUX access
+entry, the SQS interruption queue fed by EventBridge, the pinned charts from the OCI
+registry, and the default NodePool and EC2NodeClass.
+
+Chain pods opt out of consolidation with `karpenter.sh/do-not-disrupt` on their pod
+template (components/workload_builder.py); everything else may be packed tighter.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components import cluster_builder as cb
+from components import karpenter_builder as kb
+from components.cluster import EksInfo
+from components.k8s_util import custom_resource_args
+from pegasus import names
+from pegasus.config import KarpenterSettings
+
+
+class Karpenter(pulumi.ComponentResource):
+    queue_name: pulumi.Output[str]
+
+    def __init__(self, name: str, settings: KarpenterSettings, eks: EksInfo, k8s_provider: k8s.Provider,
+                 tags: dict[str, str], opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("pegasus:karpenter:Karpenter", name, None, opts)
+        cluster_name = eks.cluster_name
+        aws_opts = pulumi.ResourceOptions(parent=self, provider=eks.aws_provider)
+        after_cluster = pulumi.ResourceOptions(parent=self, provider=eks.aws_provider, depends_on=[eks.cluster])
+        invoke = pulumi.InvokeOutputOptions(provider=eks.aws_provider)
+        account_id = aws.get_caller_identity_output(opts=invoke).account_id
+        partition = aws.get_partition_output(opts=invoke).partition
+
+        node_role = aws.iam.Role(
+            f"{name}-node-role",
+            assume_role_policy=cb.trust_policy("ec2.amazonaws.com"),
+            managed_policy_arns=partition.apply(lambda p: [f"arn:{p}:iam::aws:policy/{n}" for n in kb.NODE_MANAGED_POLICIES]),
+            tags=tags,
+            opts=aws_opts,
+        )
+        # EKS maps EC2_LINUX entries to system:nodes, so Karpenter's nodes can join.
+        aws.eks.AccessEntry(
+            f"{name}-node-access",
+            cluster_name=cluster_name,
+            principal_arn=node_role.arn,
+            type="EC2_LINUX",
+            tags=tags,
+            opts=after_cluster,
+        )
+
+        queue = aws.sqs.Queue(
+            f"{name}-interruption",
+            name=f"{cluster_name}-karpenter",
+            message_retention_seconds=300,
+            sqs_managed_sse_enabled=True,
+            tags=tags,
+            opts=aws_opts,
+        )
+        aws.sqs.QueuePolicy(f"{name}-interruption", queue_url=queue.id, policy=queue.arn.apply(kb.queue_policy), opts=aws_opts)
+        for rule, pattern in kb.INTERRUPTION_RULES.items():
+            event_rule = aws.cloudwatch.EventRule(
+                f"{name}-{rule}",
+                description=f"Karpenter interruption handling for {cluster_name}: {rule}",
+                event_pattern=json.dumps(pattern),
+                tags=tags,
+                opts=aws_opts,
+            )
+            aws.cloudwatch.EventTarget(f"{name}-{rule}", rule=event_rule.name, arn=queue.arn, opts=aws_opts)
+
+        controller_role = aws.iam.Role(
+            f"{name}-controller-role",
+            assume_role_policy=cb.pod_identity_trust_policy(),
+            tags=tags,
+            opts=aws_opts,
+        )
+        documents = pulumi.Output.all(partition, account_id, node_role.arn, queue.arn).apply(
+            lambda a: kb.controller_policies(
+                partition=a[0], region=eks.region, account_id=a[1], cluster_name=cluster_name,
+                node_role_arn=a[2], queue_arn=a[3],
+            )
+        )
+        attachments = []
+        for policy_name, short in kb.CONTROLLER_POLICIES.items():
+            policy = aws.iam.Policy(
+                f"{name}-{short}-policy",
+                description=f"Karpenter {kb.CHART_VERSION} controller: {policy_name} for {cluster_name}",
+                policy=documents.apply(lambda d, n=policy_name: d[n]),
+                tags=tags,
+                opts=aws_opts,
+            )
+            attachments.append(aws.iam.RolePolicyAttachment(
+                f"{name}-{short}", role=controller_role.name, policy_arn=policy.arn, opts=aws_opts,
+            ))
+        identity = aws.eks.PodIdentityAssociation(
+            f"{name}-identity",
+            cluster_name=cluster_name,
+            namespace=names.KARPENTER_NAMESPACE,
+            service_account=names.KARPENTER_SERVICE_ACCOUNT,
+            role_arn=controller_role.arn,
+            tags=tags,
+            opts=after_cluster,
+        )
+
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=[eks.node_group])
+        # CRDs from their own chart: Helm installs a chart's crds/ only once and never
+        # upgrades them, which would leave the CRDs behind the controller.
+        crds = k8s.helm.v3.Release(
+            f"{name}-crd",
+            name=names.KARPENTER_CRD_RELEASE,
+            chart=kb.CRD_CHART,
+            version=kb.CHART_VERSION,
+            namespace=names.KARPENTER_NAMESPACE,
+            opts=k8s_opts,
+        )
+        release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name=names.KARPENTER_RELEASE,
+            chart=kb.CHART,
+            version=kb.CHART_VERSION,
+            namespace=names.KARPENTER_NAMESPACE,
+            skip_crds=True,
+            values=queue.name.apply(lambda q: kb.chart_values(cluster_name, q)),
+            atomic=True,
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[crds, identity, *attachments])),
+        )
+        after_release = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[release]))
+        node_class = kb.ec2_node_class(settings, cluster_name, node_role.name)
+        k8s.apiextensions.CustomResource(f"{name}-node-class", **custom_resource_args(node_class), opts=after_release)
+        node_pool = kb.node_pool(settings)
+        k8s.apiextensions.CustomResource(f"{name}-node-pool", **custom_resource_args(node_pool), opts=after_release)
+        self.queue_name = queue.name
+        self.register_outputs({"queue_name": self.queue_name})

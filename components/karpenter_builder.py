@@ -1,0 +1,183 @@
+"""Pure builders for Karpenter 1.14.1 on EKS: IAM, the interruption queue, the chart values,
+and the default NodePool and EC2NodeClass.
+
+The IAM documents are Karpenter's own (its getting-started CloudFormation template at
+v1.14.1), with the template's placeholders filled in; they scope every write to nodes
+tagged for this cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from pegasus import names
+from pegasus.config import KarpenterSettings
+
+CHART = "oci://public.ecr.aws/karpenter/karpenter"
+CRD_CHART = "oci://public.ecr.aws/karpenter/karpenter-crd"
+CHART_VERSION = "1.14.1"
+NODE_POOL = "default"
+NODE_CLASS = "default"
+POLICY_FILE = os.path.join(os.path.dirname(__file__), "data", "karpenter-v1.14.1-controller-policies.json")
+
+# The template's policy names, and the short names of our resources.
+CONTROLLER_POLICIES = {
+    "NodeLifecyclePolicy": "node-lifecycle",
+    "IAMIntegrationPolicy": "iam-integration",
+    "EKSIntegrationPolicy": "eks-integration",
+    "InterruptionPolicy": "interruption",
+    "ZonalShiftPolicy": "zonal-shift",
+    "ResourceDiscoveryPolicy": "resource-discovery",
+}
+
+NODE_MANAGED_POLICIES = (
+    "AmazonEKS_CNI_Policy",
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEC2ContainerRegistryPullOnly",
+    "AmazonSSMManagedInstanceCore",
+)
+
+# EventBridge rules feeding the interruption queue (same template): Karpenter drains a node
+# before AWS reclaims it, instead of losing the pod mid-block.
+INTERRUPTION_RULES = {
+    "scheduled-change": {"source": ["aws.health"], "detail-type": ["AWS Health Event"]},
+    "spot-interruption": {"source": ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"]},
+    "rebalance": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance Rebalance Recommendation"]},
+    "instance-state-change": {"source": ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"]},
+    "capacity-reservation-interruption": {
+        "source": ["aws.ec2"],
+        "detail-type": ["EC2 Capacity Reservation Instance Interruption Warning"],
+    },
+}
+
+
+def controller_policies(*, partition: str, region: str, account_id: str, cluster_name: str,
+                        node_role_arn: str, queue_arn: str) -> dict[str, str]:
+    """The six controller policy documents, as JSON strings."""
+    with open(POLICY_FILE, encoding="utf-8") as f:
+        templates = json.load(f)["policies"]
+    values = {
+        "${AWS::Partition}": partition,
+        "${AWS::Region}": region,
+        "${AWS::AccountId}": account_id,
+        "${ClusterName}": cluster_name,
+        "${KarpenterNodeRole.Arn}": node_role_arn,
+        "${KarpenterInterruptionQueue.Arn}": queue_arn,
+    }
+    out = {}
+    for name, text in templates.items():
+        for placeholder, value in values.items():
+            text = text.replace(placeholder, value)
+        if "${" in text:
+            raise ValueError(f"unfilled placeholder in Karpenter policy {name}")
+        out[name] = json.dumps(json.loads(text))
+    if set(out) != set(CONTROLLER_POLICIES):
+        raise ValueError(f"{POLICY_FILE} holds {sorted(out)}, expected {sorted(CONTROLLER_POLICIES)}")
+    return out
+
+
+def queue_policy(queue_arn: str) -> str:
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Id": "EC2InterruptionPolicy",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+            },
+            {
+                "Sid": "DenyHTTP",
+                "Effect": "Deny",
+                "Action": "sqs:*",
+                "Resource": queue_arn,
+                "Condition": {"Bool": {"aws:SecureTransport": False}},
+                "Principal": "*",
+            },
+        ],
+    })
+
+
+def chart_values(cluster_name: str, queue_name: str) -> dict:
+    return {
+        # The Pod Identity association names this account; the chart would otherwise derive
+        # it from the release name.
+        "serviceAccount": {"create": True, "name": names.KARPENTER_SERVICE_ACCOUNT},
+        "settings": {"clusterName": cluster_name, "interruptionQueue": queue_name},
+        "controller": {
+            "resources": {
+                "requests": {"cpu": "1", "memory": "1Gi"},
+                "limits": {"cpu": "1", "memory": "1Gi"},
+            }
+        },
+        "serviceMonitor": {"enabled": False},
+    }
+
+
+def _requirement(key: str, values: tuple[str, ...] | list[str]) -> dict:
+    return {"key": key, "operator": "In", "values": list(values)}
+
+
+def node_pool(settings: KarpenterSettings) -> dict:
+    return {
+        "apiVersion": "karpenter.sh/v1",
+        "kind": "NodePool",
+        "metadata": {"name": NODE_POOL, "labels": names.labels("autoscaling", NODE_POOL, name="karpenter")},
+        "spec": {
+            "template": {
+                "metadata": {"labels": {"pegasus.saga.xyz/pool": "chain"}},
+                "spec": {
+                    "requirements": [
+                        _requirement("kubernetes.io/arch", settings.architectures),
+                        _requirement("kubernetes.io/os", ["linux"]),
+                        _requirement("karpenter.sh/capacity-type", settings.capacity_types),
+                        _requirement("karpenter.k8s.aws/instance-family", settings.instance_families),
+                    ],
+                    "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": NODE_CLASS},
+                    "expireAfter": settings.expire_after,
+                },
+            },
+            "limits": {"cpu": settings.cpu_limit, "memory": settings.memory_limit},
+            "disruption": {
+                "consolidationPolicy": settings.consolidation_policy,
+                "consolidateAfter": settings.consolidate_after,
+                "budgets": [dict(b) for b in settings.disruption_budgets],
+            },
+        },
+    }
+
+
+def ec2_node_class(settings: KarpenterSettings, cluster_name: str, node_role_name: Any) -> dict:
+    discovery = {"karpenter.sh/discovery": cluster_name}
+    return {
+        "apiVersion": "karpenter.k8s.aws/v1",
+        "kind": "EC2NodeClass",
+        "metadata": {"name": NODE_CLASS, "labels": names.labels("autoscaling", NODE_CLASS, name="karpenter")},
+        "spec": {
+            "role": node_role_name,
+            "amiSelectorTerms": [{"alias": settings.ami_alias}],
+            "subnetSelectorTerms": [{"tags": discovery}],
+            # EKS tags the cluster security group it creates with aws:eks:cluster-name; the
+            # system nodes and the control plane share it, so Karpenter nodes join it too.
+            "securityGroupSelectorTerms": [{"tags": {"aws:eks:cluster-name": cluster_name}}],
+            "metadataOptions": {
+                "httpEndpoint": "enabled",
+                "httpProtocolIPv6": "disabled",
+                "httpPutResponseHopLimit": 1,
+                "httpTokens": "required",
+            },
+            "blockDeviceMappings": [{
+                "deviceName": "/dev/xvda",
+                "ebs": {
+                    "volumeSize": settings.node_volume_size,
+                    "volumeType": "gp3",
+                    "encrypted": True,
+                    "deleteOnTermination": True,
+                },
+            }],
+            "tags": {"pegasus:cluster": cluster_name, "managed-by": "karpenter"},
+        },
+    }

@@ -1,0 +1,84 @@
+"""Optional log shipping: a fluent-bit DaemonSet writing to CloudWatch Logs (eks, IAM through
+EKS Pod Identity) or Cloud Logging (gke, through workload identity)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import cluster_builder as cb
+from components import logging_builder as lb
+from components import workload_builder as wb
+from components.k8s_util import body
+from pegasus import names
+from pegasus.config import LoggingSettings
+
+
+class Logging(pulumi.ComponentResource):
+    def __init__(self, name: str, settings: LoggingSettings, cluster_name: str, k8s_provider: k8s.Provider, *,
+                 eks: Any = None, gke: Any = None, tags: Optional[dict] = None,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("pegasus:logging:Logging", name, None, opts)
+        ns_name = lb.namespace_name()
+        ns = k8s.core.v1.Namespace(
+            f"{name}-ns", **body(wb.namespace(ns_name, "logging", ns_name)),
+            opts=pulumi.ResourceOptions(parent=self, provider=k8s_provider),
+        )
+        annotations: dict[str, Any] = {}
+        depends: list[pulumi.Resource] = [ns]
+        if eks is not None:
+            import pulumi_aws as aws
+
+            aws_opts = pulumi.ResourceOptions(parent=self, provider=eks.aws_provider)
+            invoke = pulumi.InvokeOutputOptions(provider=eks.aws_provider)
+            account = aws.get_caller_identity_output(opts=invoke).account_id
+            partition = aws.get_partition_output(opts=invoke).partition
+            role = aws.iam.Role(f"{name}-role", assume_role_policy=cb.pod_identity_trust_policy(), tags=tags or {}, opts=aws_opts)
+            aws.iam.RolePolicy(
+                f"{name}-cloudwatch", role=role.id,
+                policy=pulumi.Output.all(account, partition).apply(
+                    lambda a: lb.cloudwatch_policy(eks.region, a[0], cluster_name, a[1])),
+                opts=aws_opts,
+            )
+            depends.append(aws.eks.PodIdentityAssociation(
+                f"{name}-identity", cluster_name=cluster_name, namespace=ns_name,
+                service_account=lb.SERVICE_ACCOUNT, role_arn=role.arn, tags=tags or {},
+                opts=pulumi.ResourceOptions(parent=self, provider=eks.aws_provider, depends_on=[eks.cluster]),
+            ))
+            cloud, region = "eks", eks.region
+        elif gke is not None:
+            import pulumi_gcp as gcp
+
+            gcp_opts = pulumi.ResourceOptions(parent=self, provider=gke.gcp_provider)
+            account = gcp.serviceaccount.Account(
+                f"{name}-sa", account_id=f"{cluster_name}-logs"[:30], display_name=f"Pegasus log shipping of {cluster_name}",
+                opts=gcp_opts,
+            )
+            gcp.projects.IAMMember(
+                f"{name}-log-writer", project=gke.project, role="roles/logging.logWriter",
+                member=account.email.apply(lambda e: f"serviceAccount:{e}"), opts=gcp_opts,
+            )
+            depends.append(gcp.serviceaccount.IAMMember(
+                f"{name}-workload-identity", service_account_id=account.name, role="roles/iam.workloadIdentityUser",
+                member=f"serviceAccount:{gke.project}.svc.id.goog[{ns_name}/{lb.SERVICE_ACCOUNT}]",
+                opts=pulumi.ResourceOptions(parent=self, provider=gke.gcp_provider, depends_on=[gke.cluster]),
+            ))
+            annotations["iam.gke.io/gcp-service-account"] = account.email
+            cloud, region = "gke", gke.region
+        else:
+            raise ValueError("log shipping needs eks or gke")
+        k8s.helm.v3.Release(
+            f"{name}-fluent-bit",
+            name=names.LOGGING_RELEASE,
+            chart=lb.CHART,
+            version=lb.CHART_VERSION,
+            repository_opts={"repo": lb.CHART_REPO},
+            namespace=ns_name,
+            values=pulumi.Output.all(**annotations).apply(
+                lambda a: lb.values(cloud, cluster_name, region, settings.retention_days, dict(a))),
+            atomic=True,
+            opts=pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=depends),
+        )
+        self.register_outputs({})

@@ -1,0 +1,207 @@
+"""Pure builders for one chain daemon: its namespace, data volume, workload and Services.
+
+Shared by the platform chain node (components/chain_node.py) and every chainlet
+(components/chainlet.py). Each function takes a `ChainWorkload` and returns a plain
+manifest dict; components only hand these to Pulumi.
+
+Why a StatefulSet with one replica, not a Deployment with Recreate: a validator must never
+run twice, or it double-signs and is slashed. A Deployment's ReplicaSet creates a
+replacement as soon as the old pod is marked for deletion, so when a node becomes
+unreachable the old pod may still be signing while the new one starts. A StatefulSet never
+creates a pod while another pod with the same identity still exists, so at most one copy
+runs even through a network partition (Kubernetes docs, "StatefulSet: Deployment and
+Scaling Guarantees"). The data volume is a separately managed PVC, not a
+volumeClaimTemplate: a template change would force replacing the whole set, and the PVC must
+survive the workload (scale to zero, deletion by hand, a refactor).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+from pegasus import names
+from pegasus.config import Resources
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str
+    port: int
+    protocol: str = "TCP"
+
+
+# The daemon ports of a Cosmos SDK chain (CometBFT defaults and SDK servers).
+P2P = Port("p2p", 26656)
+RPC = Port("rpc", 26657)
+GRPC = Port("grpc", 9090)
+REST = Port("rest", 1317)
+METRICS = Port("metrics", 26660)
+EVM_RPC = Port("evm-rpc", 8545)
+EVM_WS = Port("evm-ws", 8546)
+
+
+@dataclass(frozen=True)
+class ChainWorkload:
+    """Everything that defines one chain daemon deployment. Nothing chain-specific is assumed."""
+
+    name: str  # workload, container and Service base name
+    namespace: str
+    component: str  # app.kubernetes.io/component
+    instance: str  # app.kubernetes.io/instance (unique per daemon)
+    image: str
+    data_path: str
+    storage_size: str
+    resources: Resources
+    claim_name: str
+    storage_class: Optional[str] = None
+    env: tuple[tuple[str, str], ...] = ()
+    key_secret: Optional[str] = None
+    ports: tuple[Port, ...] = (P2P, RPC, GRPC, REST, METRICS)
+    running: bool = True
+    signer: bool = True
+    extra_labels: Mapping[str, str] = field(default_factory=dict)
+    extra_annotations: Mapping[str, str] = field(default_factory=dict)
+    version: Optional[str] = None
+
+
+def workload_labels(w: ChainWorkload) -> dict[str, str]:
+    labels = names.labels(w.component, w.instance, name=w.name, version=w.version)
+    if w.signer:
+        labels[names.SIGNER_LABEL] = "true"
+    labels.update(w.extra_labels)
+    return labels
+
+
+def namespace(name: str, component: str, instance: str) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": names.labels(component, instance, name=name)},
+    }
+
+
+def data_claim(w: ChainWorkload) -> dict:
+    labels = names.labels(w.component, w.instance, name=w.name)
+    labels[names.CHAIN_DATA_LABEL] = "true"
+    spec: dict = {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": w.storage_size}},
+    }
+    if w.storage_class:
+        spec["storageClassName"] = w.storage_class
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {
+            "name": w.claim_name,
+            "namespace": w.namespace,
+            "labels": labels,
+            # The claim binds on first use (WaitForFirstConsumer classes); waiting for
+            # "Bound" here would deadlock an offline chainlet that never schedules a pod.
+            "annotations": {names.SKIP_AWAIT: "true"},
+        },
+        "spec": spec,
+    }
+
+
+def _container_ports(w: ChainWorkload) -> list[dict]:
+    return [{"name": p.name, "containerPort": p.port, "protocol": p.protocol} for p in w.ports]
+
+
+def _env(w: ChainWorkload) -> list[dict]:
+    return [{"name": k, "value": v} for k, v in w.env]
+
+
+def _port(w: ChainWorkload, name: str) -> Optional[Port]:
+    for p in w.ports:
+        if p.name == name:
+            return p
+    return None
+
+
+def statefulset(w: ChainWorkload) -> dict:
+    labels = workload_labels(w)
+    selector = names.selector(w.component, w.instance, name=w.name)
+    container: dict = {
+        "name": w.name,
+        "image": w.image,
+        "imagePullPolicy": "IfNotPresent",
+        "ports": _container_ports(w),
+        "env": _env(w),
+        "resources": w.resources.as_k8s(),
+        "volumeMounts": [{"name": "data", "mountPath": w.data_path}],
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+    if w.key_secret:
+        # Key material only ever arrives by reference to a Secret, never as a plain value.
+        container["envFrom"] = [{"secretRef": {"name": w.key_secret}}]
+    rpc = _port(w, "rpc")
+    p2p = _port(w, "p2p")
+    if p2p:
+        # Liveness on the p2p listener: a hung process stops accepting peers. Generous,
+        # because restarting a syncing node costs far more than a slow probe.
+        container["livenessProbe"] = {
+            "tcpSocket": {"port": p2p.name},
+            "initialDelaySeconds": 60,
+            "periodSeconds": 30,
+            "failureThreshold": 10,
+        }
+    if rpc:
+        container["readinessProbe"] = {"tcpSocket": {"port": rpc.name}, "periodSeconds": 10, "failureThreshold": 3}
+        container["startupProbe"] = {"tcpSocket": {"port": rpc.name}, "periodSeconds": 10, "failureThreshold": 360}
+    annotations = {
+        # Consolidation must not move a validator: a restart costs missed blocks.
+        names.DO_NOT_DISRUPT: "true",
+    }
+    annotations.update(w.extra_annotations)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {
+            "name": w.name,
+            "namespace": w.namespace,
+            "labels": labels,
+            # Pulumi would otherwise wait for readiness, and one chainlet waiting for its
+            # genesis ceremony would fail the scheduled run of the whole fleet. Readiness is
+            # watched by alerts instead.
+            "annotations": {names.SKIP_AWAIT: "true"},
+        },
+        "spec": {
+            "replicas": 1 if w.running else 0,
+            "serviceName": w.name,
+            "podManagementPolicy": "OrderedReady",
+            "updateStrategy": {"type": "RollingUpdate"},
+            "selector": {"matchLabels": selector},
+            "template": {
+                "metadata": {"labels": labels, "annotations": annotations},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "terminationGracePeriodSeconds": 60,
+                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [container],
+                    "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": w.claim_name}}],
+                },
+            },
+        },
+    }
+
+
+def service(w: ChainWorkload, name: str, ports: tuple[Port, ...], *, kind: str = "ClusterIP",
+            annotations: Optional[Mapping[str, str]] = None, external_traffic_policy: Optional[str] = None) -> dict:
+    spec: dict = {
+        "type": kind,
+        "selector": names.selector(w.component, w.instance, name=w.name),
+        "ports": [{"name": p.name, "port": p.port, "targetPort": p.name, "protocol": p.protocol} for p in ports],
+    }
+    if external_traffic_policy:
+        spec["externalTrafficPolicy"] = external_traffic_policy
+    metadata: dict = {"name": name, "namespace": w.namespace, "labels": names.labels(w.component, w.instance, name=w.name)}
+    if annotations:
+        metadata["annotations"] = dict(annotations)
+    return {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec}
