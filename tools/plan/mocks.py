@@ -1,0 +1,271 @@
+"""Pulumi's official mocks, answering like the clouds would, and a monitor that records
+every registration with its options.
+
+Outputs that exist only after a real deployment (a load balancer's hostname, an ARN, a
+reserved IP) get placeholder values from documentation ranges (`.invalid` names,
+203.0.113.0/24, account 123456789012), and every one is recorded so the plan can mark it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import dill
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pmocks
+from pulumi.runtime import rpc
+from pulumi.runtime.sync_await import _sync_await
+
+ACCOUNT_ID = "123456789012"
+SECRET = "[secret]"
+_SECRET_SIG = rpc._special_secret_sig
+_SIG_KEY = rpc._special_sig_key
+
+
+@dataclass
+class Placeholder:
+    urn: str
+    property: str
+    value: Any
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: Optional[str]
+    custom: bool
+    remote: bool
+    provider: Optional[str]
+    inputs: dict  # engine names, secrets replaced by "[secret]"
+    raw_inputs: dict  # engine names, secrets unwrapped (for the policy pack, never printed)
+    secret_paths: list
+    options: dict
+    placeholders: dict = field(default_factory=dict)
+
+
+_RESOURCE_SIG = rpc._special_resource_sig
+_OUTPUT_SIG = rpc._special_output_value_sig
+
+
+def _number(v: Any) -> Any:
+    # The engine carries every number as a double; integral ones are written as integers.
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def _strip_secrets(value: Any, path: str, found: list) -> tuple[Any, Any]:
+    """(value with secrets replaced, value with secrets unwrapped), from the wire form
+    (`MessageToDict` of the registration): resource references become their URN."""
+    if isinstance(value, dict) and _SIG_KEY in value:
+        sig = value[_SIG_KEY]
+        if sig == _SECRET_SIG:
+            found.append(path or ".")
+            return SECRET, _strip_secrets(value.get("value"), path, [])[1]
+        if sig == _RESOURCE_SIG:
+            ref = value.get("urn")
+            return ref, ref
+        if sig == _OUTPUT_SIG:
+            if value.get("secret"):
+                found.append(path or ".")
+                return SECRET, _strip_secrets(value.get("value"), path, [])[1]
+            return _strip_secrets(value.get("value"), path, found)
+    if isinstance(value, float):
+        return _number(value), value
+    if isinstance(value, dict):
+        shown, raw = {}, {}
+        for k, v in value.items():
+            shown[k], raw[k] = _strip_secrets(v, f"{path}.{k}" if path else k, found)
+        return shown, raw
+    if isinstance(value, list):
+        pairs = [_strip_secrets(v, f"{path}[{i}]", found) for i, v in enumerate(value)]
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+    return value, value
+
+
+def _alias(alias: Any) -> Any:
+    doc = json_format.MessageToDict(alias, preserving_proto_field_name=False)
+    return doc.get("urn") or doc.get("spec") or doc
+
+
+class RecordingMonitor(pmocks.MockMonitor):
+    """The SDK's mock monitor, plus a record of what the Mocks class never sees: parents,
+    protect, retainOnDelete, dependsOn and the rest of the options."""
+
+    def __init__(self, mocks: "PlanMocks"):
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+        self.by_urn: dict[str, Registration] = {}
+
+    def RegisterResource(self, request):
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type != "pulumi:pulumi:Stack":
+            wire = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
+            secret_paths: list = []
+            shown, raw = _strip_secrets(wire, "", secret_paths)
+            options = {
+                "protect": bool(request.protect),
+                "retainOnDelete": bool(request.retainOnDelete),
+                "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                "ignoreChanges": list(request.ignoreChanges),
+                "dependsOn": sorted(set(request.dependencies)),
+                "aliases": [_alias(a) for a in request.aliases] + list(request.aliasURNs),
+                "additionalSecretOutputs": list(request.additionalSecretOutputs),
+            }
+            reg = Registration(
+                urn=urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent or None,
+                custom=bool(request.custom),
+                remote=bool(request.remote),
+                provider=request.provider or None,
+                inputs=shown,
+                raw_inputs=raw,
+                secret_paths=secret_paths,
+                options=options,
+            )
+            self.registrations.append(reg)
+            self.by_urn[urn] = reg
+            self.mocks.current = reg
+        try:
+            return super().RegisterResource(request)
+        finally:
+            self.mocks.current = None
+
+
+def _copy(value: Any) -> Any:
+    """A copy of the containers; leaves (resource references included) are shared."""
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _k8s_name(inputs: dict) -> str:
+    return (inputs.get("metadata") or {}).get("name") or ""
+
+
+class PlanMocks(pmocks.Mocks):
+    def __init__(self, region: str = "us-east-1", project: str = "example-project"):
+        self.region = region
+        self.gcp_project = project
+        self.current: Optional[Registration] = None
+        self.placeholders: list[Placeholder] = []
+        self._counter = 0
+
+    # -- helpers
+    def _mark(self, prop: str, value: Any) -> Any:
+        if self.current is not None:
+            self.current.placeholders[prop] = value
+            self.placeholders.append(Placeholder(self.current.urn, prop, value))
+        return value
+
+    def _arn(self, service: str, kind: str, name: str) -> str:
+        return self._mark("arn", f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{kind}/{name}")
+
+    # -- Mocks API
+    def call(self, args: pmocks.MockCallArgs):
+        token = args.token
+        if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return {"names": [f"{self.region}a", f"{self.region}b", f"{self.region}c"],
+                    "zoneIds": ["use1-az1", "use1-az2", "use1-az3"], "id": self.region}
+        if token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/planner", "userId": "PLANNER", "id": ACCOUNT_ID}
+        if token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        return {}
+
+    def new_resource(self, args: pmocks.MockResourceArgs):
+        typ, name = args.typ, args.name
+        outputs = _copy(args.inputs)
+        rid = f"{name}-id"
+        if typ.startswith("kubernetes:"):
+            if typ == "kubernetes:core/v1:Service" and (args.inputs.get("spec") or {}).get("type") == "LoadBalancer":
+                ns = (args.inputs.get("metadata") or {}).get("namespace", "default")
+                host = self._mark("status.loadBalancer.ingress[0].hostname", f"{_k8s_name(args.inputs)}.{ns}.lb.pending.invalid")
+                outputs["status"] = {"loadBalancer": {"ingress": [{"hostname": host}]}}
+            if typ == "kubernetes:helm.sh/v3:Release":
+                outputs["status"] = {"name": args.inputs.get("name", name), "namespace": args.inputs.get("namespace", "default"), "status": "deployed"}
+            rid = f"{(args.inputs.get('metadata') or {}).get('namespace', '')}/{_k8s_name(args.inputs) or name}".lstrip("/")
+            return rid, outputs
+        if typ == "eks:index:Cluster":
+            kubeconfig = {
+                "apiVersion": "v1", "kind": "Config",
+                "clusters": [{"name": name, "cluster": {"server": f"https://{name}.eks.pending.invalid"}}],
+                "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+                "current-context": name,
+                "users": [{"name": name, "user": {"exec": {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
+                                                          "args": ["eks", "get-token", "--cluster-name", args.inputs.get("name", name)]}}}],
+            }
+            outputs["kubeconfigJson"] = self._mark("kubeconfigJson", json.dumps(kubeconfig))
+            outputs["kubeconfig"] = kubeconfig
+            return "", outputs
+        if typ.startswith("pulumi-python:dynamic"):
+            return self._dynamic(args)
+        if typ.startswith("aws:"):
+            return self._aws(typ, name, outputs)
+        if typ.startswith("gcp:"):
+            return self._gcp(typ, name, outputs)
+        return ("" if not args.custom else rid), outputs
+
+    def _dynamic(self, args: pmocks.MockResourceArgs):
+        """Run the provider's real `create`, as the engine would on a first `pulumi up`."""
+        raw = args.inputs.get("__provider")
+        if rpc.is_rpc_secret(raw):
+            raw = rpc.unwrap_rpc_secret(raw)
+        provider = dill.loads(base64.b64decode(raw))
+        props = {k: v for k, v in args.inputs.items() if k != "__provider"}
+        result = provider.create(props)
+        return result.id, {**args.inputs, **(result.outs or {})}
+
+    def _aws(self, typ: str, name: str, outputs: dict):
+        service = typ.split(":")[1].split("/")[0]
+        physical = outputs.get("name") or f"{name}-placeholder"
+        outputs.setdefault("name", physical)
+        if typ == "aws:sqs/queue:Queue":
+            outputs["arn"] = self._arn("sqs", "queue", physical).replace(f":queue/{physical}", f":{physical}")
+            url = self._mark("url", f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{physical}")
+            outputs["url"] = url
+            return url, outputs
+        if typ == "aws:iam/role:Role" or typ == "aws:iam/policy:Policy":
+            kind = "role" if typ.endswith("Role") else "policy"
+            outputs["arn"] = self._mark("arn", f"arn:aws:iam::{ACCOUNT_ID}:{kind}/{physical}")
+            return physical, outputs
+        if typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            outputs["latestVersion"] = 1
+            outputs["arn"] = self._arn("ec2", "launch-template", f"lt-{name}")
+            return self._mark("id", f"lt-{name}"), outputs
+        if typ == "aws:kms/key:Key":
+            key_id = self._mark("keyId", f"{name}-key-id")
+            outputs["keyId"] = key_id
+            outputs["arn"] = self._arn("kms", "key", key_id)
+            return key_id, outputs
+        if typ.startswith("aws:ec2/"):
+            rid = self._mark("id", f"{name}-placeholder-id")
+            outputs["arn"] = self._arn("ec2", typ.split(":")[-1].lower(), rid)
+            return rid, outputs
+        outputs["arn"] = self._arn(service, typ.split(":")[-1].lower(), physical)
+        return f"{name}-id", outputs
+
+    def _gcp(self, typ: str, name: str, outputs: dict):
+        physical = outputs.get("name") or f"{name}-placeholder"
+        outputs.setdefault("name", physical)
+        if typ == "gcp:compute/address:Address":
+            self._counter += 1
+            outputs["address"] = self._mark("address", f"203.0.113.{self._counter}")
+        if typ == "gcp:container/cluster:Cluster":
+            outputs["endpoint"] = self._mark("endpoint", "198.51.100.10")
+            outputs["masterAuth"] = {"clusterCaCertificate": self._mark("masterAuth.clusterCaCertificate", "UExBQ0VIT0xERVI=")}
+        if typ == "gcp:serviceaccount/account:Account":
+            account = outputs.get("accountId", name)
+            outputs["email"] = self._mark("email", f"{account}@{self.gcp_project}.iam.gserviceaccount.com")
+            outputs["name"] = f"projects/{self.gcp_project}/serviceAccounts/{outputs['email']}"
+        outputs.setdefault("selfLink", f"https://www.googleapis.com/placeholder/{physical}")
+        return f"{name}-id", outputs

@@ -1,0 +1,132 @@
+"""Run the real program (`__main__.py`, unchanged) under Pulumi's official mocks and
+collect what `pulumi up` would create."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import runpy
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import pulumi
+from pulumi.runtime import mocks as pmocks
+from pulumi.runtime import settings as psettings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from tools.plan.mocks import SECRET, PlanMocks, Placeholder, Registration, RecordingMonitor
+from tools.plan.stackfile import StackConfig
+
+
+@dataclass
+class Plan:
+    project: str
+    stack: str
+    resources: list[Registration]
+    outputs: dict[str, Any]
+    secret_outputs: list[str]
+    warnings: list[str]
+    placeholders: list[Placeholder]
+    secure_placeholders: list[str] = field(default_factory=list)
+
+    def by_type(self, typ: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == typ]
+
+    def find(self, typ: str, name: str) -> Registration:
+        for r in self.resources:
+            if r.type == typ and r.name == name:
+                return r
+        raise KeyError(f"{typ} {name}")
+
+
+class ProgramError(Exception):
+    """The program failed; `cause` is what it raised."""
+
+    def __init__(self, cause: BaseException, warnings: list[str]):
+        super().__init__(str(cause))
+        self.cause = cause
+        self.warnings = warnings
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _cwd(path: str):
+    old = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+async def _resolve(value: Any) -> tuple[Any, bool]:
+    out = pulumi.Output.from_input(value)
+    return await out.future(with_unknowns=True), await out.is_secret()
+
+
+def _region(cfg: StackConfig) -> tuple[str, str]:
+    cluster = cfg.values.get(f"{cfg.project}:cluster")
+    if isinstance(cluster, dict):
+        return str(cluster.get("region") or "us-east-1"), str(cluster.get("project") or "example-project")
+    return "us-east-1", "example-project"
+
+
+def run_plan(project_dir: str, cfg: StackConfig, *, main: str = "__main__.py") -> Plan:
+    region, gcp_project = _region(cfg)
+    mocks = PlanMocks(region=region, project=gcp_project)
+    monitor = RecordingMonitor(mocks)
+    logger = logging.getLogger(f"pegasus.plan.{id(monitor)}")
+    logger.propagate = False
+    collect = _Collect()
+    logger.addHandler(collect)
+
+    psettings.ROOT.set(None)
+    pmocks.set_mocks(mocks, project=cfg.project, stack=cfg.stack, preview=False, logger=logger, monitor=monitor)
+    set_all_config(cfg.engine_config(), sorted(cfg.secret_keys))
+    exported: dict[str, Any] = {}
+    secret_outputs: list[str] = []
+
+    async def program() -> None:
+        runpy.run_path(os.path.join(project_dir, main), run_name="__main__")
+        stack = psettings.get_root_resource()
+        for key, value in stack.outputs.items():
+            resolved, secret = await _resolve(value)
+            exported[key] = SECRET if secret else resolved
+            if secret:
+                secret_outputs.append(key)
+
+    try:
+        with _cwd(project_dir):
+            _sync_await(run_pulumi_func(program))
+    except BaseException as e:  # noqa: BLE001 - reported to the caller with the warnings so far
+        raise ProgramError(e, collect.messages) from e
+    finally:
+        logger.removeHandler(collect)
+    return Plan(
+        project=cfg.project,
+        stack=cfg.stack,
+        resources=list(monitor.registrations),
+        outputs=exported,
+        secret_outputs=secret_outputs,
+        warnings=list(collect.messages),
+        placeholders=list(mocks.placeholders),
+        secure_placeholders=list(cfg.secure_placeholders),
+    )
+
+
+def plan_stack(project_dir: str, stack: str = "dev", config_file: Optional[str] = None, sets: Optional[list[str]] = None) -> Plan:
+    from tools.plan.stackfile import assemble
+
+    cfg = assemble(project_dir, stack, config_file, sets or [])
+    return run_plan(project_dir, cfg)

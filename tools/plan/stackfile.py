@@ -1,0 +1,190 @@
+"""Assemble a stack's config the way the Pulumi CLI does: project defaults from Pulumi.yaml,
+then the stack file, then `--set` overrides with `pulumi config set --path` semantics.
+
+The result is what the engine hands the program: every value a string (JSON text for
+objects, lists, numbers and booleans) plus the set of secret keys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import yaml
+
+from pegasus.config import KEYS_BY_PATH, NAMESPACE
+
+
+class UsageError(Exception):
+    """Bad command-line input (exit code 2)."""
+
+
+@dataclass
+class StackConfig:
+    project: str
+    stack: str
+    values: dict[str, Any]  # full key (ns:key) -> decoded value
+    secret_keys: set[str] = field(default_factory=set)
+    secure_placeholders: list[str] = field(default_factory=list)  # paths planned with a placeholder
+
+    def engine_config(self) -> dict[str, str]:
+        return {k: _engine_string(v) for k, v in self.values.items()}
+
+
+def _engine_string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)
+
+
+def load_project(project_dir: str) -> tuple[str, dict[str, Any]]:
+    path = os.path.join(project_dir, "Pulumi.yaml")
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = yaml.safe_load(f)
+    except FileNotFoundError:
+        raise UsageError(f"no Pulumi.yaml in {project_dir}") from None
+    name = doc["name"]
+    defaults = {}
+    for key, decl in (doc.get("config") or {}).items():
+        full = key if ":" in key else f"{name}:{key}"
+        if isinstance(decl, dict) and "default" in decl:
+            defaults[full] = decl["default"]
+        elif not isinstance(decl, dict):
+            defaults[full] = decl
+    return name, defaults
+
+
+def placeholder_for(full_key: str, path: list) -> str:
+    """What a `secure:` value is planned as. Known secret keys get a value of the right
+    shape, so validation still runs; the plan marks them as placeholders."""
+    ns, _, top = full_key.partition(":")
+    dotted = ".".join([top, *[str(p) for p in path]]) if path else top
+    key = KEYS_BY_PATH.get(dotted) if ns == NAMESPACE else None
+    if key is not None and key.placeholder is not None:
+        return key.placeholder
+    return "[secret]"
+
+
+def _resolve_secure(full_key: str, value: Any, path: list, found: list[str]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            found.append(".".join([full_key, *[str(p) for p in path]]))
+            return placeholder_for(full_key, path)
+        return {k: _resolve_secure(full_key, v, path + [k], found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_secure(full_key, v, path + [i], found) for i, v in enumerate(value)]
+    return value
+
+
+def load_stack_file(path: str, project: str) -> tuple[dict[str, Any], set[str], list[str]]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = yaml.safe_load(f) or {}
+    except FileNotFoundError:
+        raise UsageError(f"stack file {path} does not exist") from None
+    except yaml.YAMLError as e:
+        raise UsageError(f"stack file {path} is not valid YAML: {e}") from None
+    if not isinstance(doc, dict):
+        raise UsageError(f"stack file {path} must be a mapping")
+    values, secret_keys, placeholders = {}, set(), []
+    for key, value in (doc.get("config") or {}).items():
+        full = key if ":" in key else f"{project}:{key}"
+        found: list[str] = []
+        values[full] = _resolve_secure(full, value, [], found)
+        if found:
+            secret_keys.add(full)
+            placeholders.extend(found)
+    return values, secret_keys, placeholders
+
+
+_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def parse_path(key: str, project: str) -> tuple[str, list]:
+    """`cluster.provider` -> ("pegasus:cluster", ["provider"]); `names[0]` -> (…, [0])."""
+    ns, sep, rest = key.partition(":")
+    if not sep:
+        ns, rest = project, key
+    pos, parts = 0, []
+    while pos < len(rest):
+        if rest[pos] == ".":
+            pos += 1
+            continue
+        m = _SEGMENT.match(rest, pos)
+        if not m:
+            raise UsageError(f"--set: cannot parse the key {key!r}")
+        parts.append(m.group(1) if m.group(1) is not None else int(m.group(2)))
+        pos = m.end()
+    if not parts or not isinstance(parts[0], str):
+        raise UsageError(f"--set: the key {key!r} must start with a name")
+    return f"{ns}:{parts[0]}", parts[1:]
+
+
+def parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def apply_set(values: dict[str, Any], key: str, raw_value: str, project: str) -> str:
+    full, path = parse_path(key, project)
+    value = parse_value(raw_value)
+    if not path:
+        values[full] = value
+        return full
+    node = values.get(full)
+    if node is None:
+        node = [] if isinstance(path[0], int) else {}
+        values[full] = node
+    for i, part in enumerate(path):
+        last = i == len(path) - 1
+        nxt = None if last else ([] if isinstance(path[i + 1], int) else {})
+        if isinstance(part, int):
+            if not isinstance(node, list):
+                raise UsageError(f"--set {key}: {part} indexes something that is not a list")
+            while len(node) <= part:
+                node.append(None)
+            if last:
+                node[part] = value
+            else:
+                if not isinstance(node[part], (dict, list)):
+                    node[part] = nxt
+                node = node[part]
+        else:
+            if not isinstance(node, dict):
+                raise UsageError(f"--set {key}: {part!r} is a field of something that is not an object")
+            if last:
+                node[part] = value
+            else:
+                if not isinstance(node.get(part), (dict, list)):
+                    node[part] = nxt
+                node = node[part]
+    return full
+
+
+def assemble(project_dir: str, stack: str, config_file: Optional[str], sets: list[str]) -> StackConfig:
+    project, defaults = load_project(project_dir)
+    path = config_file or os.path.join(project_dir, f"Pulumi.{stack}.yaml")
+    values = dict(defaults)
+    file_values, secret_keys, placeholders = load_stack_file(path, project)
+    values.update(file_values)
+    for item in sets:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set expects KEY=VALUE, got {item!r}")
+        full = apply_set(values, key.strip(), raw, project)
+        # A value typed on the command line for a secret key is treated as a secret, as
+        # `pulumi config set --secret` would store it.
+        ns, _, top = full.partition(":")
+        dotted = key.strip().split(":", 1)[-1]
+        known = KEYS_BY_PATH.get(dotted)
+        if ns == NAMESPACE and known is not None and known.secret:
+            secret_keys.add(full)
+    return StackConfig(project, stack, values, secret_keys, placeholders)
