@@ -431,8 +431,13 @@ def _describe(v: Any) -> str:
 def _cidr(key: str, value: str) -> str:
     try:
         return str(ipaddress.ip_network(value, strict=True))
-    except ValueError as e:
-        raise ConfigError(key, f"{value!r} is not a valid CIDR block ({e}); write it like 203.0.113.0/24") from None
+    except ValueError:
+        pass
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ConfigError(key, f"{value!r} is not a valid CIDR block; write it like 203.0.113.0/24") from None
+    raise ConfigError(key, f"{value!r} has host bits set; write the network address, {network}") from None
 
 
 def _quantity(key: str, value: Any) -> str:

@@ -90,8 +90,9 @@ class RestReader:
             body = e.read() if e.fp else b""
             detail = _describe_error_body(body)
             if "failed to load state at height" in detail or "version does not exist" in detail:
+                at = f"at height {height}" if height is not None else "it was asked for"
                 raise _Fatal(
-                    f"the node no longer has the state at height {height} (pruned): {detail}. "
+                    f"the node no longer has the state {at} (pruned): {detail}. "
                     "Point chain.endpoint at an archive node, or one with longer pruning, and run again"
                 ) from None
             if 400 <= e.code < 500 and e.code != 429:

@@ -1,0 +1,78 @@
+"""Pulumi.yaml, the stack files and the requirements, checked against their schemas and
+against the config reference in pegasus/config.py."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import jsonschema
+import pytest
+import yaml
+
+from pegasus import config
+from tests.conftest import PROJECT
+
+SCHEMA = PROJECT.parent / "shared" / "schemas" / "pulumi-project.schema.json"
+
+
+def project() -> dict:
+    return yaml.safe_load((PROJECT / "Pulumi.yaml").read_text())
+
+
+def test_pulumi_yaml_validates_against_the_project_schema():
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.validate(project(), schema)
+
+
+def test_pulumi_yaml_runtime():
+    p = project()
+    assert p["name"] == "pegasus"
+    assert p["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+    assert p["description"].strip()
+
+
+def test_every_typeable_key_is_declared_with_description_and_default():
+    declared = project()["config"]
+    typeable = {k.path: k for k in config.KEYS if k.type != "object" and "." not in k.path}
+    assert set(declared) == set(typeable)
+    for path, key in typeable.items():
+        decl = declared[path]
+        assert decl["type"] == key.type
+        assert decl["description"].strip()
+        assert decl["default"] == key.default
+
+
+def test_structured_keys_cannot_be_declared_so_they_are_sections():
+    # Each dotted key lives under a section object, which the project schema cannot type.
+    sections = {k.path.split(".")[0] for k in config.KEYS if "." in k.path}
+    assert sections == set(config.SECTIONS)
+
+
+@pytest.mark.parametrize("stack", ["dev", "eks", "gke"])
+def test_stack_files_parse_with_the_config_module(stack):
+    doc = yaml.safe_load((PROJECT / f"Pulumi.{stack}.yaml").read_text())
+    raw = {k.split(":", 1)[1]: v for k, v in doc["config"].items() if k.startswith("pegasus:")}
+    s = config.parse(raw, project="pegasus", stack=stack)
+    assert s.cluster.provider == {"dev": "existing", "eks": "eks", "gke": "gke"}[stack]
+
+
+def test_secrets_providers_in_stack_files():
+    providers = {s: yaml.safe_load((PROJECT / f"Pulumi.{s}.yaml").read_text()).get("secretsprovider") for s in ("dev", "eks", "gke")}
+    assert providers["dev"] == "passphrase"
+    assert providers["eks"].startswith("awskms://")
+    assert providers["gke"].startswith("gcpkms://")
+
+
+def test_requirements_have_major_version_bounds():
+    required = {"pulumi", "pulumi-aws", "pulumi-eks", "pulumi-kubernetes", "pulumi-gcp", "pulumi-cloudflare", "pulumi-policy"}
+    found = {}
+    for line in (PROJECT / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            m = re.match(r"^([A-Za-z0-9_.-]+)(.*)$", line)
+            found[m.group(1).lower()] = m.group(2)
+    assert required <= set(found)
+    for name, spec in found.items():
+        assert re.search(r">=\s*[0-9]", spec) and re.search(r"<\s*[0-9]+", spec), f"{name} needs a major-version bound: {spec}"
+    assert "pytest" not in found, "test-only packages belong in requirements-dev.txt"
