@@ -1,0 +1,1 @@
+"""The Pegasus CrossGuard policy pack. Import `policy.policies`; never `policy.__main__`."""

@@ -1,0 +1,105 @@
+"""Only p2p is public.
+
+A validator publishes its p2p port and nothing else (design 000: "We are only exposing the
+p2p port publicly"). RPC, gRPC, REST and EVM JSON-RPC let anyone load the node or probe its
+mempool, and metrics and dashboards leak topology and key addresses, so these stay behind
+ClusterIP Services. The p2p shard LoadBalancers publish 1025.. onto high targetPorts and the
+platform chain's `spc` LoadBalancer publishes 26656; neither collides with the list below.
+"""
+
+from __future__ import annotations
+
+from pulumi_policy import EnforcementLevel, ResourceValidationArgs, ResourceValidationPolicy
+
+from . import _util as u
+
+NAME = "pegasus-no-public-internal-ports"
+
+SERVICE = "kubernetes:core/v1:Service"
+EXPOSED_TYPES = ("LoadBalancer", "NodePort")
+
+INTERNAL_PORTS = {
+    26657: "CometBFT RPC",
+    9090: "gRPC or Prometheus",
+    1317: "the REST API",
+    8545: "EVM JSON-RPC",
+    8546: "EVM WebSocket JSON-RPC",
+    26660: "CometBFT metrics",
+    9100: "node-exporter metrics",
+    10254: "ingress-nginx metrics",
+    9115: "blackbox-exporter",
+    9093: "Alertmanager",
+    3000: "Grafana",
+}
+
+# Substrings of a port name that mark an internal endpoint whatever its number.
+INTERNAL_NAME_PARTS = ("rpc", "grpc", "api", "metrics", "grafana", "prometheus")
+
+CONFIG_SCHEMA = u.schema(
+    allowedPorts={
+        "type": "array",
+        "items": {"type": "integer"},
+        "default": [],
+        "description": "Port numbers that may be public anyway (matched against port and targetPort).",
+    },
+    allowedServices={
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+        "description": 'Services ("namespace/name") exempt from this policy.',
+    },
+)
+
+
+def _reason(entry, allowed: frozenset) -> str | None:
+    """Why a spec.ports entry is internal, or None. Raises if that cannot be known."""
+    port = u.as_int(u.get(entry, "port"))
+    target = u.as_int(u.get(entry, "targetPort"))
+    if port in allowed or target in allowed:
+        return None
+    if port in INTERNAL_PORTS:
+        return f"port {port} exposes {INTERNAL_PORTS[port]}"
+    if target in INTERNAL_PORTS:
+        return f"targetPort {target} exposes {INTERNAL_PORTS[target]}"
+    name = u.get(entry, "name")
+    if isinstance(name, str) and any(part in name.lower() for part in INTERNAL_NAME_PARTS):
+        return f"name '{name}' marks an internal endpoint"
+    return None
+
+
+def validate(args: ResourceValidationArgs, report_violation) -> None:
+    if args.resource_type != SERVICE:
+        return
+    service_type = u.get(args.props, "spec", "type")
+    if service_type not in EXPOSED_TYPES:
+        return
+    settings = u.config(args, CONFIG_SCHEMA)
+    allowed_services = u.str_list_setting(settings.get("allowedServices"))
+    if allowed_services and u.object_key(args.props) in allowed_services:
+        return
+    allowed = u.int_list_setting(settings.get("allowedPorts"))
+    ports = u.get(args.props, "spec", "ports")
+    if not u.is_list(ports):
+        return
+    for index in range(len(ports)):
+        with u.undecided():
+            reason = _reason(ports[index], allowed)
+            if reason:
+                report_violation(
+                    f"spec.ports[{index}] {reason} on a {service_type} Service; serve it through a "
+                    "ClusterIP Service, or list the port in allowedPorts if it must be public"
+                )
+
+
+POLICY = ResourceValidationPolicy(
+    name=NAME,
+    description=(
+        "LoadBalancer and NodePort Services publish only p2p: no RPC (26657), gRPC (9090), "
+        "REST (1317), EVM JSON-RPC (8545/8546), metrics (26660, 9100, 10254, 9115, 9090, 9093) "
+        "or dashboards (3000), by port, targetPort or a port name mentioning rpc, grpc, api, "
+        "metrics, grafana or prometheus. Exceptions go in allowedPorts or allowedServices."
+    ),
+    validate=u.skip_unknown(validate),
+    enforcement_level=EnforcementLevel.MANDATORY,
+    config_schema=CONFIG_SCHEMA,
+)
