@@ -45,10 +45,11 @@ class Plan:
 class ProgramError(Exception):
     """The program failed; `cause` is what it raised."""
 
-    def __init__(self, cause: BaseException, warnings: list[str]):
+    def __init__(self, cause: BaseException, warnings: list[str], registered: int):
         super().__init__(str(cause))
         self.cause = cause
         self.warnings = warnings
+        self.registered = registered  # resources declared before the failure
 
 
 class _Collect(logging.Handler):
@@ -110,7 +111,7 @@ def run_plan(project_dir: str, cfg: StackConfig, *, main: str = "__main__.py") -
         with _cwd(project_dir):
             _sync_await(run_pulumi_func(program))
     except BaseException as e:  # noqa: BLE001 - reported to the caller with the warnings so far
-        raise ProgramError(e, collect.messages) from e
+        raise ProgramError(e, collect.messages, len(monitor.registrations)) from e
     finally:
         logger.removeHandler(collect)
     return Plan(
