@@ -21,6 +21,16 @@ def run(stack: str = "dev", sets: Iterable[str] = (), config_file: Optional[str]
     return plan_stack(str(PROJECT), stack, config_file, list(sets))
 
 
+_EXAMPLES: dict[str, Plan] = {}
+
+
+def example(stack: str) -> Plan:
+    """The plan of an example stack, computed once per test session. Read it, never change it."""
+    if stack not in _EXAMPLES:
+        _EXAMPLES[stack] = run(stack)
+    return _EXAMPLES[stack]
+
+
 @pytest.fixture
 def plan():
     return run

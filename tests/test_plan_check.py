@@ -8,7 +8,7 @@ import pytest
 
 from tools.plan import check
 from tools.plan.__main__ import main
-from tests.conftest import run
+from tests.conftest import example
 
 
 def cli(capsys, *argv):
@@ -26,7 +26,7 @@ def test_example_stacks_pass_every_mandatory_policy(capsys, stack):
 
 
 def test_the_only_finding_on_eks_is_the_advisory_ami_pin():
-    found = check.violations(run("eks"))
+    found = check.violations(example("eks"))
     assert [(v.policy_name, v.enforcement) for v in found] == [("pegasus-karpenter-ami-pinned", "advisory")]
 
 
@@ -68,7 +68,7 @@ def test_unreadable_policy_config_is_a_usage_error(tmp_path, capsys):
 
 
 def test_resources_reach_the_pack_as_the_analyzer_sees_them():
-    plan = run("dev")
+    plan = example("dev")
     resources = check.policy_resources(plan)
     claim = next(r for r in resources if r["name"] == "chainlet-hub_5464111-1-data")
     assert claim["protect"] is True

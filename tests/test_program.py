@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import k8s, obj, run
+from tests.conftest import example, k8s, obj, run
 
 SNAPSHOT_IDS = [
     "magicwarriors_1698442321102101-1",
@@ -20,19 +20,19 @@ SNAPSHOT_IDS = [
 OFFLINE = {"pixelracers_2713552917404001-1", "shardborne_2811113319912001-1"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def dev():
-    return run("dev")
+    return example("dev")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def eks():
-    return run("eks")
+    return example("eks")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def gke():
-    return run("gke")
+    return example("gke")
 
 
 def children(plan, parent_urn):

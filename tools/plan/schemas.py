@@ -1,0 +1,120 @@
+"""Validate every planned Kubernetes object in strict mode: built-in kinds against the
+upstream OpenAPI schema of the cluster's Kubernetes version (kubernetes-validate), custom
+resources against the CRDs in ../shared/crds. Unknown fields are errors in both."""
+
+from __future__ import annotations
+
+import copy
+import glob
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Optional
+
+import yaml
+
+from tools.plan.mocks import Registration
+from tools.plan.runner import Plan
+
+DEFAULT_CRD_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "crds")
+
+
+@dataclass(frozen=True)
+class SchemaError:
+    urn: str
+    kind: str
+    name: str
+    message: str
+
+
+def _normalise(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    return value
+
+
+def manifest(r: Registration) -> Optional[dict]:
+    """The object the provider would send, from the unredacted inputs."""
+    if not r.type.startswith("kubernetes:") or r.type.startswith(("kubernetes:helm.sh", "pulumi:providers")):
+        return None
+    inputs = _normalise(r.raw_inputs)
+    if "apiVersion" not in inputs or "kind" not in inputs:
+        return None
+    return inputs
+
+
+def _strict(schema: Any) -> Any:
+    """A CRD schema with unknown fields forbidden wherever the CRD does not allow them."""
+    if isinstance(schema, dict):
+        out = {k: _strict(v) for k, v in schema.items()}
+        if out.get("x-kubernetes-int-or-string"):
+            out.pop("type", None)
+            out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
+        if "properties" in out and "additionalProperties" not in out and not out.get("x-kubernetes-preserve-unknown-fields"):
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [_strict(v) for v in schema]
+    return schema
+
+
+class _CrdLoader(yaml.SafeLoader):
+    """PyYAML resolves a bare `=` (an enum value in AlertmanagerConfig's matchType) to the
+    YAML 1.1 "value" type it cannot construct; in YAML 1.2, as Kubernetes reads it, it is a string."""
+
+
+_CrdLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
+
+
+@lru_cache(maxsize=None)
+def crd_schemas(crd_dir: str) -> dict[tuple[str, str], dict]:
+    """(apiVersion, kind) -> strict JSON schema."""
+    out = {}
+    for path in sorted(glob.glob(os.path.join(crd_dir, "*.yaml"))):
+        with open(path, encoding="utf-8") as f:
+            for doc in yaml.load_all(f, Loader=_CrdLoader):
+                if not doc or doc.get("kind") != "CustomResourceDefinition":
+                    continue
+                group, kind = doc["spec"]["group"], doc["spec"]["names"]["kind"]
+                for version in doc["spec"]["versions"]:
+                    schema = copy.deepcopy(version["schema"]["openAPIV3Schema"])
+                    # metadata is validated by the API server's ObjectMeta, not the CRD.
+                    schema.setdefault("properties", {})["metadata"] = {"type": "object"}
+                    out[(f"{group}/{version['name']}", kind)] = _strict(schema)
+    return out
+
+
+def validate_object(obj: dict, kubernetes_version: str, crd_dir: str) -> list[str]:
+    import jsonschema
+    import kubernetes_validate
+
+    key = (obj["apiVersion"], obj["kind"])
+    schemas = crd_schemas(os.path.abspath(crd_dir))
+    if "/" in obj["apiVersion"] and key in schemas:
+        validator = jsonschema.Draft7Validator(schemas[key])
+        return sorted(f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in validator.iter_errors(obj))
+    try:
+        kubernetes_validate.validate(obj, kubernetes_version, strict=True)
+    except kubernetes_validate.SchemaNotFoundError:
+        return [f"no schema for {obj['apiVersion']} {obj['kind']}: neither Kubernetes {kubernetes_version} nor a CRD in {crd_dir}"]
+    except kubernetes_validate.ValidationError as e:
+        path = "/".join(str(p) for p in e.path) or "(root)"
+        return [f"{path}: {e.message}"]
+    return []
+
+
+def validate_plan(plan: Plan, kubernetes_version: str, crd_dir: str = DEFAULT_CRD_DIR) -> tuple[int, list[SchemaError]]:
+    """(objects checked, errors)."""
+    errors, checked = [], 0
+    for r in plan.resources:
+        obj = manifest(r)
+        if obj is None:
+            continue
+        checked += 1
+        for message in validate_object(obj, kubernetes_version, crd_dir):
+            errors.append(SchemaError(r.urn, obj["kind"], (obj.get("metadata") or {}).get("name", ""), message))
+    return checked, errors
