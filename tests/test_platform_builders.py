@@ -1,0 +1,232 @@
+"""Karpenter, monitoring, logging and cluster builders, without mocks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components import cluster_builder as cb
+from components import karpenter_builder as kb
+from components import logging_builder as lb
+from components import monitoring_builder as mb
+from pegasus.config import AlertingSettings, KarpenterSettings, MonitoringSettings, Secret
+
+KARPENTER = KarpenterSettings(
+    enabled=True, instance_families=("m7i", "c7i"), capacity_types=("on-demand",), architectures=("amd64",),
+    cpu_limit="1000", memory_limit="4000Gi", consolidation_policy="WhenEmptyOrUnderutilized",
+    consolidate_after="10m", expire_after="720h", disruption_budgets=({"nodes": "10%"},),
+    ami_alias="al2023@v20251110", node_volume_size="100Gi",
+)
+
+
+def test_node_pool_whole_object():
+    assert kb.node_pool(KARPENTER) == {
+        "apiVersion": "karpenter.sh/v1",
+        "kind": "NodePool",
+        "metadata": {"name": "default", "labels": {
+            "app.kubernetes.io/name": "karpenter", "app.kubernetes.io/instance": "default",
+            "app.kubernetes.io/component": "autoscaling", "app.kubernetes.io/part-of": "pegasus",
+            "app.kubernetes.io/managed-by": "pulumi"}},
+        "spec": {
+            "template": {
+                "metadata": {"labels": {"pegasus.saga.xyz/pool": "chain"}},
+                "spec": {
+                    "requirements": [
+                        {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
+                        {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
+                        {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["on-demand"]},
+                        {"key": "karpenter.k8s.aws/instance-family", "operator": "In", "values": ["m7i", "c7i"]},
+                    ],
+                    "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "default"},
+                    "expireAfter": "720h",
+                },
+            },
+            "limits": {"cpu": "1000", "memory": "4000Gi"},
+            "disruption": {"consolidationPolicy": "WhenEmptyOrUnderutilized", "consolidateAfter": "10m", "budgets": [{"nodes": "10%"}]},
+        },
+    }
+
+
+def test_ec2_node_class_whole_object():
+    assert kb.ec2_node_class(KARPENTER, "pegasus-eks", "KarpenterNodeRole-pegasus-eks")["spec"] == {
+        "role": "KarpenterNodeRole-pegasus-eks",
+        "amiSelectorTerms": [{"alias": "al2023@v20251110"}],
+        "subnetSelectorTerms": [{"tags": {"karpenter.sh/discovery": "pegasus-eks"}}],
+        "securityGroupSelectorTerms": [{"tags": {"aws:eks:cluster-name": "pegasus-eks"}}],
+        "metadataOptions": {"httpEndpoint": "enabled", "httpProtocolIPv6": "disabled", "httpPutResponseHopLimit": 1, "httpTokens": "required"},
+        "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"volumeSize": "100Gi", "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True}}],
+        "tags": {"pegasus:cluster": "pegasus-eks", "managed-by": "karpenter"},
+    }
+
+
+def test_controller_policies_are_karpenters_own_with_the_placeholders_filled():
+    docs = kb.controller_policies(partition="aws", region="us-east-1", account_id="111122223333", cluster_name="c1",
+                                  node_role_arn="arn:aws:iam::111122223333:role/node", queue_arn="arn:aws:sqs:us-east-1:111122223333:q")
+    assert set(docs) == set(kb.CONTROLLER_POLICIES)
+    interruption = json.loads(docs["InterruptionPolicy"])
+    assert interruption == {"Version": "2012-10-17", "Statement": [{
+        "Sid": "AllowInterruptionQueueActions", "Effect": "Allow", "Resource": "arn:aws:sqs:us-east-1:111122223333:q",
+        "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"]}]}
+    lifecycle = json.loads(docs["NodeLifecyclePolicy"])
+    assert lifecycle["Statement"][1]["Condition"]["StringEquals"] == {"aws:ResourceTag/kubernetes.io/cluster/c1": "owned"}
+    passrole = json.loads(docs["IAMIntegrationPolicy"])["Statement"][0]
+    assert (passrole["Action"], passrole["Resource"]) == ("iam:PassRole", "arn:aws:iam::111122223333:role/node")
+
+
+def test_queue_policy_and_rules():
+    policy = json.loads(kb.queue_policy("arn:q"))
+    assert [s["Effect"] for s in policy["Statement"]] == ["Allow", "Deny"]
+    assert policy["Statement"][0]["Principal"] == {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]}
+    assert set(kb.INTERRUPTION_RULES) == {"scheduled-change", "spot-interruption", "rebalance", "instance-state-change",
+                                          "capacity-reservation-interruption"}
+
+
+def test_chart_values_pin_the_service_account_for_pod_identity():
+    assert kb.chart_values("c1", "c1-karpenter") == {
+        "serviceAccount": {"create": True, "name": "karpenter"},
+        "settings": {"clusterName": "c1", "interruptionQueue": "c1-karpenter"},
+        "controller": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}},
+        "serviceMonitor": {"enabled": False},
+    }
+
+
+MONITORING = MonitoringSettings("15d", "50Gi", "30s", "60s", None)
+
+
+def test_kps_values_select_our_objects_and_use_our_alertmanager_config():
+    values = mb.kps_values(MONITORING, "pegasus-chain-data", grafana_admin_secret=True)
+    spec = values["prometheus"]["prometheusSpec"]
+    assert all(spec[k] is False for k in (
+        "ruleSelectorNilUsesHelmValues", "serviceMonitorSelectorNilUsesHelmValues", "podMonitorSelectorNilUsesHelmValues",
+        "probeSelectorNilUsesHelmValues", "scrapeConfigSelectorNilUsesHelmValues"))
+    assert spec["storageSpec"] == {"volumeClaimTemplate": {"spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "50Gi"}}, "storageClassName": "pegasus-chain-data"}}}
+    assert values["alertmanager"] == {"alertmanagerSpec": {"alertmanagerConfiguration": {"name": "pegasus"}}}
+    assert values["grafana"]["admin"] == {"existingSecret": "pegasus-grafana-admin", "userKey": "admin-user", "passwordKey": "admin-password"}
+    assert values["grafana"]["sidecar"]["dashboards"]["provider"] == {"foldersFromFilesStructure": True}
+
+
+def test_chain_alerts_have_severity_and_runbook():
+    rules = mb.prometheus_rules(AlertingSettings(None, "#x", None, "https://runbooks.example/pegasus.md"))
+    chainlets = rules[0]["spec"]["groups"][0]["rules"]
+    by_name = {r["alert"]: r for r in chainlets}
+    assert by_name["PegasusChainletNotProducingBlocks"] == {
+        "alert": "PegasusChainletNotProducingBlocks",
+        "expr": 'max by (namespace, chain_id) (delta(cometbft_consensus_height{namespace=~"saga-.+"}[1m])) < 1',
+        "for": "3m",
+        "labels": {"severity": "critical"},
+        "annotations": {
+            "summary": "Chainlet {{ $labels.chain_id }} is not producing blocks",
+            "description": "The consensus height has not advanced for 3 minutes. Check the node's logs and peers, and whether enough validators are online.",
+            "runbook_url": "https://runbooks.example/pegasus.md#not-producing-blocks",
+        },
+    }
+    assert by_name["PegasusChainletMissedBlocks"]["expr"].endswith("[5m])) > 10")
+    assert by_name["PegasusChainletSlowBlocks"]["expr"].endswith(") > 20")
+    assert by_name["PegasusChainletMempoolFull"]["expr"].endswith(") > 300")
+    platform = {r["alert"] for r in rules[1]["spec"]["groups"][0]["rules"]}
+    assert platform == {a.replace("Chainlet", "Platform") for a in by_name}
+    assert all('namespace="sagasrv-spc"' in r["expr"] for r in rules[1]["spec"]["groups"][0]["rules"])
+
+
+def test_runbook_anchors_exist_in_docs():
+    from tests.conftest import PROJECT
+
+    runbooks = (PROJECT / "docs" / "runbooks.md").read_text()
+    rules = mb.prometheus_rules(AlertingSettings(None, "#x", None, "docs/runbooks.md"))
+    anchors = {r["annotations"]["runbook_url"].split("#")[1] for rule in rules for g in rule["spec"]["groups"] for r in g["rules"]}
+    for anchor in anchors:
+        assert f'<a id="{anchor}"></a>' in runbooks, anchor
+
+
+def test_alertmanager_routes_critical_to_pagerduty_and_everything_to_slack():
+    config = mb.alertmanager_config(AlertingSettings(Secret("https://hooks.slack.com/x"), "#ops", Secret("key"), "r"))
+    assert config["spec"]["route"]["receiver"] == "slack"
+    assert config["spec"]["route"]["routes"] == [
+        {"receiver": "null", "matchers": [{"name": "alertname", "value": "Watchdog", "matchType": "="}]},
+        {"receiver": "pagerduty", "matchers": [{"name": "severity", "value": "critical", "matchType": "="}], "continue": True},
+    ]
+    receivers = {r["name"]: r for r in config["spec"]["receivers"]}
+    assert receivers["slack"]["slackConfigs"][0]["apiURL"] == {"name": "pegasus-alerting", "key": "slack-webhook-url"}
+    assert receivers["pagerduty"]["pagerdutyConfigs"][0]["routingKey"] == {"name": "pegasus-alerting", "key": "pagerduty-routing-key"}
+    assert "hooks.slack.com" not in json.dumps(config)  # only a reference to the Secret
+
+
+def test_without_receivers_alerts_go_nowhere_but_the_config_is_valid():
+    config = mb.alertmanager_config(AlertingSettings(None, "#ops", None, "r"))
+    assert config["spec"]["route"]["receiver"] == "null"
+    assert [r["name"] for r in config["spec"]["receivers"]] == ["null"]
+
+
+def test_probe_scrape_config_lists_every_assigned_slot():
+    targets = (mb.ProbeTarget("a_1-1", "saga-a-1-1", 1025), mb.ProbeTarget("b_1-1", "saga-b-1-1", 1026))
+    sc = mb.p2p_scrape_config("pegasus-p2p-0", "lb.example", targets, "60s", {"shard": "0"})
+    assert sc["spec"]["staticConfigs"] == [
+        {"targets": ["lb.example:1025"], "labels": {"chain_id": "a_1-1", "chainlet_namespace": "saga-a-1-1", "shard": "0"}},
+        {"targets": ["lb.example:1026"], "labels": {"chain_id": "b_1-1", "chainlet_namespace": "saga-b-1-1", "shard": "0"}},
+    ]
+    assert sc["spec"]["relabelings"][-1] == {"targetLabel": "__address__", "replacement": "blackbox-exporter.sagasrv-metrics.svc:9115"}
+
+
+def test_dashboards_are_sidecar_configmaps_with_valid_json():
+    cms = mb.dashboard_configmaps()
+    assert [c["metadata"]["name"] for c in cms] == ["pegasus-cluster-dashboard", "pegasus-ingress-dashboard", "pegasus-chains-dashboard"]
+    for cm in cms:
+        assert cm["metadata"]["labels"]["grafana_dashboard"] == "1"
+        assert cm["metadata"]["annotations"] == {"grafana_folder": "Pegasus"}
+        [(key, text)] = cm["data"].items()
+        dashboard = json.loads(text)
+        assert key == f"{dashboard['uid']}.json"
+        assert len(dashboard["panels"]) >= 6
+        assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+
+
+def test_subnet_plan():
+    assert cb.subnet_plan("10.40.0.0/16", ["a", "b", "c", "d"]) == (
+        cb.SubnetPlan("a", "10.40.0.0/18", "10.40.192.0/21"),
+        cb.SubnetPlan("b", "10.40.64.0/18", "10.40.200.0/21"),
+        cb.SubnetPlan("c", "10.40.128.0/18", "10.40.208.0/21"),
+    )
+    with pytest.raises(ValueError, match="at least 2 availability zones"):
+        cb.subnet_plan("10.40.0.0/16", ["a"])
+    with pytest.raises(ValueError, match="too small; use a /20 or larger"):
+        cb.subnet_plan("10.40.0.0/24", ["a", "b"])
+
+
+def test_storage_classes_retain_chain_data():
+    eks = cb.storage_class("eks", "arn:aws:kms:us-east-1:1:key/k")
+    assert (eks["provisioner"], eks["reclaimPolicy"], eks["volumeBindingMode"]) == ("ebs.csi.aws.com", "Retain", "WaitForFirstConsumer")
+    assert eks["parameters"] == {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4", "kmsKeyId": "arn:aws:kms:us-east-1:1:key/k"}
+    assert cb.storage_class("gke")["provisioner"] == "pd.csi.storage.gke.io"
+    assert cb.storage_class("existing") is None
+
+
+def test_gke_kubeconfig_uses_the_auth_plugin_not_a_token():
+    config = json.loads(cb.gke_kubeconfig("c1", "198.51.100.1", "Q0E="))
+    assert config["clusters"][0]["cluster"] == {"server": "https://198.51.100.1", "certificate-authority-data": "Q0E="}
+    assert config["users"][0]["user"]["exec"]["command"] == "gke-gcloud-auth-plugin"
+
+
+def test_pod_identity_trust_policy():
+    assert json.loads(cb.pod_identity_trust_policy()) == {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}]}
+
+
+def test_lbc_policy_is_the_upstream_document():
+    doc = json.loads(cb.lbc_policy_document())
+    assert len(doc["Statement"]) == 16
+    assert any("elasticloadbalancing:CreateListener" in (s.get("Action") or []) for s in doc["Statement"])
+
+
+def test_log_shipping_outputs():
+    assert "Name                cloudwatch_logs" in lb.outputs("eks", "c1", "us-east-1", 30)
+    assert "log_group_name      /pegasus/c1/containers" in lb.outputs("eks", "c1", "us-east-1", 30)
+    assert "Tag_Prefix            kube.var.log.containers." in lb.outputs("gke", "c1", "us-central1", 30)
+    with pytest.raises(ValueError, match="no destination on existing"):
+        lb.outputs("existing", "c1", "", 30)
+    policy = json.loads(lb.cloudwatch_policy("us-east-1", "111122223333", "c1"))
+    assert policy["Statement"][0]["Resource"] == [
+        "arn:aws:logs:us-east-1:111122223333:log-group:/pegasus/c1/containers",
+        "arn:aws:logs:us-east-1:111122223333:log-group:/pegasus/c1/containers:*",
+    ]
