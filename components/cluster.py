@@ -213,12 +213,14 @@ class Cluster(pulumi.ComponentResource):
             opts=after_nodes,
         )
 
+        # Secret in the provider's inputs as well as its outputs: the kubeconfig names the
+        # endpoint and CA of a cluster whose API may be reachable from the internet.
+        self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)
         self.provider = k8s.Provider(
             f"{name}-k8s",
-            kubeconfig=cluster.kubeconfig_json,
+            kubeconfig=self.kubeconfig,
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["kubeconfig"]),
         )
-        self.kubeconfig = pulumi.Output.secret(cluster.kubeconfig_json)
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[node_group])
 
         sc = cb.storage_class("eks", volume_key.arn)

@@ -97,8 +97,9 @@ def data_claim(w: ChainWorkload) -> dict:
             "name": w.claim_name,
             "namespace": w.namespace,
             "labels": labels,
-            # The claim binds on first use (WaitForFirstConsumer classes); waiting for
-            # "Bound" here would deadlock an offline chainlet that never schedules a pod.
+            # Pulumi waits for a claim to bind, but a WaitForFirstConsumer claim binds only once
+            # a pod uses it (never, for an offline chainlet), and updates of bound claims have
+            # timed out too (pulumi-kubernetes#895, #4179).
             "annotations": {names.SKIP_AWAIT: "true"},
         },
         "spec": spec,

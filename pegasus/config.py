@@ -69,7 +69,7 @@ KEYS: tuple[Key, ...] = (
     _k("cluster.provider", "string", "existing", "Where the cluster comes from: existing (a kubeconfig), eks or gke."),
     _k("cluster.name", "string", "pegasus-<stack>", "Cluster name (EKS/GKE) and the prefix of cloud resources. DNS-1123, at most 40 characters."),
     _k("cluster.kubeconfig", "string", None, "existing: path to a kubeconfig file, or its contents (set it with --secret then). Default: $KUBECONFIG or ~/.kube/config.",
-       placeholder="apiVersion: v1\nkind: Config\n# placeholder for a secret kubeconfig\n"),
+       secret=True, placeholder="apiVersion: v1\nkind: Config\n# placeholder for a secret kubeconfig\n"),
     _k("cluster.context", "string", None, "existing: kubeconfig context to use. Default: the current context."),
     _k("cluster.region", "string", None, "eks/gke: the AWS or GCP region. Required there."),
     _k("cluster.project", "string", None, "gke: the GCP project ID. Required there."),
