@@ -18,7 +18,7 @@ from pegasus.config import ChainletSettings
 
 
 class Chainlet(pulumi.ComponentResource):
-    namespace: pulumi.Output[str]
+    namespace: str
     slot: int
 
     def __init__(self, name: str, plan: chainlet_builder.ChainletPlan, settings: ChainletSettings,
@@ -39,6 +39,7 @@ class Chainlet(pulumi.ComponentResource):
         k8s.apps.v1.StatefulSet(f"{name}-workload", **_body(m["workload"]),
                                 opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[claim])))
         k8s.core.v1.Service(f"{name}-svc", **_body(m["service"]), opts=in_ns)
-        self.namespace = ns.metadata.name
+        # Plain values derived from the chain read: nothing here waits on the cluster.
+        self.namespace = plan.namespace
         self.slot = plan.address.slot
-        self.register_outputs({"namespace": self.namespace})
+        self.register_outputs({"namespace": self.namespace, "slot": self.slot})

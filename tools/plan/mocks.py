@@ -184,9 +184,11 @@ class PlanMocks(pmocks.Mocks):
 
     def new_resource(self, args: pmocks.MockResourceArgs):
         typ, name = args.typ, args.name
-        outputs = _copy(args.inputs)
         rid = f"{name}-id"
         if typ.startswith("kubernetes:"):
+            # Only what the program reads: echoing a whole manifest back costs the SDK a full
+            # deserialization per object and tells the plan nothing it does not already hold.
+            outputs: dict = {}
             if typ == "kubernetes:core/v1:Service" and (args.inputs.get("spec") or {}).get("type") == "LoadBalancer":
                 ns = (args.inputs.get("metadata") or {}).get("namespace", "default")
                 host = self._mark("status.loadBalancer.ingress[0].hostname", f"{_k8s_name(args.inputs)}.{ns}.lb.pending.invalid")
@@ -195,6 +197,7 @@ class PlanMocks(pmocks.Mocks):
                 outputs["status"] = {"name": args.inputs.get("name", name), "namespace": args.inputs.get("namespace", "default"), "status": "deployed"}
             rid = f"{(args.inputs.get('metadata') or {}).get('namespace', '')}/{_k8s_name(args.inputs) or name}".lstrip("/")
             return rid, outputs
+        outputs = _copy(args.inputs)
         if typ == "eks:index:Cluster":
             kubeconfig = {
                 "apiVersion": "v1", "kind": "Config",
