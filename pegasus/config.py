@@ -143,6 +143,7 @@ KEYS: tuple[Key, ...] = (
     _k("chain.timeoutSeconds", "integer", 10, "rest: timeout of one request."),
     _k("chain.retries", "integer", 3, "rest: retries of a failed request (with exponential backoff)."),
     _k("chain.snapshot", "string", None, "snapshot: path of the JSON file, relative to the project. Required for snapshot."),
+    _k("chain.height", "integer", None, "Read the chain at this height instead of the latest (the drift check pins it to the last applied height)."),
     # chainlets
     _k("chainlets.maxRemovals", "integer", 0, "How many chainlets may vanish from the chain in one run before the ChainState guard refuses."),
     _k("chainlets.allowSlotChanges", "boolean", False, "Override: let existing chainlets move slots (changes their public address)."),
@@ -290,6 +291,7 @@ class ChainSettings:
     timeout_seconds: int
     retries: int
     snapshot: Optional[str]
+    height: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -749,6 +751,9 @@ def _chain(s: _Section) -> ChainSettings:
             raise ConfigError(s.key("endpoint"), f"{endpoint!r} must be an http:// or https:// URL")
     if source == "snapshot" and not snapshot:
         raise ConfigError(s.key("snapshot"), "is required when chain.source is snapshot; set it to a JSON file such as chain/snapshot.dev.json")
+    height = s.get("height", int)
+    if height is not None and height < 1:
+        raise ConfigError(s.key("height"), f"must be a block height of at least 1, or unset for the latest; got {height}")
     prefix = s.get("apiPrefix", str, "/ssc/chainlet")
     if not prefix.startswith("/") or prefix.endswith("/"):
         raise ConfigError(s.key("apiPrefix"), f"must start with '/' and not end with '/', like /ssc/chainlet; got {prefix!r}")
@@ -760,6 +765,7 @@ def _chain(s: _Section) -> ChainSettings:
         timeout_seconds=s.int_range("timeoutSeconds", 10, 1, 300),
         retries=s.int_range("retries", 3, 0, 10),
         snapshot=snapshot,
+        height=height,
     )
 
 

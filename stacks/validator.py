@@ -40,6 +40,7 @@ def read_chain(settings: Settings) -> ChainView:
         retries=c.retries,
         snapshot=c.snapshot,
         base_dir=os.getcwd(),  # Pulumi runs the program from the project directory
+        height=c.height,
     )
 
 

@@ -221,3 +221,18 @@ def test_snapshot_errors(tmp_path):
     (tmp_path / "partial.json").write_text(json.dumps({"height": 1, "Chainlets": []}))
     with pytest.raises(ChainReadError, match=r"chain.snapshot: 'partial.json' has no 'ChainletStacks' key"):
         reader.read("snapshot", snapshot="partial.json", base_dir=str(tmp_path))
+
+
+def test_a_pinned_height_is_sent_from_the_first_page():
+    state = ChainState(chainlets=records(10), height=900)
+    with FakeChain(state) as chain:
+        view, _ = reader.read_rest(reader.RestSource(chain.endpoint, page_limit=7), height=850, sleep=NO_SLEEP)
+    assert view.height == 850
+    assert state.seen_heights == ["850", "850", "850"]
+
+
+def test_a_pinned_height_must_match_a_snapshot(tmp_path):
+    (tmp_path / "s.json").write_text(json.dumps({"height": 5, "Chainlets": [], "ChainletStacks": []}))
+    assert reader.read("snapshot", snapshot="s.json", base_dir=str(tmp_path), height=5).height == 5
+    with pytest.raises(ChainReadError, match="chain.height asks for height 6 but the snapshot 's.json' was taken at height 5"):
+        reader.read("snapshot", snapshot="s.json", base_dir=str(tmp_path), height=6)

@@ -16,7 +16,7 @@ def settings(**sections):
 
 
 def error(raw: dict, secret_keys=None) -> str:
-    raw = {"chain": SNAPSHOT, **raw}
+    raw = {"chain": SNAPSHOT, **raw}  # a given "chain" replaces the default
     with pytest.raises(ConfigError) as e:
         parse(raw, project="pegasus", stack="dev", secret_keys=secret_keys or set())
     return str(e.value)
@@ -217,3 +217,11 @@ def test_every_key_in_the_reference_is_read_by_the_parser(monkeypatch):
     nested = {"cluster.autoprovisioning"}  # an object whose own fields are read by a nested section
     assert read | nested == documented | nested
     assert read == documented
+
+
+def test_chain_height_pin():
+    assert settings(chain={**SNAPSHOT, "height": "1200"}).chain.height == 1200
+    assert settings().chain.height is None
+    assert error({"chain": {**SNAPSHOT, "height": 0}}) == (
+        "pegasus:chain.height: must be a block height of at least 1, or unset for the latest; got 0"
+    )

@@ -192,15 +192,17 @@ class RestReader:
         return items, height
 
 
-def read_rest(source: RestSource, *, sleep: Callable[[float], None] = time.sleep) -> tuple[ChainView, ReadStats]:
+def read_rest(source: RestSource, *, height: Optional[int] = None,
+              sleep: Callable[[float], None] = time.sleep) -> tuple[ChainView, ReadStats]:
+    """Read at `height`, or at the latest height the node reports when it is None."""
     reader = RestReader(source, sleep=sleep)
-    chainlets, height = reader.list_all("list_chainlets", "Chainlets", None)
+    chainlets, height = reader.list_all("list_chainlets", "Chainlets", height)
     stacks, _ = reader.list_all("list_chainlet_stack", "ChainletStacks", height)
     view = build_view(height, f"rest {source.endpoint}{source.api_prefix}", chainlets, stacks)
     return view, ReadStats(requests=reader.requests, pages=reader.pages)
 
 
-def read_snapshot(path: str, base_dir: str = ".") -> ChainView:
+def read_snapshot(path: str, base_dir: str = ".", height: Optional[int] = None) -> ChainView:
     full = path if os.path.isabs(path) else os.path.join(base_dir, path)
     try:
         with open(full, encoding="utf-8") as f:
@@ -215,24 +217,27 @@ def read_snapshot(path: str, base_dir: str = ".") -> ChainView:
         if key not in doc:
             raise ChainReadError(f"chain.snapshot: {path!r} has no {key!r} key")
     try:
-        height = int(doc["height"])
+        snapshot_height = int(doc["height"])
     except (TypeError, ValueError):
         raise ChainReadError(f"chain.snapshot: {path!r} has a malformed height {doc['height']!r}") from None
+    if height is not None and height != snapshot_height:
+        raise ChainReadError(f"chain.height asks for height {height} but the snapshot {path!r} was taken at height {snapshot_height}")
     if not isinstance(doc["Chainlets"], list) or not isinstance(doc["ChainletStacks"], list):
         raise ChainReadError(f"chain.snapshot: {path!r}: Chainlets and ChainletStacks must be lists")
-    return build_view(height, f"snapshot {path}", doc["Chainlets"], doc["ChainletStacks"])
+    return build_view(snapshot_height, f"snapshot {path}", doc["Chainlets"], doc["ChainletStacks"])
 
 
 def read(source: str, *, endpoint: Optional[str] = None, api_prefix: str = "/ssc/chainlet", page_limit: int = 100,
-         timeout_seconds: float = 10, retries: int = 3, snapshot: Optional[str] = None, base_dir: str = ".") -> ChainView:
-    """Read from whichever source the settings name."""
+         timeout_seconds: float = 10, retries: int = 3, snapshot: Optional[str] = None, base_dir: str = ".",
+         height: Optional[int] = None) -> ChainView:
+    """Read from whichever source the settings name, at `height` or the latest."""
     if source == "rest":
         if not endpoint:
             raise ChainReadError("chain.endpoint is not set")
-        view, _ = read_rest(RestSource(endpoint, api_prefix, page_limit, timeout_seconds, retries))
+        view, _ = read_rest(RestSource(endpoint, api_prefix, page_limit, timeout_seconds, retries), height=height)
         return view
     if source == "snapshot":
         if not snapshot:
             raise ChainReadError("chain.snapshot is not set")
-        return read_snapshot(snapshot, base_dir)
+        return read_snapshot(snapshot, base_dir, height)
     raise ChainReadError(f"unknown chain source {source!r}")
