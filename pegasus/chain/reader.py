@@ -140,6 +140,11 @@ class RestReader:
                 self.sleep(min(MAX_BACKOFF_SECONDS, 0.25 * 2**attempt))
                 attempt += 1
 
+    def latest_height(self) -> int:
+        """The height the node answers at now (one single-item page)."""
+        _, height = self._get(self._url("list_chainlets", {"pagination.limit": "1"}), None)
+        return height
+
     def list_all(self, route: str, field: str, height: Optional[int]) -> tuple[list, int]:
         """Every item of a paginated listing, all pages at one height."""
         items: list = []

@@ -102,6 +102,16 @@ class RecordingMonitor(pmocks.MockMonitor):
         self.registrations: list[Registration] = []
         self.by_urn: dict[str, Registration] = {}
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """URNs as the engine makes them: the parent's whole qualified type chain, and no
+        prefix for children of the stack (the SDK's mock keeps only the parent's last type
+        and prefixes the stack's), so plan URNs can be pasted into --target and --exclude."""
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != "pulumi:pulumi:Stack":
+                type_ = f"{parent_type}${type_}"
+        return super().make_urn("", type_, name)
+
     def RegisterResource(self, request):
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type != "pulumi:pulumi:Stack":

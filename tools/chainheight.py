@@ -1,0 +1,53 @@
+"""python -m tools.chainheight --stack NAME: print the chain's latest block height, read
+through the stack's own chain settings (Pulumi.NAME.yaml).
+
+The deploy workflow pins `chain.height` to this value before `pulumi preview --save-plan`,
+so that the `pulumi up --plan` that follows reads exactly the same chain state: an update
+plan only applies when the program declares the same inputs again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def latest_height(stack: str, config_file: str | None = None) -> int:
+    sys.path.insert(0, PROJECT)
+    from pegasus import config
+    from pegasus.chain import reader
+    from tools.plan.stackfile import assemble
+
+    cfg = assemble(PROJECT, stack, config_file, [])
+    raw = {k.split(":", 1)[1]: config.decode(k.split(":", 1)[1], v) for k, v in cfg.values.items() if k.startswith("pegasus:")}
+    chain = config.parse(raw, project=cfg.project, stack=stack, secret_keys={k.split(":", 1)[1] for k in cfg.secret_keys}).chain
+    if chain.source == "snapshot":
+        return reader.read_snapshot(chain.snapshot, PROJECT).height
+    source = reader.RestSource(chain.endpoint, chain.api_prefix, 1, chain.timeout_seconds, chain.retries)
+    return reader.RestReader(source).latest_height()
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tools.chainheight", description=__doc__.split("\n\n")[0])
+    p.add_argument("--stack", default="dev")
+    p.add_argument("--config-file")
+    args = p.parse_args(argv)
+    from pegasus.errors import PegasusError
+    from tools.plan.stackfile import UsageError
+
+    try:
+        print(latest_height(args.stack, args.config_file))
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except PegasusError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
