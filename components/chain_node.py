@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import chain_node_builder
+from components.chain_data import namespace_and_claim
 from components.k8s_util import body, lb_host
 
 
@@ -21,13 +22,8 @@ class ChainNode(pulumi.ComponentResource):
         p2p_port = spec.public_ports[0].port
         m = chain_node_builder.chain_node_manifests(spec)
         child = pulumi.ResourceOptions(parent=self)
-        ns = k8s.core.v1.Namespace(f"{name}-ns", **body(m["namespace"]),
-                                   opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)))
+        ns, claim = namespace_and_claim(name, m["namespace"], m["claim"], child)
         in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[ns]))
-        claim = k8s.core.v1.PersistentVolumeClaim(
-            f"{name}-data", **body(m["claim"]),
-            opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(protect=True, retain_on_delete=True)),
-        )
         # Deleting the public Service would give up the address peers know the node by.
         public = k8s.core.v1.Service(f"{name}-p2p", **body(m["public"]),
                                      opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(protect=True)))

@@ -13,7 +13,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import chainlet_builder
-from components.k8s_util import body as _body
+from components.chain_data import namespace_and_claim
+from components.k8s_util import body
 from pegasus.config import ChainletSettings
 
 
@@ -27,18 +28,11 @@ class Chainlet(pulumi.ComponentResource):
         super().__init__("pegasus:chainlet:Chainlet", name, None, opts)
         m = chainlet_builder.chainlet_manifests(plan, settings, storage_class, external_address)
         child = pulumi.ResourceOptions(parent=self, depends_on=[guard])
-        # The namespace would take the volume with it when deleted: keep it if the chainlet
-        # ever leaves the program.
-        ns = k8s.core.v1.Namespace(f"{name}-ns", **_body(m["namespace"]),
-                                   opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)))
+        ns, claim = namespace_and_claim(name, m["namespace"], m["claim"], child)
         in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[ns]))
-        claim = k8s.core.v1.PersistentVolumeClaim(
-            f"{name}-data", **_body(m["claim"]),
-            opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(protect=True, retain_on_delete=True)),
-        )
-        k8s.apps.v1.StatefulSet(f"{name}-workload", **_body(m["workload"]),
+        k8s.apps.v1.StatefulSet(f"{name}-workload", **body(m["workload"]),
                                 opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[claim])))
-        k8s.core.v1.Service(f"{name}-svc", **_body(m["service"]), opts=in_ns)
+        k8s.core.v1.Service(f"{name}-svc", **body(m["service"]), opts=in_ns)
         # Plain values derived from the chain read: nothing here waits on the cluster.
         self.namespace = plan.namespace
         self.slot = plan.address.slot

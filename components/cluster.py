@@ -19,7 +19,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import cluster_builder as cb
-from components.k8s_util import body
+from components.k8s_util import body, helm_release
 from pegasus import names
 from pegasus.config import ClusterSettings
 
@@ -249,16 +249,10 @@ class Cluster(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, provider=aws_provider, depends_on=[cluster]),
         )
-        lbc = k8s.helm.v3.Release(
-            f"{name}-lbc",
-            name=cb.LBC_RELEASE,
-            chart=cb.LBC_CHART,
-            version=cb.LBC_CHART_VERSION,
-            repository_opts={"repo": cb.LBC_CHART_REPO},
-            namespace=names.SYSTEM_NAMESPACE,
-            values=pulumi.Output.from_input(vpc_id).apply(lambda v: cb.lbc_values(s.name, s.region, v)),
-            atomic=True,
-            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[lbc_identity])),
+        lbc = helm_release(
+            f"{name}-lbc", cb.LBC_CHART, names.SYSTEM_NAMESPACE,
+            pulumi.Output.from_input(vpc_id).apply(lambda v: cb.lbc_values(s.name, s.region, v)),
+            pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[lbc_identity])),
         )
         self.lb_dependencies = [lbc]
         self.eks = EksInfo(

@@ -12,16 +12,14 @@ import os
 from dataclasses import dataclass
 from typing import Optional
 
+from components.chart import Chart
 from pegasus import names
 from pegasus.config import ClusterSettings
 
 CHAIN_STORAGE_CLASS = "pegasus-chain-data"
 
-LBC_CHART = "aws-load-balancer-controller"
-LBC_CHART_VERSION = "3.5.0"
-LBC_CHART_REPO = "https://aws.github.io/eks-charts"
+LBC_CHART = Chart("aws-load-balancer-controller", "aws-load-balancer-controller", "3.5.0", "https://aws.github.io/eks-charts")
 LBC_SERVICE_ACCOUNT = "aws-load-balancer-controller"
-LBC_RELEASE = "aws-load-balancer-controller"
 # docs/install/iam_policy.json of kubernetes-sigs/aws-load-balancer-controller at v3.5.0,
 # the policy AWS tells every user of that version to attach.
 LBC_POLICY_FILE = os.path.join(os.path.dirname(__file__), "data", "aws-load-balancer-controller-v3.5.0-iam-policy.json")

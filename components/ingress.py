@@ -9,7 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components import ingress_builder as ib
 from components import workload_builder as wb
-from components.k8s_util import body, lb_host
+from components.k8s_util import body, helm_release, lb_host
 from pegasus import names
 from pegasus.config import IngressSettings
 
@@ -36,16 +36,9 @@ class Ingress(pulumi.ComponentResource):
         udp = k8s.core.v1.ConfigMap(f"{name}-udp-services", **body(ib.services_configmap(names.UDP_SERVICES_CONFIGMAP, data)), opts=routing)
         # The release's values never mention a backend: routing changes stay in the
         # ConfigMaps above, which the controller reloads in place.
-        self.release = k8s.helm.v3.Release(
-            f"{name}-controller",
-            name=names.INGRESS_RELEASE,
-            chart=ib.CHART,
-            version=ib.CHART_VERSION,
-            repository_opts={"repo": ib.CHART_REPO},
-            namespace=names.INGRESS_NAMESPACE,
-            values=ib.controller_values(settings),
-            atomic=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, tcp, udp]),
+        self.release = helm_release(
+            f"{name}-controller", ib.CHART, names.INGRESS_NAMESPACE, ib.controller_values(settings),
+            pulumi.ResourceOptions(parent=self, depends_on=[ns, tcp, udp]),
         )
         self.shard_hosts = {}
         for shard in self.shards:

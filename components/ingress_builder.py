@@ -21,14 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from components.chart import Chart
 from pegasus import names
 from pegasus import slots as slot_math
 from pegasus.config import SHARD_LIMITS, IngressSettings
 from pegasus.errors import ConfigError
 
-CHART = "ingress-nginx"
-CHART_VERSION = "4.15.1"  # controller v1.15.1, the project's final release (retired March 2026)
-CHART_REPO = "https://kubernetes.github.io/ingress-nginx"
+# Controller v1.15.1, the project's final release (ingress-nginx retired in March 2026).
+CHART = Chart(names.INGRESS_RELEASE, "ingress-nginx", "4.15.1", "https://kubernetes.github.io/ingress-nginx")
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,9 @@ import re
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
+
+from components.chart import Chart
 
 
 def _snake(name: str) -> str:
@@ -39,3 +42,22 @@ def _first_ingress(status: Any) -> str:
 def lb_host(service: Any) -> pulumi.Output[str]:
     """The public address of a LoadBalancer Service, once the cloud has assigned it."""
     return service.status.apply(_first_ingress)
+
+
+def helm_release(resource_name: str, chart: Chart, namespace: str, values: Any,
+                 opts: pulumi.ResourceOptions, **extra: Any) -> k8s.helm.v3.Release:
+    """One way to install a chart. The release name is explicit because helm.v3.Release would
+    add a random suffix, and the chart derives the Service and ServiceAccount names other
+    objects rely on from it. Atomic, so a failed upgrade rolls back instead of half-applying."""
+    return k8s.helm.v3.Release(
+        resource_name,
+        name=chart.release,
+        chart=chart.chart,
+        version=chart.version,
+        repository_opts={"repo": chart.repo} if chart.repo else None,
+        namespace=namespace,
+        values=values,
+        atomic=True,
+        opts=opts,
+        **extra,
+    )

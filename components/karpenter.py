@@ -18,7 +18,7 @@ import pulumi_kubernetes as k8s
 from components import cluster_builder as cb
 from components import karpenter_builder as kb
 from components.cluster import EksInfo
-from components.k8s_util import custom_resource_args
+from components.k8s_util import custom_resource_args, helm_release
 from pegasus import names
 from pegasus.config import KarpenterSettings
 
@@ -107,26 +107,12 @@ class Karpenter(pulumi.ComponentResource):
         )
 
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=[eks.node_group])
-        # CRDs from their own chart: Helm installs a chart's crds/ only once and never
-        # upgrades them, which would leave the CRDs behind the controller.
-        crds = k8s.helm.v3.Release(
-            f"{name}-crd",
-            name=names.KARPENTER_CRD_RELEASE,
-            chart=kb.CRD_CHART,
-            version=kb.CHART_VERSION,
-            namespace=names.KARPENTER_NAMESPACE,
-            opts=k8s_opts,
-        )
-        release = k8s.helm.v3.Release(
-            f"{name}-release",
-            name=names.KARPENTER_RELEASE,
-            chart=kb.CHART,
-            version=kb.CHART_VERSION,
-            namespace=names.KARPENTER_NAMESPACE,
+        crds = helm_release(f"{name}-crd", kb.CRD_CHART, names.KARPENTER_NAMESPACE, {}, k8s_opts)
+        release = helm_release(
+            f"{name}-release", kb.CHART, names.KARPENTER_NAMESPACE,
+            queue.name.apply(lambda q: kb.chart_values(cluster_name, q)),
+            pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[crds, identity, *attachments])),
             skip_crds=True,
-            values=queue.name.apply(lambda q: kb.chart_values(cluster_name, q)),
-            atomic=True,
-            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[crds, identity, *attachments])),
         )
         after_release = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[release]))
         node_class = kb.ec2_node_class(settings, cluster_name, node_role.name)

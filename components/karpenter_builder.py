@@ -12,12 +12,15 @@ import json
 import os
 from typing import Any
 
+from components.chart import Chart
 from pegasus import names
 from pegasus.config import KarpenterSettings
 
-CHART = "oci://public.ecr.aws/karpenter/karpenter"
-CRD_CHART = "oci://public.ecr.aws/karpenter/karpenter-crd"
 CHART_VERSION = "1.14.1"
+CHART = Chart(names.KARPENTER_RELEASE, "oci://public.ecr.aws/karpenter/karpenter", CHART_VERSION)
+# CRDs from their own chart: Helm installs a chart's crds/ only once and never upgrades them,
+# which would leave the CRDs behind the controller.
+CRD_CHART = Chart(names.KARPENTER_CRD_RELEASE, "oci://public.ecr.aws/karpenter/karpenter-crd", CHART_VERSION)
 NODE_POOL = "default"
 NODE_CLASS = "default"
 POLICY_FILE = os.path.join(os.path.dirname(__file__), "data", "karpenter-v1.14.1-controller-policies.json")

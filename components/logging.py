@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 from components import cluster_builder as cb
 from components import logging_builder as lb
 from components import workload_builder as wb
-from components.k8s_util import body
+from components.k8s_util import body, helm_release
 from pegasus import names
 from pegasus.config import LoggingSettings
 
@@ -69,16 +69,9 @@ class Logging(pulumi.ComponentResource):
             cloud, region = "gke", gke.region
         else:
             raise ValueError("log shipping needs eks or gke")
-        k8s.helm.v3.Release(
-            f"{name}-fluent-bit",
-            name=names.LOGGING_RELEASE,
-            chart=lb.CHART,
-            version=lb.CHART_VERSION,
-            repository_opts={"repo": lb.CHART_REPO},
-            namespace=ns_name,
-            values=pulumi.Output.all(**annotations).apply(
-                lambda a: lb.values(cloud, cluster_name, region, settings.retention_days, dict(a))),
-            atomic=True,
-            opts=pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=depends),
+        helm_release(
+            f"{name}-fluent-bit", lb.CHART, ns_name,
+            pulumi.Output.all(**annotations).apply(lambda a: lb.values(cloud, cluster_name, region, settings.retention_days, dict(a))),
+            pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=depends),
         )
         self.register_outputs({})

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import json
 
+from components.chart import Chart
 from pegasus import names
 
-CHART = "fluent-bit"
-CHART_VERSION = "0.58.1"  # fluent-bit 5.1.1
-CHART_REPO = "https://fluent.github.io/helm-charts"
+CHART = Chart(names.LOGGING_RELEASE, "fluent-bit", "0.58.1", "https://fluent.github.io/helm-charts")  # fluent-bit 5.1.1
 SERVICE_ACCOUNT = "fluent-bit"
 
 _INPUTS = """[INPUT]

@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 
 from components import monitoring_builder as mb
 from components import workload_builder as wb
-from components.k8s_util import body, custom_resource_args
+from components.k8s_util import body, custom_resource_args, helm_release
 from pegasus import names
 from pegasus.config import AlertingSettings, MonitoringSettings
 
@@ -62,29 +62,11 @@ class Monitoring(pulumi.ComponentResource):
                 opts=in_ns,
             )
 
-        self.release = k8s.helm.v3.Release(
-            f"{name}-kps",
-            name=names.MONITORING_RELEASE,
-            chart=mb.KPS_CHART,
-            version=mb.KPS_CHART_VERSION,
-            repository_opts={"repo": mb.KPS_REPO},
-            namespace=names.METRICS_NAMESPACE,
-            values=mb.kps_values(settings, storage_class, grafana_admin_secret=settings.grafana_admin_password is not None),
-            atomic=True,
-            timeout=900,
-            opts=in_ns,
-        )
-        blackbox = k8s.helm.v3.Release(
-            f"{name}-blackbox",
-            name=names.BLACKBOX_RELEASE,
-            chart=mb.BLACKBOX_CHART,
-            version=mb.BLACKBOX_CHART_VERSION,
-            repository_opts={"repo": mb.KPS_REPO},
-            namespace=names.METRICS_NAMESPACE,
-            values=mb.blackbox_values(),
-            atomic=True,
-            opts=in_ns,
-        )
+        values = mb.kps_values(settings, storage_class, grafana_admin_secret=settings.grafana_admin_password is not None)
+        # The stack brings up Prometheus, Alertmanager and Grafana with their volumes: allow
+        # more than Helm's default 5 minutes before the atomic release rolls back.
+        self.release = helm_release(f"{name}-kps", mb.KPS_CHART, names.METRICS_NAMESPACE, values, in_ns, timeout=900)
+        blackbox = helm_release(f"{name}-blackbox", mb.BLACKBOX_CHART, names.METRICS_NAMESPACE, mb.blackbox_values(), in_ns)
         # Custom resources need the operator's CRDs, which the release installs.
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
         for rule in mb.prometheus_rules(alerting):

@@ -13,15 +13,15 @@ import json
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from components.chart import Chart
 from pegasus import names
 from pegasus.config import AlertingSettings, MonitoringSettings
 
-KPS_CHART = "kube-prometheus-stack"
-KPS_CHART_VERSION = "88.5.3"  # prometheus-operator v0.93.1: the CRDs in ../shared/crds
-KPS_REPO = "https://prometheus-community.github.io/helm-charts"
+PROMETHEUS_COMMUNITY = "https://prometheus-community.github.io/helm-charts"
+# prometheus-operator v0.93.1: the CRDs in ../shared/crds.
+KPS_CHART = Chart(names.MONITORING_RELEASE, "kube-prometheus-stack", "88.5.3", PROMETHEUS_COMMUNITY)
 KPS_FULLNAME = "kps"
-BLACKBOX_CHART = "prometheus-blackbox-exporter"
-BLACKBOX_CHART_VERSION = "11.17.2"  # blackbox_exporter v0.28.0
+BLACKBOX_CHART = Chart(names.BLACKBOX_RELEASE, "prometheus-blackbox-exporter", "11.17.2", PROMETHEUS_COMMUNITY)  # v0.28.0
 BLACKBOX_SERVICE = "blackbox-exporter"
 BLACKBOX_PORT = 9115
 GRAFANA_SERVICE = "grafana"

@@ -23,13 +23,14 @@ clients or state created at import time, and no fields on the instance.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 from pegasus import slots as slot_math
 from pegasus.chain import reader
 from pegasus.chain.model import ChainView
+from pegasus.config import ChainletSettings, ChainSettings, IngressSettings
 
 # Inputs that describe the chain read; the guard flags are inputs too, so an override is
 # visible in the preview diff and in the state of the run that used it.
@@ -176,23 +177,21 @@ class ChainStateProvider(ResourceProvider):
         return None
 
 
-def guard_config(source: str, endpoint: Optional[str], api_prefix: str, snapshot: Optional[str], page_limit: int,
-                 timeout_seconds: int, retries: int, shard_size: int, base_port: int, max_removals: int,
-                 allow_slot_changes: bool, allow_height_regression: bool, view: ChainView) -> dict[str, Any]:
+def guard_config(chain: ChainSettings, ingress: IngressSettings, chainlets: ChainletSettings, view: ChainView) -> dict[str, Any]:
     """The ChainState inputs for one chain read."""
     return {
-        "source": source,
-        "endpoint": endpoint,
-        "apiPrefix": api_prefix,
-        "snapshot": snapshot,
-        "pageLimit": page_limit,
-        "timeoutSeconds": timeout_seconds,
-        "retries": retries,
+        "source": chain.source,
+        "endpoint": chain.endpoint,
+        "apiPrefix": chain.api_prefix,
+        "snapshot": chain.snapshot,
+        "pageLimit": chain.page_limit,
+        "timeoutSeconds": chain.timeout_seconds,
+        "retries": chain.retries,
         "height": view.height,
-        "shardSize": shard_size,
-        "basePort": base_port,
-        "chainlets": chainlet_entries(view, shard_size, base_port),
-        "maxRemovals": max_removals,
-        "allowSlotChanges": allow_slot_changes,
-        "allowHeightRegression": allow_height_regression,
+        "shardSize": ingress.shard_size,
+        "basePort": ingress.base_port,
+        "chainlets": chainlet_entries(view, ingress.shard_size, ingress.base_port),
+        "maxRemovals": chainlets.max_removals,
+        "allowSlotChanges": chainlets.allow_slot_changes,
+        "allowHeightRegression": chainlets.allow_height_regression,
     }

@@ -60,12 +60,7 @@ def deploy(settings: Settings) -> None:
     )
     k8s_opts = pulumi.ResourceOptions(providers=[cluster.provider])
 
-    c = settings.chain
-    guard = ChainState("chain-state", chainstate.guard_config(
-        c.source, c.endpoint, c.api_prefix, c.snapshot, c.page_limit, c.timeout_seconds, c.retries,
-        ingress_settings.shard_size, ingress_settings.base_port, settings.chainlets.max_removals,
-        settings.chainlets.allow_slot_changes, settings.chainlets.allow_height_regression, view,
-    ))
+    guard = ChainState("chain-state", chainstate.guard_config(settings.chain, ingress_settings, settings.chainlets, view))
 
     ingress = Ingress(
         "ingress", ingress_settings, tuple(p.backend() for p in plans),

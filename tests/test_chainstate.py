@@ -14,6 +14,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pegasus import chainstate
 from pegasus.chain.model import build_view
 from pegasus.chainstate import ChainStateProvider
+from pegasus.config import ChainletSettings, ChainSettings, IngressSettings, Resources
 from tests.conftest import PROJECT
 from tools.fakechain import ChainState, FakeChain, chainlet_record, stack_record
 
@@ -21,10 +22,11 @@ from tools.fakechain import ChainState, FakeChain, chainlet_record, stack_record
 def props(n=4, offline=(), height=100, shard_size=25, base_port=1025, drop=(), **flags):
     recs = [chainlet_record(i, online=i not in offline) for i in range(n) if i not in drop]
     view = build_view(height, "t", recs, [stack_record()])
-    return chainstate.guard_config(
-        "rest", "http://127.0.0.1:1", "/ssc/chainlet", None, 100, 10, 3, shard_size, base_port,
-        flags.get("max_removals", 0), flags.get("allow_slot_changes", False), flags.get("allow_height_regression", False), view,
-    )
+    chain = ChainSettings("rest", "http://127.0.0.1:1", "/ssc/chainlet", 100, 10, 3, None)
+    ingress = IngressSettings(shard_size, base_port, 20000, None, 2, "existing")
+    chainlets = ChainletSettings(flags.get("max_removals", 0), flags.get("allow_slot_changes", False),
+                                 flags.get("allow_height_regression", False), Resources("1", "1Gi", "1", "1Gi"), "1Gi", "/data")
+    return chainstate.guard_config(chain, ingress, chainlets, view)
 
 
 def failures(olds, news):

@@ -76,3 +76,21 @@ def test_requirements_have_major_version_bounds():
     for name, spec in found.items():
         assert re.search(r">=\s*[0-9]", spec) and re.search(r"<\s*[0-9]+", spec), f"{name} needs a major-version bound: {spec}"
     assert "pytest" not in found, "test-only packages belong in requirements-dev.txt"
+
+
+def test_readme_config_reference_is_the_generated_one():
+    from tools import configdoc
+
+    readme = (PROJECT / "README.md").read_text()
+    start, end = readme.index(configdoc.BEGIN), readme.index(configdoc.END) + len(configdoc.END)
+    assert readme[start:end] == configdoc.block(), "run `venv/bin/python -m tools.configdoc` and paste it into README.md"
+
+
+def test_readme_gives_the_two_setup_commands_and_ci_runs_the_test_one():
+    readme = (PROJECT / "README.md").read_text()
+    assert "make plan" in readme and "make test" in readme
+    ci = (PROJECT / ".ci" / "run").read_text()
+    assert ci.strip().splitlines()[-1] == "make test"
+    makefile = (PROJECT / "Makefile").read_text()
+    assert "venv/bin/python -m tools.plan --stack dev" in makefile
+    assert "venv/bin/python -m pytest -q" in makefile
