@@ -35,7 +35,7 @@ class EksInfo:
     vpc_id: Any
     private_subnet_ids: Any
     node_group: Any
-
+    given_subnet_ids: tuple[str, ...] = ()  # subnets from config, which carry no discovery tags
 
 @dataclass
 class GkeInfo:
@@ -263,6 +263,7 @@ class Cluster(pulumi.ComponentResource):
             vpc_id=vpc_id,
             private_subnet_ids=private_ids,
             node_group=node_group,
+            given_subnet_ids=tuple(s.private_subnet_ids),
         )
 
     def _vpc(self, name: str, s: ClusterSettings, tags: dict, aws: Any, aws_opts: pulumi.ResourceOptions):
@@ -357,7 +358,7 @@ class Cluster(pulumi.ComponentResource):
         )
         node_sa = gcp.serviceaccount.Account(
             f"{name}-nodes-sa",
-            account_id=f"{s.name}-nodes"[:30],
+            account_id=names.gcp_account_id(s.name, "nodes"),
             display_name=f"Pegasus nodes of {s.name}",
             opts=gcp_opts,
         )

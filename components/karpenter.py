@@ -115,7 +115,7 @@ class Karpenter(pulumi.ComponentResource):
             skip_crds=True,
         )
         after_release = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[release]))
-        node_class = kb.ec2_node_class(settings, cluster_name, node_role.name)
+        node_class = kb.ec2_node_class(settings, cluster_name, node_role.name, eks.given_subnet_ids)
         k8s.apiextensions.CustomResource(f"{name}-node-class", **custom_resource_args(node_class), opts=after_release)
         node_pool = kb.node_pool(settings)
         k8s.apiextensions.CustomResource(f"{name}-node-pool", **custom_resource_args(node_pool), opts=after_release)

@@ -153,8 +153,11 @@ def node_pool(settings: KarpenterSettings) -> dict:
     }
 
 
-def ec2_node_class(settings: KarpenterSettings, cluster_name: str, node_role_name: Any) -> dict:
+def ec2_node_class(settings: KarpenterSettings, cluster_name: str, node_role_name: Any,
+                   subnet_ids: tuple[str, ...] = ()) -> dict:
     discovery = {"karpenter.sh/discovery": cluster_name}
+    # Subnets Pegasus creates carry the discovery tag; subnets given in config may not.
+    subnets = [{"id": s} for s in subnet_ids] if subnet_ids else [{"tags": discovery}]
     return {
         "apiVersion": "karpenter.k8s.aws/v1",
         "kind": "EC2NodeClass",
@@ -162,7 +165,7 @@ def ec2_node_class(settings: KarpenterSettings, cluster_name: str, node_role_nam
         "spec": {
             "role": node_role_name,
             "amiSelectorTerms": [{"alias": settings.ami_alias}],
-            "subnetSelectorTerms": [{"tags": discovery}],
+            "subnetSelectorTerms": subnets,
             # EKS tags the cluster security group it creates with aws:eks:cluster-name; the
             # system nodes and the control plane share it, so Karpenter nodes join it too.
             "securityGroupSelectorTerms": [{"tags": {"aws:eks:cluster-name": cluster_name}}],

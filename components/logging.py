@@ -53,7 +53,7 @@ class Logging(pulumi.ComponentResource):
 
             gcp_opts = pulumi.ResourceOptions(parent=self, provider=gke.gcp_provider)
             account = gcp.serviceaccount.Account(
-                f"{name}-sa", account_id=f"{cluster_name}-logs"[:30], display_name=f"Pegasus log shipping of {cluster_name}",
+                f"{name}-sa", account_id=names.gcp_account_id(cluster_name, "logs"), display_name=f"Pegasus log shipping of {cluster_name}",
                 opts=gcp_opts,
             )
             gcp.projects.IAMMember(

@@ -105,6 +105,11 @@ def data_claim_name(node: str) -> str:
     return f"{node}-data"
 
 
+def gcp_account_id(cluster_name: str, role: str) -> str:
+    """A GCP service account ID (6-30 characters, a letter first, no trailing '-')."""
+    return f"{cluster_name}-{role}"[:30].rstrip("-")
+
+
 def labels(component: str, instance: str, *, name: str | None = None, version: str | None = None) -> dict[str, str]:
     """The `app.kubernetes.io/*` labels on every object Pegasus creates."""
     out = {

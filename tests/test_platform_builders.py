@@ -60,6 +60,19 @@ def test_ec2_node_class_whole_object():
     }
 
 
+def test_ec2_node_class_selects_given_subnets_by_id():
+    spec = kb.ec2_node_class(KARPENTER, "c1", "role", ("subnet-a", "subnet-b"))["spec"]
+    assert spec["subnetSelectorTerms"] == [{"id": "subnet-a"}, {"id": "subnet-b"}]
+
+
+def test_gcp_account_ids_fit_and_never_end_in_a_dash():
+    from pegasus import names
+
+    assert names.gcp_account_id("pegasus-gke", "nodes") == "pegasus-gke-nodes"
+    assert names.gcp_account_id("pegasus-production-europe-wes", "logs") == "pegasus-production-europe-wes"  # no "-" left at 30
+    assert names.gcp_account_id("pegasus-production-europe-we", "nodes") == "pegasus-production-europe-we-n"
+
+
 def test_controller_policies_are_karpenters_own_with_the_placeholders_filled():
     docs = kb.controller_policies(partition="aws", region="us-east-1", account_id="111122223333", cluster_name="c1",
                                   node_role_arn="arn:aws:iam::111122223333:role/node", queue_arn="arn:aws:sqs:us-east-1:111122223333:q")

@@ -240,3 +240,13 @@ def test_every_stack_declares_every_component(dev, eks, gke):
     assert base <= {r.type for r in dev.resources}
     assert base | {"pegasus:karpenter:Karpenter", "pegasus:logging:Logging"} <= {r.type for r in eks.resources}
     assert base | {"pegasus:logging:Logging"} <= {r.type for r in gke.resources}
+
+
+def test_eks_with_given_subnets_creates_no_vpc_and_karpenter_selects_them_by_id():
+    plan = run("eks", ["cluster.vpcId=vpc-0123", 'cluster.privateSubnetIds=["subnet-p1","subnet-p2"]',
+                       'cluster.publicSubnetIds=["subnet-u1","subnet-u2"]'])
+    assert not [r for r in plan.resources if r.type.startswith("aws:ec2/") and r.type != "aws:ec2/launchTemplate:LaunchTemplate"]
+    [cluster] = plan.by_type("eks:index:Cluster")
+    assert (cluster.inputs["vpcId"], cluster.inputs["privateSubnetIds"]) == ("vpc-0123", ["subnet-p1", "subnet-p2"])
+    [node_class] = k8s(plan, "EC2NodeClass")
+    assert node_class.inputs["spec"]["subnetSelectorTerms"] == [{"id": "subnet-p1"}, {"id": "subnet-p2"}]
