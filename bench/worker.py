@@ -84,8 +84,6 @@ def replay(n: int) -> dict:
 
 def read(n: int, limit: int) -> dict:
     from pegasus.chain.reader import RestSource, read_rest
-    from tools.fakechain import ChainState, chainlet_record
-
     import multiprocessing as mp
 
     parent, child = mp.Pipe()

@@ -55,7 +55,7 @@ def spc_spec(settings: SpcSettings, cloud: str, cluster_name: str, storage_class
     workload = wb.ChainWorkload(
         name=names.SPC_SERVICE,
         namespace=names.SPC_NAMESPACE,
-        component="platform-chain",
+        component=names.PLATFORM_CHAIN_COMPONENT,
         instance=names.SPC_SERVICE,
         image=settings.image,
         data_path=settings.data_path,

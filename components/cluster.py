@@ -91,6 +91,8 @@ class Cluster(pulumi.ComponentResource):
         import pulumi_aws as aws
         import pulumi_eks as eks
 
+        from components.aws_util import pod_identity_role
+
         child = pulumi.ResourceOptions(parent=self)
         aws_provider = aws.Provider(f"{name}-aws", region=s.region, opts=child)
         aws_opts = pulumi.ResourceOptions(parent=self, provider=aws_provider)
@@ -226,11 +228,9 @@ class Cluster(pulumi.ComponentResource):
         sc = cb.storage_class("eks", volume_key.arn)
         k8s.storage.v1.StorageClass(f"{name}-chain-data", **body(sc), opts=k8s_opts)
 
-        lbc_role = aws.iam.Role(
-            f"{name}-lbc-role",
-            assume_role_policy=cb.pod_identity_trust_policy(),
-            tags=tags,
-            opts=aws_opts,
+        lbc_role, lbc_identity = pod_identity_role(
+            f"{name}-lbc", cluster_name=s.name, cluster=cluster, namespace=names.SYSTEM_NAMESPACE,
+            service_account=cb.LBC_SERVICE_ACCOUNT, tags=tags, opts=aws_opts,
         )
         lbc_policy = aws.iam.Policy(
             f"{name}-lbc-policy",
@@ -239,20 +239,11 @@ class Cluster(pulumi.ComponentResource):
             tags=tags,
             opts=aws_opts,
         )
-        aws.iam.RolePolicyAttachment(f"{name}-lbc-policy", role=lbc_role.name, policy_arn=lbc_policy.arn, opts=aws_opts)
-        lbc_identity = aws.eks.PodIdentityAssociation(
-            f"{name}-lbc-identity",
-            cluster_name=s.name,
-            namespace=names.SYSTEM_NAMESPACE,
-            service_account=cb.LBC_SERVICE_ACCOUNT,
-            role_arn=lbc_role.arn,
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, provider=aws_provider, depends_on=[cluster]),
-        )
+        lbc_attachment = aws.iam.RolePolicyAttachment(f"{name}-lbc-policy", role=lbc_role.name, policy_arn=lbc_policy.arn, opts=aws_opts)
         lbc = helm_release(
             f"{name}-lbc", cb.LBC_CHART, names.SYSTEM_NAMESPACE,
             pulumi.Output.from_input(vpc_id).apply(lambda v: cb.lbc_values(s.name, s.region, v)),
-            pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[lbc_identity])),
+            pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[lbc_identity, lbc_attachment])),
         )
         self.lb_dependencies = [lbc]
         self.eks = EksInfo(

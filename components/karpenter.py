@@ -17,6 +17,7 @@ import pulumi_kubernetes as k8s
 
 from components import cluster_builder as cb
 from components import karpenter_builder as kb
+from components.aws_util import account_and_partition, pod_identity_role
 from components.cluster import EksInfo
 from components.k8s_util import custom_resource_args, helm_release
 from pegasus import names
@@ -32,9 +33,7 @@ class Karpenter(pulumi.ComponentResource):
         cluster_name = eks.cluster_name
         aws_opts = pulumi.ResourceOptions(parent=self, provider=eks.aws_provider)
         after_cluster = pulumi.ResourceOptions(parent=self, provider=eks.aws_provider, depends_on=[eks.cluster])
-        invoke = pulumi.InvokeOutputOptions(provider=eks.aws_provider)
-        account_id = aws.get_caller_identity_output(opts=invoke).account_id
-        partition = aws.get_partition_output(opts=invoke).partition
+        account_id, partition = account_and_partition(eks.aws_provider)
 
         node_role = aws.iam.Role(
             f"{name}-node-role",
@@ -72,11 +71,9 @@ class Karpenter(pulumi.ComponentResource):
             )
             aws.cloudwatch.EventTarget(f"{name}-{rule}", rule=event_rule.name, arn=queue.arn, opts=aws_opts)
 
-        controller_role = aws.iam.Role(
-            f"{name}-controller-role",
-            assume_role_policy=cb.pod_identity_trust_policy(),
-            tags=tags,
-            opts=aws_opts,
+        controller_role, identity = pod_identity_role(
+            f"{name}-controller", cluster_name=cluster_name, cluster=eks.cluster, namespace=names.KARPENTER_NAMESPACE,
+            service_account=names.KARPENTER_SERVICE_ACCOUNT, tags=tags, opts=aws_opts,
         )
         documents = pulumi.Output.all(partition, account_id, node_role.arn, queue.arn).apply(
             lambda a: kb.controller_policies(
@@ -96,15 +93,6 @@ class Karpenter(pulumi.ComponentResource):
             attachments.append(aws.iam.RolePolicyAttachment(
                 f"{name}-{short}", role=controller_role.name, policy_arn=policy.arn, opts=aws_opts,
             ))
-        identity = aws.eks.PodIdentityAssociation(
-            f"{name}-identity",
-            cluster_name=cluster_name,
-            namespace=names.KARPENTER_NAMESPACE,
-            service_account=names.KARPENTER_SERVICE_ACCOUNT,
-            role_arn=controller_role.arn,
-            tags=tags,
-            opts=after_cluster,
-        )
 
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=[eks.node_group])
         crds = helm_release(f"{name}-crd", kb.CRD_CHART, names.KARPENTER_NAMESPACE, {}, k8s_opts)

@@ -8,7 +8,6 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import cluster_builder as cb
 from components import logging_builder as lb
 from components import workload_builder as wb
 from components.k8s_util import body, helm_release
@@ -31,22 +30,20 @@ class Logging(pulumi.ComponentResource):
         if eks is not None:
             import pulumi_aws as aws
 
+            from components.aws_util import account_and_partition, pod_identity_role
+
             aws_opts = pulumi.ResourceOptions(parent=self, provider=eks.aws_provider)
-            invoke = pulumi.InvokeOutputOptions(provider=eks.aws_provider)
-            account = aws.get_caller_identity_output(opts=invoke).account_id
-            partition = aws.get_partition_output(opts=invoke).partition
-            role = aws.iam.Role(f"{name}-role", assume_role_policy=cb.pod_identity_trust_policy(), tags=tags or {}, opts=aws_opts)
-            aws.iam.RolePolicy(
+            account, partition = account_and_partition(eks.aws_provider)
+            role, identity = pod_identity_role(
+                name, cluster_name=cluster_name, cluster=eks.cluster, namespace=ns_name,
+                service_account=lb.SERVICE_ACCOUNT, tags=tags or {}, opts=aws_opts,
+            )
+            depends += [identity, aws.iam.RolePolicy(
                 f"{name}-cloudwatch", role=role.id,
                 policy=pulumi.Output.all(account, partition).apply(
                     lambda a: lb.cloudwatch_policy(eks.region, a[0], cluster_name, a[1])),
                 opts=aws_opts,
-            )
-            depends.append(aws.eks.PodIdentityAssociation(
-                f"{name}-identity", cluster_name=cluster_name, namespace=ns_name,
-                service_account=lb.SERVICE_ACCOUNT, role_arn=role.arn, tags=tags or {},
-                opts=pulumi.ResourceOptions(parent=self, provider=eks.aws_provider, depends_on=[eks.cluster]),
-            ))
+            )]
             cloud, region = "eks", eks.region
         elif gke is not None:
             import pulumi_gcp as gcp

@@ -245,7 +245,7 @@ def chain_pod_monitor(scrape_interval: str) -> dict:
         "spec": {
             "namespaceSelector": {"any": True},
             "selector": {"matchExpressions": [{
-                "key": "app.kubernetes.io/component", "operator": "In", "values": [names.CHAINLET_COMPONENT, "platform-chain"],
+                "key": "app.kubernetes.io/component", "operator": "In", "values": [names.CHAINLET_COMPONENT, names.PLATFORM_CHAIN_COMPONENT],
             }]},
             "podMetricsEndpoints": [{"port": "metrics", "interval": scrape_interval, "path": "/metrics"}],
         },

@@ -48,6 +48,7 @@ SPC_INTERNAL_SERVICE = "spc-internal"
 
 CHAINLET_NAMESPACE_PREFIX = "saga-"
 CHAINLET_COMPONENT = "chainlet"
+PLATFORM_CHAIN_COMPONENT = "platform-chain"
 
 # Annotations and labels with meaning to other controllers.
 DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
 from pegasus import chainstate

@@ -17,7 +17,6 @@ import dill
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pmocks
 from pulumi.runtime import rpc
-from pulumi.runtime.sync_await import _sync_await
 
 ACCOUNT_ID = "123456789012"
 SECRET = "[secret]"

@@ -1,0 +1,35 @@
+"""AWS wiring shared by the EKS add-ons: roles for EKS Pod Identity, and the account facts
+their IAM documents need."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.cluster_builder import pod_identity_trust_policy
+
+
+def pod_identity_role(prefix: str, *, cluster_name: str, cluster: Any, namespace: str, service_account: str,
+                      tags: dict, opts: pulumi.ResourceOptions) -> tuple[aws.iam.Role, aws.eks.PodIdentityAssociation]:
+    """A role that only pods of `namespace/service_account` in this cluster can assume.
+
+    The association waits for the cluster; the caller attaches permissions to the role.
+    """
+    role = aws.iam.Role(f"{prefix}-role", assume_role_policy=pod_identity_trust_policy(), tags=tags, opts=opts)
+    association = aws.eks.PodIdentityAssociation(
+        f"{prefix}-identity",
+        cluster_name=cluster_name,
+        namespace=namespace,
+        service_account=service_account,
+        role_arn=role.arn,
+        tags=tags,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[cluster])),
+    )
+    return role, association
+
+
+def account_and_partition(provider: Any) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+    invoke = pulumi.InvokeOutputOptions(provider=provider)
+    return aws.get_caller_identity_output(opts=invoke).account_id, aws.get_partition_output(opts=invoke).partition
