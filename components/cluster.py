@@ -91,7 +91,8 @@ class Cluster(pulumi.ComponentResource):
         import pulumi_aws as aws
         import pulumi_eks as eks
 
-        from components.aws_util import pod_identity_role
+        from components.aws_util import account_and_partition, pod_identity_role, role_with_managed_policies
+        from components.aws_util import node_role as node_role_of
 
         child = pulumi.ResourceOptions(parent=self)
         aws_provider = aws.Provider(f"{name}-aws", region=s.region, opts=child)
@@ -122,13 +123,8 @@ class Cluster(pulumi.ComponentResource):
         else:
             vpc_id, private_ids, public_ids = self._vpc(name, s, tags, aws, aws_opts)
 
-        node_role = aws.iam.Role(
-            f"{name}-system-node-role",
-            assume_role_policy=cb.trust_policy("ec2.amazonaws.com"),
-            managed_policy_arns=list(cb.NODE_MANAGED_POLICIES),
-            tags=tags,
-            opts=aws_opts,
-        )
+        _, partition = account_and_partition(aws_provider)
+        node_role, node_policies = node_role_of(f"{name}-system-node", partition, tags, aws_opts)
         access_entries = {
             f"admin-{i}": eks.AccessEntryArgs(
                 principal_arn=arn,
@@ -181,7 +177,7 @@ class Cluster(pulumi.ComponentResource):
             taints=cb.system_node_taints(karpenter),
             launch_template={"id": launch_template.id, "version": launch_template.latest_version.apply(str)},
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, providers={"aws": aws_provider}),
+            opts=pulumi.ResourceOptions(parent=self, providers={"aws": aws_provider}, depends_on=node_policies),
         )
         after_nodes = pulumi.ResourceOptions(parent=self, provider=aws_provider, depends_on=[node_group])
         aws.eks.Addon(
@@ -192,12 +188,8 @@ class Cluster(pulumi.ComponentResource):
             resolve_conflicts_on_update="OVERWRITE",
             opts=after_nodes,
         )
-        ebs_role = aws.iam.Role(
-            f"{name}-ebs-csi-role",
-            assume_role_policy=cb.pod_identity_trust_policy(),
-            managed_policy_arns=[cb.EBS_CSI_MANAGED_POLICY],
-            tags=tags,
-            opts=aws_opts,
+        ebs_role, ebs_policies = role_with_managed_policies(
+            f"{name}-ebs-csi", cb.pod_identity_trust_policy(), (cb.EBS_CSI_MANAGED_POLICY,), partition, tags, aws_opts,
         )
         aws.iam.RolePolicy(
             f"{name}-ebs-csi-kms",
@@ -212,7 +204,7 @@ class Cluster(pulumi.ComponentResource):
             pod_identity_associations=[{"roleArn": ebs_role.arn, "serviceAccount": cb.EBS_CSI_SERVICE_ACCOUNT}],
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
-            opts=after_nodes,
+            opts=pulumi.ResourceOptions.merge(after_nodes, pulumi.ResourceOptions(depends_on=ebs_policies)),
         )
 
         # Secret in the provider's inputs as well as its outputs: the kubeconfig names the

@@ -25,13 +25,19 @@ LBC_SERVICE_ACCOUNT = "aws-load-balancer-controller"
 LBC_POLICY_FILE = os.path.join(os.path.dirname(__file__), "data", "aws-load-balancer-controller-v3.5.0-iam-policy.json")
 
 EBS_CSI_SERVICE_ACCOUNT = "ebs-csi-controller-sa"
-EBS_CSI_MANAGED_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
+EBS_CSI_MANAGED_POLICY = "service-role/AmazonEBSCSIDriverPolicy"
+# What an EKS node needs, for the system group and Karpenter's nodes alike (Karpenter's
+# getting-started template: PullOnly, not ReadOnly, for the registry).
 NODE_MANAGED_POLICIES = (
-    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
-    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
-    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
-    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy",
+    "AmazonEC2ContainerRegistryPullOnly",
+    "AmazonSSMManagedInstanceCore",
 )
+
+
+def managed_policy_arn(partition: str, name: str) -> str:
+    return f"arn:{partition}:iam::aws:policy/{name}"
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 MAX_AZS = 3
 

@@ -15,9 +15,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components import cluster_builder as cb
 from components import karpenter_builder as kb
 from components.aws_util import account_and_partition, pod_identity_role
+from components.aws_util import node_role as aws_node_role
 from components.cluster import EksInfo
 from components.k8s_util import custom_resource_args, helm_release
 from pegasus import names
@@ -35,13 +35,7 @@ class Karpenter(pulumi.ComponentResource):
         after_cluster = pulumi.ResourceOptions(parent=self, provider=eks.aws_provider, depends_on=[eks.cluster])
         account_id, partition = account_and_partition(eks.aws_provider)
 
-        node_role = aws.iam.Role(
-            f"{name}-node-role",
-            assume_role_policy=cb.trust_policy("ec2.amazonaws.com"),
-            managed_policy_arns=partition.apply(lambda p: [f"arn:{p}:iam::aws:policy/{n}" for n in kb.NODE_MANAGED_POLICIES]),
-            tags=tags,
-            opts=aws_opts,
-        )
+        node_role, node_policies = aws_node_role(f"{name}-node", partition, tags, aws_opts)
         # EKS maps EC2_LINUX entries to system:nodes, so Karpenter's nodes can join.
         aws.eks.AccessEntry(
             f"{name}-node-access",
@@ -102,7 +96,8 @@ class Karpenter(pulumi.ComponentResource):
             pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[crds, identity, *attachments])),
             skip_crds=True,
         )
-        after_release = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[release]))
+        # Nodes launched for the NodePool must find their role's policies attached.
+        after_release = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[release, *node_policies]))
         node_class = kb.ec2_node_class(settings, cluster_name, node_role.name, eks.given_subnet_ids)
         k8s.apiextensions.CustomResource(f"{name}-node-class", **custom_resource_args(node_class), opts=after_release)
         node_pool = kb.node_pool(settings)

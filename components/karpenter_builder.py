@@ -35,13 +35,6 @@ CONTROLLER_POLICIES = {
     "ResourceDiscoveryPolicy": "resource-discovery",
 }
 
-NODE_MANAGED_POLICIES = (
-    "AmazonEKS_CNI_Policy",
-    "AmazonEKSWorkerNodePolicy",
-    "AmazonEC2ContainerRegistryPullOnly",
-    "AmazonSSMManagedInstanceCore",
-)
-
 # EventBridge rules feeding the interruption queue (same template): Karpenter drains a node
 # before AWS reclaims it, instead of losing the pod mid-block.
 INTERRUPTION_RULES = {

@@ -178,6 +178,14 @@ def test_eks_cluster(eks):
     assert sc.inputs["parameters"]["encrypted"] == "true" and sc.inputs["reclaimPolicy"] == "Retain"
     addons = {a.inputs["addonName"] for a in eks.by_type("aws:eks/addon:Addon")}
     assert addons == {"eks-pod-identity-agent", "aws-ebs-csi-driver"}
+    # Managed policies are attached one by one (the role's managed_policy_arns is deprecated).
+    assert not any("managedPolicyArns" in r.inputs for r in eks.by_type("aws:iam/role:Role"))
+    attached = sorted(r.inputs["policyArn"] for r in eks.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+                      if r.inputs["policyArn"].startswith("arn:aws:iam::aws:policy/"))
+    assert attached == sorted(
+        [f"arn:aws:iam::aws:policy/{p}" for p in ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy",
+                                                  "AmazonEC2ContainerRegistryPullOnly", "AmazonSSMManagedInstanceCore")] * 2
+        + ["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"])
 
 
 def test_eks_karpenter(eks):
