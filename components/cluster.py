@@ -155,7 +155,9 @@ class Cluster(pulumi.ComponentResource):
             enabled_cluster_log_types=["api", "audit", "authenticator"],
             deletion_protection=s.deletion_protection,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, providers={"aws": aws_provider}, protect=s.deletion_protection),
+            # The generated kubeconfig names the endpoint and CA: keep it out of the state in clear.
+            opts=pulumi.ResourceOptions(parent=self, providers={"aws": aws_provider}, protect=s.deletion_protection,
+                                        additional_secret_outputs=["kubeconfig", "kubeconfigJson"]),
         )
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-system-nodes",
@@ -395,7 +397,8 @@ class Cluster(pulumi.ComponentResource):
             # workload logs twice would double the Cloud Logging bill.
             logging_config={"enableComponents": ["SYSTEM_COMPONENTS"] if ship_logs else ["SYSTEM_COMPONENTS", "WORKLOADS"]},
             resource_labels=labels,
-            opts=pulumi.ResourceOptions.merge(gcp_opts, pulumi.ResourceOptions(protect=s.deletion_protection)),
+            opts=pulumi.ResourceOptions.merge(gcp_opts, pulumi.ResourceOptions(
+                protect=s.deletion_protection, additional_secret_outputs=["masterAuth"])),
         )
         gcp.container.NodePool(
             f"{name}-system",

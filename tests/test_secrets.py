@@ -49,11 +49,15 @@ def test_configured_secrets_never_appear_in_plain_text(stack, tmp_path):
     assert plan.outputs["kubeconfig"] == "[secret]"
 
 
-def test_the_kubeconfig_provider_stores_its_kubeconfig_as_a_secret_output():
-    plan = run("eks")
-    [provider] = plan.by_type("pulumi:providers:kubernetes")
+def test_providers_and_clusters_store_credentials_as_secret_outputs():
+    eks = run("eks")
+    [provider] = eks.by_type("pulumi:providers:kubernetes")
     assert provider.options["additionalSecretOutputs"] == ["kubeconfig"]
     assert provider.inputs["kubeconfig"] == "[secret]"
+    [cluster] = eks.by_type("eks:index:Cluster")
+    assert cluster.options["additionalSecretOutputs"] == ["kubeconfig", "kubeconfigJson"]
+    [gke] = run("gke").by_type("gcp:container/cluster:Cluster")
+    assert gke.options["additionalSecretOutputs"] == ["masterAuth"]
 
 
 def test_alertmanager_config_references_the_secret_instead_of_embedding_it(tmp_path):
