@@ -51,11 +51,15 @@ _RESOURCE_SIG = rpc._special_resource_sig
 _OUTPUT_SIG = rpc._special_output_value_sig
 
 
-def _number(v: Any) -> Any:
-    # The engine carries every number as a double; integral ones are written as integers.
-    if isinstance(v, float) and v.is_integer():
-        return int(v)
-    return v
+def integral(value: Any) -> Any:
+    """The engine carries every number as a double; integral ones are written as integers."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [integral(v) for v in value]
+    return value
 
 
 def _strip_secrets(value: Any, path: str, found: list) -> tuple[Any, Any]:
@@ -75,7 +79,7 @@ def _strip_secrets(value: Any, path: str, found: list) -> tuple[Any, Any]:
                 return SECRET, _strip_secrets(value.get("value"), path, [])[1]
             return _strip_secrets(value.get("value"), path, found)
     if isinstance(value, float):
-        return _number(value), value
+        return integral(value), value
     if isinstance(value, dict):
         shown, raw = {}, {}
         for k, v in value.items():

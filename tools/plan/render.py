@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from tools.plan.mocks import Registration
+from tools.plan.mocks import Registration, integral
 from tools.plan.runner import Plan
 
 PLACEHOLDER_NOTE = "placeholder: known only after a real deployment"
@@ -114,11 +114,12 @@ def text(plan: Plan) -> str:
 # ------------------------------------------------------------------------- manifests
 
 
-def kubernetes_object(r: Registration) -> dict | None:
-    """The Kubernetes object a resource would apply, or None for providers and charts."""
-    if not r.type.startswith("kubernetes:") or r.type.startswith("kubernetes:helm.sh") or r.type.startswith("pulumi:providers"):
+def kubernetes_object(r: Registration, *, raw: bool = False) -> dict | None:
+    """The Kubernetes object a resource would apply, or None for providers and charts.
+    `raw`: with secrets in clear and integral numbers as integers, as the provider would send it."""
+    if not r.type.startswith("kubernetes:") or r.type.startswith("kubernetes:helm.sh"):
         return None
-    inputs = r.inputs
+    inputs = integral(r.raw_inputs) if raw else r.inputs
     if "apiVersion" not in inputs or "kind" not in inputs:
         return None
     obj: dict[str, Any] = {"apiVersion": inputs["apiVersion"], "kind": inputs["kind"]}

@@ -9,11 +9,11 @@ import glob
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 
-from tools.plan.mocks import Registration
+from tools.plan.render import kubernetes_object
 from tools.plan.runner import Plan
 
 DEFAULT_CRD_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "crds")
@@ -25,26 +25,6 @@ class SchemaError:
     kind: str
     name: str
     message: str
-
-
-def _normalise(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _normalise(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_normalise(v) for v in value]
-    return value
-
-
-def manifest(r: Registration) -> Optional[dict]:
-    """The object the provider would send, from the unredacted inputs."""
-    if not r.type.startswith("kubernetes:") or r.type.startswith(("kubernetes:helm.sh", "pulumi:providers")):
-        return None
-    inputs = _normalise(r.raw_inputs)
-    if "apiVersion" not in inputs or "kind" not in inputs:
-        return None
-    return inputs
 
 
 def _strict(schema: Any) -> Any:
@@ -111,7 +91,7 @@ def validate_plan(plan: Plan, kubernetes_version: str, crd_dir: str = DEFAULT_CR
     """(objects checked, errors)."""
     errors, checked = [], 0
     for r in plan.resources:
-        obj = manifest(r)
+        obj = kubernetes_object(r, raw=True)
         if obj is None:
             continue
         checked += 1
