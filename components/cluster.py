@@ -32,8 +32,6 @@ class EksInfo:
     region: str
     aws_provider: Any
     cluster: Any  # eks.Cluster
-    vpc_id: Any
-    private_subnet_ids: Any
     node_group: Any
     given_subnet_ids: tuple[str, ...] = ()  # subnets from config, which carry no discovery tags
 
@@ -245,8 +243,6 @@ class Cluster(pulumi.ComponentResource):
             region=s.region,
             aws_provider=aws_provider,
             cluster=cluster,
-            vpc_id=vpc_id,
-            private_subnet_ids=private_ids,
             node_group=node_group,
             given_subnet_ids=tuple(s.private_subnet_ids),
         )

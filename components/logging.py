@@ -20,7 +20,7 @@ class Logging(pulumi.ComponentResource):
                  eks: Any = None, gke: Any = None, tags: Optional[dict] = None,
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:logging:Logging", name, None, opts)
-        ns_name = lb.namespace_name()
+        ns_name = names.LOGGING_NAMESPACE
         ns = k8s.core.v1.Namespace(
             f"{name}-ns", **body(wb.namespace(ns_name, "logging", ns_name)),
             opts=pulumi.ResourceOptions(parent=self, provider=k8s_provider),

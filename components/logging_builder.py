@@ -92,7 +92,3 @@ def cloudwatch_policy(region: str, account_id: str, cluster_name: str, partition
             ],
         }],
     })
-
-
-def namespace_name() -> str:
-    return names.LOGGING_NAMESPACE

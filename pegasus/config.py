@@ -15,7 +15,7 @@ import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from pegasus.errors import ConfigError
 
@@ -855,24 +855,20 @@ def decode(key: str, value: Any) -> Any:
     return value
 
 
-def load(reader: Optional[Callable[[], tuple[dict, set[str], str, str]]] = None) -> Settings:
+def load() -> Settings:
     """Read the `pegasus` namespace from the running Pulumi program and parse it."""
     import pulumi
     from pulumi.runtime import config as runtime_config
 
-    if reader is None:
-        prefix = NAMESPACE + ":"
-        keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
-        raw = {}
-        secret_keys = set()
-        for full in sorted(keys):
-            if not full.startswith(prefix):
-                continue
-            key = full[len(prefix):]
-            raw[key] = decode(key, runtime_config.get_config(full))
-            if runtime_config.is_config_secret(full):
-                secret_keys.add(key)
-        project, stack = pulumi.get_project(), pulumi.get_stack()
-    else:
-        raw, secret_keys, project, stack = reader()
-    return parse(raw, project=project, stack=stack, secret_keys=secret_keys)
+    prefix = NAMESPACE + ":"
+    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    raw = {}
+    secret_keys = set()
+    for full in sorted(keys):
+        if not full.startswith(prefix):
+            continue
+        key = full[len(prefix):]
+        raw[key] = decode(key, runtime_config.get_config(full))
+        if runtime_config.is_config_secret(full):
+            secret_keys.add(key)
+    return parse(raw, project=pulumi.get_project(), stack=pulumi.get_stack(), secret_keys=secret_keys)

@@ -90,9 +90,6 @@ class ChainView:
     images: Mapping[str, str]  # chain ID -> pinned image reference
     warnings: tuple[str, ...] = ()
 
-    def slot_of(self) -> dict[str, int]:
-        return {c.chain_id: i for i, c in enumerate(self.chainlets)}
-
 
 # --------------------------------------------------------------------------------------
 

@@ -103,7 +103,6 @@ class RecordingMonitor(pmocks.MockMonitor):
     def __init__(self, mocks: "PlanMocks"):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
-        self.by_urn: dict[str, Registration] = {}
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """URNs as the engine makes them: the parent's whole qualified type chain, and no
@@ -144,7 +143,6 @@ class RecordingMonitor(pmocks.MockMonitor):
                 options=options,
             )
             self.registrations.append(reg)
-            self.by_urn[urn] = reg
             self.mocks.current = reg
         try:
             return super().RegisterResource(request)

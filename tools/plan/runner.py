@@ -35,12 +35,6 @@ class Plan:
     def by_type(self, typ: str) -> list[Registration]:
         return [r for r in self.resources if r.type == typ]
 
-    def find(self, typ: str, name: str) -> Registration:
-        for r in self.resources:
-            if r.type == typ and r.name == name:
-                return r
-        raise KeyError(f"{typ} {name}")
-
 
 class ProgramError(Exception):
     """The program failed; `cause` is what it raised."""
