@@ -1,5 +1,5 @@
 """Pulumi.yaml, the stack files and the requirements, checked against their schemas and
-against the config reference in pegasus/config.py."""
+against the config reference in pegasus/config/."""
 
 from __future__ import annotations
 
@@ -64,6 +64,11 @@ def test_secrets_providers_in_stack_files():
     assert providers["gke"].startswith("gcpkms://")
 
 
+# The engine-coupled SDKs are pinned exactly: the e2e toolchain builds the CLI and the
+# kubernetes provider for these versions (e2e/toolchain/build.sh).
+EXACT_PINS = {"pulumi", "pulumi-kubernetes"}
+
+
 def test_requirements_have_major_version_bounds():
     required = {"pulumi", "pulumi-aws", "pulumi-eks", "pulumi-kubernetes", "pulumi-gcp", "pulumi-cloudflare", "pulumi-policy"}
     found = {}
@@ -74,8 +79,34 @@ def test_requirements_have_major_version_bounds():
             found[m.group(1).lower()] = m.group(2)
     assert required <= set(found)
     for name, spec in found.items():
+        if name in EXACT_PINS:
+            assert re.fullmatch(r"==[0-9]+\.[0-9]+\.[0-9]+", spec), f"{name} is pinned exactly (the e2e toolchain runs it): {spec}"
+            continue
         assert re.search(r">=\s*[0-9]", spec) and re.search(r"<\s*[0-9]+", spec), f"{name} needs a major-version bound: {spec}"
     assert "pytest" not in found, "test-only packages belong in requirements-dev.txt"
+
+
+def _pins() -> dict:
+    pins = {}
+    for line in (PROJECT / "requirements.txt").read_text().splitlines():
+        m = re.match(r"^([A-Za-z0-9_.-]+)==([0-9.]+)", line)
+        if m:
+            pins[m.group(1).lower()] = m.group(2)
+    return pins
+
+
+def _toolchain_versions() -> dict:
+    text = (PROJECT / "e2e" / "toolchain" / "build.sh").read_text()
+    return dict(re.findall(r"^([A-Z0-9_]+_VERSION)=([0-9.]+)$", text, re.M))
+
+
+def test_e2e_toolchain_runs_the_pinned_sdks():
+    """The kubernetes provider the e2e suite runs is the exact version the Python SDK asks for,
+    and the CLI is never older than the Python SDK (a newer CLI supports older SDKs)."""
+    pins, built = _pins(), _toolchain_versions()
+    assert built["K8S_PROVIDER_VERSION"] == pins["pulumi-kubernetes"]
+    as_tuple = lambda v: tuple(int(x) for x in v.split("."))
+    assert as_tuple(built["PULUMI_VERSION"]) >= as_tuple(pins["pulumi"])
 
 
 def test_readme_config_reference_is_the_generated_one():
