@@ -1,5 +1,5 @@
 """python -m tools.configdoc: the config reference table in README.md, generated from
-pegasus/config.py (a test keeps the README in step with it)."""
+pegasus/config/ (a test keeps the README in step with it)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,116 @@
+"""The one place Pegasus reads config.
+
+`load()` reads the `pegasus` namespace once, `parse()` turns it into frozen settings, and
+everything else receives those settings. Components never call `pulumi.Config`.
+
+Most keys are structured (`pulumi config set --path cluster.provider eks` stores the object
+`pegasus:cluster`), and Pulumi's project schema cannot type objects, so `Pulumi.yaml`
+declares only the scalar keys. `KEYS` below is the reference for all of them: the README's
+config table and the Pulumi.yaml declarations are checked against it by the tests.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping, Optional
+
+from pegasus.config.fields import Resources, Secret, _Section, _DNS1123  # noqa: F401  (re-exported)
+from pegasus.config.keys import (  # noqa: F401  (re-exported)
+    BLUEPRINTS, DEFAULT_CHAINLET_RESOURCES, DEFAULT_SPC_RESOURCES, INGRESS_RESERVED_PORTS, KEYS, KEYS_BY_PATH,
+    NAMESPACE, SECTIONS, SHARD_LIMITS, TOP_LEVEL_SCALARS, Key,
+)
+from pegasus.config.validator import *  # noqa: F401,F403  (the validator's settings types)
+from pegasus.config.validator import (
+    Settings, _alerting, _chain, _chainlets, _cluster, _ingress, _karpenter, _logging, _monitoring, _spc, image_reference,
+)
+from pegasus.errors import ConfigError
+
+def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Optional[set[str]] = None) -> "Settings":
+    """Turn the `pegasus` namespace (keys without the `pegasus:` prefix, objects already
+    decoded) into Settings, or raise ConfigError naming the first bad key."""
+    secret_keys = secret_keys or set()
+    known_top = set(SECTIONS) | set(TOP_LEVEL_SCALARS)
+    for key in sorted(raw):
+        if key not in known_top:
+            hint = ""
+            if "." in key and key.split(".", 1)[0] in SECTIONS:
+                hint = f"; set it as a path with `pulumi config set --path {key} <value>` so it is stored under pegasus:{key.split('.', 1)[0]}"
+            raise ConfigError(key, f"unknown key{hint}. Known keys: {', '.join(sorted(known_top))}")
+    blueprint = raw.get("blueprint", "validator")
+    if blueprint not in BLUEPRINTS:
+        raise ConfigError("blueprint", f"must be one of {', '.join(BLUEPRINTS)}; got {blueprint!r}")
+
+    sections = {name: _Section(name, raw.get(name)) for name in SECTIONS}
+    cluster = _cluster(sections["cluster"], stack, secret_keys)
+    ingress = _ingress(sections["ingress"], cluster.provider)
+    karpenter = _karpenter(sections["karpenter"], cluster.provider)
+    monitoring = _monitoring(sections["monitoring"], secret_keys)
+    alerting = _alerting(sections["alerting"], secret_keys)
+    logging_ = _logging(sections["logging"], cluster.provider)
+    storage_class = sections["storage"].get("className", str)
+    if storage_class is not None and not _DNS1123.match(storage_class):
+        raise ConfigError("storage.className", f"{storage_class!r} is not a valid StorageClass name")
+    spc = _spc(sections["spc"], stack)
+    chain = _chain(sections["chain"])
+    chainlets = _chainlets(sections["chainlets"])
+    for section in sections.values():
+        section.check_unknown()
+
+    warnings = []
+    if chain.source == "snapshot" and cluster.provider != "existing":
+        warnings.append(
+            f"chain.source is snapshot on the {cluster.provider} cluster: chainlets come from {chain.snapshot}, "
+            "not from the chain. Switch to chain.source rest before the first real `pulumi up`."
+        )
+    if karpenter.enabled and karpenter.ami_alias.endswith("@latest"):
+        warnings.append(
+            "karpenter.amiAlias is @latest: every new AMI release drifts all nodes. Pin it (al2023@vYYYYMMDD) in production."
+        )
+    return Settings(
+        project=project,
+        stack=stack,
+        blueprint=blueprint,
+        cluster=cluster,
+        ingress=ingress,
+        karpenter=karpenter,
+        monitoring=monitoring,
+        alerting=alerting,
+        logging=logging_,
+        storage_class=storage_class,
+        spc=spc,
+        chain=chain,
+        chainlets=chainlets,
+        warnings=tuple(warnings),
+    )
+
+
+def decode(key: str, value: Any) -> Any:
+    """Config arrives from the engine as strings: JSON text for objects, lists, numbers and
+    booleans. Decode a top-level value the way `Config.get_object` would."""
+    if not isinstance(value, str):
+        return value
+    if key in SECTIONS:
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            raise ConfigError(key, "must be an object; set its fields with `pulumi config set --path <key>.<field> <value>`") from None
+    return value
+
+
+def load() -> Settings:
+    """Read the `pegasus` namespace from the running Pulumi program and parse it."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    prefix = NAMESPACE + ":"
+    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    raw = {}
+    secret_keys = set()
+    for full in sorted(keys):
+        if not full.startswith(prefix):
+            continue
+        key = full[len(prefix):]
+        raw[key] = decode(key, runtime_config.get_config(full))
+        if runtime_config.is_config_secret(full):
+            secret_keys.add(key)
+    return parse(raw, project=pulumi.get_project(), stack=pulumi.get_stack(), secret_keys=secret_keys)

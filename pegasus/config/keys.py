@@ -1,0 +1,142 @@
+"""The key reference: every config key, its type, default and description.
+
+The README's config table and the Pulumi.yaml declarations are checked against `KEYS` by the tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+NAMESPACE = "pegasus"
+
+@dataclass(frozen=True)
+class Key:
+    path: str
+    type: str  # string | integer | boolean | array | object
+    default: Any
+    description: str
+    secret: bool = False
+    # What the offline plan uses for a `secure:` value it cannot decrypt: shaped like the
+    # real thing so validation still runs, and reported as a placeholder.
+    placeholder: Optional[str] = None
+
+
+def _k(path, type_, default, description, secret=False, placeholder=None):
+    return Key(path, type_, default, description, secret, placeholder)
+
+
+# Cloud listener budgets. An AWS NLB has at most 50 listeners ("Listeners per Network Load
+# Balancer: 50, adjustable: no") and each p2p backend is counted as two (TCP and UDP), so a
+# shard carries at most 25 backends there. GKE forwards a contiguous port range once a
+# Service has more than 5 ports, so there is no hard cap there; we keep a shard within 50
+# backends so its ports stay one short contiguous range and one LB's blast radius stays small.
+SHARD_LIMITS = {"eks": 25, "gke": 50, "existing": 1000}
+
+# Ports the ingress-nginx controller binds itself; a tcp/udp-services key on one of them is
+# either refused by the controller or breaks its reload.
+INGRESS_RESERVED_PORTS = frozenset({80, 442, 443, 8181, 8443, 10245, 10246, 10247, 10254})
+
+DEFAULT_CHAINLET_RESOURCES = {
+    "requests": {"cpu": "500m", "memory": "1Gi"},
+    "limits": {"cpu": "2", "memory": "4Gi"},
+}
+DEFAULT_SPC_RESOURCES = {
+    "requests": {"cpu": "1", "memory": "4Gi"},
+    "limits": {"cpu": "4", "memory": "16Gi"},
+}
+
+KEYS: tuple[Key, ...] = (
+    _k("blueprint", "string", "validator", "Which composition in stacks/ to deploy. One of: validator."),
+    # cluster
+    _k("cluster.provider", "string", "existing", "Where the cluster comes from: existing (a kubeconfig), eks or gke."),
+    _k("cluster.name", "string", "pegasus-<stack>", "Cluster name (EKS/GKE) and the prefix of cloud resources. DNS-1123, at most 40 characters."),
+    _k("cluster.kubeconfig", "string", None, "existing: path to a kubeconfig file, or its contents (set it with --secret then). Default: $KUBECONFIG or ~/.kube/config.",
+       secret=True, placeholder="apiVersion: v1\nkind: Config\n# placeholder for a secret kubeconfig\n"),
+    _k("cluster.context", "string", None, "existing: kubeconfig context to use. Default: the current context."),
+    _k("cluster.region", "string", None, "eks/gke: the AWS or GCP region. Required there."),
+    _k("cluster.project", "string", None, "gke: the GCP project ID. Required there."),
+    _k("cluster.kubernetesVersion", "string", "1.35", "Kubernetes minor version of EKS/GKE, and the version manifests are validated against."),
+    _k("cluster.publicAccessCidrs", "array", [], "eks: CIDRs allowed to reach the public API endpoint (gke: master authorized networks). Empty: private endpoint only."),
+    _k("cluster.adminRoleArns", "array", [], "eks: IAM role ARNs that get cluster-admin through EKS access entries."),
+    _k("cluster.vpcCidr", "string", "10.40.0.0/16", "eks/gke: CIDR of the network Pegasus creates (unused when subnets are given)."),
+    _k("cluster.vpcId", "string", None, "eks: an existing VPC ID. Set it with privateSubnetIds and publicSubnetIds to skip creating a VPC."),
+    _k("cluster.privateSubnetIds", "array", [], "eks: existing private subnet IDs (at least 2 AZs) for nodes."),
+    _k("cluster.publicSubnetIds", "array", [], "eks: existing public subnet IDs (at least 2 AZs) for the p2p load balancers."),
+    _k("cluster.availabilityZones", "array", [], "eks: AZs for the created VPC (at least 2). Default: the region's first 3 available AZs."),
+    _k("cluster.systemNodeType", "string", "m7i.large (eks), e2-standard-4 (gke)", "Instance/machine type of the small system node group."),
+    _k("cluster.systemNodeCount", "integer", 2, "Nodes in the system group (eks: desired and minimum; gke: per zone is 1 when this is below 3)."),
+    _k("cluster.masterCidr", "string", "172.16.0.32/28", "gke: the /28 for the private control plane."),
+    _k("cluster.releaseChannel", "string", "REGULAR", "gke: release channel, RAPID | REGULAR | STABLE."),
+    _k("cluster.deletionProtection", "boolean", True, "eks/gke: refuse to delete the cluster itself."),
+    _k("cluster.autoprovisioning", "object", {"enabled": True, "cpuLimit": 1000, "memoryLimitGb": 4000}, "gke: node auto-provisioning, the GKE counterpart of Karpenter."),
+    # ingress
+    _k("ingress.shardSize", "integer", 25, "Chainlets per p2p LoadBalancer shard. At most 25 on eks (2 listeners each, 50 per NLB), 50 on gke."),
+    _k("ingress.basePort", "integer", 1025, "First public port of every shard; a shard uses basePort..basePort+shardSize-1."),
+    _k("ingress.internalBasePort", "integer", 20000, "First listening port inside the controller pods; slot N listens on internalBasePort+N."),
+    _k("ingress.p2pDomain", "string", None, "If set, chainlets advertise p2p-<shard>.<domain> (publish it with external-dns) instead of the LB address."),
+    _k("ingress.controllerReplicas", "integer", 2, "ingress-nginx controller replicas."),
+    _k("ingress.shardAnnotations", "object", {}, "Extra annotations on every shard Service, e.g. a MetalLB address pool on an existing cluster."),
+    # karpenter
+    _k("karpenter.enabled", "boolean", True, "eks: install Karpenter. Not available elsewhere (gke uses cluster.autoprovisioning)."),
+    _k("karpenter.instanceFamilies", "array", ["m7i", "m6i", "c7i", "c6i", "r7i", "r6i"], "EC2 instance families the default NodePool may launch."),
+    _k("karpenter.capacityTypes", "array", ["on-demand"], "on-demand | spot | reserved. Validators should stay on-demand."),
+    _k("karpenter.architectures", "array", ["amd64"], "amd64 | arm64."),
+    _k("karpenter.cpuLimit", "string", "1000", "NodePool limit on total CPU."),
+    _k("karpenter.memoryLimit", "string", "4000Gi", "NodePool limit on total memory."),
+    _k("karpenter.consolidationPolicy", "string", "WhenEmptyOrUnderutilized", "WhenEmptyOrUnderutilized | WhenEmpty."),
+    _k("karpenter.consolidateAfter", "string", "10m", "How long a node must be consolidatable before Karpenter acts."),
+    _k("karpenter.expireAfter", "string", "720h", "Maximum node lifetime, or Never."),
+    _k("karpenter.disruptionBudgets", "array", [{"nodes": "10%"}], "NodePool disruption budgets: objects with nodes and optional schedule, duration, reasons."),
+    _k("karpenter.amiAlias", "string", "al2023@latest", "EC2NodeClass AMI alias. Pin it (al2023@vYYYYMMDD) in production."),
+    _k("karpenter.nodeVolumeSize", "string", "100Gi", "Root volume of Karpenter nodes (gp3, encrypted)."),
+    # monitoring and alerting
+    _k("monitoring.retention", "string", "15d", "Prometheus retention."),
+    _k("monitoring.storageSize", "string", "50Gi", "Prometheus volume size."),
+    _k("monitoring.scrapeInterval", "string", "30s", "Scrape interval of the chain PodMonitors."),
+    _k("monitoring.probeInterval", "string", "60s", "Interval of the blackbox probes of public p2p endpoints."),
+    _k("monitoring.grafanaAdminPassword", "string", None, "Grafana admin password (secret). Default: the chart generates one and keeps it.", secret=True,
+       placeholder="placeholder-grafana-password"),
+    _k("alerting.slackWebhookUrl", "string", None, "Slack incoming webhook for all alerts (secret).", secret=True,
+       placeholder="https://hooks.slack.com/services/PLACEHOLDER/PLACEHOLDER/PLACEHOLDER"),
+    _k("alerting.slackChannel", "string", "#pegasus-alerts", "Slack channel for alerts."),
+    _k("alerting.pagerdutyRoutingKey", "string", None, "PagerDuty Events v2 routing key for critical alerts (secret).", secret=True,
+       placeholder="placeholder-pagerduty-routing-key"),
+    _k("alerting.runbookBaseUrl", "string", "docs/runbooks.md", "Base of the runbook_url annotation; point it at your copy of docs/runbooks.md."),
+    # logging
+    _k("logging.enabled", "boolean", False, "Ship container logs with fluent-bit: CloudWatch on eks, Cloud Logging on gke."),
+    _k("logging.retentionDays", "integer", 30, "eks: CloudWatch log group retention."),
+    # storage
+    _k("storage.className", "string", None, "StorageClass for chain data. Default: pegasus-chain-data on eks/gke (created, Retain), the cluster default on existing."),
+    # platform chain node
+    _k("spc.enabled", "boolean", True, "Run the platform chain node in sagasrv-spc."),
+    _k("spc.image", "string", "sagaxyz/ssc:4.0.0", "Platform chain image (tag or digest)."),
+    _k("spc.chainId", "string", "ssc-1", "Platform chain ID, passed as CHAIN_ID."),
+    _k("spc.moniker", "string", "pegasus-<stack>", "Node moniker, passed as MONIKER."),
+    _k("spc.dataPath", "string", "/root/.ssc", "Where the image keeps its chain data; the PVC is mounted here."),
+    _k("spc.env", "object", {}, "Extra plain environment variables (no keys or mnemonics: use keySecret)."),
+    _k("spc.keySecret", "string", None, "Name of an existing Secret in sagasrv-spc whose keys become env vars (node and validator keys)."),
+    _k("spc.storageSize", "string", "500Gi", "Platform chain volume size."),
+    _k("spc.resources", "object", DEFAULT_SPC_RESOURCES, "Requests and limits of the platform chain node."),
+    # chain state
+    _k("chain.source", "string", "rest", "Where chainlets are read from: rest (the chain's REST API) or snapshot (a JSON file)."),
+    _k("chain.endpoint", "string", None, "rest: base URL of the chain's REST (grpc-gateway) API. Required for rest."),
+    _k("chain.apiPrefix", "string", "/ssc/chainlet", "rest: path prefix of the chainlet module (older SPC nodes serve it elsewhere)."),
+    _k("chain.pageLimit", "integer", 100, "rest: pagination.limit per request (1-1000)."),
+    _k("chain.timeoutSeconds", "integer", 10, "rest: timeout of one request."),
+    _k("chain.retries", "integer", 3, "rest: retries of a failed request (with exponential backoff)."),
+    _k("chain.snapshot", "string", None, "snapshot: path of the JSON file, relative to the project. Required for snapshot."),
+    _k("chain.height", "integer", None, "Read the chain at this height instead of the latest (the drift check pins it to the last applied height)."),
+    # chainlets
+    _k("chainlets.maxRemovals", "integer", 0, "How many chainlets may vanish from the chain in one run before the ChainState guard refuses."),
+    _k("chainlets.allowSlotChanges", "boolean", False, "Override: let existing chainlets move slots (changes their public address)."),
+    _k("chainlets.allowHeightRegression", "boolean", False, "Override: accept a chain read at a lower height than the last one applied."),
+    _k("chainlets.resources", "object", DEFAULT_CHAINLET_RESOURCES, "Requests and limits of every chainlet."),
+    _k("chainlets.storageSize", "string", "50Gi", "Volume size of every chainlet."),
+    _k("chainlets.dataPath", "string", "/root/.sagaosd", "Where the chainlet image keeps its data; the PVC is mounted here."),
+)
+
+KEYS_BY_PATH = {k.path: k for k in KEYS}
+SECTIONS = ("cluster", "ingress", "karpenter", "monitoring", "alerting", "logging", "storage", "spc", "chain", "chainlets")
+TOP_LEVEL_SCALARS = tuple(k.path for k in KEYS if "." not in k.path)
+BLUEPRINTS = ("validator",)
