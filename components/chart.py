@@ -1,9 +1,11 @@
-"""A pinned Helm chart: plain data, so that builders can name their charts."""
+"""A pinned Helm chart: plain data, so that builders can name their charts, and where a
+release finds it: its repository, or a local mirror of packaged charts (`charts.localDir`)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterable, Optional
 
 
 @dataclass(frozen=True)
@@ -14,3 +16,24 @@ class Chart:
     chart: str  # a chart name in `repo`, or an oci:// reference
     version: str
     repo: Optional[str] = None
+
+    @property
+    def archive(self) -> str:
+        """The file `helm pull` writes for this chart: <name>-<version>.tgz."""
+        return f"{self.chart.rstrip('/').rsplit('/', 1)[-1]}-{self.version}.tgz"
+
+
+def release_source(chart: Chart, local_dir: Optional[str]) -> dict:
+    """The helm.v3.Release inputs that locate a chart. With a local mirror the release loads
+    the archive itself, so no repository or registry is contacted; the version stays in the
+    inputs, so a version bump is still a visible diff."""
+    if local_dir is None:
+        return {"chart": chart.chart, "version": chart.version,
+                "repository_opts": {"repo": chart.repo} if chart.repo else None}
+    return {"chart": os.path.join(local_dir, chart.archive), "version": chart.version}
+
+
+def missing_archives(charts: Iterable[Chart], local_dir: str, base_dir: str) -> list[str]:
+    """The archives a stack needs that the mirror lacks (checked before anything is declared)."""
+    folder = os.path.join(base_dir, local_dir)
+    return sorted({c.archive for c in charts if not os.path.isfile(os.path.join(folder, c.archive))})

@@ -52,7 +52,7 @@ class Cluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, settings: ClusterSettings, stack: str, *, karpenter: bool,
                  storage_class_override: Optional[str] = None, ship_logs: bool = False,
-                 opts: Optional[pulumi.ResourceOptions] = None):
+                 charts_dir: Optional[str] = None, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:cluster:Cluster", name, None, opts)
         self.eks: Optional[EksInfo] = None
         self.gke: Optional[GkeInfo] = None
@@ -62,7 +62,7 @@ class Cluster(pulumi.ComponentResource):
             self._existing(name, settings)
             self.storage_class = storage_class_override
         elif settings.provider == "eks":
-            self._eks(name, settings, stack, karpenter)
+            self._eks(name, settings, stack, karpenter, charts_dir)
         else:
             self._gke(name, settings, stack, ship_logs)
         if settings.provider != "existing":
@@ -85,7 +85,7 @@ class Cluster(pulumi.ComponentResource):
         )
 
     # ------------------------------------------------------------------ eks
-    def _eks(self, name: str, s: ClusterSettings, stack: str, karpenter: bool) -> None:
+    def _eks(self, name: str, s: ClusterSettings, stack: str, karpenter: bool, charts_dir: Optional[str]) -> None:
         import pulumi_aws as aws
         import pulumi_eks as eks
 
@@ -236,6 +236,7 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-lbc", cb.LBC_CHART, names.SYSTEM_NAMESPACE,
             pulumi.Output.from_input(vpc_id).apply(lambda v: cb.lbc_values(s.name, s.region, v)),
             pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[lbc_identity, lbc_attachment])),
+            local_dir=charts_dir,
         )
         self.lb_dependencies = [lbc]
         self.eks = EksInfo(

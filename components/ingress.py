@@ -22,7 +22,7 @@ class Ingress(pulumi.ComponentResource):
     def __init__(self, name: str, settings: IngressSettings, backends: tuple[ib.P2PBackend, ...], *,
                  cluster_name: str, guard: Optional[pulumi.Resource] = None,
                  lb_dependencies: Optional[list[pulumi.Resource]] = None, gcp: Any = None,
-                 opts: Optional[pulumi.ResourceOptions] = None):
+                 charts_dir: Optional[str] = None, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:ingress:Ingress", name, None, opts)
         self.shards = ib.plan_shards(backends, settings)
         guard_deps = [guard] if guard is not None else []
@@ -38,7 +38,7 @@ class Ingress(pulumi.ComponentResource):
         # ConfigMaps above, which the controller reloads in place.
         self.release = helm_release(
             f"{name}-controller", ib.CHART, names.INGRESS_NAMESPACE, ib.controller_values(settings),
-            pulumi.ResourceOptions(parent=self, depends_on=[ns, tcp, udp]),
+            pulumi.ResourceOptions(parent=self, depends_on=[ns, tcp, udp]), local_dir=charts_dir,
         )
         self.shard_hosts = {}
         for shard in self.shards:

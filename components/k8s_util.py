@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.chart import Chart
+from components.chart import Chart, release_source
 
 
 def _snake(name: str) -> str:
@@ -45,16 +45,15 @@ def lb_host(service: Any) -> pulumi.Output[str]:
 
 
 def helm_release(resource_name: str, chart: Chart, namespace: str, values: Any,
-                 opts: pulumi.ResourceOptions, **extra: Any) -> k8s.helm.v3.Release:
+                 opts: pulumi.ResourceOptions, *, local_dir: Optional[str] = None, **extra: Any) -> k8s.helm.v3.Release:
     """One way to install a chart. The release name is explicit because helm.v3.Release would
     add a random suffix, and the chart derives the Service and ServiceAccount names other
-    objects rely on from it. Atomic, so a failed upgrade rolls back instead of half-applying."""
+    objects rely on from it. Atomic, so a failed upgrade rolls back instead of half-applying.
+    `local_dir` is `charts.localDir`: install from the packaged chart there."""
     return k8s.helm.v3.Release(
         resource_name,
         name=chart.release,
-        chart=chart.chart,
-        version=chart.version,
-        repository_opts={"repo": chart.repo} if chart.repo else None,
+        **release_source(chart, local_dir),
         namespace=namespace,
         values=values,
         atomic=True,

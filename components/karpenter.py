@@ -28,7 +28,7 @@ class Karpenter(pulumi.ComponentResource):
     queue_name: pulumi.Output[str]
 
     def __init__(self, name: str, settings: KarpenterSettings, eks: EksInfo, k8s_provider: k8s.Provider,
-                 tags: dict[str, str], opts: Optional[pulumi.ResourceOptions] = None):
+                 tags: dict[str, str], *, charts_dir: Optional[str] = None, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:karpenter:Karpenter", name, None, opts)
         cluster_name = eks.cluster_name
         aws_opts = pulumi.ResourceOptions(parent=self, provider=eks.aws_provider)
@@ -89,11 +89,12 @@ class Karpenter(pulumi.ComponentResource):
             ))
 
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=[eks.node_group])
-        crds = helm_release(f"{name}-crd", kb.CRD_CHART, names.KARPENTER_NAMESPACE, {}, k8s_opts)
+        crds = helm_release(f"{name}-crd", kb.CRD_CHART, names.KARPENTER_NAMESPACE, {}, k8s_opts, local_dir=charts_dir)
         release = helm_release(
             f"{name}-release", kb.CHART, names.KARPENTER_NAMESPACE,
             queue.name.apply(lambda q: kb.chart_values(cluster_name, q)),
             pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[crds, identity, *attachments])),
+            local_dir=charts_dir,
             skip_crds=True,
         )
         # Nodes launched for the NodePool must find their role's policies attached.

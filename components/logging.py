@@ -18,7 +18,7 @@ from pegasus.config import LoggingSettings
 class Logging(pulumi.ComponentResource):
     def __init__(self, name: str, settings: LoggingSettings, cluster_name: str, k8s_provider: k8s.Provider, *,
                  eks: Any = None, gke: Any = None, tags: Optional[dict] = None,
-                 opts: Optional[pulumi.ResourceOptions] = None):
+                 charts_dir: Optional[str] = None, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:logging:Logging", name, None, opts)
         ns_name = names.LOGGING_NAMESPACE
         ns = k8s.core.v1.Namespace(
@@ -70,5 +70,6 @@ class Logging(pulumi.ComponentResource):
             f"{name}-fluent-bit", lb.CHART, ns_name,
             pulumi.Output.all(**annotations).apply(lambda a: lb.values(cloud, cluster_name, region, settings.retention_days, dict(a))),
             pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=depends),
+            local_dir=charts_dir,
         )
         self.register_outputs({})

@@ -31,8 +31,8 @@ class Monitoring(pulumi.ComponentResource):
     release: k8s.helm.v3.Release
 
     def __init__(self, name: str, settings: MonitoringSettings, alerting: AlertingSettings,
-                 storage_class: Optional[str], probe_groups: tuple[ProbeGroup, ...] = (),
-                 opts: Optional[pulumi.ResourceOptions] = None):
+                 storage_class: Optional[str], probe_groups: tuple[ProbeGroup, ...] = (), *,
+                 charts_dir: Optional[str] = None, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:monitoring:Monitoring", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         ns = k8s.core.v1.Namespace(
@@ -65,8 +65,8 @@ class Monitoring(pulumi.ComponentResource):
         values = mb.kps_values(settings, storage_class, grafana_admin_secret=settings.grafana_admin_password is not None)
         # The stack brings up Prometheus, Alertmanager and Grafana with their volumes: allow
         # more than Helm's default 5 minutes before the atomic release rolls back.
-        self.release = helm_release(f"{name}-kps", mb.KPS_CHART, names.METRICS_NAMESPACE, values, in_ns, timeout=900)
-        blackbox = helm_release(f"{name}-blackbox", mb.BLACKBOX_CHART, names.METRICS_NAMESPACE, mb.blackbox_values(), in_ns)
+        self.release = helm_release(f"{name}-kps", mb.KPS_CHART, names.METRICS_NAMESPACE, values, in_ns, timeout=900, local_dir=charts_dir)
+        blackbox = helm_release(f"{name}-blackbox", mb.BLACKBOX_CHART, names.METRICS_NAMESPACE, mb.blackbox_values(), in_ns, local_dir=charts_dir)
         # Custom resources need the operator's CRDs, which the release installs.
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
         for rule in mb.prometheus_rules(alerting):

@@ -83,6 +83,11 @@ def kps_values(settings: MonitoringSettings, storage_class: Optional[str], grafa
             }
         },
         "grafana": grafana,
+        **({} if settings.admission_webhooks else {
+            # The webhook job also makes the operator's serving certificate: without the
+            # webhooks the operator must serve plain HTTP, or its pod cannot mount the secret.
+            "prometheusOperator": {"admissionWebhooks": {"enabled": False}, "tls": {"enabled": False}},
+        }),
     }
 
 

@@ -14,7 +14,9 @@ import os
 
 import pulumi
 
-from components import chain_node_builder, chainlet_builder
+from components import chain_node_builder, chainlet_builder, cluster_builder, ingress_builder, karpenter_builder
+from components import logging_builder, monitoring_builder
+from components.chart import Chart, missing_archives
 from components.chain_node import ChainNode
 from components.chain_state import ChainState
 from components.chainlet import Chainlet
@@ -27,6 +29,31 @@ from pegasus import chainstate, names
 from pegasus.chain import reader
 from pegasus.chain.model import ChainView
 from pegasus.config import Settings
+from pegasus.errors import ConfigError
+
+
+def charts(settings: Settings) -> list[Chart]:
+    """Every chart this stack installs, so a local mirror is checked before anything is declared."""
+    out = [ingress_builder.CHART, monitoring_builder.KPS_CHART, monitoring_builder.BLACKBOX_CHART]
+    if settings.cluster.provider == "eks":
+        out.append(cluster_builder.LBC_CHART)
+        if settings.karpenter.enabled:
+            out += [karpenter_builder.CRD_CHART, karpenter_builder.CHART]
+    if settings.logging.enabled:
+        out.append(logging_builder.CHART)
+    return out
+
+
+def check_chart_mirror(settings: Settings, base_dir: str) -> None:
+    if settings.charts_dir is None:
+        return
+    missing = missing_archives(charts(settings), settings.charts_dir, base_dir)
+    if missing:
+        raise ConfigError(
+            "charts.localDir",
+            f"{settings.charts_dir} lacks {', '.join(missing)}; put the packaged charts there "
+            "(`helm pull <chart> --version <v>` writes <chart>-<v>.tgz) or unset charts.localDir",
+        )
 
 
 def read_chain(settings: Settings) -> ChainView:
@@ -45,6 +72,7 @@ def read_chain(settings: Settings) -> ChainView:
 
 
 def deploy(settings: Settings) -> None:
+    check_chart_mirror(settings, os.getcwd())
     for warning in settings.warnings:
         pulumi.log.warn(warning)
     view = read_chain(settings)
@@ -56,7 +84,7 @@ def deploy(settings: Settings) -> None:
     cluster = Cluster(
         "cluster", settings.cluster, settings.stack,
         karpenter=settings.karpenter.enabled, storage_class_override=settings.storage_class,
-        ship_logs=settings.logging.enabled,
+        ship_logs=settings.logging.enabled, charts_dir=settings.charts_dir,
     )
     k8s_opts = pulumi.ResourceOptions(providers=[cluster.provider])
 
@@ -65,14 +93,14 @@ def deploy(settings: Settings) -> None:
     ingress = Ingress(
         "ingress", ingress_settings, tuple(p.backend() for p in plans),
         cluster_name=settings.cluster.name, guard=guard, lb_dependencies=cluster.lb_dependencies,
-        gcp=cluster.gke, opts=k8s_opts,
+        gcp=cluster.gke, charts_dir=settings.charts_dir, opts=k8s_opts,
     )
 
     if settings.karpenter.enabled and cluster.eks is not None:
         from components.karpenter import Karpenter
 
         Karpenter("karpenter", settings.karpenter, cluster.eks, cluster.provider,
-                  common_tags(settings.cluster, settings.stack), opts=k8s_opts)
+                  common_tags(settings.cluster, settings.stack), charts_dir=settings.charts_dir, opts=k8s_opts)
 
     probe_groups = []
     spc_address = None
@@ -112,13 +140,14 @@ def deploy(settings: Settings) -> None:
         ))
 
     monitoring = Monitoring("monitoring", settings.monitoring, settings.alerting, cluster.storage_class,
-                            tuple(probe_groups), opts=k8s_opts)
+                            tuple(probe_groups), charts_dir=settings.charts_dir, opts=k8s_opts)
 
     if settings.logging.enabled:
         from components.logging import Logging
 
         Logging("logging", settings.logging, settings.cluster.name, cluster.provider,
-                eks=cluster.eks, gke=cluster.gke, tags=common_tags(settings.cluster, settings.stack), opts=k8s_opts)
+                eks=cluster.eks, gke=cluster.gke, tags=common_tags(settings.cluster, settings.stack),
+                charts_dir=settings.charts_dir, opts=k8s_opts)
 
     pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))
     pulumi.export("lbShards", {f"{names.shard_service_name(i)}": h for i, h in ingress.shard_hosts.items()})

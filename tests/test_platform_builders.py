@@ -118,6 +118,14 @@ def test_kps_values_select_our_objects_and_use_our_alertmanager_config():
     assert values["alertmanager"] == {"alertmanagerSpec": {"alertmanagerConfiguration": {"name": "pegasus"}}}
     assert values["grafana"]["admin"] == {"existingSecret": "pegasus-grafana-admin", "userKey": "admin-user", "passwordKey": "admin-password"}
     assert values["grafana"]["sidecar"]["dashboards"]["provider"] == {"foldersFromFilesStructure": True}
+    assert "prometheusOperator" not in values  # the chart's webhooks and TLS stay on by default
+
+
+def test_kps_values_without_admission_webhooks_also_drop_the_operator_tls_they_provide():
+    import dataclasses
+
+    values = mb.kps_values(dataclasses.replace(MONITORING, admission_webhooks=False), None, grafana_admin_secret=False)
+    assert values["prometheusOperator"] == {"admissionWebhooks": {"enabled": False}, "tls": {"enabled": False}}
 
 
 def test_chain_alerts_have_severity_and_runbook():

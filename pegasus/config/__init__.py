@@ -50,6 +50,9 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Opti
     storage_class = sections["storage"].get("className", str)
     if storage_class is not None and not _DNS1123.match(storage_class):
         raise ConfigError("storage.className", f"{storage_class!r} is not a valid StorageClass name")
+    charts_dir = sections["charts"].get("localDir", str)
+    if charts_dir is not None and not charts_dir.strip():
+        raise ConfigError("charts.localDir", "is empty; set it to a folder of packaged charts, or unset it to use the chart repositories")
     spc = _spc(sections["spc"], stack)
     chain = _chain(sections["chain"])
     chainlets = _chainlets(sections["chainlets"])
@@ -80,6 +83,7 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Opti
         spc=spc,
         chain=chain,
         chainlets=chainlets,
+        charts_dir=charts_dir,
         warnings=tuple(warnings),
     )
 

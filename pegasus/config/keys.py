@@ -95,6 +95,7 @@ KEYS: tuple[Key, ...] = (
     _k("monitoring.storageSize", "string", "50Gi", "Prometheus volume size."),
     _k("monitoring.scrapeInterval", "string", "30s", "Scrape interval of the chain PodMonitors."),
     _k("monitoring.probeInterval", "string", "60s", "Interval of the blackbox probes of public p2p endpoints."),
+    _k("monitoring.admissionWebhooks", "boolean", True, "The Prometheus operator's admission webhooks, which validate PrometheusRules. false also turns off the operator's TLS, whose certificate the webhook job makes: for clusters whose API server cannot reach pods (the e2e cluster)."),
     _k("monitoring.grafanaAdminPassword", "string", None, "Grafana admin password (secret). Default: the chart generates one and keeps it.", secret=True,
        placeholder="placeholder-grafana-password"),
     _k("alerting.slackWebhookUrl", "string", None, "Slack incoming webhook for all alerts (secret).", secret=True,
@@ -106,6 +107,8 @@ KEYS: tuple[Key, ...] = (
     # logging
     _k("logging.enabled", "boolean", False, "Ship container logs with fluent-bit: CloudWatch on eks, Cloud Logging on gke."),
     _k("logging.retentionDays", "integer", 30, "eks: CloudWatch log group retention."),
+    # charts
+    _k("charts.localDir", "string", None, "A local chart mirror: a folder of packaged charts (<chart>-<version>.tgz, as `helm pull` writes them), relative to the project or absolute. When set, every Helm release installs from it and no chart repository or registry is contacted (air-gapped installs, the e2e suite)."),
     # storage
     _k("storage.className", "string", None, "StorageClass for chain data. Default: pegasus-chain-data on eks/gke (created, Retain), the cluster default on existing."),
     # platform chain node
@@ -137,6 +140,6 @@ KEYS: tuple[Key, ...] = (
 )
 
 KEYS_BY_PATH = {k.path: k for k in KEYS}
-SECTIONS = ("cluster", "ingress", "karpenter", "monitoring", "alerting", "logging", "storage", "spc", "chain", "chainlets")
+SECTIONS = ("cluster", "ingress", "karpenter", "monitoring", "alerting", "logging", "charts", "storage", "spc", "chain", "chainlets")
 TOP_LEVEL_SCALARS = tuple(k.path for k in KEYS if "." not in k.path)
 BLUEPRINTS = ("validator",)

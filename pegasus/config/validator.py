@@ -83,6 +83,7 @@ class MonitoringSettings:
     scrape_interval: str
     probe_interval: str
     grafana_admin_password: Optional[Secret]
+    admission_webhooks: bool = True
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ class Settings:
     spc: SpcSettings
     chain: ChainSettings
     chainlets: ChainletSettings
+    charts_dir: Optional[str] = None  # charts.localDir
     warnings: tuple[str, ...] = field(default=())
 
 
@@ -333,6 +335,7 @@ def _monitoring(s: _Section, secret_keys: set[str]) -> MonitoringSettings:
         scrape_interval=_duration(s.key("scrapeInterval"), s.get("scrapeInterval", str, "30s")),
         probe_interval=_duration(s.key("probeInterval"), s.get("probeInterval", str, "60s")),
         grafana_admin_password=s.secret("grafanaAdminPassword", secret_keys),
+        admission_webhooks=s.get("admissionWebhooks", bool, True),
     )
 
 
