@@ -1,7 +1,9 @@
-# The two entry points: `make plan` (the offline plan of the dev stack) and `make test`.
+# The entry points: `make plan` (the offline plan of the dev stack) and `make test` (the unit
+# suite, then the e2e suite against a local cluster; the toolchain is built on first use).
 PYTHON ?= python3
+STACK ?= dev
 
-.PHONY: plan test bench clean
+.PHONY: plan test unit e2e toolchain bench clean
 
 venv/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv venv
@@ -16,10 +18,21 @@ venv-scan/.installed: requirements-scan.txt
 	touch $@
 
 plan: venv/.installed
-	venv/bin/python -m tools.plan --stack dev
+	venv/bin/python -m tools.plan --stack $(STACK)
 
-test: venv/.installed venv-scan/.installed
+# Builds the Pulumi CLI, language host, kubernetes provider, control plane and kwok into
+# ~/.cache/pegasus-e2e (cold: see the README; warm: seconds, nothing built).
+toolchain:
+	bash e2e/toolchain/build.sh >/dev/null
+
+test: venv/.installed venv-scan/.installed toolchain
 	venv/bin/python -m pytest -q
+
+unit: venv/.installed venv-scan/.installed
+	venv/bin/python -m pytest -q -m "not e2e"
+
+e2e: venv/.installed toolchain
+	venv/bin/python -m pytest -q -m e2e
 
 bench: venv/.installed
 	venv/bin/python -m bench

@@ -123,5 +123,7 @@ def test_readme_gives_the_two_setup_commands_and_ci_runs_the_test_one():
     ci = (PROJECT / ".ci" / "run").read_text()
     assert ci.strip().splitlines()[-1] == "make test"
     makefile = (PROJECT / "Makefile").read_text()
-    assert "venv/bin/python -m tools.plan --stack dev" in makefile
-    assert "venv/bin/python -m pytest -q" in makefile
+    assert "STACK ?= dev" in makefile and "venv/bin/python -m tools.plan --stack $(STACK)" in makefile
+    # `make test` is the unit suite and the e2e suite, the toolchain built first when cold.
+    test_rule = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert "toolchain" in test_rule.splitlines()[0] and "venv/bin/python -m pytest -q\n" in test_rule + "\n"

@@ -1,0 +1,69 @@
+"""The real engine against a real control plane: fixtures for the e2e suite.
+
+One kwok cluster per test session (started here, stopped here, whatever happens), one
+throwaway copy of the project per module, and the fake chain server in this process. The
+tests in a module run in file order and build on each other's state, as a user's
+successive `pulumi up`s do.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tools.e2e.project import Project, copy_project
+from tools.e2e.session import Session
+from tools.fakechain import ChainState, FakeChain, chainlet_record
+
+CHARTS = Path(__file__).resolve().parents[3] / "shared" / "charts"
+
+# Fake pods run no containers, so webhooks served by a chart's pods can never answer; these
+# are values a user with the same constraint sets too (README, "Charts offline").
+E2E_CONFIG = {
+    "charts.localDir": str(CHARTS),
+    "monitoring.admissionWebhooks": "false",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def e2e(tmp_path_factory):
+    session = Session.create(f"pegasus-e2e-t{os.getpid()}", tmp_path_factory.mktemp("e2e-state"))
+    try:
+        session.start()
+        yield session
+    finally:
+        leftover = session.stop()
+        assert not any(session.cluster.running().values()), "a cluster process survived the stop"
+        assert not leftover, f"kwokctl left {leftover} running; they were killed by PID"
+
+
+def chain_state(n: int, offline: tuple[int, ...] = ()) -> ChainState:
+    return ChainState(chainlets=[chainlet_record(i, online=i not in offline) for i in range(n)])
+
+
+@pytest.fixture(scope="module")
+def chain():
+    with FakeChain(chain_state(6), lifetime=3 * 3600) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def validator(e2e, chain, tmp_path_factory) -> Project:
+    """The dev stack in a copy of the project, reading the fake chain over HTTP."""
+    project = Project(copy_project(tmp_path_factory.mktemp("project")), e2e.full_env())
+    project.init({
+        **E2E_CONFIG,
+        "chain.source": "rest",
+        "chain.endpoint": chain.endpoint,
+        "chain.retries": "1",
+        "chain.timeoutSeconds": "5",
+    })
+    return project
