@@ -244,5 +244,6 @@ def controller_values(settings: IngressSettings) -> dict:
                 "whenUnsatisfiable": "ScheduleAnyway",
                 "labelSelector": {"matchLabels": dict(names.INGRESS_CONTROLLER_SELECTOR)},
             }],
+            **({} if settings.admission_webhooks else {"admissionWebhooks": {"enabled": False}}),
         },
     }

@@ -88,7 +88,7 @@ def test_cidr_with_host_bits_is_malformed():
 
 def test_unknown_top_level_key_lists_the_known_ones():
     msg = error({"clustr": {"provider": "eks"}})
-    assert msg.startswith("pegasus:clustr: unknown key. Known keys: alerting, blueprint, chain, chainlets, cluster,")
+    assert msg.startswith("pegasus:clustr: unknown key. Known keys: alerting, blueprint, chain, chainlets, charts, cluster,")
 
 
 def test_dotted_key_set_without_path_gets_a_hint():
@@ -103,7 +103,7 @@ def test_unknown_field_inside_a_section():
     msg = error({"ingress": {"shardsize": 10}})
     assert msg == (
         "pegasus:ingress.shardsize: unknown key; the known keys of pegasus:ingress are shardSize, basePort, "
-        "internalBasePort, p2pDomain, controllerReplicas, shardAnnotations"
+        "internalBasePort, p2pDomain, controllerReplicas, admissionWebhooks, shardAnnotations"
     )
 
 

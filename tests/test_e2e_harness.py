@@ -64,7 +64,7 @@ def test_fake_nodes_are_managed_by_kwok_and_schedulable():
                 "type": "kwok",
             },
         },
-        "spec": {"podCIDR": "127.128.1.0/24", "podCIDRs": ["127.128.1.0/24"]},
+        "spec": {"podCIDR": "198.18.4.0/22", "podCIDRs": ["198.18.4.0/22"]},
         "status": {
             "allocatable": {"cpu": "64", "memory": "512Gi", "pods": "2000", "ephemeral-storage": "1Ti"},
             "capacity": {"cpu": "64", "memory": "512Gi", "pods": "2000", "ephemeral-storage": "1Ti"},

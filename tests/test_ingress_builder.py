@@ -165,3 +165,12 @@ def test_controller_values_never_mention_a_backend():
             }],
         },
     }
+
+
+def test_controller_values_can_turn_the_admission_webhook_off():
+    import dataclasses
+
+    values = ib.controller_values(dataclasses.replace(settings(), admission_webhooks=False))
+    assert values["controller"]["admissionWebhooks"] == {"enabled": False}
+    assert ib.controller_values(settings()) == {**values, "controller": {
+        k: v for k, v in values["controller"].items() if k != "admissionWebhooks"}}

@@ -21,7 +21,8 @@ ETCD_VERSION=3.6.16
 KWOK_VERSION=0.8.0
 
 here="$(cd "$(dirname "$0")" && pwd)"
-wrapper_hash="$(cat "$here"/build.sh "$here"/*/go.mod "$here"/*/go.sum "$here"/pulumi/langhost/*.go | sha256sum | cut -c1-12)"
+# The key covers what decides the binaries: the versions above and the wrapper modules.
+wrapper_hash="$(cat "$here"/*/go.mod "$here"/*/go.sum "$here"/pulumi/langhost/*.go | sha256sum | cut -c1-12)"
 key="pulumi-${PULUMI_VERSION}_k8s-provider-${K8S_PROVIDER_VERSION}_kube-${KUBE_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_${wrapper_hash}"
 root="${PEGASUS_E2E_CACHE:-$HOME/.cache/pegasus-e2e}"
 dest="$root/$key"

@@ -76,6 +76,7 @@ KEYS: tuple[Key, ...] = (
     _k("ingress.internalBasePort", "integer", 20000, "First listening port inside the controller pods; slot N listens on internalBasePort+N."),
     _k("ingress.p2pDomain", "string", None, "If set, chainlets advertise p2p-<shard>.<domain> (publish it with external-dns) instead of the LB address."),
     _k("ingress.controllerReplicas", "integer", 2, "ingress-nginx controller replicas."),
+    _k("ingress.admissionWebhooks", "boolean", True, "ingress-nginx's admission webhook, which validates Ingress objects. false: for clusters whose API server cannot reach pods (the e2e cluster); Pegasus itself creates no Ingress."),
     _k("ingress.shardAnnotations", "object", {}, "Extra annotations on every shard Service, e.g. a MetalLB address pool on an existing cluster."),
     # karpenter
     _k("karpenter.enabled", "boolean", True, "eks: install Karpenter. Not available elsewhere (gke uses cluster.autoprovisioning)."),

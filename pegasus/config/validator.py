@@ -58,6 +58,7 @@ class IngressSettings:
     controller_replicas: int
     cloud: str  # the cluster provider, which decides LB annotations and limits
     shard_annotations: Mapping[str, str] = field(default_factory=dict)
+    admission_webhooks: bool = True
 
 
 @dataclass(frozen=True)
@@ -263,7 +264,8 @@ def _ingress(s: _Section, cloud: str) -> IngressSettings:
     for k, v in extra.items():
         if not isinstance(v, str):
             raise ConfigError(f"{s.key('shardAnnotations')}.{k}", f"annotation values must be strings, got {_describe(v)}")
-    return IngressSettings(shard_size, base_port, internal, domain, replicas, cloud, dict(sorted(extra.items())))
+    return IngressSettings(shard_size, base_port, internal, domain, replicas, cloud, dict(sorted(extra.items())),
+                           admission_webhooks=s.get("admissionWebhooks", bool, True))
 
 
 _INSTANCE_FAMILY = re.compile(r"^[a-z][a-z0-9-]*[0-9][a-z0-9-]*$")

@@ -24,6 +24,7 @@ CHARTS = Path(__file__).resolve().parents[3] / "shared" / "charts"
 E2E_CONFIG = {
     "charts.localDir": str(CHARTS),
     "monitoring.admissionWebhooks": "false",
+    "ingress.admissionWebhooks": "false",
 }
 
 
@@ -43,6 +44,16 @@ def e2e(tmp_path_factory):
         leftover = session.stop()
         assert not any(session.cluster.running().values()), "a cluster process survived the stop"
         assert not leftover, f"kwokctl left {leftover} running; they were killed by PID"
+
+
+@pytest.fixture(autouse=True)
+def no_pod_callbacks(request):
+    """Pod addresses here must never receive traffic, and the API server calls pods only for
+    webhooks and aggregated APIs: none may exist after any test."""
+    yield
+    if "e2e" in request.fixturenames:
+        session = request.getfixturevalue("e2e")
+        assert session.cluster.pod_callbacks() == []
 
 
 def chain_state(n: int, offline: tuple[int, ...] = ()) -> ChainState:

@@ -83,8 +83,10 @@ def test_preview_then_up_creates_everything(e2e, chain, validator):
     lbs = [s for s in e2e.cluster.get("svc", "-A")["items"] if s["spec"]["type"] == "LoadBalancer"]
     assert lbs and all(s["status"]["loadBalancer"]["ingress"][0]["ip"].startswith("192.0.2.") for s in lbs)
     # Helm releases deployed, each by its own release secret.
+    from pegasus import names
+
     releases = e2e.cluster.get("secret", "-A", "-l", "owner=helm,status=deployed")["items"]
-    assert {r["metadata"]["labels"]["name"] for r in releases} == {"ingress-nginx", "kube-prometheus-stack", "prometheus-blackbox-exporter"}
+    assert {r["metadata"]["labels"]["name"] for r in releases} == {names.INGRESS_RELEASE, names.MONITORING_RELEASE, names.BLACKBOX_RELEASE}
     # The outputs name the shard address every chainlet advertises.
     outputs = json.loads(validator.pulumi("stack", "output", "--json").stdout)
     shard_ip = outputs["lbShards"]["ingress-nginx-controller-p2p-0"]

@@ -35,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "env":
             sys.stdout.write(session.exports())
         elif args.command == "down":
-            killed = session.stop()
-            print(f"cluster {args.name} stopped" + (f"; had to kill {', '.join(killed)}" if killed else ""))
+            killed = session.stop(forget_state=True)
+            print(f"cluster {args.name} stopped and its stack state removed" + (f"; had to kill {', '.join(killed)}" if killed else ""))
         else:
             running = session.cluster.running()
             if not running:

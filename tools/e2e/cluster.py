@@ -3,10 +3,12 @@
 etcd, kube-apiserver, kube-controller-manager and kube-scheduler are the real programs; kwok
 fakes the kubelets, so pods are scheduled, become Running and Ready, and Jobs complete, but no
 container runs. On top of that the cluster gets what a laptop cluster has:
-- fake nodes (kwok manages nodes annotated `kwok.x-k8s.io/node: fake`) whose node and pod
-  addresses are loopback addresses (127.0.1.N, 127.128.N.0/24): a component that ever tried
-  to reach a pod or a node (a webhook, an aggregated API) would knock on this machine's own
-  loopback, never on a private or public network;
+- fake nodes (kwok manages nodes annotated `kwok.x-k8s.io/node: fake`). Node addresses are
+  loopback (127.0.1.N), so anything the API server sends a kubelet stays on this machine. Pod
+  addresses cannot be loopback (EndpointSlice validation refuses 127.0.0.0/8), so they come
+  from 198.18.0.0/15, the range RFC 2544 sets aside for benchmarks, never routed on the
+  internet. Nothing may send them traffic: `check_no_pod_callbacks` fails the suite if a
+  webhook or an aggregated API (the only ways the API server calls a pod) ever exists;
 - a default StorageClass with statically provisioned PersistentVolumes, so claims bind;
 - a LoadBalancer status loop (tools/e2e/lb.py), the role MetalLB or cloud-provider-kind plays,
   handing out addresses from 192.0.2.0/24 (TEST-NET-1). No traffic ever goes to them.
@@ -56,7 +58,7 @@ def node_manifest(i: int) -> dict:
                 "type": "kwok",
             },
         },
-        "spec": {"podCIDR": f"127.128.{i}.0/24", "podCIDRs": [f"127.128.{i}.0/24"]},
+        "spec": {"podCIDR": f"198.18.{4 * i}.0/22", "podCIDRs": [f"198.18.{4 * i}.0/22"]},
         "status": {
             "allocatable": resources,
             "capacity": resources,
@@ -222,6 +224,19 @@ class Cluster:
                 return
             time.sleep(0.5)
         raise ClusterError(f"fake nodes not Ready after {timeout:.0f}s")
+
+    def pod_callbacks(self) -> list[str]:
+        """Webhooks and aggregated APIs served by a Service: the API server would call a pod
+        address for them, and pod addresses here must never receive traffic."""
+        found = []
+        for kind in ("validatingwebhookconfigurations", "mutatingwebhookconfigurations"):
+            for cfg in self.get(kind)["items"]:
+                if any((w.get("clientConfig") or {}).get("service") for w in cfg.get("webhooks") or []):
+                    found.append(f"{kind}/{cfg['metadata']['name']}")
+        for api in self.get("apiservices")["items"]:
+            if (api.get("spec") or {}).get("service"):
+                found.append(f"apiservices/{api['metadata']['name']}")
+        return found
 
     def stop(self) -> list[str]:
         """Stop everything this cluster started. Returns what was still running and had to be killed."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,8 +65,18 @@ class Session:
         self.cluster.start()
         toolchain.install_plugins(self.tc, self.state_dir / "pulumi-home", self.full_env())
 
-    def stop(self) -> list[str]:
-        return self.cluster.stop()
+    def stop(self, *, forget_state: bool = False) -> list[str]:
+        """Stop the cluster. `forget_state` also removes the stack state, which describes a
+        cluster that no longer exists (its etcd data goes with it)."""
+        killed = self.cluster.stop()
+        if forget_state:
+            for name in ("backend", "pulumi-home", "kubeconfig", "kwok-home", "kwokctl.yaml", "lb.log"):
+                path = self.state_dir / name
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink(missing_ok=True)
+        return killed
 
     def exports(self) -> str:
         return "".join(f"export {k}={shlex.quote(v)}\n" for k, v in self.env().items())
