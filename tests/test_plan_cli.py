@@ -144,3 +144,17 @@ def test_unknown_flag_exits_2():
     out = subprocess.run([sys.executable, "-m", "tools.plan", "--frobnicate"], cwd=PROJECT,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 2 and "unrecognized arguments: --frobnicate" in out.stderr
+
+
+def test_repeated_plans_leave_stderr_clean():
+    """No event loop is left for the garbage collector: under -X dev every unclosed loop is a
+    ResourceWarning, and one finalized after its sockets printed `Exception ignored in:
+    BaseEventLoop.__del__ ... Invalid file descriptor: -1` after a successful plan."""
+    for flags in (["-X", "dev"], [], []):
+        out = subprocess.run([sys.executable, *flags, "-m", "tools.plan", "--stack", "dev", "--quiet"], cwd=PROJECT,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert "Warnings: none" in out.stdout
+        assert "unclosed event loop" not in out.stderr and "Exception ignored" not in out.stderr, out.stderr
+        if not flags:
+            assert out.stderr == ""

@@ -3,10 +3,13 @@ collect what `pulumi up` would create."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import runpy
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -65,6 +68,38 @@ def _cwd(path: str):
         os.chdir(old)
 
 
+@contextlib.contextmanager
+def _event_loops():
+    """One event loop for the run and its own worker threads, every loop closed at the end.
+
+    The SDK registers resources from executor threads, and its mock monitor gives each thread
+    an event loop of its own that nothing ever closes. Left to the garbage collector at exit,
+    such a loop may be finalized after its self-pipe sockets and print `Exception ignored in:
+    BaseEventLoop.__del__ ... Invalid file descriptor: -1` after a successful plan. Giving the
+    threads their loops here, and closing them once the threads are gone, leaves nothing open.
+    """
+    created: list[asyncio.AbstractEventLoop] = []
+    lock = threading.Lock()
+
+    def thread_loop() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        with lock:
+            created.append(loop)
+
+    executor = ThreadPoolExecutor(thread_name_prefix="pegasus-plan", initializer=thread_loop)
+    main_loop = asyncio.new_event_loop()
+    main_loop.set_default_executor(executor)
+    asyncio.set_event_loop(main_loop)
+    try:
+        yield
+    finally:
+        executor.shutdown(wait=True)
+        for loop in [*created, main_loop]:
+            loop.close()
+        asyncio.set_event_loop(None)
+
+
 async def _resolve(value: Any) -> tuple[Any, bool]:
     out = pulumi.Output.from_input(value)
     return await out.future(with_unknowns=True), await out.is_secret()
@@ -86,9 +121,6 @@ def run_plan(project_dir: str, cfg: StackConfig, *, main: str = "__main__.py") -
     collect = _Collect()
     logger.addHandler(collect)
 
-    psettings.ROOT.set(None)
-    pmocks.set_mocks(mocks, project=cfg.project, stack=cfg.stack, preview=False, logger=logger, monitor=monitor)
-    set_all_config(cfg.engine_config(), sorted(cfg.secret_keys))
     exported: dict[str, Any] = {}
     secret_outputs: list[str] = []
 
@@ -102,7 +134,10 @@ def run_plan(project_dir: str, cfg: StackConfig, *, main: str = "__main__.py") -
                 secret_outputs.append(key)
 
     try:
-        with _cwd(project_dir):
+        with _cwd(project_dir), _event_loops():
+            psettings.ROOT.set(None)
+            pmocks.set_mocks(mocks, project=cfg.project, stack=cfg.stack, preview=False, logger=logger, monitor=monitor)
+            set_all_config(cfg.engine_config(), sorted(cfg.secret_keys))
             _sync_await(run_pulumi_func(program))
     except BaseException as e:  # noqa: BLE001 - reported to the caller with the warnings so far
         raise ProgramError(e, collect.messages, len(monitor.registrations)) from e
