@@ -42,10 +42,11 @@ def main(argv: list[str] | None = None) -> int:
 
     policy_config = None
     if args.policy_config:
+        from tools.plan.check import PolicyConfigError, load_config
+
         try:
-            with open(args.policy_config, encoding="utf-8") as f:
-                policy_config = json.load(f)
-        except (OSError, ValueError) as e:
+            policy_config = load_config(args.policy_config)
+        except PolicyConfigError as e:
             print(f"error: --policy-config {args.policy_config}: {e}", file=sys.stderr)
             return 2
     try:
