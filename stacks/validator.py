@@ -41,6 +41,7 @@ def read_chain(settings: Settings) -> ChainView:
         snapshot=c.snapshot,
         base_dir=os.getcwd(),  # Pulumi runs the program from the project directory
         height=c.height,
+        progress=pulumi.log.info,
     )
 
 

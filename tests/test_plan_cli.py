@@ -125,7 +125,7 @@ def test_debug_adds_the_traceback(capsys):
 def test_chain_read_failure_exits_1_and_plans_nothing(capsys):
     code, out, err = cli(capsys, "--set", "chain.snapshot=chain/nope.json")
     assert code == 1
-    assert "error: chain.snapshot: file 'chain/nope.json' does not exist" in err
+    assert "error: pegasus:chain.snapshot: file 'chain/nope.json' does not exist" in err
     assert out == ""
 
 

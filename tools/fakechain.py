@@ -14,6 +14,7 @@ at the end of the `with` block or after `lifetime` seconds at the latest.
 from __future__ import annotations
 
 import base64
+import sys
 import json
 import threading
 import time
@@ -89,6 +90,7 @@ class ChainState:
     omit_height_header: int = 0
     wrong_height_header: int = 0
     duplicate_page: bool = False
+    html_not_found: bool = False  # unknown paths answer like a web server's HTML 404 page
     faults_after: int = 0  # serve this many requests normally before any fault applies
     requests: int = 0
     seen_heights: list = field(default_factory=list)
@@ -113,10 +115,10 @@ def _handler(state: ChainState, prefix: str, lock: threading.Lock):
             return
 
         def _send(self, status: int, doc: Any, height: Optional[int], *, raw: Optional[bytes] = None,
-                  truncate: bool = False) -> None:
+                  truncate: bool = False, content_type: str = "application/json") -> None:
             data = raw if raw is not None else json.dumps(doc).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             length = len(data) + (100 if truncate else 0)
             self.send_header("Content-Length", str(length))
             if height is not None:
@@ -145,7 +147,15 @@ def _handler(state: ChainState, prefix: str, lock: threading.Lock):
             if hang:
                 time.sleep(hang)
             with lock:
-                if height < state.pruned_below or height > state.height:
+                if height > state.height:
+                    # What the SDK's baseapp answers for a height it has not reached (sdk code 26).
+                    return self._send(500, {
+                        "code": 2,
+                        "message": "codespace sdk code 26: invalid height: cannot query with height in the future; "
+                                   "please provide a valid height",
+                        "details": [],
+                    }, None)
+                if height < state.pruned_below:
                     return self._send(500, {
                         "code": 2,
                         "message": f"codespace sdk code 38: not found: failed to load state at height {height}; "
@@ -157,6 +167,9 @@ def _handler(state: ChainState, prefix: str, lock: threading.Lock):
                     items, field_name = state.chainlets, "Chainlets"
                 elif route == "/list_chainlet_stack":
                     items, field_name = state.stacks, "ChainletStacks"
+                elif state.html_not_found:
+                    page = "<html><head><title>404 Not Found</title></head><body>" + "<p>nothing here</p>" * 200 + "</body></html>"
+                    return self._send(404, None, None, raw=page.encode(), content_type="text/html")
                 else:
                     return self._send(501, {"code": 12, "message": f"Not Implemented {url.path}", "details": []}, answer_height)
                 limit = int(query.get("pagination.limit", "100"))
@@ -177,6 +190,15 @@ def _handler(state: ChainState, prefix: str, lock: threading.Lock):
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that gave up (a reader's timeout) is expected here, not a server fault.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 class FakeChain:
     """`with FakeChain(state) as chain: chain.endpoint`"""
 
@@ -185,8 +207,7 @@ class FakeChain:
         self.state = state or ChainState()
         self.prefix = prefix
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self.state, prefix, self.lock))
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", port), _handler(self.state, prefix, self.lock))
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         # However a test ends, the server goes away.
         self._deadline = threading.Timer(lifetime, self.stop)

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 import runpy
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -56,6 +57,18 @@ class _Collect(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.messages.append(record.getMessage())
+
+
+class _Progress(logging.Handler):
+    """The program's info lines (a chain read retrying, for one) go to stderr as they happen,
+    as `pulumi up` shows them; warnings wait for the summary."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.addFilter(lambda record: record.levelno == logging.INFO)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"info: {record.getMessage()}", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager
@@ -118,8 +131,10 @@ def run_plan(project_dir: str, cfg: StackConfig, *, main: str = "__main__.py") -
     monitor = RecordingMonitor(mocks)
     logger = logging.getLogger(f"pegasus.plan.{id(monitor)}")
     logger.propagate = False
-    collect = _Collect()
+    logger.setLevel(logging.INFO)
+    collect, progress = _Collect(), _Progress()
     logger.addHandler(collect)
+    logger.addHandler(progress)
 
     exported: dict[str, Any] = {}
     secret_outputs: list[str] = []
@@ -143,6 +158,7 @@ def run_plan(project_dir: str, cfg: StackConfig, *, main: str = "__main__.py") -
         raise ProgramError(e, collect.messages, len(monitor.registrations)) from e
     finally:
         logger.removeHandler(collect)
+        logger.removeHandler(progress)
     return Plan(
         project=cfg.project,
         stack=cfg.stack,
