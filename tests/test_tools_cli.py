@@ -1,0 +1,68 @@
+"""The small command-line tools as a user runs them: help, errors, and what they print."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import socket
+import subprocess
+import sys
+
+from tests.conftest import PROJECT
+from tools.plan.__main__ import main as plan_main
+
+
+def tool(*argv, timeout=120):
+    return subprocess.run([sys.executable, "-m", *argv], cwd=PROJECT, capture_output=True, text=True, timeout=timeout)
+
+
+# ---------------------------------------------------------------------------- fakechain
+
+
+def test_fakechain_help_has_a_description_and_defaults():
+    out = tool("tools.fakechain", "--help")
+    assert out.returncode == 0
+    assert "A local HTTP server that answers like a Saga chain's REST (grpc-gateway) API." in out.stdout
+    for flag in ("how many chainlets the chain lists (default: 30)", "(default: 1317)", "(default: /ssc/chainlet)", "(default: 3600)"):
+        assert flag in " ".join(out.stdout.split()), flag
+
+
+def test_fakechain_banner_settings_plan_against_it(capsys):
+    server = subprocess.Popen([sys.executable, "-m", "tools.fakechain", "--port", "0", "--chainlets", "4", "--lifetime", "60"],
+                              cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [server.stdout.readline().rstrip("\n") for _ in range(7)]
+        endpoint = lines[5].split()[-1]
+        assert lines[0].startswith("fake chain: 4 chainlets at height 1000, serving http://127.0.0.1:")
+        assert lines[2] == (f"  venv/bin/python -m tools.plan --set chain.source=rest --set chain.endpoint={endpoint} "
+                            "--set chain.apiPrefix=/ssc/chainlet")
+        assert lines[5:] == [f"  pulumi config set --path chain.endpoint {endpoint}",
+                             "  pulumi config set --path chain.apiPrefix /ssc/chainlet"]
+        # Pasted as printed, the settings read the chain: no doubled prefix.
+        code = plan_main([*shlex.split(lines[2])[3:], "--quiet"])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert re.search(r"\n  pegasus:chainlet:Chainlet +4\n", out)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_fakechain_refuses_negative_counts():
+    for flag in ("--chainlets", "--offline-every", "--height"):
+        out = tool("tools.fakechain", flag, "-1")
+        assert out.returncode == 2
+        assert f"error: argument {flag}: must be 0 or more, got -1" in out.stderr
+    out = tool("tools.fakechain", "--lifetime", "0")
+    assert out.returncode == 2 and "error: argument --lifetime: must be more than 0, got 0" in out.stderr
+
+
+def test_fakechain_on_a_busy_port_is_one_error_line():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = tool("tools.fakechain", "--port", str(port), "--lifetime", "1")
+    assert out.returncode == 1
+    assert out.stderr == (f"error: --port {port}: cannot listen on 127.0.0.1:{port}: Address already in use; "
+                          "pick another port, or --port 0 for any free one\n")
