@@ -132,7 +132,7 @@ def test_chain_read_failure_exits_1_and_plans_nothing(capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--stack", "nosuch"], "error: stack file"),
+    (["--stack", "nosuch"], "error: no stack 'nosuch': "),
     (["--set", "novalue"], "error: --set expects KEY=VALUE, got 'novalue'"),
     (["--set", "a..[x]=1"], "error: --set: cannot parse the key 'a..[x]'"),
     (["--policy-config", "x.json"], "error: --policy-config needs --check"),

@@ -35,6 +35,7 @@ class Plan:
     warnings: list[str]
     placeholders: list[Placeholder]
     secure_placeholders: list[str] = field(default_factory=list)
+    registration_order: list[str] = field(default_factory=list)  # URNs as the engine received them
 
     def by_type(self, typ: str) -> list[Registration]:
         return [r for r in self.resources if r.type == typ]
@@ -162,12 +163,15 @@ def run_plan(project_dir: str, cfg: StackConfig, *, main: str = "__main__.py") -
     return Plan(
         project=cfg.project,
         stack=cfg.stack,
-        resources=list(monitor.registrations),
+        # The SDK registers from worker threads, so arrival order varies from run to run; URN
+        # order makes two plans of one config identical and two configs diff cleanly.
+        resources=sorted(monitor.registrations, key=lambda r: r.urn),
         outputs=exported,
         secret_outputs=secret_outputs,
         warnings=list(collect.messages),
-        placeholders=list(mocks.placeholders),
+        placeholders=sorted(mocks.placeholders, key=lambda p: (p.urn, p.property)),
         secure_placeholders=list(cfg.secure_placeholders),
+        registration_order=[r.urn for r in monitor.registrations],
     )
 
 
