@@ -10,7 +10,7 @@ from typing import Any, Mapping, Optional
 
 from pegasus.errors import ConfigError
 from pegasus.config.fields import (
-    Resources, Secret, _Section, _cidr, _describe, _duration, _quantity, _resources, _is_kubeconfig_content,
+    Resources, Secret, _Section, _cidr, _describe, _duration, _quantity, _resources, is_kubeconfig_content,
     _DNS1123, _ARN_ROLE, _ENV_NAME,
 )
 from pegasus.config.keys import (
@@ -204,7 +204,7 @@ def _cluster(s: _Section, stack: str, secret_keys: set[str]) -> ClusterSettings:
     )
     kubeconfig = s.get("kubeconfig", str)
     context = s.get("context", str)
-    if kubeconfig and _is_kubeconfig_content(kubeconfig) and "cluster" not in secret_keys:
+    if kubeconfig and is_kubeconfig_content(kubeconfig) and "cluster" not in secret_keys:
         raise ConfigError(s.key("kubeconfig"), "holds kubeconfig contents (credentials) in plain text; set it with `pulumi config set --secret --path cluster.kubeconfig \"$(cat kubeconfig)\"`, or give a file path instead")
     if provider != "existing" and (kubeconfig or context):
         raise ConfigError(s.key("kubeconfig" if kubeconfig else "context"), f"only applies to cluster.provider existing; {provider} builds its own kubeconfig")
