@@ -37,6 +37,8 @@ def test_a_deliberately_bad_config_exits_3_with_the_violations(capsys):
     assert report.startswith(" 2 violation(s), 1 mandatory")
     assert "pegasus-clusters-hardened (mandatory): 1" in report
     assert "cluster-eks:" in report and "0.0.0.0/0" in report
+    # The fix names the Pegasus key, not only the resource input it becomes.
+    assert "list the operator CIDRs in cluster.publicAccessCidrs, or leave it empty to keep the endpoint private" in report
     # Mandatory findings are listed before advisory ones.
     assert report.index("(mandatory)") < report.index("(advisory)")
 
@@ -54,6 +56,8 @@ def test_policy_config_allow_list_for_a_public_port(tmp_path, capsys):
     bad = ["--set", 'ingress.basePort=26657', "--set", "ingress.shardSize=1"]
     code, out, _ = cli(capsys, "--stack", "dev", "--check", "--quiet", *bad)
     assert code == 3 and "pegasus-no-public-internal-ports (mandatory)" in out
+    assert "ingress-p2p-0: spec.ports[0] port 26657 exposes CometBFT RPC on a LoadBalancer Service; this p2p shard publishes " \
+           "ingress.basePort to ingress.basePort + ingress.shardSize - 1, so move ingress.basePort clear of it" in out
     cfg = tmp_path / "policy.json"
     cfg.write_text(json.dumps({"pegasus-no-public-internal-ports": {"allowedPorts": [26657]}}))
     code, out, _ = cli(capsys, "--stack", "dev", "--check", "--quiet", "--policy-config", str(cfg), *bad)
