@@ -1,5 +1,7 @@
-# The two entry points: `make plan` (the offline plan of the dev stack) and `make test`.
+# The two entry points: `make plan` (the offline plan of the dev stack; `make plan STACK=eks`
+# for another) and `make test`.
 PYTHON ?= python3
+STACK ?= dev
 
 .PHONY: plan test bench clean
 
@@ -16,7 +18,7 @@ venv-scan/.installed: requirements-scan.txt
 	touch $@
 
 plan: venv/.installed
-	venv/bin/python -m tools.plan --stack dev
+	venv/bin/python -m tools.plan --stack $(STACK)
 
 test: venv/.installed venv-scan/.installed
 	venv/bin/python -m pytest -q

@@ -174,3 +174,23 @@ def test_help_lists_the_exit_codes():
     assert "exit codes:\n  0  the plan ran" in out.stdout
     for line in ("  1  the program failed", "  2  usage error", "  3  --check: a mandatory policy is violated"):
         assert line in out.stdout
+
+
+@pytest.mark.parametrize("sets", [
+    ["cluster.provider=aks"],
+    ["chain.snapshot=chain/nope.json"],
+    ["chain.height=5"],
+    ["chain.source=rest"],
+    ["cluster.provider=eks", "cluster.region=us-east-1", "cluster.vpcCidr=10.0.0.0/24"],
+    ["spc.env.MY_KEY=x"],
+])
+def test_program_errors_start_with_the_pegasus_key(capsys, sets):
+    from pegasus.config import KEYS_BY_PATH
+
+    code, out, err = cli(capsys, *[x for s in sets for x in ("--set", s)])
+    assert code == 1
+    [line] = [x for x in err.splitlines() if x.startswith("error: ")]
+    key = line.removeprefix("error: pegasus:").split(": ", 1)[0]
+    assert line.startswith("error: pegasus:"), line
+    # The key itself, or the object key it is a field of (spc.env.MY_KEY).
+    assert key.split("[")[0] in KEYS_BY_PATH or key.rsplit(".", 1)[0] in KEYS_BY_PATH, line

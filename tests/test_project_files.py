@@ -123,5 +123,5 @@ def test_readme_gives_the_two_setup_commands_and_ci_runs_the_test_one():
     ci = (PROJECT / ".ci" / "run").read_text()
     assert ci.strip().splitlines()[-1] == "make test"
     makefile = (PROJECT / "Makefile").read_text()
-    assert "venv/bin/python -m tools.plan --stack dev" in makefile
+    assert "venv/bin/python -m tools.plan --stack $(STACK)" in makefile and "STACK ?= dev" in makefile
     assert "venv/bin/python -m pytest -q" in makefile

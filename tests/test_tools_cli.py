@@ -66,3 +66,45 @@ def test_fakechain_on_a_busy_port_is_one_error_line():
     assert out.returncode == 1
     assert out.stderr == (f"error: --port {port}: cannot listen on 127.0.0.1:{port}: Address already in use; "
                           "pick another port, or --port 0 for any free one\n")
+
+
+# ---------------------------------------------------------------------------- the other tools
+
+
+def test_make_plan_takes_the_stack():
+    out = subprocess.run(["make", "-s", "plan", "STACK=eks"], cwd=PROJECT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("Plan for stack eks of project pegasus")
+    assert "pegasus-eks (pulumi:pulumi:Stack)" in out.stdout
+
+
+def test_scan_takes_a_stack():
+    out = tool("tools.scan", "--stack", "eks", timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.startswith("checkov (kubernetes) on the eks stack: ")
+    assert "UNUSED SKIP" not in out.stdout  # skips other stacks need are not reported on a partial scan
+    out = tool("tools.scan", "--stack", "nope")
+    assert out.returncode == 2
+    assert out.stderr.startswith("error: no stack 'nope': ") and "the stacks here are dev, eks, gke" in out.stderr
+
+
+def test_chainheight_accepts_set(capsys):
+    from tools import chainheight
+    from tools.fakechain import ChainState, FakeChain, chainlet_record
+
+    state = ChainState(chainlets=[chainlet_record(0)], height=4321)
+    with FakeChain(state) as chain:
+        code = chainheight.main(["--stack", "dev", "--set", "chain.source=rest", "--set", f"chain.endpoint={chain.endpoint}"])
+    out, err = capsys.readouterr()
+    assert (code, out, err) == (0, "4321\n", "")
+    code = chainheight.main(["--set", "chain.source=rest"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert err.startswith("error: pegasus:chain.endpoint: is required when chain.source is rest")
+
+
+def test_configdoc_help_describes_it_and_prints_no_table():
+    out = tool("tools.configdoc", "--help")
+    assert out.returncode == 0
+    assert "Print the config reference table for README.md" in " ".join(out.stdout.split())
+    assert "| key |" not in out.stdout

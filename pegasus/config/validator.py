@@ -176,6 +176,12 @@ def _cluster(s: _Section, stack: str, secret_keys: set[str]) -> ClusterSettings:
             raise ConfigError(f"{s.key('adminRoleArns')}[{i}]", f"{arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
     vpc_cidr = _cidr(s.key("vpcCidr"), s.get("vpcCidr", str, "10.40.0.0/16"))
     vpc_id = s.get("vpcId", str)
+    # The network Pegasus carves: on eks four quarters for subnets (components/cluster_builder.
+    # subnet_plan), on gke a pod range of half the network (gke_ranges).
+    smallest = {"eks": 20, "gke": 16}.get(provider)
+    if smallest and not vpc_id and ipaddress.ip_network(vpc_cidr).prefixlen > smallest:
+        raise ConfigError(s.key("vpcCidr"), f"{vpc_cidr} is too small for the network Pegasus creates on {provider}; "
+                                            f"use a /{smallest} or larger, like 10.40.0.0/16")
     private_subnets = s.str_list("privateSubnetIds", [])
     public_subnets = s.str_list("publicSubnetIds", [])
     if provider == "eks" and (vpc_id or private_subnets or public_subnets):
