@@ -194,3 +194,14 @@ def test_program_errors_start_with_the_pegasus_key(capsys, sets):
     assert line.startswith("error: pegasus:"), line
     # The key itself, or the object key it is a field of (spc.env.MY_KEY).
     assert key.split("[")[0] in KEYS_BY_PATH or key.rsplit(".", 1)[0] in KEYS_BY_PATH, line
+
+
+def test_a_marker_naming_files_outside_the_folder_is_refused(tmp_path, capsys):
+    out_dir = tmp_path / "m"
+    out_dir.mkdir()
+    (tmp_path / "precious.txt").write_text("keep")
+    (out_dir / ".pegasus-manifests").write_text(json.dumps({"files": ["../precious.txt"]}))
+    code, out, err = cli(capsys, "--manifests", str(out_dir))
+    assert code == 2
+    assert err == f"error: --manifests {out_dir}: has a .pegasus-manifests file naming files outside the folder; give an empty or new folder\n"
+    assert (tmp_path / "precious.txt").read_text() == "keep"

@@ -189,6 +189,8 @@ def check_manifest_dir(directory: str) -> None:
         own = _own_files(directory)
     except (OSError, ValueError, KeyError, TypeError):
         raise OutputError(f"has a {MARKER} file that is not ours; give an empty or new folder") from None
+    if any(os.path.isabs(f) or os.path.normpath(f).startswith("..") for f in own):
+        raise OutputError(f"has a {MARKER} file naming files outside the folder; give an empty or new folder")
     foreign = [f for f in present if f != MARKER and f not in own]
     if foreign:
         raise OutputError(f"holds {foreign[0]}, which tools.plan did not write; move it away or give another folder")
