@@ -87,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
                 base = load_plan_json(args.diff)
             except PlanFileError as e:
                 raise _Usage(f"--diff {args.diff}: {e}") from None
-        _prepare_outputs(args)
         cfg = assemble(PROJECT_DIR, args.stack, args.config_file, args.set)
+        _prepare_outputs(args)
     except (_Usage, UsageError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
