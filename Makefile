@@ -1,5 +1,6 @@
-# The entry points: `make plan` (the offline plan of the dev stack) and `make test` (the unit
-# suite, then the e2e suite against a local cluster; the toolchain is built on first use).
+# The entry points: `make plan` (the offline plan of the dev stack; `make plan STACK=eks` for
+# another), and `make test` (the unit suite, then the e2e suite against a local cluster; the
+# toolchain is built on first use).
 PYTHON ?= python3
 STACK ?= dev
 

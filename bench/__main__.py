@@ -2,7 +2,7 @@
 written to bench/results.json. Each measurement runs in its own process (bench/worker.py).
 
     python -m bench            # all of them (a few minutes on 2 cores)
-    python -m bench --quick    # smaller sizes, for a smoke run
+    python -m bench --quick    # smaller sizes, for a smoke run (bench/results.quick.json)
 """
 
 from __future__ import annotations
@@ -144,11 +144,31 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+RECORDED = os.path.join(HERE, "results.json")
+QUICK = os.path.join(HERE, "results.quick.json")  # git-ignored
+
+
+def output_path(quick: bool, output: str | None) -> str:
+    """Where a run writes. A quick run never replaces the recorded figures."""
+    if not quick:
+        return output or RECORDED
+    if output and os.path.abspath(output) == os.path.abspath(RECORDED):
+        raise ValueError(f"--quick never writes {os.path.relpath(RECORDED, PROJECT)}, which holds the recorded figures; "
+                         f"leave --output out (quick runs go to {os.path.relpath(QUICK, PROJECT)}) or name another file")
+    return output or QUICK
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="small sizes (a smoke run, not the recorded figures)")
-    p.add_argument("--output", default=os.path.join(HERE, "results.json"))
+    p.add_argument("--quick", action="store_true",
+                   help=f"small sizes (a smoke run, not the recorded figures), written to {os.path.relpath(QUICK, PROJECT)}")
+    p.add_argument("--output", help=f"where to write the results (default: {os.path.relpath(RECORDED, PROJECT)})")
     args = p.parse_args(argv)
+    try:
+        args.output = output_path(args.quick, args.output)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     results = run(args.quick)
     print(table(results))
     with open(args.output, "w", encoding="utf-8") as f:

@@ -29,6 +29,7 @@ from pegasus import chainstate, names
 from pegasus.chain import reader
 from pegasus.chain.model import ChainView
 from pegasus.config import Settings
+from pegasus.config.fields import is_kubeconfig_content
 from pegasus.errors import ConfigError
 
 
@@ -68,6 +69,7 @@ def read_chain(settings: Settings) -> ChainView:
         snapshot=c.snapshot,
         base_dir=os.getcwd(),  # Pulumi runs the program from the project directory
         height=c.height,
+        progress=pulumi.log.info,
     )
 
 
@@ -149,7 +151,17 @@ def deploy(settings: Settings) -> None:
                 eks=cluster.eks, gke=cluster.gke, tags=common_tags(settings.cluster, settings.stack),
                 charts_dir=settings.charts_dir, opts=k8s_opts)
 
-    pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))
+    c = settings.cluster
+    # A real kubeconfig or none: on an existing cluster given by path or by the default
+    # kubeconfig, the credentials stay where they are rather than in the stack's state.
+    if c.provider != "existing" or (c.kubeconfig is not None and is_kubeconfig_content(c.kubeconfig.value)):
+        pulumi.export("kubeconfig", pulumi.Output.secret(cluster.kubeconfig))
+    if c.provider != "existing":
+        # What `aws eks update-kubeconfig` and `gcloud container clusters get-credentials` need.
+        pulumi.export("clusterName", c.name)
+        pulumi.export("clusterRegion", c.region)
+    if c.provider == "gke":
+        pulumi.export("clusterProject", c.project)
     pulumi.export("lbShards", {f"{names.shard_service_name(i)}": h for i, h in ingress.shard_hosts.items()})
     pulumi.export("grafanaUrl", monitoring.grafana_url)
     pulumi.export("platformChainP2pAddress", spc_address)

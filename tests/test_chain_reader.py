@@ -72,7 +72,8 @@ def test_5xx_that_persists_is_an_error():
     state = ChainState(chainlets=records(10), fail_5xx=-1)
     with FakeChain(state) as chain, pytest.raises(ChainReadError) as e:
         read(chain, retries=2)
-    assert str(e.value).endswith("code 14: unavailable (gave up after 3 attempts)")
+    assert str(e.value).startswith(f"pegasus:chain.endpoint: HTTP 503 from {chain.endpoint}/ssc/chainlet/list_chainlets?")
+    assert str(e.value).endswith("code 14: unavailable (gave up after 3 attempts; chain.retries is 2)")
     assert state.requests == 3
 
 
@@ -80,7 +81,9 @@ def test_timeout_is_an_error():
     state = ChainState(chainlets=records(3), hang_seconds=2.0)
     with FakeChain(state) as chain, pytest.raises(ChainReadError) as e:
         read(chain, timeout=1, retries=0)
-    assert "timed out (gave up after 1 attempt)" in str(e.value)
+    assert str(e.value).startswith(f"pegasus:chain.endpoint: no answer from {chain.endpoint}/ssc/chainlet/list_chainlets?")
+    assert str(e.value).endswith("within chain.timeoutSeconds (1s); check chain.endpoint, or raise chain.timeoutSeconds "
+                                 "for a slow node (gave up after 1 attempt; chain.retries is 0)")
 
 
 def test_malformed_json_is_an_error():
@@ -94,7 +97,7 @@ def test_truncated_page_is_an_error():
     state = ChainState(chainlets=records(30), truncate=-1)
     with FakeChain(state) as chain, pytest.raises(ChainReadError) as e:
         read(chain, retries=0, timeout=3)
-    assert "the response was cut short after" in str(e.value)
+    assert "pagination.count_total=true was cut short after" in str(e.value)
 
 
 def test_a_looping_next_key_is_an_error():
@@ -110,7 +113,7 @@ def test_pruned_height_is_an_error_not_an_empty_list():
         r = reader.RestReader(reader.RestSource(chain.endpoint, page_limit=7, retries=3), sleep=NO_SLEEP)
         with pytest.raises(ChainReadError) as e:
             r.list_all("list_chainlets", "Chainlets", 700)
-    assert str(e.value).startswith("the node no longer has the state at height 700 (pruned): code 2: codespace sdk code 38")
+    assert str(e.value).startswith("pegasus:chain.endpoint: the node no longer has the state at height 700 (pruned): code 2: codespace sdk code 38")
     assert state.requests == 1  # retrying cannot bring pruned state back
 
 
@@ -213,13 +216,13 @@ def test_snapshot_source(tmp_path):
 
 
 def test_snapshot_errors(tmp_path):
-    with pytest.raises(ChainReadError, match=r"chain.snapshot: file 'missing.json' does not exist"):
+    with pytest.raises(ChainReadError, match=r"pegasus:chain.snapshot: file 'missing.json' does not exist"):
         reader.read("snapshot", snapshot="missing.json", base_dir=str(tmp_path))
     (tmp_path / "bad.json").write_text("{")
-    with pytest.raises(ChainReadError, match=r"chain.snapshot: cannot read 'bad.json'"):
+    with pytest.raises(ChainReadError, match=r"pegasus:chain.snapshot: cannot read 'bad.json'"):
         reader.read("snapshot", snapshot="bad.json", base_dir=str(tmp_path))
     (tmp_path / "partial.json").write_text(json.dumps({"height": 1, "Chainlets": []}))
-    with pytest.raises(ChainReadError, match=r"chain.snapshot: 'partial.json' has no 'ChainletStacks' key"):
+    with pytest.raises(ChainReadError, match=r"pegasus:chain.snapshot: 'partial.json' has no 'ChainletStacks' key"):
         reader.read("snapshot", snapshot="partial.json", base_dir=str(tmp_path))
 
 
@@ -234,5 +237,5 @@ def test_a_pinned_height_is_sent_from_the_first_page():
 def test_a_pinned_height_must_match_a_snapshot(tmp_path):
     (tmp_path / "s.json").write_text(json.dumps({"height": 5, "Chainlets": [], "ChainletStacks": []}))
     assert reader.read("snapshot", snapshot="s.json", base_dir=str(tmp_path), height=5).height == 5
-    with pytest.raises(ChainReadError, match="chain.height asks for height 6 but the snapshot 's.json' was taken at height 5"):
+    with pytest.raises(ChainReadError, match="pegasus:chain.height: asks for height 6 but the snapshot 's.json' was taken at height 5; unset it"):
         reader.read("snapshot", snapshot="s.json", base_dir=str(tmp_path), height=6)

@@ -71,6 +71,16 @@ def test_pull_request_runs_tests_plan_check_and_a_commented_preview():
     assert (preview["command"], preview["policyPacks"], preview["comment-on-pr"]) == ("preview", "policy", True)
 
 
+def test_pull_request_comments_the_offline_plan_diff_against_the_base_branch():
+    s = steps(workflow("pull-request"), "preview")
+    base = next(x for x in s if x.get("with", {}).get("path") == "base")["with"]
+    assert base["ref"] == "${{ github.event.pull_request.base.sha }}" and base["persist-credentials"] is False
+    run = next(x for x in s if x.get("name") == "Offline plan diff against the base branch, commented on the PR")["run"]
+    assert '--stack "$STACK" --quiet --json "$RUNNER_TEMP/base.json"' in run
+    assert 'venv/bin/python -m tools.plan --stack "$STACK" --quiet --diff "$RUNNER_TEMP/base.json"' in run
+    assert 'gh pr comment "$PR_NUMBER" --body-file' in run
+
+
 def test_merge_applies_the_saved_plan_at_a_pinned_height():
     s = steps(workflow("deploy"), "up")
     names = [x.get("name", "") for x in s]

@@ -15,15 +15,15 @@ import sys
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def latest_height(stack: str, config_file: str | None = None) -> int:
+def latest_height(stack: str | None, config_file: str | None = None, sets: list[str] | None = None) -> int:
     sys.path.insert(0, PROJECT)
     from pegasus import config
     from pegasus.chain import reader
     from tools.plan.stackfile import assemble
 
-    cfg = assemble(PROJECT, stack, config_file, [])
+    cfg = assemble(PROJECT, stack, config_file, sets or [])
     raw = {k.split(":", 1)[1]: config.decode(k.split(":", 1)[1], v) for k, v in cfg.values.items() if k.startswith("pegasus:")}
-    chain = config.parse(raw, project=cfg.project, stack=stack, secret_keys={k.split(":", 1)[1] for k in cfg.secret_keys}).chain
+    chain = config.parse(raw, project=cfg.project, stack=cfg.stack, secret_keys={k.split(":", 1)[1] for k in cfg.secret_keys}).chain
     if chain.source == "snapshot":
         return reader.read_snapshot(chain.snapshot, PROJECT).height
     source = reader.RestSource(chain.endpoint, chain.api_prefix, 1, chain.timeout_seconds, chain.retries)
@@ -32,14 +32,16 @@ def latest_height(stack: str, config_file: str | None = None) -> int:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.chainheight", description=__doc__.split("\n\n")[0])
-    p.add_argument("--stack", default="dev")
-    p.add_argument("--config-file")
+    p.add_argument("--stack", help="read Pulumi.STACK.yaml (default: dev, or the name in --config-file)")
+    p.add_argument("--config-file", help="read this stack file instead")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override config as tools.plan does, e.g. --set chain.endpoint=https://api.example.org")
     args = p.parse_args(argv)
     from pegasus.errors import PegasusError
     from tools.plan.stackfile import UsageError
 
     try:
-        print(latest_height(args.stack, args.config_file))
+        print(latest_height(args.stack, args.config_file, args.set))
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

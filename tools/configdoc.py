@@ -33,5 +33,17 @@ def block() -> str:
     return f"{BEGIN}\n{table()}\n{END}"
 
 
-if __name__ == "__main__":
+def main(argv=None) -> int:
+    import argparse
+
+    argparse.ArgumentParser(
+        prog="python -m tools.configdoc",
+        description="Print the config reference table for README.md, generated from pegasus/config/keys.py; "
+                    "paste it between the config-reference markers (tests/test_project_files.py checks it).",
+    ).parse_args(argv)
     sys.stdout.write(block() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

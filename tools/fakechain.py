@@ -8,12 +8,13 @@ HTTP 500 with the SDK's error body). Faults can be switched on to test the reade
 Tests and benchmarks start it on 127.0.0.1 with a free port; it always stops by itself,
 at the end of the `with` block or after `lifetime` seconds at the latest.
 
-    python -m tools.fakechain --chainlets 60 --port 1317   # try `chain.source: rest` locally
+    python -m tools.fakechain --chainlets 60 --port 1317   # prints the chain.* settings to use
 """
 
 from __future__ import annotations
 
 import base64
+import sys
 import json
 import threading
 import time
@@ -89,6 +90,7 @@ class ChainState:
     omit_height_header: int = 0
     wrong_height_header: int = 0
     duplicate_page: bool = False
+    html_not_found: bool = False  # unknown paths answer like a web server's HTML 404 page
     faults_after: int = 0  # serve this many requests normally before any fault applies
     requests: int = 0
     seen_heights: list = field(default_factory=list)
@@ -113,10 +115,10 @@ def _handler(state: ChainState, prefix: str, lock: threading.Lock):
             return
 
         def _send(self, status: int, doc: Any, height: Optional[int], *, raw: Optional[bytes] = None,
-                  truncate: bool = False) -> None:
+                  truncate: bool = False, content_type: str = "application/json") -> None:
             data = raw if raw is not None else json.dumps(doc).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             length = len(data) + (100 if truncate else 0)
             self.send_header("Content-Length", str(length))
             if height is not None:
@@ -145,7 +147,15 @@ def _handler(state: ChainState, prefix: str, lock: threading.Lock):
             if hang:
                 time.sleep(hang)
             with lock:
-                if height < state.pruned_below or height > state.height:
+                if height > state.height:
+                    # What the SDK's baseapp answers for a height it has not reached (sdk code 26).
+                    return self._send(500, {
+                        "code": 2,
+                        "message": "codespace sdk code 26: invalid height: cannot query with height in the future; "
+                                   "please provide a valid height",
+                        "details": [],
+                    }, None)
+                if height < state.pruned_below:
                     return self._send(500, {
                         "code": 2,
                         "message": f"codespace sdk code 38: not found: failed to load state at height {height}; "
@@ -157,6 +167,9 @@ def _handler(state: ChainState, prefix: str, lock: threading.Lock):
                     items, field_name = state.chainlets, "Chainlets"
                 elif route == "/list_chainlet_stack":
                     items, field_name = state.stacks, "ChainletStacks"
+                elif state.html_not_found:
+                    page = "<html><head><title>404 Not Found</title></head><body>" + "<p>nothing here</p>" * 200 + "</body></html>"
+                    return self._send(404, None, None, raw=page.encode(), content_type="text/html")
                 else:
                     return self._send(501, {"code": 12, "message": f"Not Implemented {url.path}", "details": []}, answer_height)
                 limit = int(query.get("pagination.limit", "100"))
@@ -177,6 +190,15 @@ def _handler(state: ChainState, prefix: str, lock: threading.Lock):
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that gave up (a reader's timeout) is expected here, not a server fault.
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)
+
+
 class FakeChain:
     """`with FakeChain(state) as chain: chain.endpoint`"""
 
@@ -185,8 +207,7 @@ class FakeChain:
         self.state = state or ChainState()
         self.prefix = prefix
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self.state, prefix, self.lock))
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", port), _handler(self.state, prefix, self.lock))
         self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         # However a test ends, the server goes away.
         self._deadline = threading.Timer(lifetime, self.stop)
@@ -214,26 +235,75 @@ class FakeChain:
         self.stop()
 
 
-def main() -> None:
+def _count(text: str) -> int:
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m tools.fakechain")
-    p.add_argument("--chainlets", type=int, default=30)
-    p.add_argument("--offline-every", type=int, default=7, help="every Nth chainlet is offline (0: none)")
-    p.add_argument("--port", type=int, default=1317)
-    p.add_argument("--lifetime", type=float, default=3600)
-    args = p.parse_args()
-    state = ChainState(chainlets=[
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _positive(text: str) -> float:
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+    return value
+
+
+def banner(chain: "FakeChain", lifetime: float) -> str:
+    """What to paste: the exact chain.endpoint and chain.apiPrefix (the endpoint has no prefix)."""
+    sets = f"--set chain.source=rest --set chain.endpoint={chain.endpoint} --set chain.apiPrefix={chain.prefix}"
+    return "\n".join([
+        f"fake chain: {len(chain.state.chainlets)} chainlets at height {chain.state.height}, "
+        f"serving {chain.endpoint}{chain.prefix}/list_chainlets; stops in {lifetime:.0f}s (Ctrl-C stops it sooner)",
+        "Plan against it:",
+        f"  venv/bin/python -m tools.plan {sets}",
+        "or point a stack at it:",
+        "  pulumi config set --path chain.source rest",
+        f"  pulumi config set --path chain.endpoint {chain.endpoint}",
+        f"  pulumi config set --path chain.apiPrefix {chain.prefix}",
+    ])
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m tools.fakechain", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--chainlets", type=_count, default=30, help="how many chainlets the chain lists")
+    p.add_argument("--offline-every", type=_count, default=7, help="every Nth chainlet is offline (0: none)")
+    p.add_argument("--height", type=_count, default=1000, help="the block height the chain answers at")
+    p.add_argument("--prefix", default="/ssc/chainlet", help="path of the chainlet module (chain.apiPrefix)")
+    p.add_argument("--port", type=int, default=1317, help="port on 127.0.0.1 (0: any free port)")
+    p.add_argument("--lifetime", type=_positive, default=3600, help="seconds until the server stops by itself")
+    args = p.parse_args(argv)
+    state = ChainState(height=args.height, chainlets=[
         chainlet_record(i, online=not (args.offline_every and i % args.offline_every == args.offline_every - 1))
         for i in range(args.chainlets)
     ])
-    with FakeChain(state, port=args.port, lifetime=args.lifetime) as chain:
-        print(f"fake chain at {chain.endpoint}/ssc/chainlet, height {state.height}; stops in {args.lifetime:.0f}s")
+    try:
+        chain = FakeChain(state, prefix=args.prefix, port=args.port, lifetime=args.lifetime)
+    except OSError as e:
+        print(f"error: --port {args.port}: cannot listen on 127.0.0.1:{args.port}: {e.strerror}; "
+              "pick another port, or --port 0 for any free one", file=sys.stderr)
+        return 1
+    with chain:
+        print(banner(chain, args.lifetime), flush=True)
         try:
             time.sleep(args.lifetime)
         except KeyboardInterrupt:
             pass
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

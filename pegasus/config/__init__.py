@@ -11,6 +11,7 @@ config table and the Pulumi.yaml declarations are checked against it by the test
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any, Mapping, Optional
 
@@ -23,11 +24,18 @@ from pegasus.config.validator import *  # noqa: F401,F403  (the validator's sett
 from pegasus.config.validator import (
     Settings, _alerting, _chain, _chainlets, _cluster, _ingress, _karpenter, _logging, _monitoring, _spc, image_reference,
 )
+from pegasus.config import advice as advisories
 from pegasus.errors import ConfigError
 
-def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Optional[set[str]] = None) -> "Settings":
+# Keys of other namespaces that the warnings compare with.
+PROVIDER_KEYS = ("aws:region", "gcp:region")
+
+
+def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Optional[set[str]] = None,
+          provider_config: Optional[Mapping[str, Any]] = None) -> "Settings":
     """Turn the `pegasus` namespace (keys without the `pegasus:` prefix, objects already
-    decoded) into Settings, or raise ConfigError naming the first bad key."""
+    decoded) into Settings, or raise ConfigError naming the first bad key.
+    `provider_config`: other namespaces' keys the warnings compare with (`aws:region`, `gcp:region`)."""
     secret_keys = secret_keys or set()
     known_top = set(SECTIONS) | set(TOP_LEVEL_SCALARS)
     for key in sorted(raw):
@@ -69,7 +77,7 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Opti
         warnings.append(
             "karpenter.amiAlias is @latest: every new AMI release drifts all nodes. Pin it (al2023@vYYYYMMDD) in production."
         )
-    return Settings(
+    settings = Settings(
         project=project,
         stack=stack,
         blueprint=blueprint,
@@ -86,6 +94,8 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Opti
         charts_dir=charts_dir,
         warnings=tuple(warnings),
     )
+    advice = advisories.ignored_settings(raw, settings) + advisories.operational_gaps(settings, provider_config or {})
+    return dataclasses.replace(settings, warnings=settings.warnings + tuple(advice))
 
 
 def decode(key: str, value: Any) -> Any:
@@ -117,4 +127,6 @@ def load() -> Settings:
         raw[key] = decode(key, runtime_config.get_config(full))
         if runtime_config.is_config_secret(full):
             secret_keys.add(key)
-    return parse(raw, project=pulumi.get_project(), stack=pulumi.get_stack(), secret_keys=secret_keys)
+    provider_config = {k: runtime_config.get_config(k) for k in PROVIDER_KEYS if runtime_config.get_config(k)}
+    return parse(raw, project=pulumi.get_project(), stack=pulumi.get_stack(), secret_keys=secret_keys,
+                 provider_config=provider_config)

@@ -193,6 +193,6 @@ def _resources(section: _Section, field_: str, default: dict) -> Resources:
     )
 
 
-def _is_kubeconfig_content(value: str) -> bool:
+def is_kubeconfig_content(value: str) -> bool:
     return "\n" in value or value.lstrip().startswith(("apiVersion", "{"))
 

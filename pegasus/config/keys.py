@@ -144,3 +144,31 @@ KEYS_BY_PATH = {k.path: k for k in KEYS}
 SECTIONS = ("cluster", "ingress", "karpenter", "monitoring", "alerting", "logging", "charts", "storage", "spc", "chain", "chainlets")
 TOP_LEVEL_SCALARS = tuple(k.path for k in KEYS if "." not in k.path)
 BLUEPRINTS = ("validator",)
+
+# Where a key has an effect: the cluster providers (or chain sources) it applies to. A key set
+# where it has none is a plan warning, so a setting is never silently ignored. Keys not
+# listed apply everywhere.
+APPLIES_TO: dict[str, tuple[str, ...]] = {
+    "cluster.context": ("existing",),
+    "cluster.region": ("eks", "gke"),
+    "cluster.project": ("gke",),
+    "cluster.publicAccessCidrs": ("eks", "gke"),
+    "cluster.adminRoleArns": ("eks",),
+    "cluster.vpcCidr": ("eks", "gke"),
+    "cluster.vpcId": ("eks",),
+    "cluster.privateSubnetIds": ("eks",),
+    "cluster.publicSubnetIds": ("eks",),
+    "cluster.availabilityZones": ("eks",),
+    "cluster.systemNodeType": ("eks", "gke"),
+    "cluster.systemNodeCount": ("eks", "gke"),
+    "cluster.masterCidr": ("gke",),
+    "cluster.releaseChannel": ("gke",),
+    "cluster.deletionProtection": ("eks", "gke"),
+    "cluster.autoprovisioning": ("gke",),
+    **{k.path: ("eks",) for k in KEYS if k.path.startswith("karpenter.") and k.path != "karpenter.enabled"},
+    "logging.retentionDays": ("eks",),
+    **{f"chain.{f}": ("rest",) for f in ("endpoint", "apiPrefix", "pageLimit", "timeoutSeconds", "retries")},
+    "chain.snapshot": ("snapshot",),
+}
+# Sections switched off by one key: their other keys have no effect while it is false.
+SWITCHES = {"karpenter": "karpenter.enabled", "logging": "logging.enabled", "spc": "spc.enabled"}

@@ -10,7 +10,7 @@ from typing import Any, Mapping, Optional
 
 from pegasus.errors import ConfigError
 from pegasus.config.fields import (
-    Resources, Secret, _Section, _cidr, _describe, _duration, _quantity, _resources, _is_kubeconfig_content,
+    Resources, Secret, _Section, _cidr, _describe, _duration, _quantity, _resources, is_kubeconfig_content,
     _DNS1123, _ARN_ROLE, _ENV_NAME,
 )
 from pegasus.config.keys import (
@@ -179,6 +179,12 @@ def _cluster(s: _Section, stack: str, secret_keys: set[str]) -> ClusterSettings:
             raise ConfigError(f"{s.key('adminRoleArns')}[{i}]", f"{arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
     vpc_cidr = _cidr(s.key("vpcCidr"), s.get("vpcCidr", str, "10.40.0.0/16"))
     vpc_id = s.get("vpcId", str)
+    # The network Pegasus carves: on eks four quarters for subnets (components/cluster_builder.
+    # subnet_plan), on gke a pod range of half the network (gke_ranges).
+    smallest = {"eks": 20, "gke": 16}.get(provider)
+    if smallest and not vpc_id and ipaddress.ip_network(vpc_cidr).prefixlen > smallest:
+        raise ConfigError(s.key("vpcCidr"), f"{vpc_cidr} is too small for the network Pegasus creates on {provider}; "
+                                            f"use a /{smallest} or larger, like 10.40.0.0/16")
     private_subnets = s.str_list("privateSubnetIds", [])
     public_subnets = s.str_list("publicSubnetIds", [])
     if provider == "eks" and (vpc_id or private_subnets or public_subnets):
@@ -207,7 +213,7 @@ def _cluster(s: _Section, stack: str, secret_keys: set[str]) -> ClusterSettings:
     )
     kubeconfig = s.get("kubeconfig", str)
     context = s.get("context", str)
-    if kubeconfig and _is_kubeconfig_content(kubeconfig) and "cluster" not in secret_keys:
+    if kubeconfig and is_kubeconfig_content(kubeconfig) and "cluster" not in secret_keys:
         raise ConfigError(s.key("kubeconfig"), "holds kubeconfig contents (credentials) in plain text; set it with `pulumi config set --secret --path cluster.kubeconfig \"$(cat kubeconfig)\"`, or give a file path instead")
     if provider != "existing" and (kubeconfig or context):
         raise ConfigError(s.key("kubeconfig" if kubeconfig else "context"), f"only applies to cluster.provider existing; {provider} builds its own kubeconfig")

@@ -27,7 +27,7 @@ from . import (
     unique_signer_keys,
     volume_encryption,
 )
-from ._engine import Violation, resolve_config, run_policies
+from ._engine import LEVELS, Violation, resolve_config, run_policies
 
 PACK_NAME = "pegasus"
 # Every policy sets its own level (a test checks it); this only covers a future omission.
@@ -68,4 +68,4 @@ def evaluate(resources: Iterable[Mapping], config: Optional[Mapping] = None) -> 
     return run_policies(ALL_POLICIES, resources, config, PACK_ENFORCEMENT_LEVEL)
 
 
-__all__ = ["ALL_POLICIES", "PACK_NAME", "PACK_ENFORCEMENT_LEVEL", "Violation", "evaluate", "resolve_config"]
+__all__ = ["ALL_POLICIES", "LEVELS", "PACK_NAME", "PACK_ENFORCEMENT_LEVEL", "Violation", "evaluate", "resolve_config"]

@@ -30,7 +30,9 @@ def _check_endpoint(props, prefix: str, report_violation) -> None:
         return
     cidrs, some_unknown = u.get_list_with_unknowns(container, "publicAccessCidrs")
     open_cidr = next((c for c in cidrs if c in OPEN_CIDRS), None)
-    fix = f"list the operator CIDRs there or set {prefix}endpointPublicAccess to false"
+    # Pegasus users change the config key, not the resource input it becomes.
+    fix = (f"list the operator CIDRs in cluster.publicAccessCidrs, or leave it empty to keep the endpoint "
+           f"private ({prefix}endpointPublicAccess false)")
     if open_cidr:
         report_violation(
             f"{prefix}publicAccessCidrs contains '{open_cidr}', so the public API endpoint is open "

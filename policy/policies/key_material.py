@@ -87,7 +87,8 @@ def _check_env(label: str, env, report_violation) -> None:
     if kind:
         report_violation(
             f"{label} env {name} value looks like {kind}; "
-            "reference a Secret through valueFrom.secretKeyRef instead"
+            "reference a Secret through valueFrom.secretKeyRef instead "
+            "(in Pegasus: move it out of spc.env into the Secret that spc.keySecret names)"
         )
 
 

@@ -17,6 +17,9 @@ NAME = "pegasus-no-public-internal-ports"
 
 SERVICE = "kubernetes:core/v1:Service"
 EXPOSED_TYPES = ("LoadBalancer", "NodePort")
+# Pegasus's p2p shard Services (pegasus/names.py): their ports come from config, so a finding
+# there names the config key to change.
+SHARD_PREFIX = "ingress-nginx-controller-p2p-"
 
 INTERNAL_PORTS = {
     26657: "CometBFT RPC",
@@ -81,10 +84,18 @@ def validate(args: ResourceValidationArgs, report_violation) -> None:
     ports = u.get(args.props, "spec", "ports")
     if not u.is_list(ports):
         return
+    name = u.get(args.props, "metadata", "name")
+    shard = isinstance(name, str) and name.startswith(SHARD_PREFIX)
     for index in range(len(ports)):
         with u.undecided():
             reason = _reason(ports[index], allowed)
-            if reason:
+            if reason and shard:
+                report_violation(
+                    f"spec.ports[{index}] {reason} on a {service_type} Service; this p2p shard publishes "
+                    "ingress.basePort to ingress.basePort + ingress.shardSize - 1, so move ingress.basePort "
+                    "clear of it, or list the port in allowedPorts if it must be public"
+                )
+            elif reason:
                 report_violation(
                     f"spec.ports[{index}] {reason} on a {service_type} Service; serve it through a "
                     "ClusterIP Service, or list the port in allowedPorts if it must be public"

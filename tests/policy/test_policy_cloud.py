@@ -16,8 +16,10 @@ AMI = karpenter_ami.POLICY
 
 # --- EKS --------------------------------------------------------------------------------
 
-AWS_FIX = "list the operator CIDRs there or set vpcConfig.endpointPublicAccess to false"
-COMPONENT_FIX = "list the operator CIDRs there or set endpointPublicAccess to false"
+AWS_FIX = ("list the operator CIDRs in cluster.publicAccessCidrs, or leave it empty to keep the endpoint private "
+           "(vpcConfig.endpointPublicAccess false)")
+COMPONENT_FIX = ("list the operator CIDRs in cluster.publicAccessCidrs, or leave it empty to keep the endpoint private "
+                 "(endpointPublicAccess false)")
 
 
 def test_golden_clusters_pass():

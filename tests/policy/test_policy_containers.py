@@ -160,6 +160,7 @@ def test_unnamed_container_is_named_by_index():
 # --- key material: env ------------------------------------------------------------------
 
 SECRET_FIX = "reference a Secret through valueFrom.secretKeyRef instead"
+VALUE_FIX = SECRET_FIX + " (in Pegasus: move it out of spc.env into the Secret that spc.keySecret names)"
 MNEMONIC = " ".join(["abandon"] * 23 + ["art"])
 PEM = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEI...\n-----END EC PRIVATE KEY-----\n"
 PRIV_KEY_JSON = '{"address": "ABC", "pub_key": {}, "priv_key": {"type": "tendermint/PrivKeyEd25519", "value": "x"}}'
@@ -201,7 +202,7 @@ def test_empty_value_is_not_key_material():
 )
 def test_key_material_values_are_reported_whatever_the_name(value, kind):
     props = with_env({"name": "EXTRA", "value": value})
-    assert check(KEYS, f.DEPLOYMENT, props) == [f"container 'chainlet' env EXTRA value looks like {kind}; {SECRET_FIX}"]
+    assert check(KEYS, f.DEPLOYMENT, props) == [f"container 'chainlet' env EXTRA value looks like {kind}; {VALUE_FIX}"]
 
 
 @pytest.mark.parametrize(

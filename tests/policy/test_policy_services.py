@@ -27,6 +27,16 @@ def test_p2p_services_pass(make):
     assert check(EXPOSURE, f.SERVICE, make()) == []
 
 
+def test_an_internal_port_on_a_pegasus_shard_names_the_config_key():
+    props = f.shard_service()
+    props["spec"]["ports"][0]["port"] = 26657.0
+    assert check(EXPOSURE, f.SERVICE, props) == [
+        "spec.ports[0] port 26657 exposes CometBFT RPC on a LoadBalancer Service; this p2p shard publishes "
+        "ingress.basePort to ingress.basePort + ingress.shardSize - 1, so move ingress.basePort clear of it, "
+        "or list the port in allowedPorts if it must be public"
+    ]
+
+
 @pytest.mark.parametrize(
     "port, what",
     [

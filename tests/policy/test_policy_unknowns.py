@@ -187,7 +187,8 @@ def test_one_unknown_cidr_with_a_known_open_one_is_still_open(wrap):
     props["vpcConfig"]["publicAccessCidrs"] = [UNKNOWN_STRING_VALUE, "0.0.0.0/0"]
     assert check(cluster_hardening.POLICY, f.AWS_EKS, props, wrap=wrap) == [
         "vpcConfig.publicAccessCidrs contains '0.0.0.0/0', so the public API endpoint is open to the internet; "
-        "list the operator CIDRs there or set vpcConfig.endpointPublicAccess to false"
+        "list the operator CIDRs in cluster.publicAccessCidrs, or leave it empty to keep the endpoint private "
+        "(vpcConfig.endpointPublicAccess false)"
     ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -169,7 +170,7 @@ class PlanMocks(pmocks.Mocks):
         self.gcp_project = project
         self.current: Optional[Registration] = None
         self.placeholders: list[Placeholder] = []
-        self._counter = 0
+        self._addresses: set[int] = set()
 
     # -- helpers
     def _mark(self, prop: str, value: Any) -> Any:
@@ -180,6 +181,15 @@ class PlanMocks(pmocks.Mocks):
 
     def _arn(self, service: str, kind: str, name: str) -> str:
         return self._mark("arn", f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{kind}/{name}")
+
+    def _host_number(self, name: str) -> int:
+        """A documentation-range host number from the resource name, not from the order the
+        registrations happen to arrive in, so two plans of one config agree."""
+        n = zlib.crc32(name.encode()) % 254 + 1
+        while n in self._addresses:
+            n = n % 254 + 1
+        self._addresses.add(n)
+        return n
 
     # -- Mocks API
     def call(self, args: pmocks.MockCallArgs):
@@ -272,8 +282,7 @@ class PlanMocks(pmocks.Mocks):
         physical = outputs.get("name") or f"{name}-placeholder"
         outputs.setdefault("name", physical)
         if typ == "gcp:compute/address:Address":
-            self._counter += 1
-            outputs["address"] = self._mark("address", f"203.0.113.{self._counter}")
+            outputs["address"] = self._mark("address", f"203.0.113.{self._host_number(name)}")
         if typ == "gcp:container/cluster:Cluster":
             outputs["endpoint"] = self._mark("endpoint", "198.51.100.10")
             outputs["masterAuth"] = {"clusterCaCertificate": self._mark("masterAuth.clusterCaCertificate", "UExBQ0VIT0xERVI=")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections import Counter
@@ -150,7 +151,61 @@ def helm_values(r: Registration) -> tuple[str, str] | None:
     return os.path.join("helm", f"{release}.values.yaml"), header + body
 
 
+MARKER = ".pegasus-manifests"
+
+
+class OutputError(Exception):
+    """An output folder that tools.plan must not write into."""
+
+
+def _files_under(directory: str) -> list[str]:
+    found = []
+    for root, _dirs, files in os.walk(directory):
+        for name in files:
+            found.append(os.path.relpath(os.path.join(root, name), directory))
+    return sorted(found)
+
+
+def _own_files(directory: str) -> set[str]:
+    with open(os.path.join(directory, MARKER), encoding="utf-8") as f:
+        return set(json.load(f)["files"])
+
+
+def check_manifest_dir(directory: str) -> None:
+    """A folder is usable if it is missing, empty, or holds only what an earlier run wrote
+    (listed in its marker file); anything else could be someone's work, or a stale object
+    that a reviewer would take for part of the plan."""
+    if not os.path.exists(directory):
+        return
+    if not os.path.isdir(directory):
+        raise OutputError("is a file, not a folder")
+    present = _files_under(directory)
+    if not present:
+        return
+    if MARKER not in present:
+        raise OutputError(f"is not empty and was not written by tools.plan (it has no {MARKER} file); "
+                          "give an empty or new folder")
+    try:
+        own = _own_files(directory)
+    except (OSError, ValueError, KeyError, TypeError):
+        raise OutputError(f"has a {MARKER} file that is not ours; give an empty or new folder") from None
+    if any(os.path.isabs(f) or os.path.normpath(f).startswith("..") for f in own):
+        raise OutputError(f"has a {MARKER} file naming files outside the folder; give an empty or new folder")
+    foreign = [f for f in present if f != MARKER and f not in own]
+    if foreign:
+        raise OutputError(f"holds {foreign[0]}, which tools.plan did not write; move it away or give another folder")
+
+
 def write_manifests(plan: Plan, directory: str) -> list[str]:
+    """Write the plan's objects, replacing the folder's earlier output completely."""
+    check_manifest_dir(directory)
+    if os.path.isdir(directory) and os.path.exists(os.path.join(directory, MARKER)):
+        for rel in _own_files(directory):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(directory, rel))
+        for root, dirs, files in os.walk(directory, topdown=False):
+            if root != directory and not os.listdir(root):
+                os.rmdir(root)
     written = []
     for r in plan.resources:
         obj = kubernetes_object(r)
@@ -169,4 +224,7 @@ def write_manifests(plan: Plan, directory: str) -> list[str]:
         with open(path, "w", encoding="utf-8") as f:
             f.write(content)
         written.append(rel)
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, MARKER), "w", encoding="utf-8") as f:
+        json.dump({"writtenBy": "python -m tools.plan --manifests", "stack": plan.stack, "files": sorted(written)}, f, indent=1)
     return written

@@ -3,10 +3,14 @@ collect what `pulumi up` would create."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import runpy
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -31,6 +35,7 @@ class Plan:
     warnings: list[str]
     placeholders: list[Placeholder]
     secure_placeholders: list[str] = field(default_factory=list)
+    registration_order: list[str] = field(default_factory=list)  # URNs as the engine received them
 
     def by_type(self, typ: str) -> list[Registration]:
         return [r for r in self.resources if r.type == typ]
@@ -55,6 +60,18 @@ class _Collect(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+class _Progress(logging.Handler):
+    """The program's info lines (a chain read retrying, for one) go to stderr as they happen,
+    as `pulumi up` shows them; warnings wait for the summary."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.addFilter(lambda record: record.levelno == logging.INFO)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"info: {record.getMessage()}", file=sys.stderr, flush=True)
+
+
 @contextlib.contextmanager
 def _cwd(path: str):
     old = os.getcwd()
@@ -63,6 +80,38 @@ def _cwd(path: str):
         yield
     finally:
         os.chdir(old)
+
+
+@contextlib.contextmanager
+def _event_loops():
+    """One event loop for the run and its own worker threads, every loop closed at the end.
+
+    The SDK registers resources from executor threads, and its mock monitor gives each thread
+    an event loop of its own that nothing ever closes. Left to the garbage collector at exit,
+    such a loop may be finalized after its self-pipe sockets and print `Exception ignored in:
+    BaseEventLoop.__del__ ... Invalid file descriptor: -1` after a successful plan. Giving the
+    threads their loops here, and closing them once the threads are gone, leaves nothing open.
+    """
+    created: list[asyncio.AbstractEventLoop] = []
+    lock = threading.Lock()
+
+    def thread_loop() -> None:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        with lock:
+            created.append(loop)
+
+    executor = ThreadPoolExecutor(thread_name_prefix="pegasus-plan", initializer=thread_loop)
+    main_loop = asyncio.new_event_loop()
+    main_loop.set_default_executor(executor)
+    asyncio.set_event_loop(main_loop)
+    try:
+        yield
+    finally:
+        executor.shutdown(wait=True)
+        for loop in [*created, main_loop]:
+            loop.close()
+        asyncio.set_event_loop(None)
 
 
 async def _resolve(value: Any) -> tuple[Any, bool]:
@@ -83,12 +132,11 @@ def run_plan(project_dir: str, cfg: StackConfig, *, main: str = "__main__.py") -
     monitor = RecordingMonitor(mocks)
     logger = logging.getLogger(f"pegasus.plan.{id(monitor)}")
     logger.propagate = False
-    collect = _Collect()
+    logger.setLevel(logging.INFO)
+    collect, progress = _Collect(), _Progress()
     logger.addHandler(collect)
+    logger.addHandler(progress)
 
-    psettings.ROOT.set(None)
-    pmocks.set_mocks(mocks, project=cfg.project, stack=cfg.stack, preview=False, logger=logger, monitor=monitor)
-    set_all_config(cfg.engine_config(), sorted(cfg.secret_keys))
     exported: dict[str, Any] = {}
     secret_outputs: list[str] = []
 
@@ -102,21 +150,28 @@ def run_plan(project_dir: str, cfg: StackConfig, *, main: str = "__main__.py") -
                 secret_outputs.append(key)
 
     try:
-        with _cwd(project_dir):
+        with _cwd(project_dir), _event_loops():
+            psettings.ROOT.set(None)
+            pmocks.set_mocks(mocks, project=cfg.project, stack=cfg.stack, preview=False, logger=logger, monitor=monitor)
+            set_all_config(cfg.engine_config(), sorted(cfg.secret_keys))
             _sync_await(run_pulumi_func(program))
     except BaseException as e:  # noqa: BLE001 - reported to the caller with the warnings so far
         raise ProgramError(e, collect.messages, len(monitor.registrations)) from e
     finally:
         logger.removeHandler(collect)
+        logger.removeHandler(progress)
     return Plan(
         project=cfg.project,
         stack=cfg.stack,
-        resources=list(monitor.registrations),
+        # The SDK registers from worker threads, so arrival order varies from run to run; URN
+        # order makes two plans of one config identical and two configs diff cleanly.
+        resources=sorted(monitor.registrations, key=lambda r: r.urn),
         outputs=exported,
         secret_outputs=secret_outputs,
         warnings=list(collect.messages),
-        placeholders=list(mocks.placeholders),
+        placeholders=sorted(mocks.placeholders, key=lambda p: (p.urn, p.property)),
         secure_placeholders=list(cfg.secure_placeholders),
+        registration_order=[r.urn for r in monitor.registrations],
     )
 
 

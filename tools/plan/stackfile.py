@@ -82,10 +82,41 @@ def _resolve_secure(full_key: str, value: Any, path: list, found: list[str]) -> 
     return value
 
 
+def _duplicates(node: yaml.Node, path: str = "") -> Optional[tuple[str, int, int]]:
+    """The first key set twice in one mapping, named like a config key, with both lines.
+    YAML loaders keep the last value silently, so a hand-edited stack file could lose a
+    setting without a word."""
+    if isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found = _duplicates(item, f"{path}[{i}]")
+            if found:
+                return found
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    seen: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+        name = f"{path}.{key}" if path else key
+        line = key_node.start_mark.line + 1
+        if key in seen:
+            return name, seen[key], line
+        seen[key] = line
+        # Keys under `config:` are named as config keys: pegasus:chain.source, not config.pegasus:chain.source.
+        found = _duplicates(value_node, "" if not path and key == "config" else name)
+        if found:
+            return found
+    return None
+
+
 def load_stack_file(path: str, project: str) -> tuple[dict[str, Any], set[str], list[str]]:
     try:
         with open(path, encoding="utf-8") as f:
-            doc = yaml.safe_load(f) or {}
+            text = f.read()
+        duplicate = _duplicates(yaml.compose(text, Loader=yaml.SafeLoader))
+        if duplicate:
+            key, first, second = duplicate
+            raise UsageError(f"stack file {path}: {key} is set twice, on lines {first} and {second}; keep one of them")
+        doc = yaml.safe_load(text) or {}
     except FileNotFoundError:
         raise UsageError(f"stack file {path} does not exist") from None
     except yaml.YAMLError as e:
@@ -126,16 +157,46 @@ def parse_path(key: str, project: str) -> tuple[str, list]:
     return f"{ns}:{parts[0]}", parts[1:]
 
 
-def parse_value(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
+_JSON_LIKE = re.compile(r"^\s*(\{|\[|true\s*$|false\s*$|null\s*$)")
+
+
+def parse_value(text: str, declared: Optional[str] = None) -> Any:
+    """VALUE as the user typed it. A quoted value is that string; otherwise the key's declared
+    type decides (`1.30` stays the string "1.30" for cluster.kubernetesVersion). Keys without
+    a declared type get JSON only for objects, arrays, booleans and null: numbers stay strings,
+    as `pulumi config set --path` stores them, and the config module reads them by their key."""
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    if declared == "string":
         return text
+    if declared == "integer":
+        return int(text) if re.fullmatch(r"-?[0-9]+", text.strip()) else text
+    if declared == "boolean":
+        return {"true": True, "false": False}.get(text.strip().lower(), text)
+    if declared in ("array", "object") or _JSON_LIKE.match(text):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def declared_type(full: str, path: list) -> Optional[str]:
+    """The declared type of a `--set` key, from the key reference; None when it has none
+    (another namespace, an item of a list, a field inside an object key)."""
+    ns, _, top = full.partition(":")
+    if ns != NAMESPACE or any(isinstance(p, int) for p in path):
+        return None
+    key = KEYS_BY_PATH.get(".".join([top, *path]))
+    return key.type if key is not None else None
 
 
 def apply_set(values: dict[str, Any], key: str, raw_value: str, project: str) -> str:
     full, path = parse_path(key, project)
-    value = parse_value(raw_value)
+    value = parse_value(raw_value, declared_type(full, path))
     if not path:
         values[full] = value
         return full
@@ -169,9 +230,36 @@ def apply_set(values: dict[str, Any], key: str, raw_value: str, project: str) ->
     return full
 
 
-def assemble(project_dir: str, stack: str, config_file: Optional[str], sets: list[str]) -> StackConfig:
+_STACK_FILE = re.compile(r"^Pulumi\.(?P<stack>[A-Za-z0-9_.-]+)\.ya?ml$")
+
+
+def stacks_in(project_dir: str) -> list[str]:
+    return sorted(m.group("stack") for m in map(_STACK_FILE.match, os.listdir(project_dir)) if m)
+
+
+def stack_path(project_dir: str, stack: Optional[str], config_file: Optional[str]) -> tuple[str, str]:
+    """(stack name, stack file). A --config-file named like Pulumi.<stack>.yaml plans that
+    stack, so its URNs are the ones `pulumi up --target` expects; --stack overrides it."""
+    if config_file:
+        if stack:
+            return stack, config_file
+        m = _STACK_FILE.match(os.path.basename(config_file))
+        if not m:
+            raise UsageError(f"--config-file {config_file}: cannot tell the stack from the file name "
+                             "(Pulumi.<stack>.yaml); give --stack NAME as well")
+        return m.group("stack"), config_file
+    stack = stack or "dev"
+    path = os.path.join(project_dir, f"Pulumi.{stack}.yaml")
+    if not os.path.exists(path):
+        known = stacks_in(project_dir)
+        raise UsageError(f"no stack {stack!r}: {path} does not exist; the stacks here are {', '.join(known) or 'none'} "
+                         "(or give --config-file PATH)")
+    return stack, path
+
+
+def assemble(project_dir: str, stack: Optional[str], config_file: Optional[str], sets: list[str]) -> StackConfig:
     project, defaults = load_project(project_dir)
-    path = config_file or os.path.join(project_dir, f"Pulumi.{stack}.yaml")
+    stack, path = stack_path(project_dir, stack, config_file)
     values = dict(defaults)
     file_values, secret_keys, placeholders = load_stack_file(path, project)
     values.update(file_values)
