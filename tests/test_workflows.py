@@ -49,6 +49,37 @@ def test_every_action_is_pinned_to_a_commit():
             assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", uses), f"{path.name}: {uses}"
 
 
+def _version(v: str) -> tuple[int, ...]:
+    assert re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", v), f"not an exact version: {v!r}"
+    return tuple(int(x) for x in v.split("."))
+
+
+def pulumi_steps(doc: dict) -> list[dict]:
+    return [s for job in doc["jobs"].values() for s in job.get("steps", []) if s.get("uses", "").startswith("pulumi/actions@")]
+
+
+def test_the_pulumi_cli_is_pinned_in_one_file_never_older_than_the_sdk():
+    """Without a version, pulumi/actions keeps whatever CLI the runner image ships (`^3`). The
+    pin is the CLI the e2e toolchain builds and runs, and a CLI older than the SDK is refused."""
+    pinned = (PROJECT / ".pulumi.version").read_text().strip()
+    sdk = re.search(r"^pulumi==([0-9.]+)$", (PROJECT / "requirements.txt").read_text(), re.M).group(1)
+    built = re.search(r"^PULUMI_VERSION=([0-9.]+)$", (PROJECT / "e2e" / "toolchain" / "build.sh").read_text(), re.M).group(1)
+    assert _version(pinned) >= _version(sdk)
+    assert pinned == built
+    assert _version(pinned) >= (3, 158, 0), "--exclude (the drift check) needs 3.158.0 or newer"
+
+
+def test_every_pulumi_actions_step_reads_the_pinned_cli_version():
+    count = 0
+    for path in WORKFLOWS.glob("*.yml"):
+        for step in pulumi_steps(workflow(path.stem)):
+            count += 1
+            w = step.get("with", {})
+            assert w.get("pulumi-version-file") == ".pulumi.version", f"{path.name}: {step.get('name')}"
+            assert "pulumi-version" not in w, f"{path.name}: {step.get('name')} (only one of the two is allowed)"
+    assert count >= 4
+
+
 def test_no_long_lived_cloud_keys():
     text = "\n".join(p.read_text() for p in WORKFLOWS.glob("*.yml"))
     for forbidden in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "credentials_json", "GOOGLE_CREDENTIALS"):
