@@ -292,6 +292,18 @@ def test_a_failure_alerts(name):
     assert called["jobs"]["alert"]["steps"][-1]["run"] == 'python3 -m tools.ci.alert --workflow "$WORKFLOW"'
 
 
+def test_the_readme_names_every_setting_the_workflows_read():
+    readme = (PROJECT / "README.md").read_text()
+    ops = readme[readme.index("## Operations"):readme.index("### How the LB shards grow")]
+    text = "\n".join(p.read_text() for p in WORKFLOWS.glob("*.yml"))
+    settings = set(re.findall(r"\b(?:vars|secrets)\.([A-Z][A-Z0-9_]+)", text))
+    assert {"PEGASUS_STACKS", "PEGASUS_PAUSED", "PEGASUS_REFRESH", "PEGASUS_MAX_LAG_BLOCKS", "PEGASUS_ALERT_WEBHOOK"} <= settings
+    assert sorted(s for s in settings if f"`{s}`" not in ops) == []
+    for phrase in ("queue: max", "refs/heads/main", "repo:<org>/<repo>:environment:pegasus-<stack>", "MaxSessionDuration",
+                   "decrypt the stack's secrets", "server-side dry-run", ".pulumi.version", "gke-gcloud-auth-plugin"):
+        assert phrase in " ".join(ops.split()), phrase
+
+
 # --- drift and freshness ---------------------------------------------------------------------
 
 def test_freshness_hourly_and_drift_daily_each_on_its_own_cron():
