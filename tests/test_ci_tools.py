@@ -325,3 +325,13 @@ def test_without_an_earlier_comment_the_failure_is_posted():
     with FakeGitHub() as fake:
         assert prfailure.upsert(_gh(fake), 7, "pegasus", "prod", "body") == "prod: commented"
     assert fake.comments[7] == [{"id": 101, "body": "body"}]
+
+
+def test_the_helpers_the_workflows_run_before_the_virtualenv_need_only_the_standard_library():
+    import subprocess
+
+    code = "import tools.ci.stacks, tools.ci.tick, tools.ci.locks, tools.ci.alert, tools.ci.prfailure"
+    # -S: no site-packages, so a third-party import fails here as it would on a bare runner.
+    out = subprocess.run([sys.executable, "-S", "-c", code], cwd=Path(__file__).resolve().parent.parent,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr

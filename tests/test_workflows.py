@@ -235,7 +235,9 @@ def test_pip_and_the_provider_plugins_are_cached():
         if command_steps(job):
             cache = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/cache@"))
             assert cache["with"]["path"] == "~/.pulumi/plugins"
-            assert cache["with"]["key"] == "pulumi-plugins-${{ runner.os }}-${{ hashFiles('requirements.txt', '.pulumi.version') }}"
+            assert cache["with"]["key"] == "pulumi-plugins-${{ runner.os }}-${{ steps.deps.outputs.hash }}-${{ hashFiles('.pulumi.version') }}"
+            deps = next(s for s in job["steps"] if s.get("id") == "deps")
+            assert "venv/bin/pip freeze | sha256sum" in deps["run"] and job["steps"].index(deps) < job["steps"].index(cache)
 
 
 def test_the_reconcile_keeps_one_checkpoint_copy_per_update_and_summarises_it():
