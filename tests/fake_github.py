@@ -88,6 +88,8 @@ class FakeGitHub:
             if "Authorization" in headers:
                 return 400, {"message": "the signed URL takes no token"}, None
             job = int(path.rsplit("/", 1)[1])
+            if job not in self.logs:
+                return 500, {"message": "the log is not ready"}, None
             return 200, self.logs[job].encode(), None
         if path == f"{base}/issues" and method == "GET":
             open_ = [i for i in self.issues if i["state"] == query.get("state", ["open"])[0]]

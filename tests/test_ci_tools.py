@@ -203,6 +203,15 @@ def test_locks_through_gcloud_treat_no_match_as_no_lock(tmp_path, monkeypatch):
     assert locks.find(locks.Store("gs://bucket"), "pegasus", "prod") == []
 
 
+def test_a_lock_file_that_is_not_a_pulumi_lock_stops_the_run(tmp_path):
+    d = tmp_path / locks.lock_dir("pegasus", "prod")
+    d.mkdir(parents=True)
+    (d / "x.json").write_text('{"pid": 1}')
+    with pytest.raises(CIError) as e:
+        locks.find(locks.Store(f"file://{tmp_path}"), "pegasus", "prod")
+    assert str(e.value).startswith(f"prod has a lock file that is not a Pulumi lock (file://{tmp_path}/.pulumi/locks/organization/pegasus/prod/x.json: ")
+
+
 def test_locks_of_other_backends_are_not_guessed():
     with pytest.raises(CIError) as e:
         locks.Store("postgres://db/state")
@@ -319,6 +328,17 @@ def test_a_failed_preview_replaces_the_stale_green_comment_and_the_action_can_ed
     assert "exposes port 26657 &lt;internal&gt; publicly" in updated
     assert [c["body"] for c in fake.comments[12][1:]] == [other, "LGTM"]
     assert ("GET", "/blob/51", False) in fake.requests, "the signed log URL is fetched without the token"
+
+
+def test_an_unreadable_log_still_replaces_the_green_comment(monkeypatch):
+    with FakeGitHub() as fake:
+        fake.jobs = [{"id": 61, "name": "Preview prod", "conclusion": "failure", "html_url": "u"}]  # no log stored: HTTP 500
+        for k, v in {"GITHUB_API_URL": fake.url, "GITHUB_TOKEN": "t", "GITHUB_REPOSITORY": fake.repo, "GITHUB_RUN_ID": "9",
+                     "PR_NUMBER": "12"}.items():
+            monkeypatch.setenv(k, v)
+        assert prfailure.main() == 0
+    (comment,) = fake.comments[12]
+    assert "The job log could not be read (" in comment["body"]
 
 
 def test_without_an_earlier_comment_the_failure_is_posted():

@@ -41,6 +41,8 @@ class GitHub:
             if not follow and e.code in (301, 302, 303, 307, 308):
                 return e
             raise CIError(f"GitHub API {method} {urllib.parse.urlsplit(url).path}: HTTP {e.code} {e.read()[:300]!r}")
+        except OSError as e:
+            raise CIError(f"GitHub API {method} {urllib.parse.urlsplit(url).path}: {e}")
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         with self._request(method, path, body) as r:
@@ -65,8 +67,11 @@ class GitHub:
         r = self._request("GET", path, follow=False)
         location = r.headers.get("Location")
         if location:
-            with urllib.request.urlopen(location, timeout=self.timeout) as doc:
-                return doc.read().decode("utf-8", "replace")
+            try:
+                with urllib.request.urlopen(location, timeout=self.timeout) as doc:
+                    return doc.read().decode("utf-8", "replace")
+            except OSError as e:
+                raise CIError(f"GitHub API GET {urllib.parse.urlsplit(path).path}: {e}")
         with r:
             return r.read().decode("utf-8", "replace")
 

@@ -84,15 +84,20 @@ class Store:
 def find(store: Store, project: str, stack: str) -> list[Lock]:
     locks = []
     for key in store.list(lock_dir(project, stack)):
-        content = json.loads(store.read(key))
-        # Go writes RFC 3339 with nanoseconds; Python reads at most microseconds.
-        stamp = content["timestamp"].replace("Z", "+00:00")
-        if "." in stamp:
-            whole, rest = stamp.split(".", 1)
-            digits = len(rest) - len(rest.lstrip("0123456789"))
-            stamp = f"{whole}.{rest[:min(digits, 6)].ljust(6, '0')}{rest[digits:]}"
+        url = f"{store.url}/{key}"
+        try:
+            content = json.loads(store.read(key))
+            # Go writes RFC 3339 with nanoseconds; Python reads at most microseconds.
+            stamp = content["timestamp"].replace("Z", "+00:00")
+            if "." in stamp:
+                whole, rest = stamp.split(".", 1)
+                digits = len(rest) - len(rest.lstrip("0123456789"))
+                stamp = f"{whole}.{rest[:min(digits, 6)].ljust(6, '0')}{rest[digits:]}"
+            taken = datetime.fromisoformat(stamp)
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise CIError(f"{stack} has a lock file that is not a Pulumi lock ({url}: {e}); look at it before any run")
         who = f"{content.get('username', '?')}@{content.get('hostname', '?')} (pid {content.get('pid', '?')})"
-        locks.append(Lock(f"{store.url}/{key}", who, datetime.fromisoformat(stamp)))
+        locks.append(Lock(url, who, taken))
     return locks
 
 

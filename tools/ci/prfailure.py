@@ -55,7 +55,7 @@ def extract(log: str) -> list[str]:
 
 
 def body(project: str, stack: str, lines: list[str], job_url: str) -> str:
-    shown = "\n".join(html.escape(l) for l in lines) or "No error line was found in the log; open the job log."
+    shown = "\n".join(html.escape(l) for l in lines) or "No error line was found in the job log; open it."
     return (f"{heading(project, stack)}\n\n:x: **The preview failed**, so the last preview of this stack no longer "
             f"describes this pull request. [Job log]({job_url})\n\n<details open>\n{SUMMARY}\n\n<pre>\n{shown}\n</pre>\n</details>\n")
 
@@ -90,8 +90,12 @@ def main(argv=None) -> int:
             if not job["name"].startswith(JOB_PREFIX):
                 continue
             stack = job["name"][len(JOB_PREFIX):].strip()
-            log = gh.text(f"/repos/{{repo}}/actions/jobs/{job['id']}/logs")
-            print(upsert(gh, pr, project, stack, body(project, stack, extract(log), job.get("html_url", ""))))
+            try:
+                lines = extract(gh.text(f"/repos/{{repo}}/actions/jobs/{job['id']}/logs"))
+            except CIError as e:
+                # The stale green comment must go even when the log cannot be read.
+                lines = [f"The job log could not be read ({e})."]
+            print(upsert(gh, pr, project, stack, body(project, stack, lines, job.get("html_url", ""))))
     except CIError as e:
         return fail(str(e))
     return 0
