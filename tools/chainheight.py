@@ -1,9 +1,8 @@
 """python -m tools.chainheight --stack NAME: print the chain's latest block height, read
 through the stack's own chain settings (Pulumi.NAME.yaml).
 
-The deploy workflow pins `chain.height` to this value before `pulumi preview --save-plan`,
-so that the `pulumi up --plan` that follows reads exactly the same chain state: an update
-plan only applies when the program declares the same inputs again.
+The freshness check (`tools.ci.freshness`, run by the drift workflow) compares it with the
+height the last reconcile applied, to tell whether the control loop is still running.
 """
 
 from __future__ import annotations
