@@ -40,6 +40,7 @@ ROSTER = {
     "pegasus-buckets-not-public": ("mandatory", ResourceValidationPolicy),
     "pegasus-unique-signer-keys": ("mandatory", StackValidationPolicy),
     "pegasus-karpenter-ami-pinned": ("advisory", ResourceValidationPolicy),
+    "pegasus-signer-nodes-never-expire": ("mandatory", StackValidationPolicy),
 }
 
 
@@ -291,7 +292,10 @@ def bad_stack():
     bucket["acl"] = "public-read"
     node_class = f.ec2_node_class()
     node_class["spec"]["amiSelectorTerms"] = [{"alias": "al2023@latest"}]
+    expiring = f.node_pool()
+    expiring["spec"]["template"]["spec"]["expireAfter"] = "720h"
     return f.golden_stack() + [
+        f.resource(f.NODE_POOL, expiring, "expiring-pool"),
         f.resource(f.PVC, f.pvc(), "unprotected", protect=False),
         f.resource(f.STORAGE_CLASS, storage_class, "delete-class"),
         f.resource(f.STATEFUL_SET, sts, "sts"),
