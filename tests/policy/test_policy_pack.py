@@ -196,7 +196,7 @@ def test_unknown_policies_and_properties_are_ignored_like_the_cli_does():
 def test_resolve_config_fills_schema_defaults():
     settings = resolve_config(ALL_POLICIES, {"pegasus-no-public-internal-ports": {"allowedPorts": [3000]}}, PACK_ENFORCEMENT_LEVEL)
     assert settings["pegasus-no-public-internal-ports"].config == {"allowedPorts": [3000], "allowedServices": []}
-    assert settings["pegasus-nlb-listener-limit"].config == {"maxListeners": 50}
+    assert settings["pegasus-nlb-listener-limit"].config == {"maxListeners": 50, "maxSecurityGroupRules": 60}
     assert settings["pegasus-container-hygiene"].level == "advisory"
 
 
