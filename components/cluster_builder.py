@@ -268,6 +268,23 @@ def nlb_placement_annotations(subnet_ids: list[str], allocation_ids: Optional[li
     return out
 
 
+def nlb_controller_health_check_annotations() -> dict[str, str]:
+    """Health-check every target group of a shard on ingress-nginx's own /healthz (port 10254),
+    not on each traffic port.
+
+    With pod readiness gates a controller pod is Ready only once it is healthy in every target
+    group of every shard. A traffic-port check would keep that from ever happening while a
+    shard has all its chainlets offline: its one kept port leads to a controller port nobody
+    listens on (components/ingress_builder.py), so that target group is never healthy, and no
+    new controller pod, and no upgrade, would ever become ready. The controller's own health
+    is what a target's health should mean here."""
+    return {
+        "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "HTTP",
+        "service.beta.kubernetes.io/aws-load-balancer-healthcheck-port": "10254",
+        "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path": "/healthz",
+    }
+
+
 def launch_template_metadata_options() -> dict:
     # One hop: a pod's request to IMDS crosses a second hop and is dropped, so no pod on the
     # system nodes can take the node role's credentials. Every add-on there gets its own

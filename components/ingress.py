@@ -25,6 +25,7 @@ class Ingress(pulumi.ComponentResource):
                  workload_dependencies: Sequence[pulumi.Resource] = (),
                  namespace_labels: Optional[Mapping[str, str]] = None,
                  shard_lb_annotations: Optional[Mapping[int, Mapping[str, Any]]] = None,
+                 release_timeout: Optional[int] = None,
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:ingress:Ingress", name, None, opts)
         self.shards = ib.plan_shards(backends, settings)
@@ -42,6 +43,7 @@ class Ingress(pulumi.ComponentResource):
         self.release = helm_release(
             f"{name}-controller", ib.CHART, names.INGRESS_NAMESPACE, ib.controller_values(settings),
             pulumi.ResourceOptions(parent=self, depends_on=[ns, tcp, udp, *workload_dependencies]),
+            **({"timeout": release_timeout} if release_timeout else {}),
         )
         self.shard_hosts = {}
         for shard in self.shards:

@@ -84,23 +84,29 @@ def deploy(settings: Settings) -> None:
     shard_lb_annotations: dict = {}
     spc_lb_annotations: dict = {}
     shard_addresses = None
+    ingress_timeout = None
     if eks is not None:
+        from components.cluster_builder import nlb_controller_health_check_annotations
         from components.shard_addresses import ShardAddresses, nlb_subnet_annotations
 
         # The LB controller's webhook gives each controller pod a readiness gate, so a rollout
         # or a consolidation keeps an old pod until its replacement is a healthy target
         # (LBC docs/deploy/pod_readiness_gate.md): never every target draining at once.
         namespace_labels[READINESS_GATE_LABEL] = "enabled"
+        # With the gates a rolled controller pod is Ready only once the NLBs report it healthy,
+        # minutes per pod: more than Helm's default 5 minutes for two of them.
+        ingress_timeout = 900
         shard_addresses = ShardAddresses(
             "p2p-addresses", range(slots.shard_count(len(plans), ingress_settings.shard_size)), eks, guard)
-        shard_lb_annotations = shard_addresses.annotations
+        health = nlb_controller_health_check_annotations()
+        shard_lb_annotations = {i: {**a, **health} for i, a in shard_addresses.annotations.items()}
         spc_lb_annotations = nlb_subnet_annotations(eks)
 
     ingress = Ingress(
         "ingress", ingress_settings, tuple(p.backend() for p in plans),
         cluster_name=settings.cluster.name, guard=guard, lb_dependencies=cluster.lb_dependencies,
         gcp=cluster.gke, workload_dependencies=workloads_may_start, namespace_labels=namespace_labels,
-        shard_lb_annotations=shard_lb_annotations, opts=k8s_opts,
+        shard_lb_annotations=shard_lb_annotations, release_timeout=ingress_timeout, opts=k8s_opts,
     )
 
     probe_groups = []

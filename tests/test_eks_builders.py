@@ -113,6 +113,14 @@ def test_nlb_placement_annotations():
         cb.nlb_placement_annotations(["subnet-a", "subnet-b"], ["eipalloc-1"])
 
 
+def test_shard_target_groups_check_the_controllers_health_not_each_port():
+    assert cb.nlb_controller_health_check_annotations() == {
+        "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "HTTP",
+        "service.beta.kubernetes.io/aws-load-balancer-healthcheck-port": "10254",
+        "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path": "/healthz",
+    }
+
+
 def test_iam_documents_follow_the_partition():
     assert cb.cluster_admin_policy_arn("aws-us-gov") == (
         "arn:aws-us-gov:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")

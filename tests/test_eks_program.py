@@ -148,9 +148,20 @@ def test_shards_get_protected_elastic_ips_and_the_ingress_pods_readiness_gates(e
         f"eipalloc-p2p-addresses-0-az{i}" for i in range(3))
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-subnets"] == ",".join(
         f"cluster-public-{i}-placeholder-id" for i in range(3))
-    assert eks.outputs["lbShardAddresses"] == {"ingress-nginx-controller-p2p-0": ["192.0.2.1", "192.0.2.2", "192.0.2.3"]}
+    # In AZ order, whatever order the mocks handed out their placeholder IPs in.
+    in_az_order = [e.placeholders["publicIp"] for e in sorted(eips, key=lambda e: e.name)]
+    assert eks.outputs["lbShardAddresses"] == {"ingress-nginx-controller-p2p-0": in_az_order}
+    assert sorted(in_az_order) == ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
     ns = obj(eks, "Namespace", "ingress-nginx")
     assert ns.inputs["metadata"]["labels"]["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
+    # The gates wait for target health, which is the controller's own, not each traffic port's
+    # (a fully offline shard keeps a port nobody listens on), and rolled pods wait minutes for it.
+    assert {k: v for k, v in annotations.items() if "healthcheck" in k} == {
+        "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "HTTP",
+        "service.beta.kubernetes.io/aws-load-balancer-healthcheck-port": "10254",
+        "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path": "/healthz",
+    }
+    assert release(eks, "ingress-nginx").inputs["timeout"] == 900
     # The chart's own PodDisruptionBudget keeps one controller while the other moves.
     values = release(eks, "ingress-nginx").inputs["values"]["controller"]
     assert (values["replicaCount"], values["minAvailable"]) == (2, 1)
@@ -163,6 +174,7 @@ def test_other_clouds_get_neither_elastic_ips_nor_readiness_gate_labels():
         assert "lbShardAddresses" not in plan.outputs
         labels = obj(plan, "Namespace", "ingress-nginx").inputs["metadata"]["labels"]
         assert "elbv2.k8s.aws/pod-readiness-gate-inject" not in labels
+        assert "timeout" not in release(plan, "ingress-nginx").inputs
 
 
 def test_monitoring_volumes_use_the_general_class_not_chain_data(eks):
