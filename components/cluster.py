@@ -212,8 +212,9 @@ class Cluster(pulumi.ComponentResource):
         )
         # With skip_default_node_group pulumi-eks creates no CoreDNS add-on (it has no node to
         # place it on), leaving the self-managed CoreDNS that nothing upgrades with the control
-        # plane. The add-on tolerates CriticalAddonsOnly, so it lands on the system nodes.
-        aws.eks.Addon(f"{name}-coredns", cluster_name=s.name, addon_name="coredns", **addon_conflicts, opts=after_nodes)
+        # plane. After the node group, so that its pods have somewhere to run.
+        aws.eks.Addon(f"{name}-coredns", cluster_name=s.name, addon_name="coredns",
+                      configuration_values=cb.coredns_configuration(), **addon_conflicts, opts=after_nodes)
         ebs_role = pod_identity_only_role(
             f"{name}-ebs-csi", account=account, cluster_name=s.name, namespace=names.SYSTEM_NAMESPACE,
             service_account=cb.EBS_CSI_SERVICE_ACCOUNT, tags=tags, opts=aws_opts,

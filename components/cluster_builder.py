@@ -285,6 +285,16 @@ def nlb_controller_health_check_annotations() -> dict[str, str]:
     }
 
 
+def coredns_configuration() -> str:
+    """The CoreDNS add-on's configurationValues: its pods must fit the system nodes, which
+    carry CriticalAddonsOnly with Karpenter. Explicit, so that it holds whatever the add-on's
+    own defaults are in a later version (the add-on schema has `tolerations`)."""
+    return json.dumps({"tolerations": [
+        {"key": "CriticalAddonsOnly", "operator": "Exists"},
+        {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"},
+    ]})
+
+
 def launch_template_metadata_options() -> dict:
     # One hop: a pod's request to IMDS crosses a second hop and is dropped, so no pod on the
     # system nodes can take the node role's credentials. Every add-on there gets its own

@@ -135,5 +135,12 @@ def test_system_nodes_keep_pods_away_from_the_instance_metadata():
     assert cb.lbc_values("c1", "eu-west-1", "vpc-1")["region"] == "eu-west-1"
 
 
+def test_coredns_fits_the_tainted_system_nodes():
+    assert json.loads(cb.coredns_configuration()) == {"tolerations": [
+        {"key": "CriticalAddonsOnly", "operator": "Exists"},
+        {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"},
+    ]}
+
+
 def test_control_plane_log_group_is_the_one_eks_writes_to():
     assert cb.control_plane_log_group("pegasus-eks") == "/aws/eks/pegasus-eks/cluster"

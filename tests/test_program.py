@@ -190,6 +190,8 @@ def test_eks_cluster(eks):
     assert set(addons) == {"eks-pod-identity-agent", "coredns", "aws-ebs-csi-driver"}
     for addon in addons.values():
         assert ng.urn in addon.options["dependsOn"], addon.name
+    assert json.loads(addons["coredns"].inputs["configurationValues"])["tolerations"][0] == {
+        "key": "CriticalAddonsOnly", "operator": "Exists"}
     # Managed policies are attached one by one (the role's managed_policy_arns is deprecated).
     assert not any("managedPolicyArns" in r.inputs for r in eks.by_type("aws:iam/role:Role"))
     attached = sorted(r.inputs["policyArn"] for r in eks.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
