@@ -97,6 +97,7 @@ def queue_policy(queue_arn: str) -> str:
         "Statement": [
             {
                 "Effect": "Allow",
+                # Literal service names, as in Karpenter's template for every partition.
                 "Principal": {"Service": ["events.amazonaws.com", "sqs.amazonaws.com"]},
                 "Action": "sqs:SendMessage",
                 "Resource": queue_arn,
