@@ -3,21 +3,41 @@ their IAM documents need."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from components.cluster_builder import NODE_MANAGED_POLICIES, managed_policy_arn, pod_identity_trust_policy, trust_policy
+from components.cluster_builder import NODE_MANAGED_POLICIES, cluster_arn, managed_policy_arn, node_trust_policy
+from components.cluster_builder import pod_identity_trust_policy
 
 
-def pod_identity_role(prefix: str, *, cluster_name: str, cluster: Any, namespace: str, service_account: str,
-                      tags: dict, opts: pulumi.ResourceOptions) -> tuple[aws.iam.Role, aws.eks.PodIdentityAssociation]:
-    """A role that only pods of `namespace/service_account` in this cluster can assume.
+@dataclass(frozen=True)
+class AwsAccount:
+    """Where the stack deploys: every ARN and service principal is built from these."""
 
-    The association waits for the cluster; the caller attaches permissions to the role.
-    """
-    role = aws.iam.Role(f"{prefix}-role", assume_role_policy=pod_identity_trust_policy(), tags=tags, opts=opts)
+    account_id: pulumi.Output[str]
+    partition: pulumi.Output[str]
+    dns_suffix: pulumi.Output[str]
+    region: str
+
+
+def aws_account(provider: Any, region: str) -> AwsAccount:
+    invoke = pulumi.InvokeOutputOptions(provider=provider)
+    partition = aws.get_partition_output(opts=invoke)
+    return AwsAccount(aws.get_caller_identity_output(opts=invoke).account_id, partition.partition,
+                      partition.dns_suffix, region)
+
+
+def pod_identity_role(prefix: str, *, account: AwsAccount, cluster_name: str, cluster: Any, namespace: str,
+                      service_account: str, tags: dict,
+                      opts: pulumi.ResourceOptions) -> tuple[aws.iam.Role, aws.eks.PodIdentityAssociation]:
+    """A role that only pods of `namespace/service_account` in this cluster can assume (the
+    trust policy says so, not just the association). The association waits for the
+    cluster; the caller attaches permissions to the role."""
+    role = pod_identity_only_role(prefix, account=account, cluster_name=cluster_name, namespace=namespace,
+                                  service_account=service_account, tags=tags, opts=opts)
     association = aws.eks.PodIdentityAssociation(
         f"{prefix}-identity",
         cluster_name=cluster_name,
@@ -30,17 +50,20 @@ def pod_identity_role(prefix: str, *, cluster_name: str, cluster: Any, namespace
     return role, association
 
 
-def account_and_partition(provider: Any) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
-    invoke = pulumi.InvokeOutputOptions(provider=provider)
-    return aws.get_caller_identity_output(opts=invoke).account_id, aws.get_partition_output(opts=invoke).partition
+def pod_identity_only_role(prefix: str, *, account: AwsAccount, cluster_name: str, namespace: str,
+                           service_account: str, tags: dict, opts: pulumi.ResourceOptions) -> aws.iam.Role:
+    """The role alone, for an add-on that makes its own association (the EBS CSI driver)."""
+    trust = pulumi.Output.all(account.partition, account.account_id).apply(
+        lambda a: pod_identity_trust_policy(cluster_arn(a[0], account.region, a[1], cluster_name), cluster_name,
+                                            namespace, service_account))
+    return aws.iam.Role(f"{prefix}-role", assume_role_policy=trust, tags=tags, opts=opts)
 
 
-def role_with_managed_policies(prefix: str, trust: str, policies: tuple[str, ...], partition: Any, tags: dict,
-                               opts: pulumi.ResourceOptions) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
-    """A role and one attachment per AWS managed policy (by name, in the account's partition).
+def attach_managed_policies(prefix: str, role: aws.iam.Role, policies: tuple[str, ...], partition: Any,
+                            opts: pulumi.ResourceOptions) -> list[aws.iam.RolePolicyAttachment]:
+    """One attachment per AWS managed policy (by name, in the account's partition).
     Attachments rather than the role's deprecated managed_policy_arns."""
-    role = aws.iam.Role(f"{prefix}-role", assume_role_policy=trust, tags=tags, opts=opts)
-    attachments = [
+    return [
         aws.iam.RolePolicyAttachment(
             f"{prefix}-{policy.rsplit('/', 1)[-1]}",
             role=role.name,
@@ -49,9 +72,10 @@ def role_with_managed_policies(prefix: str, trust: str, policies: tuple[str, ...
         )
         for policy in policies
     ]
-    return role, attachments
 
 
-def node_role(prefix: str, partition: Any, tags: dict, opts: pulumi.ResourceOptions):
+def node_role(prefix: str, account: AwsAccount, tags: dict, opts: pulumi.ResourceOptions):
     """The role EC2 instances join the cluster with."""
-    return role_with_managed_policies(prefix, trust_policy("ec2.amazonaws.com"), NODE_MANAGED_POLICIES, partition, tags, opts)
+    role = aws.iam.Role(f"{prefix}-role", assume_role_policy=account.dns_suffix.apply(node_trust_policy),
+                        tags=tags, opts=opts)
+    return role, attach_managed_policies(prefix, role, NODE_MANAGED_POLICIES, account.partition, opts)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -16,7 +16,8 @@ class ChainNode(pulumi.ComponentResource):
     p2p_address: pulumi.Output[str]
     """host:port that peers dial."""
 
-    def __init__(self, name: str, spec: chain_node_builder.ChainNodeSpec,
+    def __init__(self, name: str, spec: chain_node_builder.ChainNodeSpec, *,
+                 lb_dependencies: Sequence[pulumi.Resource] = (), workload_dependencies: Sequence[pulumi.Resource] = (),
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:chain:ChainNode", name, None, opts)
         p2p_port = spec.public_ports[0].port
@@ -24,13 +25,14 @@ class ChainNode(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         ns, claim = namespace_and_claim(name, m["namespace"], m["claim"], child)
         in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[ns]))
-        # Deleting the public Service would give up the address peers know the node by.
-        public = k8s.core.v1.Service(f"{name}-p2p", **body(m["public"]),
-                                     opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(protect=True)))
+        # Deleting the public Service would give up the address peers know the node by. The
+        # dependencies are the children's own: a component's depends_on is not recorded on them.
+        public = k8s.core.v1.Service(f"{name}-p2p", **body(m["public"]), opts=pulumi.ResourceOptions.merge(
+            in_ns, pulumi.ResourceOptions(protect=True, depends_on=list(lb_dependencies))))
         k8s.core.v1.Service(f"{name}-internal", **body(m["internal"]), opts=in_ns)
         self.public_service = public
         self.p2p_address = lb_host(public).apply(lambda host: f"{host}:{p2p_port}")
         workload = chain_node_builder.chain_node_manifests(spec, self.p2p_address)["workload"]
-        k8s.apps.v1.StatefulSet(f"{name}-workload", **body(workload),
-                                opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[claim])))
+        k8s.apps.v1.StatefulSet(f"{name}-workload", **body(workload), opts=pulumi.ResourceOptions.merge(
+            in_ns, pulumi.ResourceOptions(depends_on=[claim, *workload_dependencies])))
         self.register_outputs({"p2p_address": self.p2p_address})

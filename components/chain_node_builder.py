@@ -46,7 +46,9 @@ def chain_node_manifests(spec: ChainNodeSpec, external_address: Any = None) -> d
     }
 
 
-def spc_spec(settings: SpcSettings, cloud: str, cluster_name: str, storage_class: Optional[str]) -> ChainNodeSpec:
+def spc_spec(settings: SpcSettings, cloud: str, cluster_name: str, storage_class: Optional[str],
+             placement: wb.Placement = wb.Placement(), lb_annotations: Optional[Mapping[str, str]] = None) -> ChainNodeSpec:
+    """`lb_annotations` are added to the cloud's own (on eks: the subnets to use)."""
     env = {
         "CHAIN_ID": settings.chain_id,
         "MONIKER": settings.moniker,
@@ -68,13 +70,17 @@ def spc_spec(settings: SpcSettings, cloud: str, cluster_name: str, storage_class
         ports=(wb.P2P, wb.RPC, wb.GRPC, wb.REST, wb.METRICS),
         signer=True,
         extra_labels={"saga.xyz/chain-id": settings.chain_id},
+        placement=placement,
     )
     return ChainNodeSpec(
         workload=workload,
         public_service=names.SPC_SERVICE,
         internal_service=names.SPC_INTERNAL_SERVICE,
-        lb_annotations=ingress_builder.public_lb_annotations(
-            cloud, f"pegasus.saga.xyz/cluster={cluster_name},pegasus.saga.xyz/node=spc", mixed_protocol=False
-        ),
+        lb_annotations={
+            **ingress_builder.public_lb_annotations(
+                cloud, f"pegasus.saga.xyz/cluster={cluster_name},pegasus.saga.xyz/node=spc", mixed_protocol=False
+            ),
+            **(lb_annotations or {}),
+        },
         external_traffic_policy=None if cloud == "eks" else "Local",
     )

@@ -7,12 +7,13 @@ so coming back reattaches the same volume behind the same address.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from components import chainlet_builder
+from components import workload_builder as wb
 from components.chain_data import namespace_and_claim
 from components.k8s_util import body
 from pegasus.config import ChainletSettings
@@ -23,15 +24,17 @@ class Chainlet(pulumi.ComponentResource):
     slot: int
 
     def __init__(self, name: str, plan: chainlet_builder.ChainletPlan, settings: ChainletSettings,
-                 storage_class: Optional[str], external_address: Any, guard: pulumi.Resource,
+                 storage_class: Optional[str], external_address: Any, guard: pulumi.Resource, *,
+                 placement: wb.Placement = wb.Placement(), workload_dependencies: Sequence[pulumi.Resource] = (),
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:chainlet:Chainlet", name, None, opts)
-        m = chainlet_builder.chainlet_manifests(plan, settings, storage_class, external_address)
+        m = chainlet_builder.chainlet_manifests(plan, settings, storage_class, external_address, placement)
         child = pulumi.ResourceOptions(parent=self, depends_on=[guard])
         ns, claim = namespace_and_claim(name, m["namespace"], m["claim"], child)
         in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[ns]))
-        k8s.apps.v1.StatefulSet(f"{name}-workload", **body(m["workload"]),
-                                opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[claim])))
+        # The pod needs a node it may run on (on eks: the signers NodePool).
+        k8s.apps.v1.StatefulSet(f"{name}-workload", **body(m["workload"]), opts=pulumi.ResourceOptions.merge(
+            in_ns, pulumi.ResourceOptions(depends_on=[claim, *workload_dependencies])))
         k8s.core.v1.Service(f"{name}-svc", **body(m["service"]), opts=in_ns)
         # Plain values derived from the chain read: nothing here waits on the cluster.
         self.namespace = plan.namespace

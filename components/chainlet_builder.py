@@ -74,7 +74,7 @@ def chainlet_env(c: Chainlet, external_address: Any) -> tuple[tuple[str, Any], .
 
 
 def chainlet_workload(plan: ChainletPlan, settings: ChainletSettings, storage_class: Optional[str],
-                      external_address: Any) -> wb.ChainWorkload:
+                      external_address: Any, placement: wb.Placement = wb.Placement()) -> wb.ChainWorkload:
     c = plan.chainlet
     return wb.ChainWorkload(
         name=names.chainlet_workload_name(),
@@ -98,13 +98,14 @@ def chainlet_workload(plan: ChainletPlan, settings: ChainletSettings, storage_cl
             "pegasus.saga.xyz/slot": str(plan.address.slot),
         },
         version=c.stack_version,
+        placement=placement,
     )
 
 
 def chainlet_manifests(plan: ChainletPlan, settings: ChainletSettings, storage_class: Optional[str],
-                       external_address: Any) -> dict[str, dict]:
+                       external_address: Any, placement: wb.Placement = wb.Placement()) -> dict[str, dict]:
     """The four objects of one chainlet, by role."""
-    w = chainlet_workload(plan, settings, storage_class, external_address)
+    w = chainlet_workload(plan, settings, storage_class, external_address, placement)
     return {
         "namespace": wb.namespace(plan.namespace, names.CHAINLET_COMPONENT, plan.chain_id),
         "claim": wb.data_claim(w),

@@ -5,14 +5,16 @@
 - eks: pulumi-eks in API authentication mode (access entries), a private endpoint plus a
   public one restricted to configured CIDRs, KMS-encrypted secrets, encrypted gp3 volumes,
   its own VPC across 2-3 AZs (or given subnets), a small system node group, EKS Pod
-  Identity, the EBS CSI driver and the AWS Load Balancer Controller.
+  Identity, CoreDNS, the EBS CSI driver and the AWS Load Balancer Controller as managed
+  add-ons; standard support only and a control-plane log group with retention, so
+  nothing costs more than the config says.
 - gke: a regional pulumi-gcp cluster with private nodes, workload identity, a system node
   pool and node auto-provisioning.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pulumi
@@ -22,18 +24,23 @@ from components import cluster_builder as cb
 from components.k8s_util import body, helm_release
 from pegasus import names
 from pegasus.config import ClusterSettings
+from pegasus.errors import ConfigError
 
 
 @dataclass
 class EksInfo:
-    """What the EKS add-ons (Karpenter, logging) need to know about the cluster."""
+    """What the EKS add-ons (Karpenter, logging, p2p addresses) need to know about the cluster."""
 
     cluster_name: str
     region: str
     aws_provider: Any
     cluster: Any  # eks.Cluster
     node_group: Any
+    pod_identity_agent: Any  # the add-on every Pod Identity user waits for
+    account: Any  # components.aws_util.AwsAccount
     given_subnet_ids: tuple[str, ...] = ()  # subnets from config, which carry no discovery tags
+    public_subnet_ids: tuple[Any, ...] = ()  # where the p2p load balancers live, one per AZ
+    tags: dict = field(default_factory=dict)
 
 @dataclass
 class GkeInfo:
@@ -58,6 +65,8 @@ class Cluster(pulumi.ComponentResource):
         self.gke: Optional[GkeInfo] = None
         # Resources every public LoadBalancer Service must wait for (the AWS LB controller).
         self.lb_dependencies: list[pulumi.Resource] = []
+        # The class for volumes that are not chain data; None: the cluster's default.
+        self.general_storage_class: Optional[str] = None
         if settings.provider == "existing":
             self._existing(name, settings)
             self.storage_class = storage_class_override
@@ -89,13 +98,16 @@ class Cluster(pulumi.ComponentResource):
         import pulumi_aws as aws
         import pulumi_eks as eks
 
-        from components.aws_util import account_and_partition, pod_identity_role, role_with_managed_policies
+        from components.aws_util import attach_managed_policies, aws_account, pod_identity_only_role, pod_identity_role
         from components.aws_util import node_role as node_role_of
+        from components.eks_network import create_vpc
 
         child = pulumi.ResourceOptions(parent=self)
         aws_provider = aws.Provider(f"{name}-aws", region=s.region, opts=child)
         aws_opts = pulumi.ResourceOptions(parent=self, provider=aws_provider)
         tags = cb.common_tags(s, stack)
+        _refuse_deployer_as_admin(s, aws, aws_provider)
+        account = aws_account(aws_provider, s.region)
 
         secrets_key = aws.kms.Key(
             f"{name}-secrets-key",
@@ -119,22 +131,30 @@ class Cluster(pulumi.ComponentResource):
             private_ids: Any = list(s.private_subnet_ids)
             public_ids: Any = list(s.public_subnet_ids)
         else:
-            vpc_id, private_ids, public_ids = self._vpc(name, s, tags, aws, aws_opts)
+            vpc_id, private_ids, public_ids = create_vpc(name, s, tags, aws_opts)
 
-        _, partition = account_and_partition(aws_provider)
-        node_role, node_policies = node_role_of(f"{name}-system-node", partition, tags, aws_opts)
+        node_role, node_policies = node_role_of(f"{name}-system-node", account, tags, aws_opts)
+        admin_policy = account.partition.apply(cb.cluster_admin_policy_arn)
         access_entries = {
             f"admin-{i}": eks.AccessEntryArgs(
                 principal_arn=arn,
                 access_policies={
                     "admin": eks.AccessPolicyAssociationArgs(
-                        policy_arn=cb.CLUSTER_ADMIN_POLICY,
+                        policy_arn=admin_policy,
                         access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
                     )
                 },
             )
             for i, arn in enumerate(s.admin_role_arns)
         }
+        # EKS would create this group on the first log line, with no retention at all.
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-control-plane-logs",
+            name=cb.control_plane_log_group(s.name),
+            retention_in_days=s.log_retention_days,
+            tags=tags,
+            opts=aws_opts,
+        )
         cluster = eks.Cluster(
             f"{name}-eks",
             name=s.name,
@@ -150,17 +170,19 @@ class Cluster(pulumi.ComponentResource):
             public_subnet_ids=public_ids,
             skip_default_node_group=True,
             create_oidc_provider=False,
-            enabled_cluster_log_types=["api", "audit", "authenticator"],
+            enabled_cluster_log_types=list(cb.CONTROL_PLANE_LOG_TYPES),
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=s.support_type),
             deletion_protection=s.deletion_protection,
             tags=tags,
             # The generated kubeconfig names the endpoint and CA: keep it out of the state in clear.
             opts=pulumi.ResourceOptions(parent=self, providers={"aws": aws_provider}, protect=s.deletion_protection,
+                                        depends_on=[log_group],
                                         additional_secret_outputs=["kubeconfig", "kubeconfigJson"]),
         )
         launch_template = aws.ec2.LaunchTemplate(
             f"{name}-system-nodes",
             block_device_mappings=cb.launch_template_block_devices(),
-            metadata_options={"httpTokens": "required", "httpPutResponseHopLimit": 2, "httpEndpoint": "enabled"},
+            metadata_options=cb.launch_template_metadata_options(),
             tag_specifications=[{"resourceType": "instance", "tags": tags}, {"resourceType": "volume", "tags": tags}],
             tags=tags,
             opts=aws_opts,
@@ -168,29 +190,37 @@ class Cluster(pulumi.ComponentResource):
         node_group = eks.ManagedNodeGroup(
             f"{name}-system",
             cluster=cluster,
-            node_group_name=f"{s.name}-system",
+            # A prefix, not a name: a change that replaces the group (instance type, subnets)
+            # creates the new group before the old one is deleted, so system pods always have
+            # somewhere to go. A fixed name would collide with the group it replaces.
+            node_group_name_prefix=f"{s.name}-system-",
             node_role=node_role,
             instance_types=[s.system_node_type],
             scaling_config=cb.system_node_scaling(s),
             subnet_ids=private_ids,
-            labels={"pegasus.saga.xyz/pool": "system"},
+            labels={names.POOL_LABEL: "system"},
             taints=cb.system_node_taints(karpenter),
             launch_template={"id": launch_template.id, "version": launch_template.latest_version.apply(str)},
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, providers={"aws": aws_provider}, depends_on=node_policies),
         )
         after_nodes = pulumi.ResourceOptions(parent=self, provider=aws_provider, depends_on=[node_group])
-        aws.eks.Addon(
-            f"{name}-pod-identity-agent",
-            cluster_name=s.name,
-            addon_name="eks-pod-identity-agent",
-            resolve_conflicts_on_create="OVERWRITE",
-            resolve_conflicts_on_update="OVERWRITE",
-            opts=after_nodes,
+        addon_conflicts = {"resolve_conflicts_on_create": "OVERWRITE", "resolve_conflicts_on_update": "OVERWRITE"}
+        pod_identity_agent = aws.eks.Addon(
+            f"{name}-pod-identity-agent", cluster_name=s.name, addon_name="eks-pod-identity-agent",
+            **addon_conflicts, opts=after_nodes,
         )
-        ebs_role, ebs_policies = role_with_managed_policies(
-            f"{name}-ebs-csi", cb.pod_identity_trust_policy(), (cb.EBS_CSI_MANAGED_POLICY,), partition, tags, aws_opts,
+        # With skip_default_node_group pulumi-eks creates no CoreDNS add-on (it has no node to
+        # place it on), leaving the self-managed CoreDNS that nothing upgrades with the control
+        # plane. After the node group, so that its pods have somewhere to run.
+        aws.eks.Addon(f"{name}-coredns", cluster_name=s.name, addon_name="coredns",
+                      configuration_values=cb.coredns_configuration(), **addon_conflicts, opts=after_nodes)
+        ebs_role = pod_identity_only_role(
+            f"{name}-ebs-csi", account=account, cluster_name=s.name, namespace=names.SYSTEM_NAMESPACE,
+            service_account=cb.EBS_CSI_SERVICE_ACCOUNT, tags=tags, opts=aws_opts,
         )
+        ebs_policies = attach_managed_policies(f"{name}-ebs-csi", ebs_role, (cb.EBS_CSI_MANAGED_POLICY,),
+                                               account.partition, aws_opts)
         aws.iam.RolePolicy(
             f"{name}-ebs-csi-kms",
             role=ebs_role.id,
@@ -202,9 +232,8 @@ class Cluster(pulumi.ComponentResource):
             cluster_name=s.name,
             addon_name="aws-ebs-csi-driver",
             pod_identity_associations=[{"roleArn": ebs_role.arn, "serviceAccount": cb.EBS_CSI_SERVICE_ACCOUNT}],
-            resolve_conflicts_on_create="OVERWRITE",
-            resolve_conflicts_on_update="OVERWRITE",
-            opts=pulumi.ResourceOptions.merge(after_nodes, pulumi.ResourceOptions(depends_on=ebs_policies)),
+            **addon_conflicts,
+            opts=pulumi.ResourceOptions.merge(after_nodes, pulumi.ResourceOptions(depends_on=[*ebs_policies, pod_identity_agent])),
         )
 
         # Secret in the provider's inputs as well as its outputs: the kubeconfig names the
@@ -217,17 +246,17 @@ class Cluster(pulumi.ComponentResource):
         )
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[node_group])
 
-        sc = cb.storage_class("eks", volume_key.arn)
-        k8s.storage.v1.StorageClass(f"{name}-chain-data", **body(sc), opts=k8s_opts)
+        k8s.storage.v1.StorageClass(f"{name}-chain-data", **body(cb.storage_class("eks", volume_key.arn)), opts=k8s_opts)
+        k8s.storage.v1.StorageClass(f"{name}-general", **body(cb.general_storage_class()), opts=k8s_opts)
 
         lbc_role, lbc_identity = pod_identity_role(
-            f"{name}-lbc", cluster_name=s.name, cluster=cluster, namespace=names.SYSTEM_NAMESPACE,
+            f"{name}-lbc", account=account, cluster_name=s.name, cluster=cluster, namespace=names.SYSTEM_NAMESPACE,
             service_account=cb.LBC_SERVICE_ACCOUNT, tags=tags, opts=aws_opts,
         )
         lbc_policy = aws.iam.Policy(
             f"{name}-lbc-policy",
             description="AWS Load Balancer Controller v3.5.0 (docs/install/iam_policy.json)",
-            policy=cb.lbc_policy_document(),
+            policy=account.partition.apply(cb.lbc_policy_document),
             tags=tags,
             opts=aws_opts,
         )
@@ -235,73 +264,24 @@ class Cluster(pulumi.ComponentResource):
         lbc = helm_release(
             f"{name}-lbc", cb.LBC_CHART, names.SYSTEM_NAMESPACE,
             pulumi.Output.from_input(vpc_id).apply(lambda v: cb.lbc_values(s.name, s.region, v)),
-            pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[lbc_identity, lbc_attachment])),
+            pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
+                depends_on=[lbc_identity, lbc_attachment, pod_identity_agent])),
             local_dir=charts_dir,
         )
         self.lb_dependencies = [lbc]
+        self.general_storage_class = cb.GENERAL_STORAGE_CLASS
         self.eks = EksInfo(
             cluster_name=s.name,
             region=s.region,
             aws_provider=aws_provider,
             cluster=cluster,
             node_group=node_group,
+            pod_identity_agent=pod_identity_agent,
+            account=account,
             given_subnet_ids=tuple(s.private_subnet_ids),
+            public_subnet_ids=tuple(public_ids),
+            tags=tags,
         )
-
-    def _vpc(self, name: str, s: ClusterSettings, tags: dict, aws: Any, aws_opts: pulumi.ResourceOptions):
-        if s.availability_zones:
-            azs: Any = list(s.availability_zones)
-        else:
-            azs = aws.get_availability_zones_output(
-                state="available", opts=pulumi.InvokeOutputOptions(provider=aws_opts.provider)
-            ).names.apply(lambda n: n[: cb.MAX_AZS])
-        vpc = aws.ec2.Vpc(
-            f"{name}-vpc",
-            cidr_block=s.vpc_cidr,
-            enable_dns_hostnames=True,
-            enable_dns_support=True,
-            tags={**tags, "Name": s.name},
-            opts=aws_opts,
-        )
-        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={**tags, "Name": s.name}, opts=aws_opts)
-        public_rt = aws.ec2.RouteTable(
-            f"{name}-public", vpc_id=vpc.id,
-            routes=[{"cidrBlock": "0.0.0.0/0", "gatewayId": igw.id}],
-            tags={**tags, "Name": f"{s.name}-public"}, opts=aws_opts,
-        )
-        # Subnets are declared per AZ index so that they are visible in a preview even
-        # before the AZ names are known (they come from an invoke in a fresh account).
-        count = len(s.availability_zones) if s.availability_zones else cb.MAX_AZS
-        plans = cb.subnet_plan(s.vpc_cidr, [f"az{i}" for i in range(count)])
-        private_ids, public_ids = [], []
-        nat_eip = aws.ec2.Eip(f"{name}-nat", domain="vpc", tags={**tags, "Name": f"{s.name}-nat"}, opts=aws_opts)
-        nat = None
-        for i, p in enumerate(plans):
-            az = pulumi.Output.from_input(azs).apply(lambda names_, i=i: names_[i])
-            public = aws.ec2.Subnet(
-                f"{name}-public-{i}", vpc_id=vpc.id, cidr_block=p.public_cidr, availability_zone=az,
-                map_public_ip_on_launch=False,
-                tags={**tags, **cb.subnet_tags(s.name, public=True), "Name": f"{s.name}-public-{i}"}, opts=aws_opts,
-            )
-            aws.ec2.RouteTableAssociation(f"{name}-public-{i}", subnet_id=public.id, route_table_id=public_rt.id, opts=aws_opts)
-            if nat is None:
-                # One NAT gateway: chain nodes need egress to pull images and sync peers;
-                # per-AZ NAT costs 3x for an outage they would mostly survive anyway.
-                nat = aws.ec2.NatGateway(f"{name}-nat", allocation_id=nat_eip.id, subnet_id=public.id,
-                                         tags={**tags, "Name": s.name}, opts=aws_opts)
-            private_rt = aws.ec2.RouteTable(
-                f"{name}-private-{i}", vpc_id=vpc.id,
-                routes=[{"cidrBlock": "0.0.0.0/0", "natGatewayId": nat.id}],
-                tags={**tags, "Name": f"{s.name}-private-{i}"}, opts=aws_opts,
-            )
-            private = aws.ec2.Subnet(
-                f"{name}-private-{i}", vpc_id=vpc.id, cidr_block=p.private_cidr, availability_zone=az,
-                tags={**tags, **cb.subnet_tags(s.name, public=False), "Name": f"{s.name}-private-{i}"}, opts=aws_opts,
-            )
-            aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=private.id, route_table_id=private_rt.id, opts=aws_opts)
-            private_ids.append(private.id)
-            public_ids.append(public.id)
-        return vpc.id, private_ids, public_ids
 
     # ------------------------------------------------------------------ gke
     def _gke(self, name: str, s: ClusterSettings, stack: str, ship_logs: bool) -> None:
@@ -427,6 +407,23 @@ class Cluster(pulumi.ComponentResource):
         k8s.storage.v1.StorageClass(f"{name}-chain-data", **body(sc),
                                     opts=pulumi.ResourceOptions(parent=self, provider=self.provider))
         self.gke = GkeInfo(project=s.project, region=s.region, gcp_provider=gcp_provider, cluster=cluster)
+
+
+def _refuse_deployer_as_admin(s: ClusterSettings, aws: Any, provider: Any) -> None:
+    """Refuse, at preview, an admin ARN that EKS already makes admin (see
+    cluster_builder.admin_entry_of_deployer): a synchronous read, so the error is one line
+    before anything is declared, not a failed create half way through `up`."""
+    if not s.admin_role_arns:
+        return
+    caller = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=provider)).arn
+    index = cb.admin_entry_of_deployer(caller, s.admin_role_arns)
+    if index is not None:
+        raise ConfigError(
+            f"cluster.adminRoleArns[{index}]",
+            f"{s.admin_role_arns[index]} is the role this run deploys with ({caller}), which EKS already makes "
+            "cluster admin (pulumi-eks creates the cluster with bootstrapClusterCreatorAdminPermissions); a second "
+            "access entry for it fails with ResourceInUseException. Remove it from cluster.adminRoleArns",
+        )
 
 
 def _ca_certificate(master_auth: Any) -> str:

@@ -17,6 +17,9 @@ from pegasus import names
 from pegasus.config import ClusterSettings
 
 CHAIN_STORAGE_CLASS = "pegasus-chain-data"
+# Everything else that asks for a volume (Prometheus, Alertmanager, Grafana): reclaimed with
+# its claim. EKS has marked no StorageClass default since 1.30, so this one is.
+GENERAL_STORAGE_CLASS = "pegasus-general"
 
 LBC_CHART = Chart("aws-load-balancer-controller", "aws-load-balancer-controller", "3.5.0", "https://aws.github.io/eks-charts")
 LBC_SERVICE_ACCOUNT = "aws-load-balancer-controller"
@@ -38,8 +41,43 @@ NODE_MANAGED_POLICIES = (
 
 def managed_policy_arn(partition: str, name: str) -> str:
     return f"arn:{partition}:iam::aws:policy/{name}"
-CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+def cluster_admin_policy_arn(partition: str) -> str:
+    return f"arn:{partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+def cluster_arn(partition: str, region: str, account_id: str, cluster_name: str) -> str:
+    return f"arn:{partition}:eks:{region}:{account_id}:cluster/{cluster_name}"
+
+
 MAX_AZS = 3
+# Control-plane logs: EKS writes to this group, and creates it without retention when it is
+# missing (EKS User Guide, control-plane-logs). Ours exists first, with retention.
+CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator")
+
+
+def control_plane_log_group(cluster_name: str) -> str:
+    return f"/aws/eks/{cluster_name}/cluster"
+
+
+def admin_entry_of_deployer(caller_arn: str, admin_role_arns: tuple[str, ...]) -> Optional[int]:
+    """The index in cluster.adminRoleArns of the role this run deploys with, if listed.
+
+    pulumi-eks 4.x creates the cluster with bootstrapClusterCreatorAdminPermissions: true, so
+    EKS already gives the caller an admin access entry; a second entry for the same principal
+    fails with ResourceInUseException (pulumi/pulumi-eks#2373). An assumed role shows up as
+    arn:<p>:sts::<account>:assumed-role/<name>/<session>, without the role's path.
+    """
+    parts = caller_arn.split(":", 5)
+    if len(parts) != 6 or parts[2] != "sts" or not parts[5].startswith("assumed-role/"):
+        return None
+    account, role_name = parts[4], parts[5].split("/")[1]
+    for index, arn in enumerate(admin_role_arns):
+        arn_parts = arn.split(":", 5)
+        if len(arn_parts) == 6 and arn_parts[4] == account and arn_parts[5].rsplit("/", 1)[-1] == role_name:
+            return index
+    return None
 
 
 @dataclass(frozen=True)
@@ -85,15 +123,42 @@ def trust_policy(service: str, actions: tuple[str, ...] = ("sts:AssumeRole",)) -
     })
 
 
-def pod_identity_trust_policy() -> str:
-    # EKS Pod Identity: the agent assumes the role and tags the session with the pod's
-    # namespace and service account.
-    return trust_policy("pods.eks.amazonaws.com", ("sts:AssumeRole", "sts:TagSession"))
+def pod_identity_trust_policy(cluster_arn_: str, cluster_name: str, namespace: str, service_account: str) -> str:
+    """A role only one service account of one cluster can get through EKS Pod Identity.
+
+    Without conditions, any Pod Identity association in the account could hand the role to
+    any pod. EKS tags the AssumeRole request with the cluster, namespace and service account
+    (EKS User Guide, pod-id-role and pod-id-abac); the cluster ARN also pins the account and
+    region. The principal is pods.eks.amazonaws.com in every partition, as the guide shows.
+    """
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {
+                "aws:RequestTag/eks-cluster-arn": cluster_arn_,
+                "aws:RequestTag/eks-cluster-name": cluster_name,
+                "aws:RequestTag/kubernetes-namespace": namespace,
+                "aws:RequestTag/kubernetes-service-account": service_account,
+            }},
+        }],
+    })
 
 
-def lbc_policy_document() -> str:
+def node_trust_policy(dns_suffix: str) -> str:
+    # Karpenter's CloudFormation template trusts ec2.${AWS::URLSuffix}, which is not
+    # amazonaws.com in every partition.
+    return trust_policy(f"ec2.{dns_suffix}")
+
+
+def lbc_policy_document(partition: str) -> str:
+    """AWS's document with its `arn:aws:` resources moved to this account's partition (the
+    controller's iam_policy_us-gov.json and iam_policy_cn.json differ only in that)."""
     with open(LBC_POLICY_FILE, encoding="utf-8") as f:
-        return json.dumps(json.load(f))
+        text = json.dumps(json.load(f))
+    return text.replace('"arn:aws:', f'"arn:{partition}:')
 
 
 def ebs_kms_policy(key_arn: str) -> str:
@@ -137,7 +202,9 @@ def launch_template_block_devices(size_gb: int = 50) -> list[dict]:
 
 
 def storage_class(provider: str, kms_key_arn: Optional[str] = None) -> Optional[dict]:
-    """The class for chain data: Retain, so the disk outlives even a deleted claim."""
+    """The class for chain data: Retain, so the disk outlives even a deleted claim. Not the
+    cluster default: a claim that names no class (Prometheus's, say) would inherit Retain and
+    leave a disk behind every time it is deleted."""
     if provider == "eks":
         parameters = {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"}
         if kms_key_arn is not None:
@@ -155,7 +222,6 @@ def storage_class(provider: str, kms_key_arn: Optional[str] = None) -> Optional[
         "metadata": {
             "name": CHAIN_STORAGE_CLASS,
             "labels": names.labels("storage", CHAIN_STORAGE_CLASS),
-            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
         },
         "provisioner": provisioner,
         "parameters": parameters,
@@ -163,6 +229,77 @@ def storage_class(provider: str, kms_key_arn: Optional[str] = None) -> Optional[
         "volumeBindingMode": "WaitForFirstConsumer",
         "allowVolumeExpansion": True,
     }
+
+
+def general_storage_class() -> dict:
+    """eks: the default class, encrypted gp3 with the account's aws/ebs key, deleted with its
+    claim. GKE has its own default (standard-rwo) and an existing cluster keeps its own."""
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {
+            "name": GENERAL_STORAGE_CLASS,
+            "labels": names.labels("storage", GENERAL_STORAGE_CLASS),
+            "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+        },
+        "provisioner": "ebs.csi.aws.com",
+        "parameters": {"type": "gp3", "encrypted": "true", "csi.storage.k8s.io/fstype": "ext4"},
+        "reclaimPolicy": "Delete",
+        "volumeBindingMode": "WaitForFirstConsumer",
+        "allowVolumeExpansion": True,
+    }
+
+
+NLB_SUBNETS_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-subnets"
+NLB_EIPS_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-eip-allocations"
+
+
+def nlb_placement_annotations(subnet_ids: list[str], allocation_ids: Optional[list[str]] = None) -> dict[str, str]:
+    """Pin an NLB to our public subnets, and optionally its addresses to our Elastic IPs.
+
+    Without the subnets annotation the controller discovers subnets by their role tag, so in
+    a given VPC it may pick public subnets that are not ours. Its EIP annotation needs one
+    allocation per subnet, in the same order (LBC v3.5.0, guide/service/annotations.md)."""
+    out = {NLB_SUBNETS_ANNOTATION: ",".join(subnet_ids)}
+    if allocation_ids is not None:
+        if len(allocation_ids) != len(subnet_ids):
+            raise ValueError(f"{len(allocation_ids)} Elastic IPs for {len(subnet_ids)} subnets; the NLB needs one per subnet")
+        out[NLB_EIPS_ANNOTATION] = ",".join(allocation_ids)
+    return out
+
+
+def nlb_controller_health_check_annotations() -> dict[str, str]:
+    """Health-check every target group of a shard on ingress-nginx's own /healthz (port 10254),
+    not on each traffic port.
+
+    With pod readiness gates a controller pod is Ready only once it is healthy in every target
+    group of every shard. A traffic-port check would keep that from ever happening while a
+    shard has all its chainlets offline: its one kept port leads to a controller port nobody
+    listens on (components/ingress_builder.py), so that target group is never healthy, and no
+    new controller pod, and no upgrade, would ever become ready. The controller's own health
+    is what a target's health should mean here."""
+    return {
+        "service.beta.kubernetes.io/aws-load-balancer-healthcheck-protocol": "HTTP",
+        "service.beta.kubernetes.io/aws-load-balancer-healthcheck-port": "10254",
+        "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path": "/healthz",
+    }
+
+
+def coredns_configuration() -> str:
+    """The CoreDNS add-on's configurationValues: its pods must fit the system nodes, which
+    carry CriticalAddonsOnly with Karpenter. Explicit, so that it holds whatever the add-on's
+    own defaults are in a later version (the add-on schema has `tolerations`)."""
+    return json.dumps({"tolerations": [
+        {"key": "CriticalAddonsOnly", "operator": "Exists"},
+        {"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"},
+    ]})
+
+
+def launch_template_metadata_options() -> dict:
+    # One hop: a pod's request to IMDS crosses a second hop and is dropped, so no pod on the
+    # system nodes can take the node role's credentials. Every add-on there gets its own
+    # through Pod Identity, and the charts are given their region (and VPC) explicitly.
+    return {"httpTokens": "required", "httpPutResponseHopLimit": 1, "httpEndpoint": "enabled"}
 
 
 def lbc_values(cluster_name: str, region: str, vpc_id: str) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -22,23 +22,28 @@ class Ingress(pulumi.ComponentResource):
     def __init__(self, name: str, settings: IngressSettings, backends: tuple[ib.P2PBackend, ...], *,
                  cluster_name: str, guard: Optional[pulumi.Resource] = None,
                  lb_dependencies: Optional[list[pulumi.Resource]] = None, gcp: Any = None,
+                 workload_dependencies: Sequence[pulumi.Resource] = (),
+                 namespace_labels: Optional[Mapping[str, str]] = None,
+                 shard_lb_annotations: Optional[Mapping[int, Mapping[str, Any]]] = None,
+                 release_timeout: Optional[int] = None,
                  charts_dir: Optional[str] = None, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:ingress:Ingress", name, None, opts)
         self.shards = ib.plan_shards(backends, settings)
         guard_deps = [guard] if guard is not None else []
-        ns = k8s.core.v1.Namespace(
-            f"{name}-ns", **body(wb.namespace(names.INGRESS_NAMESPACE, "ingress", names.INGRESS_NAMESPACE)),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        ns_manifest = wb.namespace(names.INGRESS_NAMESPACE, "ingress", names.INGRESS_NAMESPACE)
+        ns_manifest["metadata"]["labels"].update(namespace_labels or {})
+        ns = k8s.core.v1.Namespace(f"{name}-ns", **body(ns_manifest), opts=pulumi.ResourceOptions(parent=self))
         routing = pulumi.ResourceOptions(parent=self, depends_on=[ns, *guard_deps])
         data = ib.services_configmap_data(self.shards)
         tcp = k8s.core.v1.ConfigMap(f"{name}-tcp-services", **body(ib.services_configmap(names.TCP_SERVICES_CONFIGMAP, data)), opts=routing)
         udp = k8s.core.v1.ConfigMap(f"{name}-udp-services", **body(ib.services_configmap(names.UDP_SERVICES_CONFIGMAP, data)), opts=routing)
         # The release's values never mention a backend: routing changes stay in the
         # ConfigMaps above, which the controller reloads in place.
+        # The controller pods need a node to run on before the atomic release times out.
         self.release = helm_release(
             f"{name}-controller", ib.CHART, names.INGRESS_NAMESPACE, ib.controller_values(settings),
-            pulumi.ResourceOptions(parent=self, depends_on=[ns, tcp, udp]), local_dir=charts_dir,
+            pulumi.ResourceOptions(parent=self, depends_on=[ns, tcp, udp, *workload_dependencies]),
+            local_dir=charts_dir, **({"timeout": release_timeout} if release_timeout else {}),
         )
         self.shard_hosts = {}
         for shard in self.shards:
@@ -48,6 +53,7 @@ class Ingress(pulumi.ComponentResource):
                 address = self._reserve_address(name, shard.index, cluster_name, gcp)
                 static_name = f"{cluster_name}-p2p-{shard.index}"
             manifest = ib.shard_service(shard, settings, cluster_name, static_address_name=static_name)
+            manifest["metadata"]["annotations"].update((shard_lb_annotations or {}).get(shard.index, {}))
             # Protected: deleting a shard Service gives up the address its chainlets advertise.
             svc = k8s.core.v1.Service(
                 f"{name}-p2p-{shard.index}", **body(manifest),

@@ -1,9 +1,10 @@
 """Karpenter on EKS: IAM through EKS Pod Identity, the node role and its EC2_LINUX access
 entry, the SQS interruption queue fed by EventBridge, the pinned charts from the OCI
-registry, and the default NodePool and EC2NodeClass.
+registry, the EC2NodeClass and two NodePools (components/karpenter_builder.py says why two).
 
-Chain pods opt out of consolidation with `karpenter.sh/do-not-disrupt` on their pod
-template (components/workload_builder.py); everything else may be packed tighter.
+With Karpenter the system nodes carry CriticalAddonsOnly, so ingress, monitoring and every
+chain daemon can only run on nodes Karpenter launches: `workload_dependencies` is what
+they wait for on a first `pulumi up`, or their releases would time out with nothing to run on.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import karpenter_builder as kb
-from components.aws_util import account_and_partition, pod_identity_role
 from components.aws_util import node_role as aws_node_role
+from components.aws_util import pod_identity_role
 from components.cluster import EksInfo
 from components.k8s_util import custom_resource_args, helm_release
 from pegasus import names
@@ -26,6 +27,8 @@ from pegasus.config import KarpenterSettings
 
 class Karpenter(pulumi.ComponentResource):
     queue_name: pulumi.Output[str]
+    workload_dependencies: list[pulumi.Resource]
+    """The EC2NodeClass and both NodePools: once they exist, pods that need a node can get one."""
 
     def __init__(self, name: str, settings: KarpenterSettings, eks: EksInfo, k8s_provider: k8s.Provider,
                  tags: dict[str, str], *, charts_dir: Optional[str] = None, opts: Optional[pulumi.ResourceOptions] = None):
@@ -33,9 +36,9 @@ class Karpenter(pulumi.ComponentResource):
         cluster_name = eks.cluster_name
         aws_opts = pulumi.ResourceOptions(parent=self, provider=eks.aws_provider)
         after_cluster = pulumi.ResourceOptions(parent=self, provider=eks.aws_provider, depends_on=[eks.cluster])
-        account_id, partition = account_and_partition(eks.aws_provider)
+        account = eks.account
 
-        node_role, node_policies = aws_node_role(f"{name}-node", partition, tags, aws_opts)
+        node_role, node_policies = aws_node_role(f"{name}-node", account, tags, aws_opts)
         # EKS maps EC2_LINUX entries to system:nodes, so Karpenter's nodes can join.
         aws.eks.AccessEntry(
             f"{name}-node-access",
@@ -66,10 +69,10 @@ class Karpenter(pulumi.ComponentResource):
             aws.cloudwatch.EventTarget(f"{name}-{rule}", rule=event_rule.name, arn=queue.arn, opts=aws_opts)
 
         controller_role, identity = pod_identity_role(
-            f"{name}-controller", cluster_name=cluster_name, cluster=eks.cluster, namespace=names.KARPENTER_NAMESPACE,
-            service_account=names.KARPENTER_SERVICE_ACCOUNT, tags=tags, opts=aws_opts,
+            f"{name}-controller", account=account, cluster_name=cluster_name, cluster=eks.cluster,
+            namespace=names.KARPENTER_NAMESPACE, service_account=names.KARPENTER_SERVICE_ACCOUNT, tags=tags, opts=aws_opts,
         )
-        documents = pulumi.Output.all(partition, account_id, node_role.arn, queue.arn).apply(
+        documents = pulumi.Output.all(account.partition, account.account_id, node_role.arn, queue.arn).apply(
             lambda a: kb.controller_policies(
                 partition=a[0], region=eks.region, account_id=a[1], cluster_name=cluster_name,
                 node_role_arn=a[2], queue_arn=a[3],
@@ -92,16 +95,22 @@ class Karpenter(pulumi.ComponentResource):
         crds = helm_release(f"{name}-crd", kb.CRD_CHART, names.KARPENTER_NAMESPACE, {}, k8s_opts, local_dir=charts_dir)
         release = helm_release(
             f"{name}-release", kb.CHART, names.KARPENTER_NAMESPACE,
-            queue.name.apply(lambda q: kb.chart_values(cluster_name, q)),
-            pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[crds, identity, *attachments])),
+            queue.name.apply(lambda q: kb.chart_values(cluster_name, q, eks.region)),
+            # The agent hands the controller its credentials; without it the pods start blind.
+            pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
+                depends_on=[crds, identity, *attachments, eks.pod_identity_agent])),
             local_dir=charts_dir,
             skip_crds=True,
         )
-        # Nodes launched for the NodePool must find their role's policies attached.
+        # Nodes launched for a NodePool must find their role's policies attached.
         after_release = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[release, *node_policies]))
         node_class = kb.ec2_node_class(settings, cluster_name, node_role.name, eks.given_subnet_ids)
-        k8s.apiextensions.CustomResource(f"{name}-node-class", **custom_resource_args(node_class), opts=after_release)
-        node_pool = kb.node_pool(settings)
-        k8s.apiextensions.CustomResource(f"{name}-node-pool", **custom_resource_args(node_pool), opts=after_release)
+        self.workload_dependencies = [
+            k8s.apiextensions.CustomResource(f"{name}-node-class", **custom_resource_args(node_class), opts=after_release),
+            k8s.apiextensions.CustomResource(f"{name}-node-pool", **custom_resource_args(kb.node_pool(settings)),
+                                             opts=after_release),
+            k8s.apiextensions.CustomResource(f"{name}-signer-pool", **custom_resource_args(kb.signer_node_pool(settings)),
+                                             opts=after_release),
+        ]
         self.queue_name = queue.name
         self.register_outputs({"queue_name": self.queue_name})

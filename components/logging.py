@@ -30,17 +30,17 @@ class Logging(pulumi.ComponentResource):
         if eks is not None:
             import pulumi_aws as aws
 
-            from components.aws_util import account_and_partition, pod_identity_role
+            from components.aws_util import pod_identity_role
 
             aws_opts = pulumi.ResourceOptions(parent=self, provider=eks.aws_provider)
-            account, partition = account_and_partition(eks.aws_provider)
+            account = eks.account
             role, identity = pod_identity_role(
-                name, cluster_name=cluster_name, cluster=eks.cluster, namespace=ns_name,
+                name, account=account, cluster_name=cluster_name, cluster=eks.cluster, namespace=ns_name,
                 service_account=lb.SERVICE_ACCOUNT, tags=tags or {}, opts=aws_opts,
             )
-            depends += [identity, aws.iam.RolePolicy(
+            depends += [identity, eks.pod_identity_agent, aws.iam.RolePolicy(
                 f"{name}-cloudwatch", role=role.id,
-                policy=pulumi.Output.all(account, partition).apply(
+                policy=pulumi.Output.all(account.account_id, account.partition).apply(
                     lambda a: lb.cloudwatch_policy(eks.region, a[0], cluster_name, a[1])),
                 opts=aws_opts,
             )]

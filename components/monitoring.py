@@ -4,7 +4,7 @@ of chain pods, blackbox probes of the public p2p endpoints, and Alertmanager rec
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -31,7 +31,8 @@ class Monitoring(pulumi.ComponentResource):
     release: k8s.helm.v3.Release
 
     def __init__(self, name: str, settings: MonitoringSettings, alerting: AlertingSettings,
-                 storage_class: Optional[str], probe_groups: tuple[ProbeGroup, ...] = (), *,
+                 storage_class: Optional[str], probe_groups: tuple[ProbeGroup, ...] = (),
+                 workload_dependencies: Sequence[pulumi.Resource] = (), *,
                  charts_dir: Optional[str] = None, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:monitoring:Monitoring", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -65,8 +66,12 @@ class Monitoring(pulumi.ComponentResource):
         values = mb.kps_values(settings, storage_class, grafana_admin_secret=settings.grafana_admin_password is not None)
         # The stack brings up Prometheus, Alertmanager and Grafana with their volumes: allow
         # more than Helm's default 5 minutes before the atomic release rolls back.
-        self.release = helm_release(f"{name}-kps", mb.KPS_CHART, names.METRICS_NAMESPACE, values, in_ns, timeout=900, local_dir=charts_dir)
-        blackbox = helm_release(f"{name}-blackbox", mb.BLACKBOX_CHART, names.METRICS_NAMESPACE, mb.blackbox_values(), in_ns, local_dir=charts_dir)
+        # Both releases wait for their pods, which need a node to run on.
+        with_nodes = pulumi.ResourceOptions(parent=self, depends_on=[ns, *workload_dependencies])
+        self.release = helm_release(f"{name}-kps", mb.KPS_CHART, names.METRICS_NAMESPACE, values, with_nodes, timeout=900,
+                                    local_dir=charts_dir)
+        blackbox = helm_release(f"{name}-blackbox", mb.BLACKBOX_CHART, names.METRICS_NAMESPACE, mb.blackbox_values(), with_nodes,
+                                local_dir=charts_dir)
         # Custom resources need the operator's CRDs, which the release installs.
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=[self.release])
         for rule in mb.prometheus_rules(alerting):

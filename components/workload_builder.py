@@ -42,6 +42,14 @@ EVM_WS = Port("evm-ws", 8546)
 
 
 @dataclass(frozen=True)
+class Placement:
+    """The nodes a chain daemon may run on: labels it requires and taints it tolerates."""
+
+    node_selector: Mapping[str, str] = field(default_factory=dict)
+    tolerations: tuple[Mapping[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class ChainWorkload:
     """Everything that defines one chain daemon deployment. Nothing chain-specific is assumed."""
 
@@ -63,6 +71,7 @@ class ChainWorkload:
     extra_labels: Mapping[str, str] = field(default_factory=dict)
     extra_annotations: Mapping[str, str] = field(default_factory=dict)
     version: Optional[str] = None
+    placement: Placement = field(default_factory=Placement)
 
 
 def workload_labels(w: ChainWorkload) -> dict[str, str]:
@@ -156,10 +165,24 @@ def statefulset(w: ChainWorkload) -> dict:
         container["readinessProbe"] = {"tcpSocket": {"port": rpc.name}, "periodSeconds": 10, "failureThreshold": 3}
         container["startupProbe"] = {"tcpSocket": {"port": rpc.name}, "periodSeconds": 10, "failureThreshold": 360}
     annotations = {
-        # Consolidation must not move a validator: a restart costs missed blocks.
+        # Consolidation must not move a validator: a restart costs missed blocks. Karpenter
+        # reads the first, the cluster autoscaler (GKE's node auto-provisioning) the second.
         names.DO_NOT_DISRUPT: "true",
+        names.SAFE_TO_EVICT: "false",
     }
     annotations.update(w.extra_annotations)
+    pod_spec: dict = {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": 60,
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+    }
+    if w.placement.node_selector:
+        pod_spec["nodeSelector"] = dict(w.placement.node_selector)
+    if w.placement.tolerations:
+        pod_spec["tolerations"] = [dict(t) for t in w.placement.tolerations]
+    pod_spec["containers"] = [container]
+    pod_spec["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": w.claim_name}}]
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
@@ -180,14 +203,7 @@ def statefulset(w: ChainWorkload) -> dict:
             "selector": {"matchLabels": selector},
             "template": {
                 "metadata": {"labels": labels, "annotations": annotations},
-                "spec": {
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "terminationGracePeriodSeconds": 60,
-                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-                    "containers": [container],
-                    "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": w.claim_name}}],
-                },
+                "spec": pod_spec,
             },
         },
     }

@@ -52,6 +52,12 @@ PLATFORM_CHAIN_COMPONENT = "platform-chain"
 
 # Annotations and labels with meaning to other controllers.
 DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
+# The cluster autoscaler (GKE node auto-provisioning too) ignores Karpenter's annotation.
+SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict"
+# Node pools: the label Pegasus puts on every node it asks for, and the taint that keeps
+# everything but signers off signer nodes.
+POOL_LABEL = "pegasus.saga.xyz/pool"
+SIGNER_POOL = "signers"
 GRAFANA_DASHBOARD_LABEL = "grafana_dashboard"
 GRAFANA_FOLDER_ANNOTATION = "grafana_folder"
 SKIP_AWAIT = "pulumi.com/skipAwait"

@@ -16,6 +16,7 @@ import pulumi
 
 from components import chain_node_builder, chainlet_builder, cluster_builder, ingress_builder, karpenter_builder
 from components import logging_builder, monitoring_builder
+from components import workload_builder as wb
 from components.chart import Chart, missing_archives
 from components.chain_node import ChainNode
 from components.chain_state import ChainState
@@ -25,7 +26,7 @@ from components.cluster_builder import common_tags
 from components.ingress import Ingress
 from components.monitoring import Monitoring, ProbeGroup
 from components.monitoring_builder import ProbeTarget
-from pegasus import chainstate, names
+from pegasus import chainstate, names, slots
 from pegasus.chain import reader
 from pegasus.chain.model import ChainView
 from pegasus.config import Settings
@@ -55,6 +56,8 @@ def check_chart_mirror(settings: Settings, base_dir: str) -> None:
             f"{settings.charts_dir} lacks {', '.join(missing)}; put the packaged charts there "
             "(`helm pull <chart> --version <v>` writes <chart>-<v>.tgz) or unset charts.localDir",
         )
+
+READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
 
 
 def read_chain(settings: Settings) -> ChainView:
@@ -89,26 +92,60 @@ def deploy(settings: Settings) -> None:
         ship_logs=settings.logging.enabled, charts_dir=settings.charts_dir,
     )
     k8s_opts = pulumi.ResourceOptions(providers=[cluster.provider])
+    eks = cluster.eks
+
+    # "Workloads may start": with Karpenter the system nodes take only critical add-ons, so
+    # every release and chain daemon below waits for the NodePools, which come right after
+    # the cluster. Without Karpenter the cluster's own nodes (or GKE's) are there already.
+    workloads_may_start: list[pulumi.Resource] = []
+    placement = wb.Placement()
+    if settings.karpenter.enabled and eks is not None:
+        from components.karpenter import Karpenter
+
+        karpenter = Karpenter("karpenter", settings.karpenter, eks, cluster.provider,
+                              common_tags(settings.cluster, settings.stack), charts_dir=settings.charts_dir, opts=k8s_opts)
+        workloads_may_start = list(karpenter.workload_dependencies)
+        placement = karpenter_builder.signer_placement()
 
     guard = ChainState("chain-state", chainstate.guard_config(settings.chain, ingress_settings, settings.chainlets, view))
+
+    namespace_labels: dict[str, str] = {}
+    shard_lb_annotations: dict = {}
+    spc_lb_annotations: dict = {}
+    shard_addresses = None
+    ingress_timeout = None
+    if eks is not None:
+        from components.cluster_builder import nlb_controller_health_check_annotations
+        from components.shard_addresses import ShardAddresses, nlb_subnet_annotations
+
+        # The LB controller's webhook gives each controller pod a readiness gate, so a rollout
+        # or a consolidation keeps an old pod until its replacement is a healthy target
+        # (LBC docs/deploy/pod_readiness_gate.md): never every target draining at once.
+        namespace_labels[READINESS_GATE_LABEL] = "enabled"
+        # With the gates a rolled controller pod is Ready only once the NLBs report it healthy,
+        # minutes per pod: more than Helm's default 5 minutes for two of them.
+        ingress_timeout = 900
+        shard_addresses = ShardAddresses(
+            "p2p-addresses", range(slots.shard_count(len(plans), ingress_settings.shard_size)), eks, guard)
+        health = nlb_controller_health_check_annotations()
+        shard_lb_annotations = {i: {**a, **health} for i, a in shard_addresses.annotations.items()}
+        spc_lb_annotations = nlb_subnet_annotations(eks)
 
     ingress = Ingress(
         "ingress", ingress_settings, tuple(p.backend() for p in plans),
         cluster_name=settings.cluster.name, guard=guard, lb_dependencies=cluster.lb_dependencies,
-        gcp=cluster.gke, charts_dir=settings.charts_dir, opts=k8s_opts,
+        gcp=cluster.gke, workload_dependencies=workloads_may_start, namespace_labels=namespace_labels,
+        shard_lb_annotations=shard_lb_annotations, release_timeout=ingress_timeout,
+        charts_dir=settings.charts_dir, opts=k8s_opts,
     )
-
-    if settings.karpenter.enabled and cluster.eks is not None:
-        from components.karpenter import Karpenter
-
-        Karpenter("karpenter", settings.karpenter, cluster.eks, cluster.provider,
-                  common_tags(settings.cluster, settings.stack), charts_dir=settings.charts_dir, opts=k8s_opts)
 
     probe_groups = []
     spc_address = None
     if settings.spc.enabled:
-        spec = chain_node_builder.spc_spec(settings.spc, settings.cluster.provider, settings.cluster.name, cluster.storage_class)
-        spc = ChainNode("spc", spec, opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=cluster.lb_dependencies))
+        spec = chain_node_builder.spc_spec(settings.spc, settings.cluster.provider, settings.cluster.name,
+                                           cluster.storage_class, placement, spc_lb_annotations)
+        spc = ChainNode("spc", spec, lb_dependencies=cluster.lb_dependencies,
+                        workload_dependencies=workloads_may_start, opts=k8s_opts)
         spc_address = spc.p2p_address
         probe_groups.append(ProbeGroup(
             name="pegasus-p2p-spc",
@@ -121,7 +158,7 @@ def deploy(settings: Settings) -> None:
         host = ingress.shard_hosts[plan.address.shard]
         external = pulumi.Output.concat(host, ":", str(plan.address.port))
         Chainlet(names.chainlet_resource_name(plan.chain_id), plan, settings.chainlets, cluster.storage_class,
-                 external, guard, opts=k8s_opts)
+                 external, guard, placement=placement, workload_dependencies=workloads_may_start, opts=k8s_opts)
         addresses[plan.chain_id] = {
             "address": external,
             "slot": plan.address.slot,
@@ -141,8 +178,10 @@ def deploy(settings: Settings) -> None:
             labels=(("shard", str(shard.index)),),
         ))
 
-    monitoring = Monitoring("monitoring", settings.monitoring, settings.alerting, cluster.storage_class,
-                            tuple(probe_groups), charts_dir=settings.charts_dir, opts=k8s_opts)
+    # Prometheus and Grafana volumes are not chain data: the general class, deleted with its claim.
+    monitoring = Monitoring("monitoring", settings.monitoring, settings.alerting, cluster.general_storage_class,
+                            tuple(probe_groups), workload_dependencies=workloads_may_start,
+                            charts_dir=settings.charts_dir, opts=k8s_opts)
 
     if settings.logging.enabled:
         from components.logging import Logging
@@ -165,5 +204,7 @@ def deploy(settings: Settings) -> None:
     pulumi.export("lbShards", {f"{names.shard_service_name(i)}": h for i, h in ingress.shard_hosts.items()})
     pulumi.export("grafanaUrl", monitoring.grafana_url)
     pulumi.export("platformChainP2pAddress", spc_address)
+    if shard_addresses is not None:
+        pulumi.export("lbShardAddresses", {names.shard_service_name(i): ips for i, ips in shard_addresses.public_ips.items()})
     pulumi.export("chainHeight", view.height)
     pulumi.export("chainlets", addresses)

@@ -8,6 +8,8 @@ from pegasus import config
 from pegasus.config import ConfigError, Resources, parse
 
 SNAPSHOT = {"source": "snapshot", "snapshot": "chain/snapshot.dev.json"}
+# An EKS cluster the runner can reach: a created VPC needs a public endpoint.
+EKS = {"provider": "eks", "region": "us-east-1", "publicAccessCidrs": ["203.0.113.0/24"]}
 
 
 def settings(**sections):
@@ -38,7 +40,7 @@ def test_defaults_for_an_existing_cluster():
 
 
 def test_eks_defaults_enable_karpenter_and_pick_a_node_type():
-    s = settings(cluster={"provider": "eks", "region": "us-east-1"})
+    s = settings(cluster=EKS)
     assert s.karpenter.enabled is True
     assert s.cluster.system_node_type == "m7i.large"
     assert s.ingress.cloud == "eks"
@@ -61,10 +63,10 @@ def test_shard_size_zero():
     assert error({"ingress": {"shardSize": 0}}) == "pegasus:ingress.shardSize: must be between 1 and 1000; got 0"
 
 
-def test_shard_size_above_the_nlb_listener_limit():
-    assert error({"cluster": {"provider": "eks", "region": "us-east-1"}, "ingress": {"shardSize": 26}}) == (
-        "pegasus:ingress.shardSize: must be between 1 and 25 on eks: an AWS NLB has at most 50 listeners "
-        "and each chainlet takes 2 (TCP and UDP); got 26"
+def test_shard_size_above_the_nlb_security_group_limit():
+    assert error({"cluster": EKS, "ingress": {"shardSize": 26}}) == (
+        "pegasus:ingress.shardSize: must be between 1 and 25 on eks: each chainlet port takes 2 inbound rules "
+        "(TCP and UDP) of the NLB security group's 60; got 26"
     )
 
 
@@ -177,7 +179,7 @@ def test_karpenter_is_refused_off_eks():
 
 
 def test_disruption_budget_shape():
-    raw = {"cluster": {"provider": "eks", "region": "us-east-1"}, "karpenter": {"disruptionBudgets": [{"nodes": "ten"}]}}
+    raw = {"cluster": EKS, "karpenter": {"disruptionBudgets": [{"nodes": "ten"}]}}
     assert error(raw) == (
         "pegasus:karpenter.disruptionBudgets[0].nodes: must be a node count like 1 or a percentage like 10%; got 'ten'"
     )
@@ -213,7 +215,7 @@ def test_every_key_in_the_reference_is_read_by_the_parser(monkeypatch):
         return original(self)
 
     monkeypatch.setattr(config._Section, "check_unknown", record)
-    parse({"chain": SNAPSHOT, "cluster": {"provider": "eks", "region": "us-east-1"}}, project="pegasus", stack="dev")
+    parse({"chain": SNAPSHOT, "cluster": EKS}, project="pegasus", stack="dev")
     documented = {k.path for k in config.KEYS if "." in k.path}
     nested = {"cluster.autoprovisioning"}  # an object whose own fields are read by a nested section
     assert read | nested == documented | nested
@@ -225,4 +227,62 @@ def test_chain_height_pin():
     assert settings().chain.height is None
     assert error({"chain": {**SNAPSHOT, "height": 0}}) == (
         "pegasus:chain.height: must be a block height of at least 1, or unset for the latest; got 0"
+    )
+
+
+def test_a_private_endpoint_in_a_vpc_this_run_creates_is_refused():
+    assert error({"cluster": {"provider": "eks", "region": "us-east-1"}}) == (
+        "pegasus:cluster.publicAccessCidrs: is empty, so the EKS API endpoint is private, but cluster.vpcId is unset, "
+        "so Pegasus creates the VPC in this run: the runner can never reach that endpoint and `pulumi up` cannot "
+        "finish. Set cluster.publicAccessCidrs to the runner's CIDR, or set cluster.vpcId (with privateSubnetIds "
+        "and publicSubnetIds) to a network the runner is inside"
+    )
+    given = {"provider": "eks", "region": "us-east-1", "vpcId": "vpc-1", "privateSubnetIds": ["subnet-a", "subnet-b"],
+             "publicSubnetIds": ["subnet-c", "subnet-d"]}
+    assert settings(cluster=given).cluster.public_access_cidrs == ()
+
+
+def test_eks_support_type_defaults_to_standard():
+    s = settings(cluster=EKS)
+    assert (s.cluster.support_type, s.cluster.log_retention_days) == ("STANDARD", 90)
+    assert settings(cluster={**EKS, "supportType": "EXTENDED"}).cluster.support_type == "EXTENDED"
+    assert error({"cluster": {**EKS, "supportType": "extended"}}) == (
+        "pegasus:cluster.supportType: must be one of STANDARD, EXTENDED; got 'extended'"
+    )
+
+
+RETENTION_VALUES = "1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653"
+
+
+def test_log_retention_must_be_a_cloudwatch_value():
+    assert error({"cluster": {**EKS, "logRetentionDays": 100}}) == (
+        f"pegasus:cluster.logRetentionDays: must be one of CloudWatch Logs' retention values ({RETENTION_VALUES}); got 100"
+    )
+    assert error({"cluster": EKS, "logging": {"enabled": True, "retentionDays": 0}}) == (
+        f"pegasus:logging.retentionDays: must be one of CloudWatch Logs' retention values ({RETENTION_VALUES}); got 0"
+    )
+    assert settings(cluster=EKS, logging={"retentionDays": 400}).logging.retention_days == 400
+
+
+def test_budget_duration_follows_the_nodepool_crd():
+    def budget(duration, schedule="0 9 * * mon-fri"):
+        return {"cluster": EKS, "karpenter": {"disruptionBudgets": [{"nodes": "0", "schedule": schedule, "duration": duration}]}}
+
+    assert error(budget("30s")) == (
+        "pegasus:karpenter.disruptionBudgets[0].duration: '30s' is not a budget duration: hours and minutes only, "
+        "like 8h, 30m or 1h30m"
+    )
+    assert error(budget("1h30m20s")).startswith("pegasus:karpenter.disruptionBudgets[0].duration: '1h30m20s'")
+    assert error(budget("8h", schedule="weekdays")) == (
+        "pegasus:karpenter.disruptionBudgets[0].schedule: 'weekdays' is not a cron schedule like \"0 9 * * mon-fri\" or @daily"
+    )
+    for ok in ("8h", "30m", "1h30m", "160h"):
+        assert settings(**budget(ok)).karpenter.disruption_budgets == (
+            {"nodes": "0", "schedule": "0 9 * * mon-fri", "duration": ok},)
+
+
+def test_consolidation_policy_accepts_balanced():
+    assert settings(cluster=EKS, karpenter={"consolidationPolicy": "Balanced"}).karpenter.consolidation_policy == "Balanced"
+    assert error({"cluster": EKS, "karpenter": {"consolidationPolicy": "Never"}}) == (
+        "pegasus:karpenter.consolidationPolicy: must be one of WhenEmptyOrUnderutilized, Balanced, WhenEmpty; got 'Never'"
     )

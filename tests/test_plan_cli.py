@@ -72,6 +72,7 @@ def test_manifests_layout(tmp_path, capsys):
 def test_set_overrides_like_config_set_path(capsys, tmp_path):
     path = tmp_path / "p.json"
     code, out, err = cli(capsys, "--set", "cluster.provider=eks", "--set", "cluster.region=eu-west-1",
+                         "--set", 'cluster.publicAccessCidrs=["203.0.113.0/24"]',
                          "--set", "ingress.shardSize=5", "--set", 'karpenter.capacityTypes=["on-demand","spot"]',
                          "--json", str(path))
     assert code == 0, err
@@ -104,15 +105,20 @@ def test_config_file_and_secure_values_are_planned_as_placeholders(tmp_path, cap
 @pytest.mark.parametrize("sets, message", [
     (["cluster.provider=aks"], "error: pegasus:cluster.provider: must be one of existing, eks, gke; got 'aks'"),
     (["ingress.shardSize=0"], "error: pegasus:ingress.shardSize: must be between 1 and 1000; got 0"),
-    (["cluster.provider=eks", "cluster.region=us-east-1", "ingress.shardSize=30"],
-     "error: pegasus:ingress.shardSize: must be between 1 and 25 on eks: an AWS NLB has at most 50 listeners and each chainlet takes 2 (TCP and UDP); got 30"),
+    (["cluster.provider=eks", "cluster.region=us-east-1", 'cluster.publicAccessCidrs=["203.0.113.0/24"]', "ingress.shardSize=30"],
+     "error: pegasus:ingress.shardSize: must be between 1 and 25 on eks: each chainlet port takes 2 inbound rules (TCP and UDP) of the NLB security group's 60; got 30"),
+    (["--stack=eks", 'cluster.adminRoleArns=["arn:aws:iam::123456789012:role/ci/pegasus-deployer"]'],
+     "error: pegasus:cluster.adminRoleArns[0]: arn:aws:iam::123456789012:role/ci/pegasus-deployer is the role this run "
+     "deploys with (arn:aws:sts::123456789012:assumed-role/pegasus-deployer/planner), which EKS already makes cluster admin "
+     "(pulumi-eks creates the cluster with bootstrapClusterCreatorAdminPermissions); a second access entry for it fails "
+     "with ResourceInUseException. Remove it from cluster.adminRoleArns"),
     (["cluster.provider=eks", "cluster.region=us-east-1", 'cluster.publicAccessCidrs=["300.1.2.0/24"]'],
      "error: pegasus:cluster.publicAccessCidrs[0]: '300.1.2.0/24' is not a valid CIDR block; write it like 203.0.113.0/24"),
     (["ingress.shardsPerLb=3"], "error: pegasus:ingress.shardsPerLb: unknown key; the known keys of pegasus:ingress are"),
     (["colour=blue"], "error: pegasus:colour: unknown key. Known keys:"),
 ])
 def test_bad_config_exits_1_naming_the_key(capsys, sets, message):
-    argv = [x for s in sets for x in ("--set", s)]
+    argv = [x for s in sets for x in ((s,) if s.startswith("--") else ("--set", s))]
     code, out, err = cli(capsys, *argv)
     assert code == 1
     assert message in err

@@ -20,7 +20,7 @@ KARPENTER = KarpenterSettings(
 )
 
 
-def test_node_pool_whole_object():
+def test_general_node_pool_whole_object():
     assert kb.node_pool(KARPENTER) == {
         "apiVersion": "karpenter.sh/v1",
         "kind": "NodePool",
@@ -30,7 +30,7 @@ def test_node_pool_whole_object():
             "app.kubernetes.io/managed-by": "pulumi"}},
         "spec": {
             "template": {
-                "metadata": {"labels": {"pegasus.saga.xyz/pool": "chain"}},
+                "metadata": {"labels": {"pegasus.saga.xyz/pool": "general"}},
                 "spec": {
                     "requirements": [
                         {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]},
@@ -42,7 +42,7 @@ def test_node_pool_whole_object():
                     "expireAfter": "720h",
                 },
             },
-            "limits": {"cpu": "1000", "memory": "4000Gi"},
+            "limits": {"cpu": "64", "memory": "256Gi"},
             "disruption": {"consolidationPolicy": "WhenEmptyOrUnderutilized", "consolidateAfter": "10m", "budgets": [{"nodes": "10%"}]},
         },
     }
@@ -96,10 +96,13 @@ def test_queue_policy_and_rules():
 
 
 def test_chart_values_pin_the_service_account_for_pod_identity():
-    assert kb.chart_values("c1", "c1-karpenter") == {
+    assert kb.chart_values("c1", "c1-karpenter", "eu-west-1") == {
         "serviceAccount": {"create": True, "name": "karpenter"},
         "settings": {"clusterName": "c1", "interruptionQueue": "c1-karpenter"},
-        "controller": {"resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}}},
+        "controller": {
+            "env": [{"name": "AWS_REGION", "value": "eu-west-1"}],  # IMDS is one hop away from pods: not reachable
+            "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+        },
         "serviceMonitor": {"enabled": False},
     }
 
@@ -229,15 +232,30 @@ def test_gke_kubeconfig_uses_the_auth_plugin_not_a_token():
     assert config["users"][0]["user"]["exec"]["command"] == "gke-gcloud-auth-plugin"
 
 
-def test_pod_identity_trust_policy():
-    assert json.loads(cb.pod_identity_trust_policy()) == {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}]}
+def test_pod_identity_trust_policy_names_one_service_account_of_one_cluster():
+    arn = cb.cluster_arn("aws", "us-east-1", "111122223333", "c1")
+    assert arn == "arn:aws:eks:us-east-1:111122223333:cluster/c1"
+    assert json.loads(cb.pod_identity_trust_policy(arn, "c1", "kube-system", "karpenter")) == {
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"},
+            "Action": ["sts:AssumeRole", "sts:TagSession"],
+            "Condition": {"StringEquals": {
+                "aws:RequestTag/eks-cluster-arn": "arn:aws:eks:us-east-1:111122223333:cluster/c1",
+                "aws:RequestTag/eks-cluster-name": "c1",
+                "aws:RequestTag/kubernetes-namespace": "kube-system",
+                "aws:RequestTag/kubernetes-service-account": "karpenter",
+            }},
+        }]}
 
 
-def test_lbc_policy_is_the_upstream_document():
-    doc = json.loads(cb.lbc_policy_document())
+def test_lbc_policy_is_the_upstream_document_in_the_accounts_partition():
+    doc = json.loads(cb.lbc_policy_document("aws"))
     assert len(doc["Statement"]) == 16
     assert any("elasticloadbalancing:CreateListener" in (s.get("Action") or []) for s in doc["Statement"])
+    with open(cb.LBC_POLICY_FILE, encoding="utf-8") as f:
+        assert doc == json.load(f)
+    gov = cb.lbc_policy_document("aws-us-gov")
+    assert '"arn:aws:' not in gov and gov.count('"arn:aws-us-gov:') == cb.lbc_policy_document("aws").count('"arn:aws:') > 0
 
 
 def test_log_shipping_outputs():

@@ -168,16 +168,30 @@ def test_eks_cluster(eks):
     assert (i["endpointPrivateAccess"], i["endpointPublicAccess"], i["publicAccessCidrs"]) == (True, True, ["203.0.113.0/24"])
     assert i["encryptionConfigKeyArn"].startswith("arn:aws:kms:")
     assert i["skipDefaultNodeGroup"] is True
+    assert i["upgradePolicy"] == {"supportType": "STANDARD"}  # pulumi-eks leaves it to EKS, which means EXTENDED
     assert len(i["privateSubnetIds"]) == 3 and len(i["publicSubnetIds"]) == 3
     assert cluster.options["protect"]
+    [log_group] = eks.by_type("aws:cloudwatch/logGroup:LogGroup")
+    assert (log_group.inputs["name"], log_group.inputs["retentionInDays"]) == ("/aws/eks/pegasus-eks/cluster", 90)
+    assert log_group.urn in cluster.options["dependsOn"]  # ours exists before EKS would create one without retention
     [ng] = eks.by_type("eks:index:ManagedNodeGroup")
     assert ng.inputs["taints"] == [{"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}]
+    assert ng.inputs["nodeGroupNamePrefix"] == "pegasus-eks-system-" and "nodeGroupName" not in ng.inputs
     [lt] = eks.by_type("aws:ec2/launchTemplate:LaunchTemplate")
     assert lt.inputs["blockDeviceMappings"][0]["ebs"]["encrypted"] == "true"
-    [sc] = k8s(eks, "StorageClass")
-    assert sc.inputs["parameters"]["encrypted"] == "true" and sc.inputs["reclaimPolicy"] == "Retain"
-    addons = {a.inputs["addonName"] for a in eks.by_type("aws:eks/addon:Addon")}
-    assert addons == {"eks-pod-identity-agent", "aws-ebs-csi-driver"}
+    assert lt.inputs["metadataOptions"]["httpPutResponseHopLimit"] == 1
+    classes = {sc.inputs["metadata"]["name"]: sc.inputs for sc in k8s(eks, "StorageClass")}
+    chain, general = classes["pegasus-chain-data"], classes["pegasus-general"]
+    assert chain["parameters"]["encrypted"] == "true" and chain["reclaimPolicy"] == "Retain"
+    assert "annotations" not in chain["metadata"]
+    assert general["reclaimPolicy"] == "Delete"
+    assert general["metadata"]["annotations"] == {"storageclass.kubernetes.io/is-default-class": "true"}
+    addons = {a.inputs["addonName"]: a for a in eks.by_type("aws:eks/addon:Addon")}
+    assert set(addons) == {"eks-pod-identity-agent", "coredns", "aws-ebs-csi-driver"}
+    for addon in addons.values():
+        assert ng.urn in addon.options["dependsOn"], addon.name
+    assert json.loads(addons["coredns"].inputs["configurationValues"])["tolerations"][0] == {
+        "key": "CriticalAddonsOnly", "operator": "Exists"}
     # Managed policies are attached one by one (the role's managed_policy_arns is deprecated).
     assert not any("managedPolicyArns" in r.inputs for r in eks.by_type("aws:iam/role:Role"))
     attached = sorted(r.inputs["policyArn"] for r in eks.by_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
@@ -186,15 +200,24 @@ def test_eks_cluster(eks):
         [f"arn:aws:iam::aws:policy/{p}" for p in ("AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy",
                                                   "AmazonEC2ContainerRegistryPullOnly", "AmazonSSMManagedInstanceCore")] * 2
         + ["arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"])
+    entry = i["accessEntries"]["admin-0"]
+    assert entry["principalArn"] == "arn:aws:iam::123456789012:role/platform-admins"
+    assert entry["accessPolicies"]["admin"]["policyArn"] == (
+        "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy")  # from the partition the account reports
 
 
 def test_eks_karpenter(eks):
-    [pool] = k8s(eks, "NodePool")
-    reqs = {r["key"]: r["values"] for r in pool.inputs["spec"]["template"]["spec"]["requirements"]}
-    assert reqs["karpenter.sh/capacity-type"] == ["on-demand"]
-    assert reqs["karpenter.k8s.aws/instance-family"] == ["m7i", "m6i", "c7i", "c6i", "r7i"]
-    assert pool.inputs["spec"]["disruption"]["budgets"] == [
-        {"nodes": "10%"}, {"nodes": "0", "schedule": "0 9 * * mon-fri", "duration": "8h"}]
+    pools = {p.inputs["metadata"]["name"]: p.inputs["spec"] for p in k8s(eks, "NodePool")}
+    assert set(pools) == {"default", "signers"}
+    for pool in pools.values():
+        reqs = {r["key"]: r["values"] for r in pool["template"]["spec"]["requirements"]}
+        assert reqs["karpenter.sh/capacity-type"] == ["on-demand"]
+        assert reqs["karpenter.k8s.aws/instance-family"] == ["m7i", "m6i", "c7i", "c6i", "r7i"]
+        assert pool["disruption"]["budgets"] == [
+            {"nodes": "10%"}, {"nodes": "0", "schedule": "0 9 * * mon-fri", "duration": "8h"}]
+    assert pools["signers"]["template"]["spec"]["expireAfter"] == "Never"
+    assert pools["signers"]["limits"] == {"cpu": "2000", "memory": "8000Gi"}  # the stack's cpuLimit and memoryLimit
+    assert pools["default"]["template"]["spec"]["expireAfter"] == "720h"
     [node_class] = k8s(eks, "EC2NodeClass")
     assert node_class.inputs["spec"]["role"].endswith("-placeholder")
     assert len(eks.by_type("aws:cloudwatch/eventRule:EventRule")) == 5
@@ -208,6 +231,7 @@ def test_eks_karpenter(eks):
     assert releases["karpenter"]["chart"] == "oci://public.ecr.aws/karpenter/karpenter"
     assert releases["karpenter"]["version"] == releases["karpenter-crd"]["version"] == "1.14.1"
     assert releases["karpenter"]["values"]["settings"] == {"clusterName": "pegasus-eks", "interruptionQueue": "pegasus-eks-karpenter"}
+    assert releases["karpenter"]["values"]["controller"]["env"] == [{"name": "AWS_REGION", "value": "us-east-1"}]
     policies = [json.loads(p.raw_inputs["policy"]) for p in eks.by_type("aws:iam/policy:Policy")]
     sids = {s.get("Sid") for p in policies for s in p["Statement"]}
     assert {"AllowScopedEC2InstanceAccessActions", "AllowPassingInstanceRole", "AllowInterruptionQueueActions"} <= sids
@@ -255,8 +279,17 @@ def test_every_stack_declares_every_component(dev, eks, gke):
 def test_eks_with_given_subnets_creates_no_vpc_and_karpenter_selects_them_by_id():
     plan = run("eks", ["cluster.vpcId=vpc-0123", 'cluster.privateSubnetIds=["subnet-p1","subnet-p2"]',
                        'cluster.publicSubnetIds=["subnet-u1","subnet-u2"]'])
-    assert not [r for r in plan.resources if r.type.startswith("aws:ec2/") and r.type != "aws:ec2/launchTemplate:LaunchTemplate"]
+    # Nothing of a network: only the node launch template and the shards' Elastic IPs.
+    assert {r.type for r in plan.resources if r.type.startswith("aws:ec2/")} == {
+        "aws:ec2/launchTemplate:LaunchTemplate", "aws:ec2/eip:Eip"}
     [cluster] = plan.by_type("eks:index:Cluster")
     assert (cluster.inputs["vpcId"], cluster.inputs["privateSubnetIds"]) == ("vpc-0123", ["subnet-p1", "subnet-p2"])
     [node_class] = k8s(plan, "EC2NodeClass")
     assert node_class.inputs["spec"]["subnetSelectorTerms"] == [{"id": "subnet-p1"}, {"id": "subnet-p2"}]
+    # The load balancers use the given public subnets, not whatever the controller discovers.
+    for service in (obj(plan, "Service", "ingress-nginx-controller-p2p-0"), obj(plan, "Service", "spc", "sagasrv-spc")):
+        annotations = service.inputs["metadata"]["annotations"]
+        assert annotations["service.beta.kubernetes.io/aws-load-balancer-subnets"] == "subnet-u1,subnet-u2"
+    shard = obj(plan, "Service", "ingress-nginx-controller-p2p-0")
+    assert shard.inputs["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-eip-allocations"] == (
+        "eipalloc-p2p-addresses-0-az0,eipalloc-p2p-addresses-0-az1")

@@ -89,6 +89,7 @@ def test_chainlet_statefulset_whole_object():
                     "labels": LABELS,
                     "annotations": {
                         "karpenter.sh/do-not-disrupt": "true",
+                        "cluster-autoscaler.kubernetes.io/safe-to-evict": "false",
                         "saga.xyz/stack-name": "SagaOS",
                         "saga.xyz/stack-version": "0.13.1",
                         "pegasus.saga.xyz/slot": "3",
@@ -125,6 +126,18 @@ def test_chainlet_statefulset_whole_object():
             },
         },
     }
+
+
+def test_a_placement_adds_only_the_node_selector_and_tolerations():
+    from components import karpenter_builder as kb
+
+    plain = clb.chainlet_manifests(plan(), CHAINLET_SETTINGS, None, "h:1")
+    placed = clb.chainlet_manifests(plan(), CHAINLET_SETTINGS, None, "h:1", kb.signer_placement())
+    pod = placed["workload"]["spec"]["template"]["spec"]
+    assert pod.pop("nodeSelector") == {"pegasus.saga.xyz/pool": "signers"}
+    assert pod.pop("tolerations") == [
+        {"key": "pegasus.saga.xyz/signer", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
+    assert placed == plain
 
 
 def test_offline_chainlet_differs_only_in_replicas():
@@ -192,6 +205,16 @@ def test_platform_chain_exposes_only_p2p_publicly():
     assert container["envFrom"] == [{"secretRef": {"name": "spc-keys"}}]
     assert m["workload"]["metadata"]["namespace"] == "sagasrv-spc"
     assert m["claim"]["metadata"]["name"] == "spc-data"
+
+
+def test_platform_chain_on_eks_keeps_the_clouds_annotations_and_adds_the_given_ones():
+    from components import karpenter_builder as kb
+
+    extra = {"service.beta.kubernetes.io/aws-load-balancer-subnets": "subnet-a,subnet-b"}
+    spec = cnb.spc_spec(SPC, "eks", "c1", "pegasus-chain-data", kb.signer_placement(), extra)
+    assert spec.lb_annotations == {**cnb.spc_spec(SPC, "eks", "c1", "pegasus-chain-data").lb_annotations, **extra}
+    pod = cnb.chain_node_manifests(spec)["workload"]["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"pegasus.saga.xyz/pool": "signers"}
 
 
 def test_a_port_cannot_be_both_public_and_internal():

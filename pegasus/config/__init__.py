@@ -22,9 +22,10 @@ from pegasus.config.keys import (  # noqa: F401  (re-exported)
 )
 from pegasus.config.validator import *  # noqa: F401,F403  (the validator's settings types)
 from pegasus.config.validator import (
-    Settings, _alerting, _chain, _chainlets, _cluster, _ingress, _karpenter, _logging, _monitoring, _spc, image_reference,
+    Settings, _alerting, _chain, _chainlets, _ingress, _logging, _monitoring, _spc, image_reference,
 )
 from pegasus.config import advice as advisories
+from pegasus.config.platform import _cluster, _karpenter
 from pegasus.errors import ConfigError
 
 # Keys of other namespaces that the warnings compare with.

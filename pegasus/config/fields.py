@@ -193,6 +193,19 @@ def _resources(section: _Section, field_: str, default: dict) -> Resources:
     )
 
 
+# The retention values CloudWatch Logs accepts (PutRetentionPolicy). 0, "never expire", is
+# left out on purpose: logs that are kept forever are a cost nobody decided on.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+
+def log_retention_days(section: "_Section", field_: str, default: int) -> int:
+    v = section.get(field_, int, default)
+    if v not in LOG_RETENTION_DAYS:
+        allowed = ", ".join(str(d) for d in LOG_RETENTION_DAYS)
+        raise ConfigError(section.key(field_), f"must be one of CloudWatch Logs' retention values ({allowed}); got {v}")
+    return v
+
+
 def is_kubeconfig_content(value: str) -> bool:
     return "\n" in value or value.lstrip().startswith(("apiVersion", "{"))
 

@@ -26,11 +26,15 @@ def _k(path, type_, default, description, secret=False, placeholder=None):
     return Key(path, type_, default, description, secret, placeholder)
 
 
-# Cloud listener budgets. An AWS NLB has at most 50 listeners ("Listeners per Network Load
-# Balancer: 50, adjustable: no") and each p2p backend is counted as two (TCP and UDP), so a
-# shard carries at most 25 backends there. GKE forwards a contiguous port range once a
-# Service has more than 5 ports, so there is no hard cap there; we keep a shard within 50
-# backends so its ports stay one short contiguous range and one LB's blast radius stays small.
+# Backends per load balancer. On eks the binding limit is the NLB's security group, not its
+# listeners: with the TCP_UDP listener feature gate the AWS Load Balancer Controller merges a
+# port's TCP and UDP into one TCP_UDP listener (25 of the NLB's 50 for a full shard), but it
+# writes one inbound rule per Service port entry and source CIDR into the security group it
+# manages (pkg/service/model_build_managed_sg.go, v3.5.0): 2 per chainlet, 50 for a shard of
+# 25, within the default 60 "inbound rules per security group". GKE forwards a contiguous
+# port range once a Service has more than 5 ports, so there is no hard cap there; we keep a
+# shard within 50 backends so its ports stay one short contiguous range and one LB's blast
+# radius stays small.
 SHARD_LIMITS = {"eks": 25, "gke": 50, "existing": 1000}
 
 # Ports the ingress-nginx controller binds itself; a tcp/udp-services key on one of them is
@@ -57,8 +61,8 @@ KEYS: tuple[Key, ...] = (
     _k("cluster.region", "string", None, "eks/gke: the AWS or GCP region. Required there."),
     _k("cluster.project", "string", None, "gke: the GCP project ID. Required there."),
     _k("cluster.kubernetesVersion", "string", "1.35", "Kubernetes minor version of EKS/GKE, and the version manifests are validated against."),
-    _k("cluster.publicAccessCidrs", "array", [], "eks: CIDRs allowed to reach the public API endpoint (gke: master authorized networks). Empty: private endpoint only."),
-    _k("cluster.adminRoleArns", "array", [], "eks: IAM role ARNs that get cluster-admin through EKS access entries."),
+    _k("cluster.publicAccessCidrs", "array", [], "eks: CIDRs allowed to reach the public API endpoint (gke: master authorized networks). Empty: private endpoint only, which on eks needs cluster.vpcId (a network the runner is inside)."),
+    _k("cluster.adminRoleArns", "array", [], "eks: IAM role ARNs that get cluster-admin through EKS access entries. The role that runs `pulumi up` is admin already (EKS bootstraps it); listing it is refused."),
     _k("cluster.vpcCidr", "string", "10.40.0.0/16", "eks/gke: CIDR of the network Pegasus creates (unused when subnets are given)."),
     _k("cluster.vpcId", "string", None, "eks: an existing VPC ID. Set it with privateSubnetIds and publicSubnetIds to skip creating a VPC."),
     _k("cluster.privateSubnetIds", "array", [], "eks: existing private subnet IDs (at least 2 AZs) for nodes."),
@@ -69,9 +73,11 @@ KEYS: tuple[Key, ...] = (
     _k("cluster.masterCidr", "string", "172.16.0.32/28", "gke: the /28 for the private control plane."),
     _k("cluster.releaseChannel", "string", "REGULAR", "gke: release channel, RAPID | REGULAR | STABLE."),
     _k("cluster.deletionProtection", "boolean", True, "eks/gke: refuse to delete the cluster itself."),
+    _k("cluster.supportType", "string", "STANDARD", "eks: STANDARD | EXTENDED. EXTENDED keeps a version past standard support at an extra hourly charge; STANDARD upgrades the control plane when standard support ends."),
+    _k("cluster.logRetentionDays", "integer", 90, "eks: retention of the control-plane log group /aws/eks/<name>/cluster, one of CloudWatch Logs' values."),
     _k("cluster.autoprovisioning", "object", {"enabled": True, "cpuLimit": 1000, "memoryLimitGb": 4000}, "gke: node auto-provisioning, the GKE counterpart of Karpenter."),
     # ingress
-    _k("ingress.shardSize", "integer", 25, "Chainlets per p2p LoadBalancer shard. At most 25 on eks (2 listeners each, 50 per NLB), 50 on gke."),
+    _k("ingress.shardSize", "integer", 25, "Chainlets per p2p LoadBalancer shard. At most 25 on eks (2 of the NLB security group's 60 inbound rules each), 50 on gke."),
     _k("ingress.basePort", "integer", 1025, "First public port of every shard; a shard uses basePort..basePort+shardSize-1."),
     _k("ingress.internalBasePort", "integer", 20000, "First listening port inside the controller pods; slot N listens on internalBasePort+N."),
     _k("ingress.p2pDomain", "string", None, "If set, chainlets advertise p2p-<shard>.<domain> (publish it with external-dns) instead of the LB address."),
@@ -80,15 +86,17 @@ KEYS: tuple[Key, ...] = (
     _k("ingress.shardAnnotations", "object", {}, "Extra annotations on every shard Service, e.g. a MetalLB address pool on an existing cluster."),
     # karpenter
     _k("karpenter.enabled", "boolean", True, "eks: install Karpenter. Not available elsewhere (gke uses cluster.autoprovisioning)."),
-    _k("karpenter.instanceFamilies", "array", ["m7i", "m6i", "c7i", "c6i", "r7i", "r6i"], "EC2 instance families the default NodePool may launch."),
+    _k("karpenter.instanceFamilies", "array", ["m7i", "m6i", "c7i", "c6i", "r7i", "r6i"], "EC2 instance families both NodePools (signers and general) may launch."),
     _k("karpenter.capacityTypes", "array", ["on-demand"], "on-demand | spot | reserved. Validators should stay on-demand."),
     _k("karpenter.architectures", "array", ["amd64"], "amd64 | arm64."),
-    _k("karpenter.cpuLimit", "string", "1000", "NodePool limit on total CPU."),
-    _k("karpenter.memoryLimit", "string", "4000Gi", "NodePool limit on total memory."),
-    _k("karpenter.consolidationPolicy", "string", "WhenEmptyOrUnderutilized", "WhenEmptyOrUnderutilized | WhenEmpty."),
-    _k("karpenter.consolidateAfter", "string", "10m", "How long a node must be consolidatable before Karpenter acts."),
-    _k("karpenter.expireAfter", "string", "720h", "Maximum node lifetime, or Never."),
-    _k("karpenter.disruptionBudgets", "array", [{"nodes": "10%"}], "NodePool disruption budgets: objects with nodes and optional schedule, duration, reasons."),
+    _k("karpenter.cpuLimit", "string", "1000", "Total CPU of the signers NodePool (chain nodes and chainlets)."),
+    _k("karpenter.memoryLimit", "string", "4000Gi", "Total memory of the signers NodePool."),
+    _k("karpenter.generalCpuLimit", "string", "64", "Total CPU of the general NodePool (ingress, monitoring, logging)."),
+    _k("karpenter.generalMemoryLimit", "string", "256Gi", "Total memory of the general NodePool."),
+    _k("karpenter.consolidationPolicy", "string", "WhenEmptyOrUnderutilized", "General NodePool: WhenEmptyOrUnderutilized | Balanced | WhenEmpty. The signers pool removes only empty nodes."),
+    _k("karpenter.consolidateAfter", "string", "10m", "How long a node must be consolidatable before Karpenter acts (both pools)."),
+    _k("karpenter.expireAfter", "string", "720h", "Maximum lifetime of general nodes, or Never. Signer nodes never expire: see docs/runbooks.md, rotating signer nodes."),
+    _k("karpenter.disruptionBudgets", "array", [{"nodes": "10%"}], "Disruption budgets of both NodePools: objects with nodes and optional schedule, duration (hours and minutes), reasons."),
     _k("karpenter.amiAlias", "string", "al2023@latest", "EC2NodeClass AMI alias. Pin it (al2023@vYYYYMMDD) in production."),
     _k("karpenter.nodeVolumeSize", "string", "100Gi", "Root volume of Karpenter nodes (gp3, encrypted)."),
     # monitoring and alerting
@@ -107,7 +115,7 @@ KEYS: tuple[Key, ...] = (
     _k("alerting.runbookBaseUrl", "string", "docs/runbooks.md", "Base of the runbook_url annotation; point it at your copy of docs/runbooks.md."),
     # logging
     _k("logging.enabled", "boolean", False, "Ship container logs with fluent-bit: CloudWatch on eks, Cloud Logging on gke."),
-    _k("logging.retentionDays", "integer", 30, "eks: CloudWatch log group retention."),
+    _k("logging.retentionDays", "integer", 30, "eks: retention of the container log group, one of CloudWatch Logs' values (1, 3, 5, 7, 14, 30, 60, 90, ...)."),
     # charts
     _k("charts.localDir", "string", None, "A local chart mirror: a folder of packaged charts (<chart>-<version>.tgz, as `helm pull` writes them), relative to the project or absolute. When set, every Helm release installs from it and no chart repository or registry is contacted (air-gapped installs, the e2e suite)."),
     # storage

@@ -2,51 +2,18 @@
 
 from __future__ import annotations
 
-import ipaddress
-import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Mapping, Optional
 
 from pegasus.errors import ConfigError
 from pegasus.config.fields import (
-    Resources, Secret, _Section, _cidr, _describe, _duration, _quantity, _resources, is_kubeconfig_content,
-    _DNS1123, _ARN_ROLE, _ENV_NAME,
+    Resources, Secret, _Section, _describe, _duration, _quantity, _resources, _DNS1123, _ENV_NAME, log_retention_days,
 )
 from pegasus.config.keys import (
     DEFAULT_CHAINLET_RESOURCES, DEFAULT_SPC_RESOURCES, INGRESS_RESERVED_PORTS, SHARD_LIMITS,
 )
-
-
-@dataclass(frozen=True)
-class Autoprovisioning:
-    enabled: bool
-    cpu_limit: int
-    memory_limit_gb: int
-
-
-@dataclass(frozen=True)
-class ClusterSettings:
-    provider: str
-    name: str
-    kubeconfig: Optional[Secret]
-    context: Optional[str]
-    region: Optional[str]
-    project: Optional[str]
-    kubernetes_version: str
-    public_access_cidrs: tuple[str, ...]
-    admin_role_arns: tuple[str, ...]
-    vpc_cidr: str
-    vpc_id: Optional[str]
-    private_subnet_ids: tuple[str, ...]
-    public_subnet_ids: tuple[str, ...]
-    availability_zones: tuple[str, ...]
-    system_node_type: str
-    system_node_count: int
-    master_cidr: str
-    release_channel: str
-    deletion_protection: bool
-    autoprovisioning: Autoprovisioning
+from pegasus.config.platform import Autoprovisioning, ClusterSettings, KarpenterSettings  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)
@@ -59,22 +26,6 @@ class IngressSettings:
     cloud: str  # the cluster provider, which decides LB annotations and limits
     shard_annotations: Mapping[str, str] = field(default_factory=dict)
     admission_webhooks: bool = True
-
-
-@dataclass(frozen=True)
-class KarpenterSettings:
-    enabled: bool
-    instance_families: tuple[str, ...]
-    capacity_types: tuple[str, ...]
-    architectures: tuple[str, ...]
-    cpu_limit: str
-    memory_limit: str
-    consolidation_policy: str
-    consolidate_after: str
-    expire_after: str
-    disruption_budgets: tuple[Mapping[str, str], ...]
-    ami_alias: str
-    node_volume_size: str
 
 
 @dataclass(frozen=True)
@@ -155,96 +106,10 @@ class Settings:
     warnings: tuple[str, ...] = field(default=())
 
 
-def _cluster(s: _Section, stack: str, secret_keys: set[str]) -> ClusterSettings:
-    provider = s.choice("provider", ("existing", "eks", "gke"), "existing")
-    name = s.get("name", str, f"pegasus-{stack}".lower())
-    if not _DNS1123.match(name) or len(name) > 40:
-        raise ConfigError(s.key("name"), f"{name!r} must be lowercase letters, digits and '-', at most 40 characters (a GKE limit)")
-    region = s.get("region", str)
-    project = s.get("project", str)
-    if provider in ("eks", "gke") and not region:
-        raise ConfigError(s.key("region"), f"is required when cluster.provider is {provider}; set it, e.g. pulumi config set --path cluster.region {'us-east-1' if provider == 'eks' else 'us-central1'}")
-    if provider == "gke" and not project:
-        raise ConfigError(s.key("project"), "is required when cluster.provider is gke; set it to your GCP project ID")
-    version = s.get("kubernetesVersion", str, "1.35")
-    m = re.fullmatch(r"1\.([0-9]+)", version)
-    if not m or not 25 <= int(m.group(1)) <= 37:
-        raise ConfigError(s.key("kubernetesVersion"), f"must be a minor version between 1.25 and 1.37, like 1.35; got {version!r}")
-    if provider == "gke" and int(m.group(1)) < 34:
-        raise ConfigError(s.key("kubernetesVersion"), "must be at least 1.34 on gke: one LoadBalancer carrying TCP and UDP on the same port (mixed protocol) needs GKE 1.34.1-gke.2190000 or later")
-    cidrs = tuple(_cidr(f"{s.key('publicAccessCidrs')}[{i}]", c) for i, c in enumerate(s.str_list("publicAccessCidrs", [])))
-    admins = s.str_list("adminRoleArns", [])
-    for i, arn in enumerate(admins):
-        if not _ARN_ROLE.match(arn):
-            raise ConfigError(f"{s.key('adminRoleArns')}[{i}]", f"{arn!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
-    vpc_cidr = _cidr(s.key("vpcCidr"), s.get("vpcCidr", str, "10.40.0.0/16"))
-    vpc_id = s.get("vpcId", str)
-    # The network Pegasus carves: on eks four quarters for subnets (components/cluster_builder.
-    # subnet_plan), on gke a pod range of half the network (gke_ranges).
-    smallest = {"eks": 20, "gke": 16}.get(provider)
-    if smallest and not vpc_id and ipaddress.ip_network(vpc_cidr).prefixlen > smallest:
-        raise ConfigError(s.key("vpcCidr"), f"{vpc_cidr} is too small for the network Pegasus creates on {provider}; "
-                                            f"use a /{smallest} or larger, like 10.40.0.0/16")
-    private_subnets = s.str_list("privateSubnetIds", [])
-    public_subnets = s.str_list("publicSubnetIds", [])
-    if provider == "eks" and (vpc_id or private_subnets or public_subnets):
-        if not (vpc_id and len(private_subnets) >= 2 and len(public_subnets) >= 2):
-            raise ConfigError(s.key("vpcId"), "to use an existing network set vpcId, and at least 2 privateSubnetIds and 2 publicSubnetIds (in different AZs); or set none of them to let Pegasus create a VPC")
-    azs = s.str_list("availabilityZones", [])
-    if azs and len(azs) < 2:
-        raise ConfigError(s.key("availabilityZones"), "needs at least 2 availability zones, or leave it empty to use the region's first 3")
-    default_type = {"eks": "m7i.large", "gke": "e2-standard-4"}.get(provider, "")
-    node_type = s.get("systemNodeType", str, default_type)
-    node_count = s.int_range("systemNodeCount", 2, 1, 20)
-    master_cidr = _cidr(s.key("masterCidr"), s.get("masterCidr", str, "172.16.0.32/28"))
-    if ipaddress.ip_network(master_cidr).prefixlen != 28:
-        raise ConfigError(s.key("masterCidr"), f"must be a /28 (a GKE requirement); got {master_cidr}")
-    channel = s.choice("releaseChannel", ("RAPID", "REGULAR", "STABLE"), "REGULAR")
-    deletion = s.get("deletionProtection", bool, True)
-    ap_raw = s.get("autoprovisioning", dict, {})
-    bad = set(ap_raw) - {"enabled", "cpuLimit", "memoryLimitGb"}
-    if bad:
-        raise ConfigError(f"{s.key('autoprovisioning')}.{sorted(bad)[0]}", "unknown key; use enabled, cpuLimit and memoryLimitGb")
-    ap_section = _Section(s.key("autoprovisioning"), ap_raw)
-    autoprov = Autoprovisioning(
-        enabled=ap_section.get("enabled", bool, True),
-        cpu_limit=ap_section.int_range("cpuLimit", 1000, 1, 100000),
-        memory_limit_gb=ap_section.int_range("memoryLimitGb", 4000, 1, 1000000),
-    )
-    kubeconfig = s.get("kubeconfig", str)
-    context = s.get("context", str)
-    if kubeconfig and is_kubeconfig_content(kubeconfig) and "cluster" not in secret_keys:
-        raise ConfigError(s.key("kubeconfig"), "holds kubeconfig contents (credentials) in plain text; set it with `pulumi config set --secret --path cluster.kubeconfig \"$(cat kubeconfig)\"`, or give a file path instead")
-    if provider != "existing" and (kubeconfig or context):
-        raise ConfigError(s.key("kubeconfig" if kubeconfig else "context"), f"only applies to cluster.provider existing; {provider} builds its own kubeconfig")
-    return ClusterSettings(
-        provider=provider,
-        name=name,
-        kubeconfig=Secret(kubeconfig) if kubeconfig else None,
-        context=context,
-        region=region,
-        project=project,
-        kubernetes_version=version,
-        public_access_cidrs=cidrs,
-        admin_role_arns=admins,
-        vpc_cidr=vpc_cidr,
-        vpc_id=vpc_id,
-        private_subnet_ids=private_subnets,
-        public_subnet_ids=public_subnets,
-        availability_zones=azs,
-        system_node_type=node_type,
-        system_node_count=node_count,
-        master_cidr=master_cidr,
-        release_channel=channel,
-        deletion_protection=deletion,
-        autoprovisioning=autoprov,
-    )
-
-
 def _ingress(s: _Section, cloud: str) -> IngressSettings:
     limit = SHARD_LIMITS[cloud]
     why = {
-        "eks": " on eks: an AWS NLB has at most 50 listeners and each chainlet takes 2 (TCP and UDP)",
+        "eks": " on eks: each chainlet port takes 2 inbound rules (TCP and UDP) of the NLB security group's 60",
         "gke": " on gke",
         "existing": "",
     }[cloud]
@@ -272,68 +137,6 @@ def _ingress(s: _Section, cloud: str) -> IngressSettings:
             raise ConfigError(f"{s.key('shardAnnotations')}.{k}", f"annotation values must be strings, got {_describe(v)}")
     return IngressSettings(shard_size, base_port, internal, domain, replicas, cloud, dict(sorted(extra.items())),
                            admission_webhooks=s.get("admissionWebhooks", bool, True))
-
-
-_INSTANCE_FAMILY = re.compile(r"^[a-z][a-z0-9-]*[0-9][a-z0-9-]*$")
-
-
-def _karpenter(s: _Section, provider: str) -> KarpenterSettings:
-    explicit = s.raw("enabled")
-    enabled = s.get("enabled", bool, True)
-    if provider != "eks":
-        if explicit is not None and enabled:
-            raise ConfigError(s.key("enabled"), f"Karpenter runs only on eks; on {provider} leave it unset" + (" and use cluster.autoprovisioning" if provider == "gke" else ""))
-        enabled = False
-    families = s.str_list("instanceFamilies", ["m7i", "m6i", "c7i", "c6i", "r7i", "r6i"])
-    for i, fam in enumerate(families):
-        if not _INSTANCE_FAMILY.match(fam):
-            raise ConfigError(f"{s.key('instanceFamilies')}[{i}]", f"{fam!r} is not an EC2 instance family like m7i")
-    capacity = s.str_list("capacityTypes", ["on-demand"])
-    for i, c in enumerate(capacity):
-        if c not in ("on-demand", "spot", "reserved"):
-            raise ConfigError(f"{s.key('capacityTypes')}[{i}]", f"must be one of on-demand, spot, reserved; got {c!r}")
-    archs = s.str_list("architectures", ["amd64"])
-    for i, a in enumerate(archs):
-        if a not in ("amd64", "arm64"):
-            raise ConfigError(f"{s.key('architectures')}[{i}]", f"must be amd64 or arm64; got {a!r}")
-    if not families or not capacity or not archs:
-        empty = "instanceFamilies" if not families else "capacityTypes" if not capacity else "architectures"
-        raise ConfigError(s.key(empty), "must not be empty")
-    cpu = _quantity(s.key("cpuLimit"), s.get("cpuLimit", str, "1000"))
-    mem = _quantity(s.key("memoryLimit"), s.get("memoryLimit", str, "4000Gi"))
-    policy = s.choice("consolidationPolicy", ("WhenEmptyOrUnderutilized", "WhenEmpty"), "WhenEmptyOrUnderutilized")
-    after = _duration(s.key("consolidateAfter"), s.get("consolidateAfter", str, "10m"), allow_never=True)
-    expire = _duration(s.key("expireAfter"), s.get("expireAfter", str, "720h"), allow_never=True)
-    budgets_raw = s.get("disruptionBudgets", list, [{"nodes": "10%"}])
-    budgets = []
-    for i, b in enumerate(budgets_raw):
-        key = f"{s.key('disruptionBudgets')}[{i}]"
-        if not isinstance(b, dict):
-            raise ConfigError(key, f"must be an object like {{\"nodes\": \"10%\"}}, got {_describe(b)}")
-        bad = set(b) - {"nodes", "schedule", "duration", "reasons"}
-        if bad:
-            raise ConfigError(f"{key}.{sorted(bad)[0]}", "unknown key; use nodes, schedule, duration and reasons")
-        nodes = str(b.get("nodes", ""))
-        if not re.fullmatch(r"(100|[1-9]?[0-9])%|[0-9]+", nodes):
-            raise ConfigError(f"{key}.nodes", f"must be a node count like 1 or a percentage like 10%; got {nodes!r}")
-        if ("schedule" in b) != ("duration" in b):
-            raise ConfigError(f"{key}.schedule", "schedule and duration must be set together")
-        budget: dict = {"nodes": nodes}
-        if "schedule" in b:
-            budget["schedule"] = str(b["schedule"])
-            budget["duration"] = _duration(f"{key}.duration", str(b["duration"]))
-        if "reasons" in b:
-            reasons = b["reasons"]
-            allowed = ("Underutilized", "Empty", "Drifted")
-            if not isinstance(reasons, list) or not all(r in allowed for r in reasons):
-                raise ConfigError(f"{key}.reasons", f"must be a list of {', '.join(allowed)}")
-            budget["reasons"] = list(reasons)
-        budgets.append(budget)
-    alias = s.get("amiAlias", str, "al2023@latest")
-    if not re.fullmatch(r"(al2023|al2|bottlerocket|windows2019|windows2022)@(latest|v[0-9][0-9.]*)", alias):
-        raise ConfigError(s.key("amiAlias"), f"{alias!r} is not an AMI alias like al2023@v20251105 or al2023@latest")
-    volume = _quantity(s.key("nodeVolumeSize"), s.get("nodeVolumeSize", str, "100Gi"))
-    return KarpenterSettings(enabled, families, capacity, archs, cpu, mem, policy, after, expire, tuple(budgets), alias, volume)
 
 
 def _monitoring(s: _Section, secret_keys: set[str]) -> MonitoringSettings:
@@ -369,7 +172,7 @@ def _logging(s: _Section, provider: str) -> LoggingSettings:
     enabled = s.get("enabled", bool, False)
     if enabled and provider == "existing":
         raise ConfigError(s.key("enabled"), "log shipping targets CloudWatch (eks) or Cloud Logging (gke); on an existing cluster leave it false and use your own agent")
-    return LoggingSettings(enabled, s.int_range("retentionDays", 30, 1, 3653))
+    return LoggingSettings(enabled, log_retention_days(s, "retentionDays", 30))
 
 
 _IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$")

@@ -23,6 +23,7 @@ from . import (
     key_material,
     lb_listener_limits,
     public_exposure,
+    signer_node_expiry,
     signing_workloads,
     unique_signer_keys,
     volume_encryption,
@@ -46,6 +47,7 @@ ALL_POLICIES = [
     bucket_exposure.POLICY,
     unique_signer_keys.POLICY,
     karpenter_ami.POLICY,
+    signer_node_expiry.POLICY,
 ]
 
 

@@ -40,6 +40,7 @@ JOB = "kubernetes:batch/v1:Job"
 CRON_JOB = "kubernetes:batch/v1:CronJob"
 STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 EC2_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 AWS_EKS = "aws:eks/cluster:Cluster"
 EKS_COMPONENT = "eks:index:Cluster"
@@ -297,6 +298,26 @@ def ec2_node_class() -> dict:
     }
 
 
+def node_pool() -> dict:
+    """A pool any pod may land on (no taint), so signers too: its nodes never expire."""
+    return {
+        "apiVersion": "karpenter.sh/v1",
+        "kind": "NodePool",
+        "metadata": {"name": "signers"},
+        "spec": {
+            "template": {
+                "metadata": {"labels": {"pegasus.saga.xyz/pool": "signers"}},
+                "spec": {
+                    "requirements": [{"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["on-demand"]}],
+                    "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "default"},
+                    "expireAfter": "Never",
+                },
+            },
+            "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "10m"},
+        },
+    }
+
+
 def helm_release() -> dict:
     # Values are not inspected: a chart's privileged DaemonSet must not be reported here.
     return {
@@ -440,6 +461,7 @@ GOLDEN = {
     CONFIG_MAP: config_map,
     SECRET: secret,
     EC2_NODE_CLASS: ec2_node_class,
+    NODE_POOL: node_pool,
     HELM_RELEASE: helm_release,
     AWS_EKS: aws_eks_cluster,
     EKS_COMPONENT: eks_component_cluster,

@@ -40,6 +40,7 @@ ROSTER = {
     "pegasus-buckets-not-public": ("mandatory", ResourceValidationPolicy),
     "pegasus-unique-signer-keys": ("mandatory", StackValidationPolicy),
     "pegasus-karpenter-ami-pinned": ("advisory", ResourceValidationPolicy),
+    "pegasus-signer-nodes-never-expire": ("mandatory", StackValidationPolicy),
 }
 
 
@@ -195,7 +196,7 @@ def test_unknown_policies_and_properties_are_ignored_like_the_cli_does():
 def test_resolve_config_fills_schema_defaults():
     settings = resolve_config(ALL_POLICIES, {"pegasus-no-public-internal-ports": {"allowedPorts": [3000]}}, PACK_ENFORCEMENT_LEVEL)
     assert settings["pegasus-no-public-internal-ports"].config == {"allowedPorts": [3000], "allowedServices": []}
-    assert settings["pegasus-nlb-listener-limit"].config == {"maxListeners": 50}
+    assert settings["pegasus-nlb-listener-limit"].config == {"maxListeners": 50, "maxSecurityGroupRules": 60}
     assert settings["pegasus-container-hygiene"].level == "advisory"
 
 
@@ -291,7 +292,10 @@ def bad_stack():
     bucket["acl"] = "public-read"
     node_class = f.ec2_node_class()
     node_class["spec"]["amiSelectorTerms"] = [{"alias": "al2023@latest"}]
+    expiring = f.node_pool()
+    expiring["spec"]["template"]["spec"]["expireAfter"] = "720h"
     return f.golden_stack() + [
+        f.resource(f.NODE_POOL, expiring, "expiring-pool"),
         f.resource(f.PVC, f.pvc(), "unprotected", protect=False),
         f.resource(f.STORAGE_CLASS, storage_class, "delete-class"),
         f.resource(f.STATEFUL_SET, sts, "sts"),

@@ -184,3 +184,74 @@ def test_max_listeners_is_configurable():
     assert check(LISTENERS, f.SERVICE, shard_with(11), {"maxListeners": 10}) == [too_many(11, 10)]
     assert check(LISTENERS, f.SERVICE, shard_with(11), {"maxListeners": 10.0}) == [too_many(11, 10)]
     assert check(LISTENERS, f.SERVICE, shard_with(10), {"maxListeners": 10}) == []
+
+
+# --- TCP_UDP listeners and the NLB security group -----------------------------------------
+
+TCP_UDP = "service.beta.kubernetes.io/aws-load-balancer-enable-tcp-udp-listener"
+
+
+def tcp_udp_shard(chainlets: int, annotate: bool = True):
+    """A p2p shard as Pegasus builds it: TCP and UDP on every chainlet's port."""
+    props = f.shard_service()
+    props["spec"]["ports"] = [
+        {"name": f"{proto.lower()}-{1025 + i}", "port": 1025.0 + i, "targetPort": 20000.0 + i, "protocol": proto}
+        for i in range(chainlets) for proto in ("TCP", "UDP")
+    ]
+    if annotate:
+        props["metadata"]["annotations"][TCP_UDP] = "true"
+    return props
+
+
+def too_many_rules(entries, sources=1, limit=60):
+    return (
+        f"spec.ports has {entries} entries from {sources} source range(s), {entries * sources} inbound rules in the "
+        f"security group the AWS Load Balancer Controller manages for this NLB, above the limit of {limit}; "
+        "spread the ports over more LoadBalancer Services (a smaller ingress.shardSize), or raise the account's "
+        "quota and maxSecurityGroupRules with it"
+    )
+
+
+def test_a_full_eks_shard_fits_25_listeners_and_50_rules():
+    assert check(LISTENERS, f.SERVICE, tcp_udp_shard(25)) == []
+
+
+def test_the_security_group_binds_before_the_listeners_do():
+    # 31 ports: 31 TCP_UDP listeners fit the 50, their 62 rules do not fit the 60.
+    assert check(LISTENERS, f.SERVICE, tcp_udp_shard(31)) == [too_many_rules(62)]
+
+
+def test_merged_listeners_are_counted_by_port_number():
+    props = tcp_udp_shard(51)
+    props["spec"]["loadBalancerSourceRanges"] = ["0.0.0.0/0"]
+    assert check(LISTENERS, f.SERVICE, props, {"maxSecurityGroupRules": 1000}) == [
+        "spec.ports opens 51 port numbers, each one NLB listener (TCP and UDP of a port merged into TCP_UDP), "
+        "above the limit of 50; spread the ports over more LoadBalancer Services (a smaller ingress.shardSize)"
+    ]
+
+
+def test_without_the_tcp_udp_annotation_every_entry_is_a_listener():
+    assert check(LISTENERS, f.SERVICE, tcp_udp_shard(26, annotate=False), {"maxSecurityGroupRules": 1000}) == [
+        too_many(52)]
+
+
+def test_each_source_range_is_a_rule_per_entry():
+    props = tcp_udp_shard(10)
+    props["spec"]["loadBalancerSourceRanges"] = ["198.51.100.0/24", "203.0.113.0/24", "192.0.2.0/24"]
+    assert check(LISTENERS, f.SERVICE, props) == []  # 60 rules: exactly the quota
+    props["spec"]["ports"] += tcp_udp_shard(11)["spec"]["ports"][20:]
+    assert check(LISTENERS, f.SERVICE, props) == [too_many_rules(22, sources=3)]
+
+
+@pytest.mark.parametrize("annotation, value", [
+    ("service.beta.kubernetes.io/aws-load-balancer-security-groups", "sg-0123"),
+    ("service.beta.kubernetes.io/aws-load-balancer-disable-nlb-sg", "true"),
+])
+def test_a_security_group_the_controller_does_not_manage_is_not_counted(annotation, value):
+    props = tcp_udp_shard(31)
+    props["metadata"]["annotations"][annotation] = value
+    assert check(LISTENERS, f.SERVICE, props) == []
+
+
+def test_the_rule_limit_is_configurable():
+    assert check(LISTENERS, f.SERVICE, tcp_udp_shard(25), {"maxSecurityGroupRules": 40}) == [too_many_rules(50, limit=40)]

@@ -81,13 +81,14 @@ def test_any_unknown_field_of_a_golden_fixture_reports_nothing(kind, wrap):
 
 
 @BOTH
-@pytest.mark.parametrize("kind", [f.PVC, f.STORAGE_CLASS, f.STATEFUL_SET, f.DEPLOYMENT])
+@pytest.mark.parametrize("kind", [f.PVC, f.STORAGE_CLASS, f.STATEFUL_SET, f.DEPLOYMENT, f.NODE_POOL])
 def test_any_unknown_field_in_a_golden_stack_reports_nothing(kind, wrap):
     stack = [
         f.resource(f.PVC, f.pvc(), "data", protect=True),
         f.resource(f.STORAGE_CLASS, f.storage_class(), "class"),
         f.resource(f.STATEFUL_SET, f.stateful_set(), "a"),
         f.resource(f.DEPLOYMENT, f.deployment(), "b"),
+        f.resource(f.NODE_POOL, f.node_pool(), "pool"),
     ]
     target = next(r for r in stack if r["type"] == kind)
     golden = target["props"]

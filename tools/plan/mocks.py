@@ -20,6 +20,7 @@ from pulumi.runtime import mocks as pmocks
 from pulumi.runtime import rpc
 
 ACCOUNT_ID = "123456789012"
+DEPLOYER_ROLE = "pegasus-deployer"  # the role the offline plan pretends to run as
 SECRET = "[secret]"
 _SECRET_SIG = rpc._special_secret_sig
 _SIG_KEY = rpc._special_sig_key
@@ -198,7 +199,9 @@ class PlanMocks(pmocks.Mocks):
             return {"names": [f"{self.region}a", f"{self.region}b", f"{self.region}c"],
                     "zoneIds": ["use1-az1", "use1-az2", "use1-az3"], "id": self.region}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/planner", "userId": "PLANNER", "id": ACCOUNT_ID}
+            # CI deploys with a role it assumes through OIDC (README, CI credentials).
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{DEPLOYER_ROLE}/planner",
+                    "userId": "AROAPLANNER:planner", "id": ACCOUNT_ID}
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         return {}
@@ -271,6 +274,10 @@ class PlanMocks(pmocks.Mocks):
             outputs["keyId"] = key_id
             outputs["arn"] = self._arn("kms", "key", key_id)
             return key_id, outputs
+        if typ == "aws:ec2/eip:Eip":
+            # TEST-NET-1: GKE's reserved addresses use 203.0.113.0/24, its endpoint 198.51.100.10.
+            outputs["allocationId"] = self._mark("allocationId", f"eipalloc-{name}")
+            outputs["publicIp"] = self._mark("publicIp", f"192.0.2.{self._host_number(name)}")
         if typ.startswith("aws:ec2/"):
             rid = self._mark("id", f"{name}-placeholder-id")
             outputs["arn"] = self._arn("ec2", typ.split(":")[-1].lower(), rid)
