@@ -50,13 +50,13 @@ def cost_model(sizes: list[int]) -> list[dict]:
             row = {
                 "cloud": cloud, "chainlets": n, "shard_size": shard,
                 "load_balancers": shards + 1,  # the shards plus the platform chain's own
-                "listeners": 2 * n + 1,  # TCP and UDP per chainlet, TCP 26656 for the platform chain
-                "max_listeners_per_lb": 2 * shard,
+                "listeners": n + 1,  # one TCP listener per chainlet, TCP 26656 for the platform chain
+                "max_listeners_per_lb": shard,
             }
             if cloud == "eks":
                 row["nlb_hours_usd_per_month"] = round(row["load_balancers"] * NLB_HOURLY_USD * HOURS_PER_MONTH, 2)
             else:
-                row["forwarding_rules"] = 2 * shards + 1  # mixed TCP+UDP takes two per shard
+                row["forwarding_rules"] = shards + 1  # one protocol: one forwarding rule per LB
             rows.append(row)
     return rows
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Optional
 
-from components import ingress_builder
+from components import p2p_builder
 from components import workload_builder as wb
 from pegasus import names
 from pegasus.config import SpcSettings
@@ -24,7 +24,7 @@ class ChainNodeSpec:
     public_ports: tuple[wb.Port, ...] = (wb.P2P,)
     internal_ports: tuple[wb.Port, ...] = (wb.RPC, wb.GRPC, wb.REST, wb.METRICS)
     lb_annotations: Mapping[str, str] = field(default_factory=dict)
-    external_traffic_policy: Optional[str] = None
+    lb_spec: Mapping[str, Any] = field(default_factory=lambda: {"type": "LoadBalancer"})
     advertise_env: Optional[str] = "EXTERNAL_ADDRESS"  # env var that receives host:port of the public p2p port
 
 
@@ -40,13 +40,14 @@ def chain_node_manifests(spec: ChainNodeSpec, external_address: Any = None) -> d
         "namespace": wb.namespace(w.namespace, w.component, w.instance),
         "claim": wb.data_claim(w),
         "workload": wb.statefulset(w),
-        "public": wb.service(w, spec.public_service, spec.public_ports, kind="LoadBalancer",
-                             annotations=spec.lb_annotations, external_traffic_policy=spec.external_traffic_policy),
+        "public": wb.service(w, spec.public_service, spec.public_ports, lb_spec=spec.lb_spec,
+                             annotations=spec.lb_annotations, publish_not_ready=True),
         "internal": wb.service(w, spec.internal_service, spec.internal_ports),
     }
 
 
-def spc_spec(settings: SpcSettings, cloud: str, cluster_name: str, storage_class: Optional[str]) -> ChainNodeSpec:
+def spc_spec(settings: SpcSettings, cloud: str, cluster_name: str, storage_class: Optional[str],
+             allocate_node_ports: bool = True) -> ChainNodeSpec:
     env = {
         "CHAIN_ID": settings.chain_id,
         "MONIKER": settings.moniker,
@@ -73,8 +74,8 @@ def spc_spec(settings: SpcSettings, cloud: str, cluster_name: str, storage_class
         workload=workload,
         public_service=names.SPC_SERVICE,
         internal_service=names.SPC_INTERNAL_SERVICE,
-        lb_annotations=ingress_builder.public_lb_annotations(
-            cloud, f"pegasus.saga.xyz/cluster={cluster_name},pegasus.saga.xyz/node=spc", mixed_protocol=False
+        lb_annotations=p2p_builder.public_lb_annotations(
+            cloud, f"pegasus.saga.xyz/cluster={cluster_name},pegasus.saga.xyz/node=spc"
         ),
-        external_traffic_policy=None if cloud == "eks" else "Local",
+        lb_spec=p2p_builder.public_lb_spec(cloud, allocate_node_ports),
     )

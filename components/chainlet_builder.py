@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from components import workload_builder as wb
-from components.ingress_builder import P2PBackend
+from components.p2p_builder import P2PBackend
 from pegasus import names
 from pegasus import slots as slot_math
 from pegasus.chain.model import Chainlet, ChainView
@@ -109,5 +109,5 @@ def chainlet_manifests(plan: ChainletPlan, settings: ChainletSettings, storage_c
         "namespace": wb.namespace(plan.namespace, names.CHAINLET_COMPONENT, plan.chain_id),
         "claim": wb.data_claim(w),
         "workload": wb.statefulset(w),
-        "service": wb.service(w, w.name, SERVICE_PORTS),
+        "service": wb.service(w, w.name, SERVICE_PORTS, publish_not_ready=True),
     }

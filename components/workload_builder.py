@@ -193,15 +193,20 @@ def statefulset(w: ChainWorkload) -> dict:
     }
 
 
-def service(w: ChainWorkload, name: str, ports: tuple[Port, ...], *, kind: str = "ClusterIP",
-            annotations: Optional[Mapping[str, str]] = None, external_traffic_policy: Optional[str] = None) -> dict:
-    spec: dict = {
-        "type": kind,
-        "selector": names.selector(w.component, w.instance, name=w.name),
-        "ports": [{"name": p.name, "port": p.port, "targetPort": p.name, "protocol": p.protocol} for p in ports],
-    }
-    if external_traffic_policy:
-        spec["externalTrafficPolicy"] = external_traffic_policy
+def service(w: ChainWorkload, name: str, ports: tuple[Port, ...], *, lb_spec: Optional[Mapping] = None,
+            annotations: Optional[Mapping[str, str]] = None, publish_not_ready: bool = False) -> dict:
+    """A Service of the daemon; `lb_spec` (type LoadBalancer and its fields) makes it public."""
+    spec: dict = dict(lb_spec) if lb_spec else {"type": "ClusterIP"}
+    spec["selector"] = names.selector(w.component, w.instance, name=w.name)
+    spec["ports"] = [{"name": p.name, "port": p.port, "targetPort": p.name, "protocol": p.protocol} for p in ports]
+    if publish_not_ready:
+        # A p2p endpoint must not come and go with readiness (which watches RPC, and a
+        # syncing or restarting node is still a peer): the EndpointSlice controller marks
+        # every endpoint ready when the Service publishes not-ready addresses
+        # (`ready := service.Spec.PublishNotReadyAddresses || podutil.IsPodReady(pod)`), so
+        # ingress-nginx's L4 list, which drops a Service without ready endpoints
+        # (getEndpointsFromSlices, getStreamServices), stays the same and nginx does not reload.
+        spec["publishNotReadyAddresses"] = True
     metadata: dict = {"name": name, "namespace": w.namespace, "labels": names.labels(w.component, w.instance, name=w.name)}
     if annotations:
         metadata["annotations"] = dict(annotations)

@@ -77,7 +77,8 @@ def deploy(settings: Settings) -> None:
     probe_groups = []
     spc_address = None
     if settings.spc.enabled:
-        spec = chain_node_builder.spc_spec(settings.spc, settings.cluster.provider, settings.cluster.name, cluster.storage_class)
+        spec = chain_node_builder.spc_spec(settings.spc, settings.cluster.provider, settings.cluster.name, cluster.storage_class,
+                                           settings.ingress.allocate_node_ports)
         spc = ChainNode("spc", spec, opts=pulumi.ResourceOptions(providers=[cluster.provider], depends_on=cluster.lb_dependencies))
         spc_address = spc.p2p_address
         probe_groups.append(ProbeGroup(

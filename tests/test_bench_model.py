@@ -10,10 +10,10 @@ def test_cost_model_counts_load_balancers_and_listeners():
     assert rows[("eks", 25)]["load_balancers"] == 2  # one shard plus the platform chain's LB
     assert rows[("eks", 26)]["load_balancers"] == 3
     assert rows[("eks", 1000)] == {
-        "cloud": "eks", "chainlets": 1000, "shard_size": 25, "load_balancers": 41, "listeners": 2001,
-        "max_listeners_per_lb": 50, "nlb_hours_usd_per_month": 673.42,
+        "cloud": "eks", "chainlets": 1000, "shard_size": 25, "load_balancers": 41, "listeners": 1001,
+        "max_listeners_per_lb": 25, "nlb_hours_usd_per_month": 673.42,
     }
-    assert rows[("gke", 1000)]["forwarding_rules"] == 81
+    assert rows[("gke", 1000)]["forwarding_rules"] == 41
 
 
 def test_linear_fit():

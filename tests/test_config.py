@@ -61,9 +61,9 @@ def test_shard_size_zero():
 
 
 def test_shard_size_above_the_nlb_listener_limit():
-    assert error({"cluster": {"provider": "eks", "region": "us-east-1"}, "ingress": {"shardSize": 26}}) == (
-        "pegasus:ingress.shardSize: must be between 1 and 25 on eks: an AWS NLB has at most 50 listeners "
-        "and each chainlet takes 2 (TCP and UDP); got 26"
+    assert error({"cluster": {"provider": "eks", "region": "us-east-1"}, "ingress": {"shardSize": 51}}) == (
+        "pegasus:ingress.shardSize: must be between 1 and 50 on eks: an AWS NLB has at most 50 listeners "
+        "and each chainlet takes one; got 51"
     )
 
 
@@ -103,7 +103,7 @@ def test_unknown_field_inside_a_section():
     msg = error({"ingress": {"shardsize": 10}})
     assert msg == (
         "pegasus:ingress.shardsize: unknown key; the known keys of pegasus:ingress are shardSize, basePort, "
-        "internalBasePort, p2pDomain, controllerReplicas, shardAnnotations"
+        "internalBasePort, p2pDomain, controllerReplicas, shardAnnotations, allocateNodePorts"
     )
 
 

@@ -46,9 +46,9 @@ def test_json_contract(tmp_path, capsys):
     assert by_name["chain-state"]["inputs"]["__provider"] == "[secret]"
     assert doc["outputs"]["kubeconfig"] == "[secret]"
     shard = by_name["ingress-p2p-0"]
-    assert shard["placeholders"] == {"status.loadBalancer.ingress[0].hostname": "ingress-nginx-controller-p2p-0.ingress-nginx.lb.pending.invalid"}
+    assert shard["placeholders"] == {"status.loadBalancer.ingress[0].hostname": "ingress-nginx-controller-p2p-0.sagasrv-ingress.lb.pending.invalid"}
     assert {"urn": shard["urn"], "property": "status.loadBalancer.ingress[0].hostname",
-            "value": "ingress-nginx-controller-p2p-0.ingress-nginx.lb.pending.invalid"} in doc["placeholders"]
+            "value": "ingress-nginx-controller-p2p-0.sagasrv-ingress.lb.pending.invalid"} in doc["placeholders"]
 
 
 def test_manifests_layout(tmp_path, capsys):
@@ -59,12 +59,12 @@ def test_manifests_layout(tmp_path, capsys):
     assert sts["spec"]["replicas"] == 1  # integers stay integers
     assert (tmp_path / "_cluster" / "Namespace-sagasrv-spc.yaml").exists()
     assert (tmp_path / "sagasrv-metrics" / "PrometheusRule-pegasus-chainlets.yaml").exists()
-    values = (tmp_path / "helm" / "ingress-nginx.values.yaml").read_text()
+    values = (tmp_path / "helm" / "pegasus-ingress-nginx.values.yaml").read_text()
     assert values.startswith(
-        "# Helm release ingress-nginx in namespace ingress-nginx\n# chart: ingress-nginx\n# version: 4.15.1\n"
+        "# Helm release pegasus-ingress-nginx in namespace sagasrv-ingress\n# chart: ingress-nginx\n# version: 4.15.1\n"
         "# repository: https://kubernetes.github.io/ingress-nginx\n"
     )
-    assert yaml.safe_load(values)["fullnameOverride"] == "ingress-nginx"
+    assert yaml.safe_load(values)["fullnameOverride"] == "pegasus-ingress-nginx"
 
 
 def test_set_overrides_like_config_set_path(capsys, tmp_path):
@@ -102,8 +102,8 @@ def test_config_file_and_secure_values_are_planned_as_placeholders(tmp_path, cap
 @pytest.mark.parametrize("sets, message", [
     (["cluster.provider=aks"], "error: pegasus:cluster.provider: must be one of existing, eks, gke; got 'aks'"),
     (["ingress.shardSize=0"], "error: pegasus:ingress.shardSize: must be between 1 and 1000; got 0"),
-    (["cluster.provider=eks", "cluster.region=us-east-1", "ingress.shardSize=30"],
-     "error: pegasus:ingress.shardSize: must be between 1 and 25 on eks: an AWS NLB has at most 50 listeners and each chainlet takes 2 (TCP and UDP); got 30"),
+    (["cluster.provider=eks", "cluster.region=us-east-1", "ingress.shardSize=60"],
+     "error: pegasus:ingress.shardSize: must be between 1 and 50 on eks: an AWS NLB has at most 50 listeners and each chainlet takes one; got 60"),
     (["cluster.provider=eks", "cluster.region=us-east-1", 'cluster.publicAccessCidrs=["300.1.2.0/24"]'],
      "error: pegasus:cluster.publicAccessCidrs[0]: '300.1.2.0/24' is not a valid CIDR block; write it like 203.0.113.0/24"),
     (["ingress.shardsPerLb=3"], "error: pegasus:ingress.shardsPerLb: unknown key; the known keys of pegasus:ingress are"),

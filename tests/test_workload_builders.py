@@ -156,6 +156,7 @@ def test_chainlet_claim_and_service():
             {"name": n, "port": p, "targetPort": n, "protocol": "TCP"}
             for n, p in (("p2p", 26656), ("rpc", 26657), ("grpc", 9090), ("rest", 1317), ("evm-rpc", 8545), ("evm-ws", 8546))
         ],
+        "publishNotReadyAddresses": True,
     }
     assert m["namespace"]["metadata"]["name"] == "saga-chainlet00003-2700000000000003-1"
 
@@ -178,6 +179,7 @@ def test_platform_chain_exposes_only_p2p_publicly():
         "selector": {"app.kubernetes.io/name": "spc", "app.kubernetes.io/instance": "spc"},
         "ports": [{"name": "p2p", "port": 26656, "targetPort": "p2p", "protocol": "TCP"}],
         "externalTrafficPolicy": "Local",
+        "publishNotReadyAddresses": True,
     }
     assert m["internal"]["metadata"]["name"] == "spc-internal"
     assert m["internal"]["spec"]["type"] == "ClusterIP"

@@ -27,13 +27,13 @@ def _k(path, type_, default, description, secret=False, placeholder=None):
 
 
 # Cloud listener budgets. An AWS NLB has at most 50 listeners ("Listeners per Network Load
-# Balancer: 50, adjustable: no") and each p2p backend is counted as two (TCP and UDP), so a
-# shard carries at most 25 backends there. GKE forwards a contiguous port range once a
+# Balancer: 50, adjustable: no") and each p2p backend is one TCP listener (p2p is TCP only,
+# components/p2p_builder.py), so a shard carries at most 50 backends there. GKE forwards a contiguous port range once a
 # Service has more than 5 ports, so there is no hard cap there; we keep a shard within 50
 # backends so its ports stay one short contiguous range and one LB's blast radius stays small.
-SHARD_LIMITS = {"eks": 25, "gke": 50, "existing": 1000}
+SHARD_LIMITS = {"eks": 50, "gke": 50, "existing": 1000}
 
-# Ports the ingress-nginx controller binds itself; a tcp/udp-services key on one of them is
+# Ports the ingress-nginx controller binds itself; a tcp-services key on one of them is
 # either refused by the controller or breaks its reload.
 INGRESS_RESERVED_PORTS = frozenset({80, 442, 443, 8181, 8443, 10245, 10246, 10247, 10254})
 
@@ -71,12 +71,13 @@ KEYS: tuple[Key, ...] = (
     _k("cluster.deletionProtection", "boolean", True, "eks/gke: refuse to delete the cluster itself."),
     _k("cluster.autoprovisioning", "object", {"enabled": True, "cpuLimit": 1000, "memoryLimitGb": 4000}, "gke: node auto-provisioning, the GKE counterpart of Karpenter."),
     # ingress
-    _k("ingress.shardSize", "integer", 25, "Chainlets per p2p LoadBalancer shard. At most 25 on eks (2 listeners each, 50 per NLB), 50 on gke."),
+    _k("ingress.shardSize", "integer", 25, "Chainlets per p2p LoadBalancer shard (one TCP listener each). At most 50 on eks (50 listeners per NLB) and gke. Changing it moves addresses."),
     _k("ingress.basePort", "integer", 1025, "First public port of every shard; a shard uses basePort..basePort+shardSize-1."),
     _k("ingress.internalBasePort", "integer", 20000, "First listening port inside the controller pods; slot N listens on internalBasePort+N."),
     _k("ingress.p2pDomain", "string", None, "If set, chainlets advertise p2p-<shard>.<domain> (publish it with external-dns) instead of the LB address."),
     _k("ingress.controllerReplicas", "integer", 2, "ingress-nginx controller replicas."),
     _k("ingress.shardAnnotations", "object", {}, "Extra annotations on every shard Service, e.g. a MetalLB address pool on an existing cluster."),
+    _k("ingress.allocateNodePorts", "boolean", "false on eks, true elsewhere", "Whether p2p LoadBalancer Services take NodePorts. eks (IP targets) needs none; set false on existing clusters whose LB (MetalLB) does not use them."),
     # karpenter
     _k("karpenter.enabled", "boolean", True, "eks: install Karpenter. Not available elsewhere (gke uses cluster.autoprovisioning)."),
     _k("karpenter.instanceFamilies", "array", ["m7i", "m6i", "c7i", "c6i", "r7i", "r6i"], "EC2 instance families the default NodePool may launch."),

@@ -58,6 +58,7 @@ class IngressSettings:
     controller_replicas: int
     cloud: str  # the cluster provider, which decides LB annotations and limits
     shard_annotations: Mapping[str, str] = field(default_factory=dict)
+    allocate_node_ports: bool = True
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ def _cluster(s: _Section, stack: str, secret_keys: set[str]) -> ClusterSettings:
     if not m or not 25 <= int(m.group(1)) <= 37:
         raise ConfigError(s.key("kubernetesVersion"), f"must be a minor version between 1.25 and 1.37, like 1.35; got {version!r}")
     if provider == "gke" and int(m.group(1)) < 34:
-        raise ConfigError(s.key("kubernetesVersion"), "must be at least 1.34 on gke: one LoadBalancer carrying TCP and UDP on the same port (mixed protocol) needs GKE 1.34.1-gke.2190000 or later")
+        raise ConfigError(s.key("kubernetesVersion"), "must be at least 1.34 on gke: the p2p LoadBalancers use spec.loadBalancerClass networking.gke.io/l4-regional-external, which needs GKE 1.33.1-gke.1779000 or later")
     cidrs = tuple(_cidr(f"{s.key('publicAccessCidrs')}[{i}]", c) for i, c in enumerate(s.str_list("publicAccessCidrs", [])))
     admins = s.str_list("adminRoleArns", [])
     for i, arn in enumerate(admins):
@@ -235,7 +236,7 @@ def _cluster(s: _Section, stack: str, secret_keys: set[str]) -> ClusterSettings:
 def _ingress(s: _Section, cloud: str) -> IngressSettings:
     limit = SHARD_LIMITS[cloud]
     why = {
-        "eks": " on eks: an AWS NLB has at most 50 listeners and each chainlet takes 2 (TCP and UDP)",
+        "eks": " on eks: an AWS NLB has at most 50 listeners and each chainlet takes one",
         "gke": " on gke",
         "existing": "",
     }[cloud]
@@ -261,7 +262,13 @@ def _ingress(s: _Section, cloud: str) -> IngressSettings:
     for k, v in extra.items():
         if not isinstance(v, str):
             raise ConfigError(f"{s.key('shardAnnotations')}.{k}", f"annotation values must be strings, got {_describe(v)}")
-    return IngressSettings(shard_size, base_port, internal, domain, replicas, cloud, dict(sorted(extra.items())))
+    # The AWS Load Balancer Controller registers pod IPs (target type ip) and needs no NodePort
+    # (it refuses only instance targets without one). GKE's docs say nothing of
+    # allocateLoadBalancerNodePorts for its passthrough NLB, so it keeps the default there.
+    allocate = s.get("allocateNodePorts", bool, cloud != "eks")
+    if cloud == "gke" and not allocate:
+        raise ConfigError(s.key("allocateNodePorts"), "GKE does not document LoadBalancer Services without NodePorts; leave it unset on gke")
+    return IngressSettings(shard_size, base_port, internal, domain, replicas, cloud, dict(sorted(extra.items())), allocate)
 
 
 _INSTANCE_FAMILY = re.compile(r"^[a-z][a-z0-9-]*[0-9][a-z0-9-]*$")

@@ -1,7 +1,8 @@
 """An AWS Network Load Balancer has at most 50 listeners, and that quota is not adjustable.
 
 The AWS Load Balancer Controller creates one listener per Service port (port + protocol), so
-a p2p shard with TCP and UDP per chainlet uses two listeners per chainlet. Exceeding the
+a p2p shard uses one listener per chainlet (p2p is TCP only), and a Service carrying TCP and
+UDP on one port would count twice. Exceeding the
 quota does not fail the Pulumi update: the controller fails to reconcile later and the
 newest chainlets are silently unreachable. Counting spec.ports entries here catches it first.
 """
