@@ -9,7 +9,7 @@ into separate stacks later without re-deriving anything.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from components import workload_builder as wb
 from components.p2p_builder import P2PBackend
@@ -50,10 +50,11 @@ class ChainletPlan:
         )
 
 
-def plan_chainlets(view: ChainView, shard_size: int, base_port: int) -> tuple[ChainletPlan, ...]:
+def plan_chainlets(view: ChainView, slots: Mapping[str, int], shard_size: int, base_port: int) -> tuple[ChainletPlan, ...]:
+    """Every chainlet of the chain read, at its slot in the ledger (pegasus/ledger.py)."""
     return tuple(
-        ChainletPlan(c, view.images[c.chain_id], slot_math.address(slot, shard_size, base_port))
-        for slot, c in enumerate(view.chainlets)
+        ChainletPlan(c, view.images[c.chain_id], slot_math.address(slots[c.chain_id], shard_size, base_port))
+        for c in view.chainlets
     )
 
 

@@ -14,7 +14,7 @@ import os
 
 import pulumi
 
-from components import chain_node_builder, chainlet_builder
+from components import chain_node_builder, chain_state, chainlet_builder
 from components.chain_node import ChainNode
 from components.chain_state import ChainState
 from components.chainlet import Chainlet
@@ -23,7 +23,7 @@ from components.cluster_builder import common_tags
 from components.ingress import Ingress
 from components.monitoring import Monitoring, ProbeGroup
 from components.monitoring_builder import ProbeTarget
-from pegasus import chainstate, names
+from pegasus import chainstate, ledger, names
 from pegasus.chain import reader
 from pegasus.chain.model import ChainView
 from pegasus.config import Settings
@@ -51,7 +51,11 @@ def deploy(settings: Settings) -> None:
     for warning in view.warnings:
         pulumi.log.warn(warning)
     ingress_settings = settings.ingress
-    plans = chainlet_builder.plan_chainlets(view, ingress_settings.shard_size, ingress_settings.base_port)
+    # The ledger keeps every chainlet at its slot (pegasus/ledger.py); only an explicit
+    # re-addressing (allowSlotChanges) rebuilds it from the chain's order.
+    previous = None if settings.chainlets.allow_slot_changes else chain_state.last_applied_slots()
+    slots = ledger.assign(previous, [c.chain_id for c in view.chainlets])
+    plans = chainlet_builder.plan_chainlets(view, slots, ingress_settings.shard_size, ingress_settings.base_port)
 
     cluster = Cluster(
         "cluster", settings.cluster, settings.stack,
@@ -60,7 +64,7 @@ def deploy(settings: Settings) -> None:
     )
     k8s_opts = pulumi.ResourceOptions(providers=[cluster.provider])
 
-    guard = ChainState("chain-state", chainstate.guard_config(settings.chain, ingress_settings, settings.chainlets, view))
+    guard = ChainState("chain-state", chainstate.guard_config(settings.chain, ingress_settings, settings.chainlets, view, slots))
 
     ingress = Ingress(
         "ingress", ingress_settings, tuple(p.backend() for p in plans),

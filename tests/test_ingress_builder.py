@@ -11,7 +11,7 @@ from pegasus.chain.model import build_view
 from pegasus.config import IngressSettings
 from pegasus.errors import ConfigError
 from tests.l4_model import l4_servers
-from tests.test_workload_builders import CHAINLET_SETTINGS
+from tests.test_workload_builders import CHAINLET_SETTINGS, in_order
 from tools.fakechain import chainlet_record, stack_record
 
 
@@ -149,7 +149,7 @@ def test_internal_port_overflow_names_the_key():
 
 def _chainlets(n=4, offline=()):
     view = build_view(100, "test", [chainlet_record(i, online=i not in offline) for i in range(n)], [stack_record()])
-    plans = clb.plan_chainlets(view, 2, 1025)
+    plans = clb.plan_chainlets(view, in_order(view), 2, 1025)
     services = {}
     for p in plans:
         svc = clb.chainlet_manifests(p, CHAINLET_SETTINGS, None, "lb:1")["service"]

@@ -9,7 +9,7 @@ import pytest
 from components import chain_node_builder as cnb
 from components import chainlet_builder as clb
 from components import workload_builder as wb
-from pegasus import slots
+from pegasus import ledger, slots
 from pegasus.chain.model import build_view
 from pegasus.config import ChainletSettings, Resources, SpcSettings
 from tools.fakechain import chainlet_record, stack_record
@@ -29,16 +29,21 @@ SELECTOR = {"app.kubernetes.io/name": "chainlet", "app.kubernetes.io/instance": 
 CHAINLET_SETTINGS = ChainletSettings(0, False, False, RES, "50Gi", "/root/.sagaosd")
 
 
+def in_order(v):
+    """A fresh ledger: slots in the chain's (spawnTime, chainId) order."""
+    return ledger.assign(None, [c.chain_id for c in v.chainlets])
+
+
 def view(n=5, offline=()):
     return build_view(100, "test", [chainlet_record(i, online=i not in offline) for i in range(n)], [stack_record()])
 
 
 def plan(i=3, offline=()):
-    return clb.plan_chainlets(view(offline=offline), 2, 1025)[i]
+    return clb.plan_chainlets(view(offline=offline), in_order(view(offline=offline)), 2, 1025)[i]
 
 
 def test_plan_places_each_chainlet_by_slot():
-    plans = clb.plan_chainlets(view(), 2, 1025)
+    plans = clb.plan_chainlets(view(), in_order(view()), 2, 1025)
     assert [(p.chain_id, p.address) for p in plans] == [
         ("chainlet00000_2700000000000000-1", slots.Address(0, 0, 1025)),
         ("chainlet00001_2700000000000001-1", slots.Address(1, 0, 1026)),
