@@ -68,7 +68,8 @@ def spc_spec(settings: SpcSettings, cloud: str, cluster_name: str, storage_class
         key_secret=settings.key_secret,
         ports=(wb.P2P, wb.RPC, wb.GRPC, wb.REST, wb.METRICS),
         signer=True,
-        extra_labels={"saga.xyz/chain-id": settings.chain_id},
+        # The SSC image's start.sh sets create_empty_blocks = false (sagaxyz/ssc start.sh).
+        extra_labels={"saga.xyz/chain-id": settings.chain_id, names.CREATE_EMPTY_BLOCKS_LABEL: "false"},
     )
     return ChainNodeSpec(
         workload=workload,

@@ -58,6 +58,13 @@ def plan_chainlets(view: ChainView, slots: Mapping[str, int], shard_size: int, b
     )
 
 
+def creates_empty_blocks(c: Chainlet) -> str:
+    """The chainlet's createEmptyBlocks param as "true"/"false"; CometBFT's default
+    (create_empty_blocks = true) when the chain does not set it."""
+    value = dict(c.params).get("createEmptyBlocks", "true")
+    return "false" if value.lower() == "false" else "true"
+
+
 def chainlet_env(c: Chainlet, external_address: Any) -> tuple[tuple[str, Any], ...]:
     """The environment the chainlet image reads. The genesis is derived from these values
     on every validator, so their order and rendering are fixed."""
@@ -92,7 +99,7 @@ def chainlet_workload(plan: ChainletPlan, settings: ChainletSettings, storage_cl
         ports=CHAINLET_PORTS,
         running=c.online,
         signer=True,
-        extra_labels={"saga.xyz/chain-id": c.chain_id},
+        extra_labels={"saga.xyz/chain-id": c.chain_id, names.CREATE_EMPTY_BLOCKS_LABEL: creates_empty_blocks(c)},
         extra_annotations={
             "saga.xyz/stack-name": c.stack_name,
             "saga.xyz/stack-version": c.stack_version,

@@ -32,6 +32,8 @@ DASHBOARD_FOLDER = "Pegasus"
 
 CHAINLET_SELECTOR = 'namespace=~"saga-.+"'
 PLATFORM_SELECTOR = f'namespace="{names.SPC_NAMESPACE}"'
+CHAIN_POD_MONITOR = "pegasus-chains"
+P2P_PROBE_JOBS = 'job=~"scrapeConfig/sagasrv-metrics/pegasus-p2p-.*"'
 
 
 def grafana_url() -> str:
@@ -108,7 +110,24 @@ class Alert:
     anchor: str
 
 
-def _chain_alerts(scope: str, selector: str, prefix: str) -> list[Alert]:
+# CometBFT exports these (consensus/metrics.go, blocksync/metrics.go, statesync/metrics.go at
+# v0.38). `*_syncing` is 1 while the node catches up and 0 once it runs consensus; the series
+# appear only once a sync phase ran, so the gates below say "unless syncing == 1" rather than
+# "and syncing == 0", which would silence a node that never synced.
+def _not_syncing(s: str) -> str:
+    return (f" unless on (namespace, chain_id) max by (namespace, chain_id) (cometbft_blocksync_syncing{{{s}}}) == 1"
+            f" unless on (namespace, chain_id) max by (namespace, chain_id) (cometbft_statesync_syncing{{{s}}}) == 1")
+
+
+def _chain_alerts(scope: str, selector: str, prefix: str, workload: str) -> list[Alert]:
+    """`selector` matches the chain's metric series, `workload` its StatefulSets' series in
+    kube-state-metrics. Left out on purpose: a ByzantineValidator alert. CometBFT's
+    `cometbft_consensus_byzantine_validators` is a gauge set from each block's evidence
+    (consensus/state.go recordMetrics), so it is non-zero for one block only and a scrape
+    every 30s on 5s blocks misses it most of the time; v0.38 has no evidence counter to
+    rebuild it on. A double signer shows up as ValidatorJailed (tombstoned validators stop
+    signing), and Pegasus prevents one structurally (one-replica StatefulSets, the policy
+    pack's single-signer rules)."""
     s = selector
     return [
         Alert(
@@ -125,12 +144,18 @@ def _chain_alerts(scope: str, selector: str, prefix: str) -> list[Alert]:
             "validator-jailed",
         ),
         Alert(
-            f"{prefix}ByzantineValidator",
-            f"max by (namespace, chain_id) (cometbft_consensus_byzantine_validators{{{s}}}) > 0",
-            "0m", "critical",
-            f"{scope} committed evidence of a byzantine validator",
-            "A block carried duplicate-vote evidence. If the offender is this validator, two signers are running with the same key: stop one at once.",
-            "byzantine-validator",
+            f"{prefix}ValidatorNotSigning",
+            # After a restart CometBFT sets validator_last_signed_height only once this
+            # validator signs a block (consensus/state.go), so a validator that is jailed, or
+            # whose key is not loaded, has no such series at all and ValidatorJailed cannot
+            # see it. Every signer pod that runs consensus must have one.
+            f"max by (namespace, chain_id) (cometbft_consensus_height{{{s}, signer=\"true\"}})"
+            f" unless on (namespace, chain_id) max by (namespace, chain_id) (cometbft_consensus_validator_last_signed_height{{{s}}})"
+            + _not_syncing(s),
+            "30m", "critical",
+            f"{scope} validator has signed no block since its node started",
+            "The node runs consensus but has not signed a single block since it started: the validator is jailed, not in the active set, or runs without its key. Check the validator's status on chain and the key the node loaded.",
+            "validator-not-signing",
         ),
         Alert(
             f"{prefix}MissedBlocks",
@@ -142,11 +167,30 @@ def _chain_alerts(scope: str, selector: str, prefix: str) -> list[Alert]:
         ),
         Alert(
             f"{prefix}NotProducingBlocks",
-            f"max by (namespace, chain_id) (delta(cometbft_consensus_height{{{s}}}[1m])) < 1",
-            "3m", "critical",
+            # A chain that does not create empty blocks (the chainlet param createEmptyBlocks,
+            # and the SSC image, whose start.sh sets create_empty_blocks = false) legitimately
+            # stands still while its mempool is empty: for those only a stall with pending
+            # transactions counts. The pods carry create_empty_blocks as a label (PodMonitor).
+            f"(max by (namespace, chain_id) (delta(cometbft_consensus_height{{{s}, create_empty_blocks!=\"false\"}}[5m])) < 1"
+            f" or (max by (namespace, chain_id) (delta(cometbft_consensus_height{{{s}, create_empty_blocks=\"false\"}}[5m])) < 1"
+            f" and on (namespace, chain_id) max by (namespace, chain_id) (cometbft_mempool_size{{{s}}}) > 0))"
+            + _not_syncing(s),
+            "5m", "critical",
             f"{scope} is not producing blocks",
-            "The consensus height has not advanced for 3 minutes. Check the node's logs and peers, and whether enough validators are online.",
+            "The consensus height has not advanced for 10 minutes (with transactions waiting, on chains that do not create empty blocks) while the node is not block- or state-syncing. Check the node's logs and peers, and whether enough validators are online.",
             "not-producing-blocks",
+        ),
+        Alert(
+            f"{prefix}ChainPodDown",
+            # up == 0 catches a pod whose metrics endpoint fails; the `unless` form also covers
+            # a pod that does not exist or is never scraped (absent), for every chain workload
+            # that should run.
+            f"max by (namespace, statefulset) (kube_statefulset_replicas{{{workload}}}) > 0"
+            f" unless on (namespace) max by (namespace) (up{{job=\"{names.METRICS_NAMESPACE}/{CHAIN_POD_MONITOR}\"}} == 1)",
+            "15m", "critical",
+            f"{scope} node is down or not scraped",
+            "The workload should run but its pod serves no metrics: it is missing, crash-looping, unschedulable, or still waiting for its genesis. Check the pod's events and logs.",
+            "chain-pod-down",
         ),
         Alert(
             f"{prefix}SlowBlocks",
@@ -169,57 +213,57 @@ def _chain_alerts(scope: str, selector: str, prefix: str) -> list[Alert]:
 
 
 def _ingress_alerts() -> list[Alert]:
+    # No request-rate alert: p2p runs through nginx's `stream {}` block, which exports no
+    # request metrics (nginx.tmpl: no monitoring hook in stream servers), so a success rate
+    # of nginx_ingress_controller_requests would never have data. What can fail is a reload
+    # (a bad routing entry leaves the old config running) and the endpoints themselves (probes).
+    ingress = f'controller_namespace="{names.INGRESS_NAMESPACE}"'
     return [
         Alert(
-            "PegasusIngressSuccessRateLow",
-            "sum(rate(nginx_ingress_controller_requests{status!~\"5..\"}[5m]))"
-            " / sum(rate(nginx_ingress_controller_requests[5m])) < 0.95",
-            "10m", "warning",
-            "ingress-nginx success rate is below 95%",
-            "More than 5% of requests through ingress-nginx fail with a 5xx status.",
-            "ingress-success-rate",
+            "PegasusIngressReloadFailed",
+            f"max by (controller_pod) (nginx_ingress_controller_config_last_reload_successful{{{ingress}}}) == 0",
+            "5m", "critical",
+            "ingress-nginx failed to load its configuration",
+            "The last nginx reload failed, so the controller still runs its previous configuration: new or changed p2p routes are not served. Read the controller's log for the rejected configuration.",
+            "ingress-reload-failed",
         ),
         Alert(
             "PegasusP2PEndpointDown",
             # Probe only the endpoints of chainlets that should run: an offline chainlet's
             # port is reserved, not served, and scales its StatefulSet to zero.
-            'max by (chain_id, chainlet_namespace, instance) (probe_success{job=~"scrapeConfig/sagasrv-metrics/pegasus-p2p-.*"}) == 0'
+            'max by (chain_id, chainlet_namespace, instance, prober) (probe_success{' + P2P_PROBE_JOBS + ', shard!=""}) == 0'
             ' and on (chainlet_namespace) label_replace(max by (namespace) (kube_statefulset_replicas{statefulset="chainlet"}) > 0,'
             ' "chainlet_namespace", "$1", "namespace", "(.*)")',
             "10m", "critical",
             "a public p2p endpoint does not accept connections",
-            "A TCP connect from inside the cluster to the chainlet's public LB address and port fails, so peers cannot reach it. Check the shard Service, the tcp-services ConfigMap and the chainlet pod.",
+            "A TCP connect from the prober ({{ $labels.prober }}) to the chainlet's public LB address and port fails, so peers cannot reach it. Check the shard Service, the tcp-services ConfigMap and the chainlet pod.",
             "p2p-endpoint-down",
         ),
         Alert(
             "PegasusPlatformP2PEndpointDown",
-            'max by (instance) (probe_success{job="scrapeConfig/sagasrv-metrics/pegasus-p2p-spc"}) == 0',
+            'max by (instance, prober) (probe_success{' + P2P_PROBE_JOBS + ', node="spc"}) == 0',
             "10m", "critical",
             "the platform chain's public p2p endpoint does not accept connections",
-            "A TCP connect to the spc LoadBalancer fails, so peers cannot reach the platform chain node.",
+            "A TCP connect from the prober ({{ $labels.prober }}) to the spc LoadBalancer fails, so peers cannot reach the platform chain node.",
             "p2p-endpoint-down",
         ),
     ]
 
 
-def _rule(a: Alert, runbook_base: str) -> dict:
-    return {
-        "alert": a.name,
-        "expr": a.expr,
-        "for": a.for_,
-        "labels": {"severity": a.severity},
-        "annotations": {
-            "summary": a.summary,
-            "description": a.description,
-            "runbook_url": f"{runbook_base}#{a.anchor}",
-        },
-    }
+def _rule(a: Alert, runbook_base: Optional[str]) -> dict:
+    annotations = {"summary": a.summary, "description": a.description}
+    if runbook_base:
+        # Absolute (config checks it): Alertmanager, Slack and PagerDuty resolve nothing relative.
+        annotations["runbook_url"] = f"{runbook_base}#{a.anchor}"
+    return {"alert": a.name, "expr": a.expr, "for": a.for_, "labels": {"severity": a.severity}, "annotations": annotations}
 
 
 def prometheus_rules(alerting: AlertingSettings) -> list[dict]:
     groups = {
-        "pegasus-chainlets": ("chainlets", _chain_alerts("Chainlet {{ $labels.chain_id }}", CHAINLET_SELECTOR, "PegasusChainlet")),
-        "pegasus-platform-chain": ("platform-chain", _chain_alerts("Platform chain {{ $labels.chain_id }}", PLATFORM_SELECTOR, "PegasusPlatform")),
+        "pegasus-chainlets": ("chainlets", _chain_alerts("Chainlet {{ $labels.chain_id }}", CHAINLET_SELECTOR, "PegasusChainlet",
+                                                         f'{CHAINLET_SELECTOR}, statefulset="{names.chainlet_workload_name()}"')),
+        "pegasus-platform-chain": ("platform-chain", _chain_alerts("Platform chain {{ $labels.chain_id }}", PLATFORM_SELECTOR, "PegasusPlatform",
+                                                                   f'{PLATFORM_SELECTOR}, statefulset="{names.SPC_SERVICE}"')),
         "pegasus-ingress": ("ingress", _ingress_alerts()),
     }
     out = []
@@ -241,15 +285,27 @@ def chain_pod_monitor(scrape_interval: str) -> dict:
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PodMonitor",
-        "metadata": {"name": "pegasus-chains", "namespace": names.METRICS_NAMESPACE, "labels": names.labels("monitoring", "pegasus-chains")},
+        "metadata": {"name": CHAIN_POD_MONITOR, "namespace": names.METRICS_NAMESPACE, "labels": names.labels("monitoring", CHAIN_POD_MONITOR)},
         "spec": {
             "namespaceSelector": {"any": True},
             "selector": {"matchExpressions": [{
                 "key": "app.kubernetes.io/component", "operator": "In", "values": [names.CHAINLET_COMPONENT, names.PLATFORM_CHAIN_COMPONENT],
             }]},
-            "podMetricsEndpoints": [{"port": "metrics", "interval": scrape_interval, "path": "/metrics"}],
+            "podMetricsEndpoints": [{
+                "port": "metrics", "interval": scrape_interval, "path": "/metrics",
+                # The alerts need to know which pods sign and which chains create empty blocks.
+                "relabelings": [
+                    {"sourceLabels": [_meta_label(names.SIGNER_LABEL)], "targetLabel": "signer"},
+                    {"sourceLabels": [_meta_label(names.CREATE_EMPTY_BLOCKS_LABEL)], "targetLabel": "create_empty_blocks"},
+                ],
+            }],
         },
     }
+
+
+def _meta_label(label: str) -> str:
+    """Prometheus' name for a pod label in Kubernetes service discovery."""
+    return "__meta_kubernetes_pod_label_" + "".join(c if c.isalnum() else "_" for c in label)
 
 
 def ingress_service_monitor(scrape_interval: str) -> dict:
@@ -272,33 +328,71 @@ class ProbeTarget:
     port: int
 
 
+@dataclass(frozen=True)
+class Prober:
+    """A blackbox exporter that runs the probes. In-cluster probes do not always cross the
+    load balancer: kube-proxy (iptables and IPVS) and most CNIs short-circuit traffic from
+    inside the cluster to a LoadBalancer's status IP straight to the Service's endpoints,
+    which is what happens on gke and with MetalLB (AWS NLBs publish a hostname, so eks is not
+    affected). A prober outside the cluster sees what peers see."""
+
+    name: str  # the `prober` label: in-cluster | external
+    scheme: str
+    address: str  # host:port
+    path_prefix: str = ""
+    auth_secret: Optional[str] = None  # Secret in sagasrv-metrics with username and password
+
+
+IN_CLUSTER_PROBER = Prober("in-cluster", "http", f"{BLACKBOX_SERVICE}.{names.METRICS_NAMESPACE}.svc:{BLACKBOX_PORT}")
+
+
+def external_prober(settings: MonitoringSettings) -> Optional[Prober]:
+    url = settings.external_prober_url
+    if not url:
+        return None
+    scheme, rest = url.split("://", 1)
+    address, _, path = rest.partition("/")
+    if ":" not in address:
+        address += ":443" if scheme == "https" else ":80"
+    return Prober("external", scheme, address, ("/" + path).rstrip("/") if path else "", settings.external_prober_auth_secret)
+
+
 def p2p_scrape_config(name: str, host: Any, targets: list[ProbeTarget] | tuple[ProbeTarget, ...], interval: str,
-                      labels: Optional[dict[str, str]] = None) -> dict:
-    """Blackbox TCP probes of public p2p endpoints, from inside the cluster. One object per
-    shard, listing every assigned slot (online or not), so a chainlet going offline or
-    coming back does not touch it; the alert skips chainlets scaled to zero."""
+                      labels: Optional[dict[str, str]] = None, prober: Prober = IN_CLUSTER_PROBER) -> dict:
+    """Blackbox TCP probes of public p2p endpoints. One object per shard and prober, listing
+    every assigned slot (online or not), so a chainlet going offline or coming back does not
+    touch it; the alert skips chainlets scaled to zero."""
     groups = [
         {
             "targets": [_join(host, t.port)],
-            "labels": {"chain_id": t.chain_id, "chainlet_namespace": t.namespace, **(labels or {})},
+            "labels": {"chain_id": t.chain_id, "chainlet_namespace": t.namespace, **(labels or {}), "prober": prober.name},
         }
         for t in targets
     ]
+    spec: dict = {
+        "metricsPath": f"{prober.path_prefix}/probe",
+        "params": {"module": ["tcp_connect"]},
+        "scrapeInterval": interval,
+        "staticConfigs": groups,
+        "relabelings": [
+            {"sourceLabels": ["__address__"], "targetLabel": "__param_target"},
+            {"sourceLabels": ["__param_target"], "targetLabel": "instance"},
+            {"targetLabel": "__address__", "replacement": prober.address},
+        ],
+    }
+    if prober.scheme != "http":
+        spec["scheme"] = prober.scheme.upper()
+    if prober.auth_secret:
+        spec["basicAuth"] = {
+            "username": {"name": prober.auth_secret, "key": "username"},
+            "password": {"name": prober.auth_secret, "key": "password"},
+        }
+    full_name = name if prober is IN_CLUSTER_PROBER else f"{name}-{prober.name}"
     return {
         "apiVersion": "monitoring.coreos.com/v1alpha1",
         "kind": "ScrapeConfig",
-        "metadata": {"name": name, "namespace": names.METRICS_NAMESPACE, "labels": names.labels("probes", name)},
-        "spec": {
-            "metricsPath": "/probe",
-            "params": {"module": ["tcp_connect"]},
-            "scrapeInterval": interval,
-            "staticConfigs": groups,
-            "relabelings": [
-                {"sourceLabels": ["__address__"], "targetLabel": "__param_target"},
-                {"sourceLabels": ["__param_target"], "targetLabel": "instance"},
-                {"targetLabel": "__address__", "replacement": f"{BLACKBOX_SERVICE}.{names.METRICS_NAMESPACE}.svc:{BLACKBOX_PORT}"},
-            ],
-        },
+        "metadata": {"name": full_name, "namespace": names.METRICS_NAMESPACE, "labels": names.labels("probes", full_name)},
+        "spec": spec,
     }
 
 
@@ -311,11 +405,30 @@ def _join(host: Any, port: int) -> Any:
 # ----------------------------------------------------------------------------- alertmanager
 
 
+def _m(name: str, value: str, match: str = "=") -> dict:
+    return {"name": name, "value": value, "matchType": match}
+
+
+# Our AlertmanagerConfig replaces the chart's `alertmanager.config` entirely (it becomes the
+# global config through alertmanagerConfiguration), so the chart's inhibit rules are repeated
+# here as kube-prometheus-stack 88.5.3 values.yaml writes them: critical mutes warning and info
+# of the same alert and namespace, warning mutes info, and the always-firing InfoInhibitor mutes
+# info alerts of its namespace. The operator adds no namespace matcher to a global config's
+# inhibit rules (prometheus-operator v0.93 amcfg.go initializeFromAlertmanagerConfig).
+INHIBIT_RULES = [
+    {"sourceMatch": [_m("severity", "critical")], "targetMatch": [_m("severity", "warning|info", "=~")], "equal": ["namespace", "alertname"]},
+    {"sourceMatch": [_m("severity", "warning")], "targetMatch": [_m("severity", "info")], "equal": ["namespace", "alertname"]},
+    {"sourceMatch": [_m("alertname", "InfoInhibitor")], "targetMatch": [_m("severity", "info")], "equal": ["namespace"]},
+    {"targetMatch": [_m("alertname", "InfoInhibitor")]},
+]
+
+
 def alertmanager_config(alerting: AlertingSettings) -> dict:
     receivers: list[dict] = [{"name": "null"}]
     routes: list[dict] = [
-        # kube-prometheus-stack's always-firing Watchdog proves the pipeline works; it is not news.
-        {"receiver": "null", "matchers": [{"name": "alertname", "value": "Watchdog", "matchType": "="}]},
+        # kube-prometheus-stack's always-firing Watchdog proves the pipeline works, and its
+        # InfoInhibitor exists only to inhibit: neither is news.
+        {"receiver": "null", "matchers": [_m("alertname", "InfoInhibitor|Watchdog", "=~")]},
     ]
     default = "null"
     if alerting.pagerduty_routing_key:
@@ -354,6 +467,7 @@ def alertmanager_config(alerting: AlertingSettings) -> dict:
                 "routes": routes,
             },
             "receivers": receivers,
+            "inhibitRules": [dict(r) for r in INHIBIT_RULES],
         },
     }
 
@@ -434,7 +548,7 @@ def dashboards() -> dict[str, dict]:
             ("Missed blocks (5m)", [(f"delta(cometbft_consensus_validator_missed_blocks{chain}[5m])", "{{chain_id}}")], "short"),
             ("Peers", [(f"cometbft_p2p_peers{chain}", "{{chain_id}}")], "short"),
             ("Mempool size", [(f"cometbft_mempool_size{chain}", "{{chain_id}}")], "short"),
-            ("Byzantine validators", [(f"cometbft_consensus_byzantine_validators{chain}", "{{chain_id}}")], "short"),
+            ("Validators missing from the last commit", [(f"cometbft_consensus_missing_validators{chain}", "{{chain_id}}")], "short"),
         ], [_variable("namespace", 'label_values(cometbft_consensus_height, namespace)')]),
     }
 

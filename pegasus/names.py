@@ -62,6 +62,8 @@ SKIP_AWAIT = "pulumi.com/skipAwait"
 # The policy pack finds signing workloads and chain-data volumes by these labels.
 SIGNER_LABEL = "pegasus.saga.xyz/signer"
 CHAIN_DATA_LABEL = "pegasus.saga.xyz/chain-data"
+# Alerts tell chains that stand still without transactions by this pod label.
+CREATE_EMPTY_BLOCKS_LABEL = "pegasus.saga.xyz/create-empty-blocks"
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 

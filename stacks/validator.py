@@ -89,6 +89,7 @@ def deploy(settings: Settings) -> None:
             name="pegasus-p2p-spc",
             host=spc.p2p_address.apply(lambda a: a.rsplit(":", 1)[0]),
             targets=(ProbeTarget(settings.spc.chain_id, names.SPC_NAMESPACE, spec.public_ports[0].port),),
+            labels=(("node", names.SPC_SERVICE),),
         ))
 
     addresses = {}

@@ -41,7 +41,8 @@ def test_eks_defaults_enable_karpenter_and_pick_a_node_type():
     assert s.karpenter.enabled is True
     assert s.cluster.system_node_type == "m7i.large"
     assert s.ingress.cloud == "eks"
-    assert "karpenter.amiAlias is @latest" in s.warnings[1]
+    assert "alerting.runbookBaseUrl is unset" in s.warnings[1]
+    assert "karpenter.amiAlias is @latest" in s.warnings[2]
 
 
 def test_numbers_and_booleans_set_without_a_type_arrive_as_strings():

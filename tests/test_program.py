@@ -141,11 +141,15 @@ def test_monitoring_objects(dev):
     rules = {r.inputs["metadata"]["name"]: r for r in k8s(dev, "PrometheusRule")}
     assert set(rules) == {"pegasus-chainlets", "pegasus-platform-chain", "pegasus-ingress"}
     alerts = [rule["alert"] for r in rules.values() for g in r.inputs["spec"]["groups"] for rule in g["rules"]]
-    for expected in ("ValidatorJailed", "ByzantineValidator", "MissedBlocks", "NotProducingBlocks", "SlowBlocks", "MempoolFull"):
+    for expected in ("ValidatorJailed", "ValidatorNotSigning", "MissedBlocks", "NotProducingBlocks", "ChainPodDown",
+                     "SlowBlocks", "MempoolFull"):
         assert f"PegasusChainlet{expected}" in alerts and f"PegasusPlatform{expected}" in alerts
-    assert "PegasusIngressSuccessRateLow" in alerts
+    assert "PegasusIngressReloadFailed" in alerts and "PegasusIngressSuccessRateLow" not in alerts
     scrape = {r.inputs["metadata"]["name"] for r in k8s(dev, "ScrapeConfig")}
     assert scrape == {"pegasus-p2p-0", "pegasus-p2p-spc"}
+    external = run("dev", ["monitoring.externalProberUrl=https://prober.example.org:9115"])
+    assert {r.inputs["metadata"]["name"] for r in k8s(external, "ScrapeConfig")} == {
+        "pegasus-p2p-0", "pegasus-p2p-spc", "pegasus-p2p-0-external", "pegasus-p2p-spc-external"}
     dashboards = [r for r in k8s(dev, "ConfigMap") if (r.inputs["metadata"].get("labels") or {}).get("grafana_dashboard") == "1"]
     assert len(dashboards) == 3
     assert dev.outputs["grafanaUrl"] == "http://grafana.sagasrv-metrics.svc.cluster.local"

@@ -24,6 +24,7 @@ LABELS = {
     "app.kubernetes.io/version": "0.13.1",
     "pegasus.saga.xyz/signer": "true",
     "saga.xyz/chain-id": "chainlet00003_2700000000000003-1",
+    "pegasus.saga.xyz/create-empty-blocks": "false",
 }
 SELECTOR = {"app.kubernetes.io/name": "chainlet", "app.kubernetes.io/instance": "chainlet00003_2700000000000003-1"}
 CHAINLET_SETTINGS = ChainletSettings(0, False, False, RES, "50Gi", "/root/.sagaosd")
@@ -142,7 +143,8 @@ def test_offline_chainlet_differs_only_in_replicas():
 
 def test_chainlet_claim_and_service():
     m = clb.chainlet_manifests(plan(), CHAINLET_SETTINGS, "pegasus-chain-data", "h:1")
-    meta_labels = {k: v for k, v in LABELS.items() if k not in ("app.kubernetes.io/version", "pegasus.saga.xyz/signer", "saga.xyz/chain-id")}
+    meta_labels = {k: v for k, v in LABELS.items() if k not in ("app.kubernetes.io/version", "pegasus.saga.xyz/signer", "saga.xyz/chain-id",
+                                                                  "pegasus.saga.xyz/create-empty-blocks")}
     assert m["claim"] == {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",

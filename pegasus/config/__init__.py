@@ -62,6 +62,10 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Opti
             f"chain.source is snapshot on the {cluster.provider} cluster: chainlets come from {chain.snapshot}, "
             "not from the chain. Switch to chain.source rest before the first real `pulumi up`."
         )
+    if alerting.runbook_base_url is None and cluster.provider != "existing":
+        warnings.append(
+            "alerting.runbookBaseUrl is unset: alerts carry no runbook link. Publish docs/runbooks.md and set its absolute URL."
+        )
     if karpenter.enabled and karpenter.ami_alias.endswith("@latest"):
         warnings.append(
             "karpenter.amiAlias is @latest: every new AMI release drifts all nodes. Pin it (al2023@vYYYYMMDD) in production."

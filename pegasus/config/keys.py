@@ -96,6 +96,8 @@ KEYS: tuple[Key, ...] = (
     _k("monitoring.storageSize", "string", "50Gi", "Prometheus volume size."),
     _k("monitoring.scrapeInterval", "string", "30s", "Scrape interval of the chain PodMonitors."),
     _k("monitoring.probeInterval", "string", "60s", "Interval of the blackbox probes of public p2p endpoints."),
+    _k("monitoring.externalProberUrl", "string", None, "URL of a blackbox exporter outside the cluster (https://prober.example.org:9115) that also probes every public p2p endpoint; see README, External probing."),
+    _k("monitoring.externalProberAuthSecret", "string", None, "Secret in sagasrv-metrics with keys username and password for the external prober's basic auth."),
     _k("monitoring.grafanaAdminPassword", "string", None, "Grafana admin password (secret). Default: the chart generates one and keeps it.", secret=True,
        placeholder="placeholder-grafana-password"),
     _k("alerting.slackWebhookUrl", "string", None, "Slack incoming webhook for all alerts (secret).", secret=True,
@@ -103,7 +105,7 @@ KEYS: tuple[Key, ...] = (
     _k("alerting.slackChannel", "string", "#pegasus-alerts", "Slack channel for alerts."),
     _k("alerting.pagerdutyRoutingKey", "string", None, "PagerDuty Events v2 routing key for critical alerts (secret).", secret=True,
        placeholder="placeholder-pagerduty-routing-key"),
-    _k("alerting.runbookBaseUrl", "string", "docs/runbooks.md", "Base of the runbook_url annotation; point it at your copy of docs/runbooks.md."),
+    _k("alerting.runbookBaseUrl", "string", None, "Absolute http(s) URL of your published copy of docs/runbooks.md; alerts link to <url>#<anchor>. Unset: alerts carry no runbook link."),
     # logging
     _k("logging.enabled", "boolean", False, "Ship container logs with fluent-bit: CloudWatch on eks, Cloud Logging on gke."),
     _k("logging.retentionDays", "integer", 30, "eks: CloudWatch log group retention."),

@@ -84,6 +84,8 @@ class MonitoringSettings:
     scrape_interval: str
     probe_interval: str
     grafana_admin_password: Optional[Secret]
+    external_prober_url: Optional[str] = None
+    external_prober_auth_secret: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ class AlertingSettings:
     slack_webhook_url: Optional[Secret]
     slack_channel: str
     pagerduty_routing_key: Optional[Secret]
-    runbook_base_url: str
+    runbook_base_url: Optional[str]
 
 
 @dataclass(frozen=True)
@@ -340,7 +342,22 @@ def _monitoring(s: _Section, secret_keys: set[str]) -> MonitoringSettings:
         scrape_interval=_duration(s.key("scrapeInterval"), s.get("scrapeInterval", str, "30s")),
         probe_interval=_duration(s.key("probeInterval"), s.get("probeInterval", str, "60s")),
         grafana_admin_password=s.secret("grafanaAdminPassword", secret_keys),
+        external_prober_url=_prober_url(s.key("externalProberUrl"), s.get("externalProberUrl", str)),
+        external_prober_auth_secret=_secret_name(s, "externalProberAuthSecret"),
     )
+
+
+def _prober_url(key: str, value: Optional[str]) -> Optional[str]:
+    if value is not None and not re.match(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$", value):
+        raise ConfigError(key, f"{value!r} must be the http(s) URL of a blackbox exporter, like https://prober.example.org:9115")
+    return value
+
+
+def _secret_name(s: _Section, field_: str) -> Optional[str]:
+    value = s.get(field_, str)
+    if value is not None and not _DNS1123.match(value):
+        raise ConfigError(s.key(field_), f"{value!r} is not a valid Secret name")
+    return value
 
 
 def _retention(key: str, value: str) -> str:
@@ -357,8 +374,15 @@ def _alerting(s: _Section, secret_keys: set[str]) -> AlertingSettings:
         slack_webhook_url=slack,
         slack_channel=s.get("slackChannel", str, "#pegasus-alerts"),
         pagerduty_routing_key=s.secret("pagerdutyRoutingKey", secret_keys),
-        runbook_base_url=s.get("runbookBaseUrl", str, "docs/runbooks.md"),
+        runbook_base_url=_absolute_url(s.key("runbookBaseUrl"), s.get("runbookBaseUrl", str)),
     )
+
+
+def _absolute_url(key: str, value: Optional[str]) -> Optional[str]:
+    # Alertmanager, Slack and PagerDuty show the link as it is: a relative one leads nowhere.
+    if value is not None and not re.match(r"^https?://[^/\s]+", value):
+        raise ConfigError(key, f"{value!r} must be an absolute http(s) URL, like https://github.com/<org>/<repo>/blob/main/docs/runbooks.md")
+    return value.rstrip("#") if value else None
 
 
 def _logging(s: _Section, provider: str) -> LoggingSettings:
