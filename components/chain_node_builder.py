@@ -16,6 +16,10 @@ from pegasus import names
 from pegasus.config import SpcSettings
 
 
+# What sagaxyz/ssc start.sh requires beyond CHAIN_ID and MONIKER, which Pegasus sets itself.
+SPC_REQUIRED_ENV = ("DENOM", "GENESIS")
+
+
 @dataclass(frozen=True)
 class ChainNodeSpec:
     workload: wb.ChainWorkload
@@ -53,6 +57,9 @@ def spc_spec(settings: SpcSettings, cloud: str, cluster_name: str, storage_class
         "MONIKER": settings.moniker,
         **settings.env,
     }
+    # The SSC image's start.sh stops unless CHAIN_ID MONIKER DENOM GENESIS are set
+    # (check_env_vars). What spc.env does not give must be a key of spc.keySecret (config checks it).
+    from_secret = tuple(v for v in SPC_REQUIRED_ENV if v not in env)
     workload = wb.ChainWorkload(
         name=names.SPC_SERVICE,
         namespace=names.SPC_NAMESPACE,
@@ -66,6 +73,7 @@ def spc_spec(settings: SpcSettings, cloud: str, cluster_name: str, storage_class
         claim_name=names.data_claim_name(names.SPC_SERVICE),
         env=tuple(sorted(env.items())),
         key_secret=settings.key_secret,
+        secret_env=from_secret,
         ports=(wb.P2P, wb.RPC, wb.GRPC, wb.REST, wb.METRICS),
         signer=True,
         # The SSC image's start.sh sets create_empty_blocks = false (sagaxyz/ssc start.sh).

@@ -65,18 +65,35 @@ def creates_empty_blocks(c: Chainlet) -> str:
     return "false" if value.lower() == "false" else "true"
 
 
-def chainlet_env(c: Chainlet, external_address: Any) -> tuple[tuple[str, Any], ...]:
-    """The environment the chainlet image reads. The genesis is derived from these values
-    on every validator, so their order and rendering are fixed."""
+# Saga's template mounts the volume's `sagaosd` directory, not its root (node-deploy
+# chainlet-deploy.yml.tmpl.j2: subPath: sagaosd), so the image never sees lost+found or
+# anything else at the root of a fresh filesystem.
+DATA_SUB_PATH = "sagaosd"
+
+
+def chainlet_env(c: Chainlet, external_address: Any, settings: ChainletSettings) -> tuple[tuple[str, Any], ...]:
+    """The environment the chainlet image reads, in the order of Saga's template (sagaxyz/
+    node-deploy chainlet-deploy.yml.tmpl.j2): fixed variables, extra env, then the chain's
+    params as SPCPARAM_*. The genesis is derived from these values on every validator, so
+    their order and rendering are fixed. Key material (KEYPASSWD, AWS credentials for
+    snapshot uploads) comes only from chainlets.keySecret through envFrom."""
     validators = ",".join(c.genesis_validators)
     env: list[tuple[str, Any]] = [
         ("CHAINID", c.chain_id),
+        ("LOGLEVEL", settings.log_level),
+        ("KEYNAME", settings.key_name),
         ("EXTERNAL_ADDRESS", external_address),
         ("MAINTAINERS", ",".join(c.maintainers)),
         ("VALIDATOR_ADDRESSES", validators),
         # The current SagaOS image reads this name (sagaxyz/node-deploy chainlet template).
         ("VALIDATOR_ADDRESSES_COSMOS", validators),
     ]
+    if settings.stake_owner_address:
+        env.append(("STAKE_OWNER_ADDRESS", settings.stake_owner_address))
+    if settings.snapshot_interval:
+        env += [("SNAPSHOT_INTERVAL", str(settings.snapshot_interval)), ("SNAPSHOT_KEEP_RECENT", str(settings.snapshot_keep_recent))]
+    extra = {**settings.env, **settings.chain_env.get(c.chain_id, {})}
+    env.extend(sorted(extra.items()))
     env.extend((f"SPCPARAM_{key.upper()}", value) for key, value in c.params)
     return tuple(env)
 
@@ -95,7 +112,9 @@ def chainlet_workload(plan: ChainletPlan, settings: ChainletSettings, storage_cl
         storage_class=storage_class,
         resources=settings.resources,
         claim_name=names.chainlet_data_claim_name(),
-        env=chainlet_env(c, external_address),
+        env=chainlet_env(c, external_address, settings),
+        key_secret=settings.key_secret,
+        data_sub_path=DATA_SUB_PATH,
         ports=CHAINLET_PORTS,
         running=c.online,
         signer=True,

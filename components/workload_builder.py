@@ -57,6 +57,10 @@ class ChainWorkload:
     storage_class: Optional[str] = None
     env: tuple[tuple[str, str], ...] = ()
     key_secret: Optional[str] = None
+    # Variables the image requires that only key_secret can supply: referenced by key, so a
+    # missing key is a clear pod error (CreateContainerConfigError) rather than a crash loop.
+    secret_env: tuple[str, ...] = ()
+    data_sub_path: Optional[str] = None
     ports: tuple[Port, ...] = (P2P, RPC, GRPC, REST, METRICS)
     running: bool = True
     signer: bool = True
@@ -111,7 +115,11 @@ def _container_ports(w: ChainWorkload) -> list[dict]:
 
 
 def _env(w: ChainWorkload) -> list[dict]:
-    return [{"name": k, "value": v} for k, v in w.env]
+    out = [{"name": k, "value": v} for k, v in w.env]
+    if w.secret_env and not w.key_secret:
+        raise ValueError(f"{w.name}: {', '.join(w.secret_env)} must come from a key Secret, and none is set")
+    out += [{"name": k, "valueFrom": {"secretKeyRef": {"name": w.key_secret, "key": k}}} for k in w.secret_env]
+    return out
 
 
 def _port(w: ChainWorkload, name: str) -> Optional[Port]:
@@ -131,7 +139,7 @@ def statefulset(w: ChainWorkload) -> dict:
         "ports": _container_ports(w),
         "env": _env(w),
         "resources": w.resources.as_k8s(),
-        "volumeMounts": [{"name": "data", "mountPath": w.data_path}],
+        "volumeMounts": [{"name": "data", "mountPath": w.data_path, **({"subPath": w.data_sub_path} if w.data_sub_path else {})}],
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "privileged": False,

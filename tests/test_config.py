@@ -8,15 +8,16 @@ from pegasus import config
 from pegasus.config import ConfigError, Resources, parse
 
 SNAPSHOT = {"source": "snapshot", "snapshot": "chain/snapshot.dev.json"}
+SPC = {"env": {"DENOM": "usaga", "GENESIS": "https://example.org/genesis.json"}}
 
 
 def settings(**sections):
-    raw = {"chain": SNAPSHOT, **sections}
+    raw = {"chain": SNAPSHOT, "spc": SPC, **sections}
     return parse(raw, project="pegasus", stack="dev", secret_keys=set(sections.pop("_secret", set())))
 
 
 def error(raw: dict, secret_keys=None) -> str:
-    raw = {"chain": SNAPSHOT, **raw}  # a given "chain" replaces the default
+    raw = {"chain": SNAPSHOT, "spc": SPC, **raw}  # a given "chain" or "spc" replaces the default
     with pytest.raises(ConfigError) as e:
         parse(raw, project="pegasus", stack="dev", secret_keys=secret_keys or set())
     return str(e.value)
@@ -143,7 +144,7 @@ def test_secret_in_plain_text_is_refused():
 
 
 def test_secret_set_as_secret_is_kept_hidden():
-    s = parse({"chain": SNAPSHOT, "alerting": {"slackWebhookUrl": "https://hooks.slack.com/services/x"}},
+    s = parse({"chain": SNAPSHOT, "spc": SPC, "alerting": {"slackWebhookUrl": "https://hooks.slack.com/services/x"}},
               project="pegasus", stack="dev", secret_keys={"alerting"})
     assert s.alerting.slack_webhook_url.value == "https://hooks.slack.com/services/x"
     assert "hooks.slack.com" not in repr(s)
@@ -213,7 +214,7 @@ def test_every_key_in_the_reference_is_read_by_the_parser(monkeypatch):
         return original(self)
 
     monkeypatch.setattr(config._Section, "check_unknown", record)
-    parse({"chain": SNAPSHOT, "cluster": {"provider": "eks", "region": "us-east-1"}}, project="pegasus", stack="dev")
+    parse({"chain": SNAPSHOT, "spc": SPC, "cluster": {"provider": "eks", "region": "us-east-1"}}, project="pegasus", stack="dev")
     documented = {k.path for k in config.KEYS if "." in k.path}
     nested = {"cluster.autoprovisioning"}  # an object whose own fields are read by a nested section
     assert read | nested == documented | nested
@@ -226,3 +227,22 @@ def test_chain_height_pin():
     assert error({"chain": {**SNAPSHOT, "height": 0}}) == (
         "pegasus:chain.height: must be a block height of at least 1, or unset for the latest; got 0"
     )
+
+
+def test_the_platform_chain_needs_a_genesis_from_env_or_its_key_secret():
+    assert error({"spc": {"env": {"DENOM": "usaga"}}}) == (
+        "pegasus:spc.env.GENESIS: is required by the platform chain image (your network's genesis file: its URL or its "
+        "base64 contents); set it with `pulumi config set --path spc.env.GENESIS <value>`, or put a GENESIS key in the "
+        "Secret named by spc.keySecret"
+    )
+    assert settings(spc={"env": {"DENOM": "usaga"}, "keySecret": "spc-keys"}).spc.key_secret == "spc-keys"
+    assert settings(spc={"enabled": False}).spc.enabled is False
+
+
+def test_chainlet_env_keys_are_checked():
+    assert error({"chainlets": {"env": {"KEYPASSWD": "x"}}}) == (
+        "pegasus:chainlets.env.KEYPASSWD: looks like key material; put it in a Kubernetes Secret and name that Secret in chainlets.keySecret")
+    assert error({"chainlets": {"chainEnv": {"a_1-1": {"CHAINID": "x"}}}}) == (
+        "pegasus:chainlets.chainEnv.a_1-1.CHAINID: is set by Pegasus from chain data or its own chainlets.* key; set that instead")
+    s = settings(chainlets={"env": {"OPTS": "--x", "STAKE_AMOUNT": 1500000}, "keySecret": "chainlet-keys"})
+    assert s.chainlets.env == {"OPTS": "--x", "STAKE_AMOUNT": "1500000"}

@@ -88,6 +88,7 @@ def test_config_file_and_secure_values_are_planned_as_placeholders(tmp_path, cap
     stack.write_text(yaml.safe_dump({"config": {
         "pegasus:chain": {"source": "snapshot", "snapshot": "chain/snapshot.dev.json"},
         "pegasus:alerting": {"slackWebhookUrl": {"secure": "v1:AAAA:BBBB"}},
+        "pegasus:spc": {"env": {"DENOM": "usaga", "GENESIS": "https://example.org/genesis.json"}},
     }}))
     path = tmp_path / "p.json"
     code, out, err = cli(capsys, "--config-file", str(stack), "--json", str(path))

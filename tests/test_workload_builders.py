@@ -55,12 +55,16 @@ def test_plan_places_each_chainlet_by_slot():
 
 
 def test_chainlet_env_is_the_documented_contract():
-    assert clb.chainlet_env(plan().chainlet, "lb.example:1026") == (
+    assert clb.chainlet_env(plan().chainlet, "lb.example:1026", CHAINLET_SETTINGS) == (
         ("CHAINID", "chainlet00003_2700000000000003-1"),
+        ("LOGLEVEL", "info"),
+        ("KEYNAME", "chainlet-operator-key"),
         ("EXTERNAL_ADDRESS", "lb.example:1026"),
         ("MAINTAINERS", "saga1maintainer3"),
         ("VALIDATOR_ADDRESSES", "saga1validator0,saga1validator1"),
         ("VALIDATOR_ADDRESSES_COSMOS", "saga1validator0,saga1validator1"),
+        ("SNAPSHOT_INTERVAL", "1000"),
+        ("SNAPSHOT_KEEP_RECENT", "2"),
         ("SPCPARAM_DENOM", "gas"),
         ("SPCPARAM_GASLIMIT", "10000000"),
         ("SPCPARAM_CREATEEMPTYBLOCKS", "false"),
@@ -72,9 +76,27 @@ def test_chainlet_env_is_the_documented_contract():
     )
 
 
+def test_chainlet_env_takes_the_stake_owner_extra_env_and_per_chain_env_before_the_params():
+    settings = replace(CHAINLET_SETTINGS, stake_owner_address="saga1k70m2ms8kyta5749nz2t77ts0xt6229qcle9jg",
+                       snapshot_interval=0, env={"OPTS": "--a", "VOTING_PERIOD": "60s"},
+                       chain_env={"chainlet00003_2700000000000003-1": {"OPTS": "--b"}, "other_1-1": {"OPTS": "--c"}})
+    env = clb.chainlet_env(plan().chainlet, "h:1", settings)
+    names = [k for k, _ in env]
+    assert names[:10] == ["CHAINID", "LOGLEVEL", "KEYNAME", "EXTERNAL_ADDRESS", "MAINTAINERS", "VALIDATOR_ADDRESSES",
+                          "VALIDATOR_ADDRESSES_COSMOS", "STAKE_OWNER_ADDRESS", "OPTS", "VOTING_PERIOD"]
+    assert dict(env)["OPTS"] == "--b" and "SNAPSHOT_INTERVAL" not in names
+    assert names[10].startswith("SPCPARAM_")
+
+
+def test_chainlets_read_their_key_secret_through_env_from():
+    m = clb.chainlet_manifests(plan(), replace(CHAINLET_SETTINGS, key_secret="chainlet-keys"), None, "h:1")
+    container = m["workload"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["envFrom"] == [{"secretRef": {"name": "chainlet-keys"}}]
+
+
 def test_chainlet_statefulset_whole_object():
     m = clb.chainlet_manifests(plan(), CHAINLET_SETTINGS, "pegasus-chain-data", "lb.example:1026")
-    env = [{"name": k, "value": v} for k, v in clb.chainlet_env(plan().chainlet, "lb.example:1026")]
+    env = [{"name": k, "value": v} for k, v in clb.chainlet_env(plan().chainlet, "lb.example:1026", CHAINLET_SETTINGS)]
     assert m["workload"] == {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
@@ -120,7 +142,7 @@ def test_chainlet_statefulset_whole_object():
                         ],
                         "env": env,
                         "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
-                        "volumeMounts": [{"name": "data", "mountPath": "/root/.sagaosd"}],
+                        "volumeMounts": [{"name": "data", "mountPath": "/root/.sagaosd", "subPath": "sagaosd"}],
                         "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]}},
                         "livenessProbe": {"tcpSocket": {"port": "p2p"}, "initialDelaySeconds": 60, "periodSeconds": 30, "failureThreshold": 10},
                         "readinessProbe": {"tcpSocket": {"port": "rpc"}, "periodSeconds": 10, "failureThreshold": 3},
@@ -197,6 +219,8 @@ def test_platform_chain_exposes_only_p2p_publicly():
         {"name": "DENOM", "value": "usaga"},
         {"name": "MONIKER", "value": "node-1"},
         {"name": "EXTERNAL_ADDRESS", "value": "lb:26656"},
+        # Not in spc.env, so it must be a key of spc.keySecret.
+        {"name": "GENESIS", "valueFrom": {"secretKeyRef": {"name": "spc-keys", "key": "GENESIS"}}},
     ]
     assert container["envFrom"] == [{"secretRef": {"name": "spc-keys"}}]
     assert m["workload"]["metadata"]["namespace"] == "sagasrv-spc"

@@ -21,7 +21,7 @@ from pegasus.config.keys import (  # noqa: F401  (re-exported)
 )
 from pegasus.config.validator import *  # noqa: F401,F403  (the validator's settings types)
 from pegasus.config.validator import (
-    Settings, _alerting, _chain, _chainlets, _cluster, _ingress, _karpenter, _logging, _monitoring, _spc, image_reference,
+    Settings, require_spc_env, _alerting, _chain, _chainlets, _cluster, _ingress, _karpenter, _logging, _monitoring, _spc, image_reference,
 )
 from pegasus.errors import ConfigError
 
@@ -55,6 +55,7 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Opti
     chainlets = _chainlets(sections["chainlets"])
     for section in sections.values():
         section.check_unknown()
+    require_spc_env(spc)
 
     warnings = []
     if chain.source == "snapshot" and cluster.provider != "existing":

@@ -136,7 +136,15 @@ KEYS: tuple[Key, ...] = (
     _k("chainlets.allowHeightRegression", "boolean", False, "Override: accept a chain read at a lower height than the last one applied."),
     _k("chainlets.resources", "object", DEFAULT_CHAINLET_RESOURCES, "Requests and limits of every chainlet."),
     _k("chainlets.storageSize", "string", "50Gi", "Volume size of every chainlet."),
-    _k("chainlets.dataPath", "string", "/root/.sagaosd", "Where the chainlet image keeps its data; the PVC is mounted here."),
+    _k("chainlets.dataPath", "string", "/root/.sagaosd", "Where the chainlet image keeps its data; the PVC's sagaosd directory is mounted here."),
+    _k("chainlets.logLevel", "string", "info", "LOGLEVEL of every chainlet: debug | info | warn | error."),
+    _k("chainlets.keyName", "string", "chainlet-operator-key", "KEYNAME: the keyring entry the chainlet image signs its operator transactions with."),
+    _k("chainlets.stakeOwnerAddress", "string", None, "STAKE_OWNER_ADDRESS: the account that owns this validator's stake on every chainlet (saga1...)."),
+    _k("chainlets.snapshotInterval", "integer", 1000, "SNAPSHOT_INTERVAL: blocks between state-sync snapshots; 0 turns snapshots off."),
+    _k("chainlets.snapshotKeepRecent", "integer", 2, "SNAPSHOT_KEEP_RECENT: snapshots kept."),
+    _k("chainlets.keySecret", "string", None, "Name of a Secret that must exist in every chainlet namespace (KEYPASSWD and the like, via envFrom); sync it there with External Secrets, see README."),
+    _k("chainlets.env", "object", {}, "Extra plain environment variables for every chainlet (OPTS, VOTING_PERIOD, STAKE_AMOUNT, ...; no keys: use keySecret)."),
+    _k("chainlets.chainEnv", "object", {}, "Extra plain environment variables for one chainlet: {<chainId>: {NAME: value}}; they win over chainlets.env."),
 )
 
 KEYS_BY_PATH = {k.path: k for k in KEYS}
