@@ -50,18 +50,15 @@ def cost_model(sizes: list[int]) -> list[dict]:
             row = {
                 "cloud": cloud, "chainlets": n, "shard_size": shard,
                 "load_balancers": shards + 1,  # the shards plus the platform chain's own
-                "listeners": 2 * n + 1,  # Service port entries: TCP and UDP per chainlet, TCP 26656 for the platform chain
-                "max_listeners_per_lb": 2 * shard,
+                "listeners": n + 1,  # one TCP listener per chainlet, TCP 26656 for the platform chain
+                "max_listeners_per_lb": shard,
             }
             if cloud == "eks":
-                # The LB controller merges a port's TCP and UDP into one TCP_UDP listener, but
-                # writes one security group rule per entry: the rules are what binds at 60.
-                row["listeners"] = n + 1
-                row["max_listeners_per_lb"] = shard
-                row["max_sg_rules_per_lb"] = 2 * shard
+                # The LB controller writes one security group rule per port and source range.
+                row["max_sg_rules_per_lb"] = shard
                 row["nlb_hours_usd_per_month"] = round(row["load_balancers"] * NLB_HOURLY_USD * HOURS_PER_MONTH, 2)
             else:
-                row["forwarding_rules"] = 2 * shards + 1  # mixed TCP+UDP takes two per shard
+                row["forwarding_rules"] = shards + 1  # one protocol: one forwarding rule per LB
             rows.append(row)
     return rows
 

@@ -29,15 +29,14 @@ from pathlib import Path
 import yaml
 
 from tools.e2e import measure
-from tools.e2e.project import Project, copy_project
+from tools.e2e.project import LOCAL_CLUSTER_CONFIG, Project, copy_project
 from tools.e2e.session import Session
 from tools.fakechain import ChainState, FakeChain, chainlet_record
 from tools.plan.render import kubernetes_object
 from tools.plan.runner import plan_stack
 
 HERE = Path(__file__).resolve().parent
-CHARTS = HERE.parent.parent / "shared" / "charts"
-E2E_CONFIG = {"charts.localDir": str(CHARTS), "monitoring.admissionWebhooks": "false"}
+E2E_CONFIG = LOCAL_CLUSTER_CONFIG
 FLOOR_PREFIX = "floor-"
 
 

@@ -10,10 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Optional
 
-from components import ingress_builder
+from components import p2p_builder
 from components import workload_builder as wb
 from pegasus import names
 from pegasus.config import SpcSettings
+
+
+# What sagaxyz/ssc start.sh requires beyond CHAIN_ID and MONIKER, which Pegasus sets itself.
+SPC_REQUIRED_ENV = ("DENOM", "GENESIS")
 
 
 @dataclass(frozen=True)
@@ -24,7 +28,7 @@ class ChainNodeSpec:
     public_ports: tuple[wb.Port, ...] = (wb.P2P,)
     internal_ports: tuple[wb.Port, ...] = (wb.RPC, wb.GRPC, wb.REST, wb.METRICS)
     lb_annotations: Mapping[str, str] = field(default_factory=dict)
-    external_traffic_policy: Optional[str] = None
+    lb_spec: Mapping[str, Any] = field(default_factory=lambda: {"type": "LoadBalancer"})
     advertise_env: Optional[str] = "EXTERNAL_ADDRESS"  # env var that receives host:port of the public p2p port
 
 
@@ -40,20 +44,24 @@ def chain_node_manifests(spec: ChainNodeSpec, external_address: Any = None) -> d
         "namespace": wb.namespace(w.namespace, w.component, w.instance),
         "claim": wb.data_claim(w),
         "workload": wb.statefulset(w),
-        "public": wb.service(w, spec.public_service, spec.public_ports, kind="LoadBalancer",
-                             annotations=spec.lb_annotations, external_traffic_policy=spec.external_traffic_policy),
+        "public": wb.service(w, spec.public_service, spec.public_ports, lb_spec=spec.lb_spec,
+                             annotations=spec.lb_annotations, publish_not_ready=True),
         "internal": wb.service(w, spec.internal_service, spec.internal_ports),
     }
 
 
 def spc_spec(settings: SpcSettings, cloud: str, cluster_name: str, storage_class: Optional[str],
-             placement: wb.Placement = wb.Placement(), lb_annotations: Optional[Mapping[str, str]] = None) -> ChainNodeSpec:
+             placement: wb.Placement = wb.Placement(), lb_annotations: Optional[Mapping[str, str]] = None,
+             allocate_node_ports: bool = True) -> ChainNodeSpec:
     """`lb_annotations` are added to the cloud's own (on eks: the subnets to use)."""
     env = {
         "CHAIN_ID": settings.chain_id,
         "MONIKER": settings.moniker,
         **settings.env,
     }
+    # The SSC image's start.sh stops unless CHAIN_ID MONIKER DENOM GENESIS are set
+    # (check_env_vars). What spc.env does not give must be a key of spc.keySecret (config checks it).
+    from_secret = tuple(v for v in SPC_REQUIRED_ENV if v not in env)
     workload = wb.ChainWorkload(
         name=names.SPC_SERVICE,
         namespace=names.SPC_NAMESPACE,
@@ -67,9 +75,11 @@ def spc_spec(settings: SpcSettings, cloud: str, cluster_name: str, storage_class
         claim_name=names.data_claim_name(names.SPC_SERVICE),
         env=tuple(sorted(env.items())),
         key_secret=settings.key_secret,
+        secret_env=from_secret,
         ports=(wb.P2P, wb.RPC, wb.GRPC, wb.REST, wb.METRICS),
         signer=True,
-        extra_labels={"saga.xyz/chain-id": settings.chain_id},
+        # The SSC image's start.sh sets create_empty_blocks = false (sagaxyz/ssc start.sh).
+        extra_labels={"saga.xyz/chain-id": settings.chain_id, names.CREATE_EMPTY_BLOCKS_LABEL: "false"},
         placement=placement,
     )
     return ChainNodeSpec(
@@ -77,10 +87,10 @@ def spc_spec(settings: SpcSettings, cloud: str, cluster_name: str, storage_class
         public_service=names.SPC_SERVICE,
         internal_service=names.SPC_INTERNAL_SERVICE,
         lb_annotations={
-            **ingress_builder.public_lb_annotations(
-                cloud, f"pegasus.saga.xyz/cluster={cluster_name},pegasus.saga.xyz/node=spc", mixed_protocol=False
+            **p2p_builder.public_lb_annotations(
+                cloud, f"pegasus.saga.xyz/cluster={cluster_name},pegasus.saga.xyz/node=spc"
             ),
             **(lb_annotations or {}),
         },
-        external_traffic_policy=None if cloud == "eks" else "Local",
+        lb_spec=p2p_builder.public_lb_spec(cloud, allocate_node_ports),
     )

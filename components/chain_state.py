@@ -1,4 +1,5 @@
-"""The ChainState resource: the chain read, recorded and guarded (see pegasus/chainstate.py)."""
+"""The ChainState resource: the chain read, recorded and guarded (see pegasus/chainstate.py),
+and the slot ledger it carries (pegasus/ledger.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ from typing import Any, Optional
 import pulumi
 import pulumi.dynamic
 
+from pegasus import ledger
 from pegasus.chainstate import ChainStateProvider
+
+# The engine's builtin invoke that returns every resource's outputs from the stack's last
+# state (pkg/resource/deploy/builtins.go, readStackResourceOutputs). An invoke, so it runs
+# synchronously before anything is declared and its answer is a plain value.
+READ_STATE = "pulumi:pulumi:readStackResourceOutputs"
 
 
 class ChainState(pulumi.dynamic.Resource, module="pegasus", name="ChainState"):
@@ -21,3 +28,20 @@ class ChainState(pulumi.dynamic.Resource, module="pegasus", name="ChainState"):
             {**props, "chainletCount": None, "onlineCount": None, "offlineCount": None},
             opts,
         )
+
+
+def last_applied_slots() -> Optional[dict[str, int]]:
+    """The slot ledger of the stack's last state, None if it never recorded one. Fails
+    closed: a state that cannot be read stops the run, it never means "no ledger"."""
+    stack = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+    try:
+        result = pulumi.runtime.invoke(READ_STATE, {"stackName": stack})
+    except Exception as e:  # noqa: BLE001 - any failure means the ledger is unknown
+        raise ledger.LedgerError(
+            f"could not read the last state of stack {stack} to find the slot ledger ({e}); nothing was planned. "
+            "Check the backend login and retry"
+        ) from None
+    value = result.value
+    if not isinstance(value, dict) or "outputs" not in value:
+        raise ledger.LedgerError(f"reading the last state of stack {stack} returned no resource outputs; nothing was planned")
+    return ledger.from_stack_resources(value["outputs"], stack)

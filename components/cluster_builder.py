@@ -313,7 +313,6 @@ def lbc_values(cluster_name: str, region: str, vpc_id: str) -> dict:
         # Off: the mutating webhook fails closed, so a crashed controller would block every
         # new LoadBalancer Service. Our Services carry their annotations explicitly.
         "enableServiceMutatorWebhook": False,
-        "controllerConfig": {"featureGates": {"EnableTCPUDPListener": True}},
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
         "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}],
     }

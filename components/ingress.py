@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import ingress_builder as ib
+from components import p2p_builder as p2p
 from components import workload_builder as wb
 from components.k8s_util import body, helm_release, lb_host
 from pegasus import names
@@ -17,9 +18,9 @@ from pegasus.config import IngressSettings
 class Ingress(pulumi.ComponentResource):
     shard_hosts: dict[int, Any]
     """Public host of each shard: p2p-<N>.<domain>, a reserved IP, or the LB's address."""
-    shards: tuple[ib.Shard, ...]
+    shards: tuple[p2p.Shard, ...]
 
-    def __init__(self, name: str, settings: IngressSettings, backends: tuple[ib.P2PBackend, ...], *,
+    def __init__(self, name: str, settings: IngressSettings, backends: tuple[p2p.P2PBackend, ...], *,
                  cluster_name: str, guard: Optional[pulumi.Resource] = None,
                  lb_dependencies: Optional[list[pulumi.Resource]] = None, gcp: Any = None,
                  workload_dependencies: Sequence[pulumi.Resource] = (),
@@ -28,7 +29,7 @@ class Ingress(pulumi.ComponentResource):
                  release_timeout: Optional[int] = None,
                  charts_dir: Optional[str] = None, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:ingress:Ingress", name, None, opts)
-        self.shards = ib.plan_shards(backends, settings)
+        self.shards = p2p.plan_shards(backends, settings)
         guard_deps = [guard] if guard is not None else []
         ns_manifest = wb.namespace(names.INGRESS_NAMESPACE, "ingress", names.INGRESS_NAMESPACE)
         ns_manifest["metadata"]["labels"].update(namespace_labels or {})
@@ -36,13 +37,12 @@ class Ingress(pulumi.ComponentResource):
         routing = pulumi.ResourceOptions(parent=self, depends_on=[ns, *guard_deps])
         data = ib.services_configmap_data(self.shards)
         tcp = k8s.core.v1.ConfigMap(f"{name}-tcp-services", **body(ib.services_configmap(names.TCP_SERVICES_CONFIGMAP, data)), opts=routing)
-        udp = k8s.core.v1.ConfigMap(f"{name}-udp-services", **body(ib.services_configmap(names.UDP_SERVICES_CONFIGMAP, data)), opts=routing)
         # The release's values never mention a backend: routing changes stay in the
-        # ConfigMaps above, which the controller reloads in place.
+        # ConfigMap above, which the controller reloads in place.
         # The controller pods need a node to run on before the atomic release times out.
         self.release = helm_release(
             f"{name}-controller", ib.CHART, names.INGRESS_NAMESPACE, ib.controller_values(settings),
-            pulumi.ResourceOptions(parent=self, depends_on=[ns, tcp, udp, *workload_dependencies]),
+            pulumi.ResourceOptions(parent=self, depends_on=[ns, tcp, *workload_dependencies]),
             local_dir=charts_dir, **({"timeout": release_timeout} if release_timeout else {}),
         )
         self.shard_hosts = {}
@@ -62,7 +62,7 @@ class Ingress(pulumi.ComponentResource):
                     depends_on=[ns, self.release, *guard_deps, *(lb_dependencies or []), *([address] if address else [])],
                 ),
             )
-            host = ib.shard_public_host(shard.index, settings.p2p_domain)
+            host = p2p.shard_public_host(shard.index, settings.p2p_domain)
             if host is None:
                 host = address.address if address is not None else lb_host(svc)
             self.shard_hosts[shard.index] = host

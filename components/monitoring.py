@@ -88,8 +88,11 @@ class Monitoring(pulumi.ComponentResource):
         for cm in mb.dashboard_configmaps():
             k8s.core.v1.ConfigMap(f"{name}-{cm['metadata']['name']}", **body(cm), opts=in_ns)
         probe_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.release, blackbox])
+        external = mb.external_prober(settings)
         for group in probe_groups:
-            manifest = mb.p2p_scrape_config(group.name, group.host, group.targets, settings.probe_interval, dict(group.labels))
-            k8s.apiextensions.CustomResource(f"{name}-{group.name}", **custom_resource_args(manifest), opts=probe_opts)
+            for prober in (mb.IN_CLUSTER_PROBER, *([external] if external else [])):
+                manifest = mb.p2p_scrape_config(group.name, group.host, group.targets, settings.probe_interval,
+                                                dict(group.labels), prober)
+                k8s.apiextensions.CustomResource(f"{name}-{manifest['metadata']['name']}", **custom_resource_args(manifest), opts=probe_opts)
         self.grafana_url = pulumi.Output.from_input(mb.grafana_url())
         self.register_outputs({"grafana_url": self.grafana_url})

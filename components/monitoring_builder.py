@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from components.chart import Chart
+from components.alerts_builder import (  # noqa: F401  (re-exported: one module for the component)
+    ALERTING_SECRET, ALERTMANAGER_CONFIG, CHAIN_POD_MONITOR, INHIBIT_RULES, alertmanager_config, prometheus_rules,
+)
 from pegasus import names
-from pegasus.config import AlertingSettings, MonitoringSettings
+from pegasus.config import MonitoringSettings
 
 PROMETHEUS_COMMUNITY = "https://prometheus-community.github.io/helm-charts"
 # prometheus-operator v0.93.1: the CRDs in ../shared/crds.
@@ -25,13 +28,9 @@ BLACKBOX_CHART = Chart(names.BLACKBOX_RELEASE, "prometheus-blackbox-exporter", "
 BLACKBOX_SERVICE = "blackbox-exporter"
 BLACKBOX_PORT = 9115
 GRAFANA_SERVICE = "grafana"
-ALERTMANAGER_CONFIG = "pegasus"
-ALERTING_SECRET = "pegasus-alerting"
 GRAFANA_ADMIN_SECRET = "pegasus-grafana-admin"
 DASHBOARD_FOLDER = "Pegasus"
 
-CHAINLET_SELECTOR = 'namespace=~"saga-.+"'
-PLATFORM_SELECTOR = f'namespace="{names.SPC_NAMESPACE}"'
 
 
 def grafana_url() -> str:
@@ -99,145 +98,6 @@ def blackbox_values() -> dict:
     }
 
 
-# ----------------------------------------------------------------------------- alerts
-
-
-@dataclass(frozen=True)
-class Alert:
-    name: str
-    expr: str
-    for_: str
-    severity: str
-    summary: str
-    description: str
-    anchor: str
-
-
-def _chain_alerts(scope: str, selector: str, prefix: str) -> list[Alert]:
-    s = selector
-    return [
-        Alert(
-            f"{prefix}ValidatorJailed",
-            # Jailing removes the validator from the set, so its last signed height stops
-            # while the chain goes on. CometBFT exports no jailed flag; this is the signal
-            # every chain node has.
-            f"max by (namespace, chain_id) (cometbft_consensus_height{{{s}}})"
-            f" - on (namespace, chain_id) group_right"
-            f" max by (namespace, chain_id, validator_address) (cometbft_consensus_validator_last_signed_height{{{s}}}) > 1000",
-            "5m", "critical",
-            f"{scope} validator has not signed for over 1000 blocks: jailed",
-            "The chain keeps producing blocks but this validator's last signed height is more than 1000 blocks behind. It is jailed (or its key is not loaded). Check the validator's status on chain and unjail once the cause is fixed.",
-            "validator-jailed",
-        ),
-        Alert(
-            f"{prefix}ByzantineValidator",
-            f"max by (namespace, chain_id) (cometbft_consensus_byzantine_validators{{{s}}}) > 0",
-            "0m", "critical",
-            f"{scope} committed evidence of a byzantine validator",
-            "A block carried duplicate-vote evidence. If the offender is this validator, two signers are running with the same key: stop one at once.",
-            "byzantine-validator",
-        ),
-        Alert(
-            f"{prefix}MissedBlocks",
-            f"max by (namespace, chain_id, validator_address) (delta(cometbft_consensus_validator_missed_blocks{{{s}}}[5m])) > 10",
-            "0m", "warning",
-            f"{scope} validator missed more than 10 blocks in 5 minutes",
-            "The validator is online but missing blocks: check CPU throttling, disk latency and peer count.",
-            "missed-blocks",
-        ),
-        Alert(
-            f"{prefix}NotProducingBlocks",
-            f"max by (namespace, chain_id) (delta(cometbft_consensus_height{{{s}}}[1m])) < 1",
-            "3m", "critical",
-            f"{scope} is not producing blocks",
-            "The consensus height has not advanced for 3 minutes. Check the node's logs and peers, and whether enough validators are online.",
-            "not-producing-blocks",
-        ),
-        Alert(
-            f"{prefix}SlowBlocks",
-            f"max by (namespace, chain_id) (rate(cometbft_consensus_block_interval_seconds_sum{{{s}}}[5m])"
-            f" / rate(cometbft_consensus_block_interval_seconds_count{{{s}}}[5m])) > 20",
-            "10m", "warning",
-            f"{scope} average block time is above 20s",
-            "Blocks take longer than 20 seconds on average over 5 minutes. Consensus rounds are failing or validators are slow.",
-            "slow-blocks",
-        ),
-        Alert(
-            f"{prefix}MempoolFull",
-            f"max by (namespace, chain_id) (cometbft_mempool_size{{{s}}}) > 300",
-            "10m", "warning",
-            f"{scope} mempool holds more than 300 transactions",
-            "Transactions are arriving faster than blocks include them, or blocks are stalled.",
-            "mempool-full",
-        ),
-    ]
-
-
-def _ingress_alerts() -> list[Alert]:
-    return [
-        Alert(
-            "PegasusIngressSuccessRateLow",
-            "sum(rate(nginx_ingress_controller_requests{status!~\"5..\"}[5m]))"
-            " / sum(rate(nginx_ingress_controller_requests[5m])) < 0.95",
-            "10m", "warning",
-            "ingress-nginx success rate is below 95%",
-            "More than 5% of requests through ingress-nginx fail with a 5xx status.",
-            "ingress-success-rate",
-        ),
-        Alert(
-            "PegasusP2PEndpointDown",
-            # Probe only the endpoints of chainlets that should run: an offline chainlet's
-            # port is reserved, not served, and scales its StatefulSet to zero.
-            'max by (chain_id, chainlet_namespace, instance) (probe_success{job=~"scrapeConfig/sagasrv-metrics/pegasus-p2p-.*"}) == 0'
-            ' and on (chainlet_namespace) label_replace(max by (namespace) (kube_statefulset_replicas{statefulset="chainlet"}) > 0,'
-            ' "chainlet_namespace", "$1", "namespace", "(.*)")',
-            "10m", "critical",
-            "a public p2p endpoint does not accept connections",
-            "A TCP connect from inside the cluster to the chainlet's public LB address and port fails, so peers cannot reach it. Check the shard Service, the tcp-services ConfigMap and the chainlet pod.",
-            "p2p-endpoint-down",
-        ),
-        Alert(
-            "PegasusPlatformP2PEndpointDown",
-            'max by (instance) (probe_success{job="scrapeConfig/sagasrv-metrics/pegasus-p2p-spc"}) == 0',
-            "10m", "critical",
-            "the platform chain's public p2p endpoint does not accept connections",
-            "A TCP connect to the spc LoadBalancer fails, so peers cannot reach the platform chain node.",
-            "p2p-endpoint-down",
-        ),
-    ]
-
-
-def _rule(a: Alert, runbook_base: str) -> dict:
-    return {
-        "alert": a.name,
-        "expr": a.expr,
-        "for": a.for_,
-        "labels": {"severity": a.severity},
-        "annotations": {
-            "summary": a.summary,
-            "description": a.description,
-            "runbook_url": f"{runbook_base}#{a.anchor}",
-        },
-    }
-
-
-def prometheus_rules(alerting: AlertingSettings) -> list[dict]:
-    groups = {
-        "pegasus-chainlets": ("chainlets", _chain_alerts("Chainlet {{ $labels.chain_id }}", CHAINLET_SELECTOR, "PegasusChainlet")),
-        "pegasus-platform-chain": ("platform-chain", _chain_alerts("Platform chain {{ $labels.chain_id }}", PLATFORM_SELECTOR, "PegasusPlatform")),
-        "pegasus-ingress": ("ingress", _ingress_alerts()),
-    }
-    out = []
-    for name, (group, alerts) in groups.items():
-        out.append({
-            "apiVersion": "monitoring.coreos.com/v1",
-            "kind": "PrometheusRule",
-            "metadata": {"name": name, "namespace": names.METRICS_NAMESPACE, "labels": names.labels("alerts", name)},
-            "spec": {"groups": [{"name": group, "rules": [_rule(a, alerting.runbook_base_url) for a in alerts]}]},
-        })
-    return out
-
-
 # ----------------------------------------------------------------------------- scraping
 
 
@@ -246,15 +106,27 @@ def chain_pod_monitor(scrape_interval: str) -> dict:
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PodMonitor",
-        "metadata": {"name": "pegasus-chains", "namespace": names.METRICS_NAMESPACE, "labels": names.labels("monitoring", "pegasus-chains")},
+        "metadata": {"name": CHAIN_POD_MONITOR, "namespace": names.METRICS_NAMESPACE, "labels": names.labels("monitoring", CHAIN_POD_MONITOR)},
         "spec": {
             "namespaceSelector": {"any": True},
             "selector": {"matchExpressions": [{
                 "key": "app.kubernetes.io/component", "operator": "In", "values": [names.CHAINLET_COMPONENT, names.PLATFORM_CHAIN_COMPONENT],
             }]},
-            "podMetricsEndpoints": [{"port": "metrics", "interval": scrape_interval, "path": "/metrics"}],
+            "podMetricsEndpoints": [{
+                "port": "metrics", "interval": scrape_interval, "path": "/metrics",
+                # The alerts need to know which pods sign and which chains create empty blocks.
+                "relabelings": [
+                    {"sourceLabels": [_meta_label(names.SIGNER_LABEL)], "targetLabel": "signer"},
+                    {"sourceLabels": [_meta_label(names.CREATE_EMPTY_BLOCKS_LABEL)], "targetLabel": "create_empty_blocks"},
+                ],
+            }],
         },
     }
+
+
+def _meta_label(label: str) -> str:
+    """Prometheus' name for a pod label in Kubernetes service discovery."""
+    return "__meta_kubernetes_pod_label_" + "".join(c if c.isalnum() else "_" for c in label)
 
 
 def ingress_service_monitor(scrape_interval: str) -> dict:
@@ -277,33 +149,71 @@ class ProbeTarget:
     port: int
 
 
+@dataclass(frozen=True)
+class Prober:
+    """A blackbox exporter that runs the probes. In-cluster probes do not always cross the
+    load balancer: kube-proxy (iptables and IPVS) and most CNIs short-circuit traffic from
+    inside the cluster to a LoadBalancer's status IP straight to the Service's endpoints,
+    which is what happens on gke and with MetalLB (AWS NLBs publish a hostname, so eks is not
+    affected). A prober outside the cluster sees what peers see."""
+
+    name: str  # the `prober` label: in-cluster | external
+    scheme: str
+    address: str  # host:port
+    path_prefix: str = ""
+    auth_secret: Optional[str] = None  # Secret in sagasrv-metrics with username and password
+
+
+IN_CLUSTER_PROBER = Prober("in-cluster", "http", f"{BLACKBOX_SERVICE}.{names.METRICS_NAMESPACE}.svc:{BLACKBOX_PORT}")
+
+
+def external_prober(settings: MonitoringSettings) -> Optional[Prober]:
+    url = settings.external_prober_url
+    if not url:
+        return None
+    scheme, rest = url.split("://", 1)
+    address, _, path = rest.partition("/")
+    if ":" not in address:
+        address += ":443" if scheme == "https" else ":80"
+    return Prober("external", scheme, address, ("/" + path).rstrip("/") if path else "", settings.external_prober_auth_secret)
+
+
 def p2p_scrape_config(name: str, host: Any, targets: list[ProbeTarget] | tuple[ProbeTarget, ...], interval: str,
-                      labels: Optional[dict[str, str]] = None) -> dict:
-    """Blackbox TCP probes of public p2p endpoints, from inside the cluster. One object per
-    shard, listing every assigned slot (online or not), so a chainlet going offline or
-    coming back does not touch it; the alert skips chainlets scaled to zero."""
+                      labels: Optional[dict[str, str]] = None, prober: Prober = IN_CLUSTER_PROBER) -> dict:
+    """Blackbox TCP probes of public p2p endpoints. One object per shard and prober, listing
+    every assigned slot (online or not), so a chainlet going offline or coming back does not
+    touch it; the alert skips chainlets scaled to zero."""
     groups = [
         {
             "targets": [_join(host, t.port)],
-            "labels": {"chain_id": t.chain_id, "chainlet_namespace": t.namespace, **(labels or {})},
+            "labels": {"chain_id": t.chain_id, "chainlet_namespace": t.namespace, **(labels or {}), "prober": prober.name},
         }
         for t in targets
     ]
+    spec: dict = {
+        "metricsPath": f"{prober.path_prefix}/probe",
+        "params": {"module": ["tcp_connect"]},
+        "scrapeInterval": interval,
+        "staticConfigs": groups,
+        "relabelings": [
+            {"sourceLabels": ["__address__"], "targetLabel": "__param_target"},
+            {"sourceLabels": ["__param_target"], "targetLabel": "instance"},
+            {"targetLabel": "__address__", "replacement": prober.address},
+        ],
+    }
+    if prober.scheme != "http":
+        spec["scheme"] = prober.scheme.upper()
+    if prober.auth_secret:
+        spec["basicAuth"] = {
+            "username": {"name": prober.auth_secret, "key": "username"},
+            "password": {"name": prober.auth_secret, "key": "password"},
+        }
+    full_name = name if prober is IN_CLUSTER_PROBER else f"{name}-{prober.name}"
     return {
         "apiVersion": "monitoring.coreos.com/v1alpha1",
         "kind": "ScrapeConfig",
-        "metadata": {"name": name, "namespace": names.METRICS_NAMESPACE, "labels": names.labels("probes", name)},
-        "spec": {
-            "metricsPath": "/probe",
-            "params": {"module": ["tcp_connect"]},
-            "scrapeInterval": interval,
-            "staticConfigs": groups,
-            "relabelings": [
-                {"sourceLabels": ["__address__"], "targetLabel": "__param_target"},
-                {"sourceLabels": ["__param_target"], "targetLabel": "instance"},
-                {"targetLabel": "__address__", "replacement": f"{BLACKBOX_SERVICE}.{names.METRICS_NAMESPACE}.svc:{BLACKBOX_PORT}"},
-            ],
-        },
+        "metadata": {"name": full_name, "namespace": names.METRICS_NAMESPACE, "labels": names.labels("probes", full_name)},
+        "spec": spec,
     }
 
 
@@ -311,56 +221,6 @@ def _join(host: Any, port: int) -> Any:
     if isinstance(host, str):
         return f"{host}:{port}"
     return host.apply(lambda h: f"{h}:{port}")
-
-
-# ----------------------------------------------------------------------------- alertmanager
-
-
-def alertmanager_config(alerting: AlertingSettings) -> dict:
-    receivers: list[dict] = [{"name": "null"}]
-    routes: list[dict] = [
-        # kube-prometheus-stack's always-firing Watchdog proves the pipeline works; it is not news.
-        {"receiver": "null", "matchers": [{"name": "alertname", "value": "Watchdog", "matchType": "="}]},
-    ]
-    default = "null"
-    if alerting.pagerduty_routing_key:
-        receivers.append({
-            "name": "pagerduty",
-            "pagerdutyConfigs": [{"routingKey": {"name": ALERTING_SECRET, "key": "pagerduty-routing-key"}, "sendResolved": True}],
-        })
-        routes.append({
-            "receiver": "pagerduty",
-            "matchers": [{"name": "severity", "value": "critical", "matchType": "="}],
-            "continue": True,
-        })
-    if alerting.slack_webhook_url:
-        receivers.append({
-            "name": "slack",
-            "slackConfigs": [{
-                "apiURL": {"name": ALERTING_SECRET, "key": "slack-webhook-url"},
-                "channel": alerting.slack_channel,
-                "sendResolved": True,
-                "title": "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}",
-                "text": "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ .Annotations.description }}\nRunbook: {{ .Annotations.runbook_url }}\n{{ end }}",
-            }],
-        })
-        default = "slack"
-    return {
-        "apiVersion": "monitoring.coreos.com/v1alpha1",
-        "kind": "AlertmanagerConfig",
-        "metadata": {"name": ALERTMANAGER_CONFIG, "namespace": names.METRICS_NAMESPACE, "labels": names.labels("alerting", ALERTMANAGER_CONFIG)},
-        "spec": {
-            "route": {
-                "receiver": default,
-                "groupBy": ["alertname", "namespace", "chain_id"],
-                "groupWait": "30s",
-                "groupInterval": "5m",
-                "repeatInterval": "4h",
-                "routes": routes,
-            },
-            "receivers": receivers,
-        },
-    }
 
 
 # ----------------------------------------------------------------------------- dashboards
@@ -439,7 +299,7 @@ def dashboards() -> dict[str, dict]:
             ("Missed blocks (5m)", [(f"delta(cometbft_consensus_validator_missed_blocks{chain}[5m])", "{{chain_id}}")], "short"),
             ("Peers", [(f"cometbft_p2p_peers{chain}", "{{chain_id}}")], "short"),
             ("Mempool size", [(f"cometbft_mempool_size{chain}", "{{chain_id}}")], "short"),
-            ("Byzantine validators", [(f"cometbft_consensus_byzantine_validators{chain}", "{{chain_id}}")], "short"),
+            ("Validators missing from the last commit", [(f"cometbft_consensus_missing_validators{chain}", "{{chain_id}}")], "short"),
         ], [_variable("namespace", 'label_values(cometbft_consensus_height, namespace)')]),
     }
 

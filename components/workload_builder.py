@@ -65,6 +65,10 @@ class ChainWorkload:
     storage_class: Optional[str] = None
     env: tuple[tuple[str, str], ...] = ()
     key_secret: Optional[str] = None
+    # Variables the image requires that only key_secret can supply: referenced by key, so a
+    # missing key is a clear pod error (CreateContainerConfigError) rather than a crash loop.
+    secret_env: tuple[str, ...] = ()
+    data_sub_path: Optional[str] = None
     ports: tuple[Port, ...] = (P2P, RPC, GRPC, REST, METRICS)
     running: bool = True
     signer: bool = True
@@ -120,7 +124,11 @@ def _container_ports(w: ChainWorkload) -> list[dict]:
 
 
 def _env(w: ChainWorkload) -> list[dict]:
-    return [{"name": k, "value": v} for k, v in w.env]
+    out = [{"name": k, "value": v} for k, v in w.env]
+    if w.secret_env and not w.key_secret:
+        raise ValueError(f"{w.name}: {', '.join(w.secret_env)} must come from a key Secret, and none is set")
+    out += [{"name": k, "valueFrom": {"secretKeyRef": {"name": w.key_secret, "key": k}}} for k in w.secret_env]
+    return out
 
 
 def _port(w: ChainWorkload, name: str) -> Optional[Port]:
@@ -140,7 +148,7 @@ def statefulset(w: ChainWorkload) -> dict:
         "ports": _container_ports(w),
         "env": _env(w),
         "resources": w.resources.as_k8s(),
-        "volumeMounts": [{"name": "data", "mountPath": w.data_path}],
+        "volumeMounts": [{"name": "data", "mountPath": w.data_path, **({"subPath": w.data_sub_path} if w.data_sub_path else {})}],
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "privileged": False,
@@ -209,15 +217,20 @@ def statefulset(w: ChainWorkload) -> dict:
     }
 
 
-def service(w: ChainWorkload, name: str, ports: tuple[Port, ...], *, kind: str = "ClusterIP",
-            annotations: Optional[Mapping[str, str]] = None, external_traffic_policy: Optional[str] = None) -> dict:
-    spec: dict = {
-        "type": kind,
-        "selector": names.selector(w.component, w.instance, name=w.name),
-        "ports": [{"name": p.name, "port": p.port, "targetPort": p.name, "protocol": p.protocol} for p in ports],
-    }
-    if external_traffic_policy:
-        spec["externalTrafficPolicy"] = external_traffic_policy
+def service(w: ChainWorkload, name: str, ports: tuple[Port, ...], *, lb_spec: Optional[Mapping] = None,
+            annotations: Optional[Mapping[str, str]] = None, publish_not_ready: bool = False) -> dict:
+    """A Service of the daemon; `lb_spec` (type LoadBalancer and its fields) makes it public."""
+    spec: dict = dict(lb_spec) if lb_spec else {"type": "ClusterIP"}
+    spec["selector"] = names.selector(w.component, w.instance, name=w.name)
+    spec["ports"] = [{"name": p.name, "port": p.port, "targetPort": p.name, "protocol": p.protocol} for p in ports]
+    if publish_not_ready:
+        # A p2p endpoint must not come and go with readiness (which watches RPC, and a
+        # syncing or restarting node is still a peer): the EndpointSlice controller marks
+        # every endpoint ready when the Service publishes not-ready addresses
+        # (`ready := service.Spec.PublishNotReadyAddresses || podutil.IsPodReady(pod)`), so
+        # ingress-nginx's L4 list, which drops a Service without ready endpoints
+        # (getEndpointsFromSlices, getStreamServices), stays the same and nginx does not reload.
+        spec["publishNotReadyAddresses"] = True
     metadata: dict = {"name": name, "namespace": w.namespace, "labels": names.labels(w.component, w.instance, name=w.name)}
     if annotations:
         metadata["annotations"] = dict(annotations)

@@ -2,7 +2,8 @@
 
 A ChainState resource is registered before any chainlet resource, and everything derived
 from the chain depends on it. Its inputs are the chain read (source, height, and every
-chainlet with its slot, public address and status). During `pulumi preview` and
+chainlet with its slot, public address and status) and the slot ledger (pegasus/ledger.py:
+chain ID -> slot, for every chainlet ever placed). During `pulumi preview` and
 `pulumi up` the engine calls `check` with the last applied inputs and the new ones, and
 `check` refuses a run that would lose data or addresses:
 
@@ -10,7 +11,8 @@ chainlet with its slot, public address and status). During `pulumi preview` and
 - more chainlets vanished than `chainlets.maxRemovals` allows (the chain never deletes
   chainlets, so a disappearance means a wrong endpoint or a bad read);
 - a chainlet that exists already would change slot, shard or port (its advertised public
-  address would break), e.g. because `ingress.shardSize` changed.
+  address would break), e.g. because `ingress.shardSize` changed;
+- the ledger would lose or change an entry (a misread ledger must never start afresh).
 
 Each refusal names the config flag that overrides it. `read` re-reads the chain, so
 `pulumi refresh` shows chain drift.
@@ -27,6 +29,7 @@ from typing import Any
 
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
+from pegasus import ledger
 from pegasus import slots as slot_math
 from pegasus.chain import reader
 from pegasus.chain.model import ChainView
@@ -46,6 +49,7 @@ INPUT_KEYS = (
     "shardSize",
     "basePort",
     "chainlets",
+    "slots",
     "maxRemovals",
     "allowSlotChanges",
     "allowHeightRegression",
@@ -53,10 +57,11 @@ INPUT_KEYS = (
 MAX_LISTED = 10
 
 
-def chainlet_entries(view: ChainView, shard_size: int, base_port: int) -> dict[str, dict[str, Any]]:
+def chainlet_entries(view: ChainView, slots: dict[str, int], shard_size: int, base_port: int) -> dict[str, dict[str, Any]]:
     """What the guard remembers of each chainlet: its slot, public address and status."""
     out = {}
-    for slot, c in enumerate(view.chainlets):
+    for c in view.chainlets:
+        slot = slots[c.chain_id]
         addr = slot_math.address(slot, shard_size, base_port)
         out[c.chain_id] = {"slot": slot, "shard": addr.shard, "port": addr.port, "status": c.status}
     return out
@@ -108,6 +113,23 @@ def guard_failures(olds: dict[str, Any], news: dict[str, Any]) -> list[CheckFail
             )
         )
     if not news.get("allowSlotChanges"):
+        old_slots, new_slots = olds.get("slots") or {}, news.get("slots") or {}
+        changed = [
+            f"{chain_id} (slot {_as_int(old_slots[chain_id], -1)} -> "
+            + (f"slot {_as_int(new_slots[chain_id], -1)})" if chain_id in new_slots else "gone)")
+            for chain_id in sorted(old_slots)
+            if _as_int(new_slots.get(chain_id), -1) != _as_int(old_slots[chain_id], -1)
+        ]
+        if changed:
+            failures.append(
+                CheckFailure(
+                    "slots",
+                    f"the slot ledger would lose or change {len(changed)} entry(ies): {_listed(changed)}. A slot, once "
+                    "given, is never taken back or reused; this run read a different ledger than the one applied last "
+                    "(a restored or edited state, another stack's state). Find out why before going on. Only to "
+                    "re-address the fleet on purpose, run once with `pulumi config set --path chainlets.allowSlotChanges true`.",
+                )
+            )
         moved = []
         for chain_id in sorted(set(old_chainlets) & set(new_chainlets)):
             old, new = old_chainlets[chain_id], new_chainlets[chain_id]
@@ -168,7 +190,8 @@ class ChainStateProvider(ResourceProvider):
         )
         live = dict(props)
         live["height"] = view.height
-        live["chainlets"] = chainlet_entries(view, _as_int(props.get("shardSize"), 25), _as_int(props.get("basePort"), 1025))
+        slots = ledger.assign(props.get("slots") or None, [c.chain_id for c in view.chainlets])
+        live["chainlets"] = chainlet_entries(view, slots, _as_int(props.get("shardSize"), 25), _as_int(props.get("basePort"), 1025))
         live.update(_summary(live))
         return ReadResult(id_, live)
 
@@ -177,8 +200,9 @@ class ChainStateProvider(ResourceProvider):
         return None
 
 
-def guard_config(chain: ChainSettings, ingress: IngressSettings, chainlets: ChainletSettings, view: ChainView) -> dict[str, Any]:
-    """The ChainState inputs for one chain read."""
+def guard_config(chain: ChainSettings, ingress: IngressSettings, chainlets: ChainletSettings, view: ChainView,
+                 slots: dict[str, int]) -> dict[str, Any]:
+    """The ChainState inputs for one chain read and the ledger that places it."""
     return {
         "source": chain.source,
         "endpoint": chain.endpoint,
@@ -190,7 +214,8 @@ def guard_config(chain: ChainSettings, ingress: IngressSettings, chainlets: Chai
         "height": view.height,
         "shardSize": ingress.shard_size,
         "basePort": ingress.base_port,
-        "chainlets": chainlet_entries(view, ingress.shard_size, ingress.base_port),
+        "chainlets": chainlet_entries(view, slots, ingress.shard_size, ingress.base_port),
+        "slots": dict(sorted(slots.items(), key=lambda kv: kv[1])),
         "maxRemovals": chainlets.max_removals,
         "allowSlotChanges": chainlets.allow_slot_changes,
         "allowHeightRegression": chainlets.allow_height_regression,

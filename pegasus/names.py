@@ -14,8 +14,11 @@ from pegasus.errors import InvalidName
 PART_OF = "pegasus"
 MANAGED_BY = "pulumi"
 
-# Namespaces fixed by the design document (000: "sagasrv-metrics", "sagasrv-spc").
-INGRESS_NAMESPACE = "ingress-nginx"
+# Namespaces fixed by the design document (000: "sagasrv-metrics", "sagasrv-spc"). The
+# ingress namespace, release and class are Pegasus's own: an existing cluster often runs an
+# ingress-nginx of its own in `ingress-nginx`, and sharing its namespace, release name or
+# cluster-scoped objects (ClusterRole, IngressClass, webhook) would collide with it.
+INGRESS_NAMESPACE = "sagasrv-ingress"
 METRICS_NAMESPACE = "sagasrv-metrics"
 SPC_NAMESPACE = "sagasrv-spc"
 SYSTEM_NAMESPACE = "kube-system"
@@ -27,21 +30,22 @@ LOGGING_NAMESPACE = "sagasrv-logging"
 
 # Helm release names are set explicitly: helm.v3.Release would otherwise add a random
 # suffix, and the chart's fullname (hence Service and ServiceAccount names) derives from it.
-INGRESS_RELEASE = "ingress-nginx"
+INGRESS_RELEASE = "pegasus-ingress-nginx"
 MONITORING_RELEASE = "kube-prometheus-stack"
 BLACKBOX_RELEASE = "blackbox-exporter"
 KARPENTER_RELEASE = "karpenter"
 KARPENTER_CRD_RELEASE = "karpenter-crd"
 LOGGING_RELEASE = "fluent-bit"
 
-# ingress-nginx with fullnameOverride=ingress-nginx labels its controller pods like this.
+# ingress-nginx with fullnameOverride=<release> labels its controller pods like this.
 INGRESS_CONTROLLER_SELECTOR = {
     "app.kubernetes.io/name": "ingress-nginx",
     "app.kubernetes.io/instance": INGRESS_RELEASE,
     "app.kubernetes.io/component": "controller",
 }
 TCP_SERVICES_CONFIGMAP = "pegasus-tcp-services"
-UDP_SERVICES_CONFIGMAP = "pegasus-udp-services"
+INGRESS_CLASS = "pegasus-p2p"
+INGRESS_CONTROLLER_CLASS = "pegasus.saga.xyz/ingress-nginx"
 
 SPC_SERVICE = "spc"
 SPC_INTERNAL_SERVICE = "spc-internal"
@@ -64,6 +68,8 @@ SKIP_AWAIT = "pulumi.com/skipAwait"
 # The policy pack finds signing workloads and chain-data volumes by these labels.
 SIGNER_LABEL = "pegasus.saga.xyz/signer"
 CHAIN_DATA_LABEL = "pegasus.saga.xyz/chain-data"
+# Alerts tell chains that stand still without transactions by this pod label.
+CREATE_EMPTY_BLOCKS_LABEL = "pegasus.saga.xyz/create-empty-blocks"
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 

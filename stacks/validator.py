@@ -14,7 +14,7 @@ import os
 
 import pulumi
 
-from components import chain_node_builder, chainlet_builder, cluster_builder, ingress_builder, karpenter_builder
+from components import chain_node_builder, chain_state, chainlet_builder, cluster_builder, ingress_builder, karpenter_builder
 from components import logging_builder, monitoring_builder
 from components import workload_builder as wb
 from components.chart import Chart, missing_archives
@@ -26,7 +26,7 @@ from components.cluster_builder import common_tags
 from components.ingress import Ingress
 from components.monitoring import Monitoring, ProbeGroup
 from components.monitoring_builder import ProbeTarget
-from pegasus import chainstate, names, slots
+from pegasus import chainstate, ledger, names
 from pegasus.chain import reader
 from pegasus.chain.model import ChainView
 from pegasus.config import Settings
@@ -84,7 +84,11 @@ def deploy(settings: Settings) -> None:
     for warning in view.warnings:
         pulumi.log.warn(warning)
     ingress_settings = settings.ingress
-    plans = chainlet_builder.plan_chainlets(view, ingress_settings.shard_size, ingress_settings.base_port)
+    # The ledger keeps every chainlet at its slot (pegasus/ledger.py); only an explicit
+    # re-addressing (allowSlotChanges) rebuilds it from the chain's order.
+    previous = None if settings.chainlets.allow_slot_changes else chain_state.last_applied_slots()
+    slots = ledger.assign(previous, [c.chain_id for c in view.chainlets])
+    plans = chainlet_builder.plan_chainlets(view, slots, ingress_settings.shard_size, ingress_settings.base_port)
 
     cluster = Cluster(
         "cluster", settings.cluster, settings.stack,
@@ -107,7 +111,7 @@ def deploy(settings: Settings) -> None:
         workloads_may_start = list(karpenter.workload_dependencies)
         placement = karpenter_builder.signer_placement()
 
-    guard = ChainState("chain-state", chainstate.guard_config(settings.chain, ingress_settings, settings.chainlets, view))
+    guard = ChainState("chain-state", chainstate.guard_config(settings.chain, ingress_settings, settings.chainlets, view, slots))
 
     namespace_labels: dict[str, str] = {}
     shard_lb_annotations: dict = {}
@@ -126,7 +130,8 @@ def deploy(settings: Settings) -> None:
         # minutes per pod: more than Helm's default 5 minutes for two of them.
         ingress_timeout = 900
         shard_addresses = ShardAddresses(
-            "p2p-addresses", range(slots.shard_count(len(plans), ingress_settings.shard_size)), eks, guard)
+            # Every shard up to the highest slot's: the ledger keeps slots where they were.
+            "p2p-addresses", range(max((p.address.shard for p in plans), default=-1) + 1), eks, guard)
         health = nlb_controller_health_check_annotations()
         shard_lb_annotations = {i: {**a, **health} for i, a in shard_addresses.annotations.items()}
         spc_lb_annotations = nlb_subnet_annotations(eks)
@@ -143,7 +148,8 @@ def deploy(settings: Settings) -> None:
     spc_address = None
     if settings.spc.enabled:
         spec = chain_node_builder.spc_spec(settings.spc, settings.cluster.provider, settings.cluster.name,
-                                           cluster.storage_class, placement, spc_lb_annotations)
+                                           cluster.storage_class, placement, spc_lb_annotations,
+                                           settings.ingress.allocate_node_ports)
         spc = ChainNode("spc", spec, lb_dependencies=cluster.lb_dependencies,
                         workload_dependencies=workloads_may_start, opts=k8s_opts)
         spc_address = spc.p2p_address
@@ -151,6 +157,7 @@ def deploy(settings: Settings) -> None:
             name="pegasus-p2p-spc",
             host=spc.p2p_address.apply(lambda a: a.rsplit(":", 1)[0]),
             targets=(ProbeTarget(settings.spc.chain_id, names.SPC_NAMESPACE, spec.public_ports[0].port),),
+            labels=(("node", names.SPC_SERVICE),),
         ))
 
     addresses = {}

@@ -16,8 +16,21 @@ if str(PROJECT) not in sys.path:
 from tools.plan.runner import Plan, plan_stack  # noqa: E402
 
 
-def run(stack: str = "dev", sets: Iterable[str] = (), config_file: Optional[str] = None) -> Plan:
-    return plan_stack(str(PROJECT), stack, config_file, list(sets))
+def run(stack: str = "dev", sets: Iterable[str] = (), config_file: Optional[str] = None,
+        state: Optional[dict] = None) -> Plan:
+    return plan_stack(str(PROJECT), stack, config_file, list(sets), state=state)
+
+
+def state_of(plan: Plan) -> dict:
+    """The stack state a deployment of `plan` leaves behind, as readStackResourceOutputs
+    returns it. ChainState's outputs are what its provider's create returns."""
+    from pegasus.chainstate import ChainStateProvider
+
+    out = {}
+    for r in plan.resources:
+        outputs = ChainStateProvider().create(r.inputs).outs if r.type == "pulumi-python:dynamic/pegasus:ChainState" else {}
+        out[r.urn] = {"type": r.type, "outputs": outputs}
+    return out
 
 
 _EXAMPLES: dict[str, Plan] = {}

@@ -11,10 +11,10 @@ def test_cost_model_counts_load_balancers_and_listeners():
     assert rows[("eks", 26)]["load_balancers"] == 3
     assert rows[("eks", 1000)] == {
         "cloud": "eks", "chainlets": 1000, "shard_size": 25, "load_balancers": 41, "listeners": 1001,
-        "max_listeners_per_lb": 25, "max_sg_rules_per_lb": 50, "nlb_hours_usd_per_month": 673.42,
+        "max_listeners_per_lb": 25, "max_sg_rules_per_lb": 25, "nlb_hours_usd_per_month": 673.42,
     }
-    assert rows[("gke", 1000)]["listeners"] == 2001  # Service port entries: gke has no listeners to merge
-    assert rows[("gke", 1000)]["forwarding_rules"] == 81
+    assert rows[("gke", 1000)]["listeners"] == 1001  # Service port entries: one TCP port per chainlet
+    assert rows[("gke", 1000)]["forwarding_rules"] == 41
 
 
 def test_linear_fit():

@@ -10,7 +10,7 @@ import textwrap
 
 from pulumi.dynamic.dynamic import serialize_provider
 
-from pegasus import chainstate
+from pegasus import chainstate, ledger
 from pegasus.chain.model import build_view
 from pegasus.chainstate import ChainStateProvider
 from pegasus.config import ChainletSettings, ChainSettings, IngressSettings, Resources
@@ -18,14 +18,16 @@ from tests.conftest import PROJECT
 from tools.fakechain import ChainState, FakeChain, chainlet_record, stack_record
 
 
-def props(n=4, offline=(), height=100, shard_size=25, base_port=1025, drop=(), **flags):
+def props(n=4, offline=(), height=100, shard_size=25, base_port=1025, drop=(), prev=None, **flags):
+    """The guard inputs of one run; `prev` is the ledger read from the last state (None: none)."""
     recs = [chainlet_record(i, online=i not in offline) for i in range(n) if i not in drop]
     view = build_view(height, "t", recs, [stack_record()])
+    slots = ledger.assign(prev, [c.chain_id for c in view.chainlets])
     chain = ChainSettings("rest", "http://127.0.0.1:1", "/ssc/chainlet", 100, 10, 3, None)
     ingress = IngressSettings(shard_size, base_port, 20000, None, 2, "existing")
     chainlets = ChainletSettings(flags.get("max_removals", 0), flags.get("allow_slot_changes", False),
                                  flags.get("allow_height_regression", False), Resources("1", "1Gi", "1", "1Gi"), "1Gi", "/data")
-    return chainstate.guard_config(chain, ingress, chainlets, view)
+    return chainstate.guard_config(chain, ingress, chainlets, view, slots)
 
 
 def failures(olds, news):
@@ -51,27 +53,41 @@ def test_height_regression_is_refused_with_the_override_named():
 
 
 def test_vanished_chainlets_beyond_max_removals_are_refused():
-    [(prop, reason)] = failures(props(n=4), props(n=4, drop={1}, allow_slot_changes=True))
+    old = props(n=4)
+    [(prop, reason)] = failures(old, props(n=4, drop={1}, prev=old["slots"]))
     assert prop == "chainlets"
     assert reason.startswith(
         "1 chainlet(s) vanished from the chain's list since the last run (chainlet00001_2700000000000001-1), "
         "more than chainlets.maxRemovals=0 allows."
     )
     assert "`pulumi config set --path chainlets.maxRemovals 1`" in reason
-    assert failures(props(n=4), props(n=4, drop={1}, max_removals=1, allow_slot_changes=True)) == []
+    assert failures(old, props(n=4, drop={1}, max_removals=1, prev=old["slots"])) == []
 
 
-def test_a_vanished_chainlet_also_moves_the_later_ones():
-    reasons = dict(failures(props(n=4), props(n=4, drop={1}, max_removals=1)))
+def test_with_the_ledger_a_vanished_chainlet_moves_no_one_and_keeps_its_slot():
+    old = props(n=4)
+    new = props(n=5, drop={1}, max_removals=1, prev=old["slots"])
+    assert failures(old, new) == []
+    assert new["slots"]["chainlet00001_2700000000000001-1"] == 1  # never reused
+    assert new["chainlets"]["chainlet00004_2700000000000004-1"]["slot"] == 4
+
+
+def test_a_ledger_that_starts_afresh_is_refused():
+    # As if the program had failed to read the ledger: slots recomputed from chain order.
+    old = props(n=4)
+    reasons = dict(failures(old, props(n=4, drop={1}, max_removals=1)))
+    assert reasons["slots"].startswith(
+        "the slot ledger would lose or change 3 entry(ies): chainlet00001_2700000000000001-1 (slot 1 -> gone), "
+        "chainlet00002_2700000000000002-1 (slot 2 -> slot 1), chainlet00003_2700000000000003-1 (slot 3 -> slot 2)."
+    )
     assert reasons["chainlets"].startswith(
         "2 existing chainlet(s) would change slot or public address: "
         "chainlet00002_2700000000000002-1 (slot 2 shard 0 port 1027 -> slot 1 shard 0 port 1026), "
-        "chainlet00003_2700000000000003-1 (slot 3 shard 0 port 1028 -> slot 2 shard 0 port 1027)."
     )
 
 
 def test_changing_shard_size_moves_addresses_and_is_refused():
-    [(prop, reason)] = failures(props(n=30, shard_size=25), props(n=30, shard_size=20))
+    [(prop, reason)] = failures(props(n=30, shard_size=25), props(n=30, shard_size=20, prev=props(n=30)["slots"]))
     assert prop == "chainlets"
     assert reason.startswith("10 existing chainlet(s) would change slot or public address: ")
     assert "(slot 20 shard 0 port 1045 -> slot 20 shard 1 port 1025)" in reason
@@ -85,7 +101,8 @@ def test_going_offline_and_back_is_not_a_move():
 
 
 def test_long_lists_are_shortened():
-    [(_, reason)] = failures(props(n=20), props(n=20, drop=set(range(15)), allow_slot_changes=True))
+    old = props(n=20)
+    [(_, reason)] = failures(old, props(n=20, drop=set(range(15)), prev=old["slots"]))
     assert "and 5 more)" in reason
 
 

@@ -233,7 +233,10 @@ def test_freshness_reads_the_chain_head_through_the_stacks_settings(tmp_path, ca
     state = ChainState(chainlets=[chainlet_record(i) for i in range(2)], height=2500)
     with FakeChain(state) as chain:
         stack = tmp_path / "Pulumi.x.yaml"
-        stack.write_text(yaml.safe_dump({"config": {"pegasus:chain": {"source": "rest", "endpoint": chain.endpoint}}}))
+        stack.write_text(yaml.safe_dump({"config": {
+            "pegasus:chain": {"source": "rest", "endpoint": chain.endpoint},
+            "pegasus:spc": {"env": {"DENOM": "usaga", "GENESIS": "https://example.org/genesis.json"}},
+        }}))
         args = ["--stack", "x", "--config-file", str(stack), "--max-lag-blocks", "100"]
         assert freshness.main([*args, "--applied-height", "2450"]) == 0
         assert freshness.main([*args, "--applied-height", "2000"]) == 1

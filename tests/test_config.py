@@ -10,15 +10,16 @@ from pegasus.config import ConfigError, Resources, parse
 SNAPSHOT = {"source": "snapshot", "snapshot": "chain/snapshot.dev.json"}
 # An EKS cluster the runner can reach: a created VPC needs a public endpoint.
 EKS = {"provider": "eks", "region": "us-east-1", "publicAccessCidrs": ["203.0.113.0/24"]}
+SPC = {"env": {"DENOM": "usaga", "GENESIS": "https://example.org/genesis.json"}}
 
 
 def settings(**sections):
-    raw = {"chain": SNAPSHOT, **sections}
+    raw = {"chain": SNAPSHOT, "spc": SPC, **sections}
     return parse(raw, project="pegasus", stack="dev", secret_keys=set(sections.pop("_secret", set())))
 
 
 def error(raw: dict, secret_keys=None) -> str:
-    raw = {"chain": SNAPSHOT, **raw}  # a given "chain" replaces the default
+    raw = {"chain": SNAPSHOT, "spc": SPC, **raw}  # a given "chain" or "spc" replaces the default
     with pytest.raises(ConfigError) as e:
         parse(raw, project="pegasus", stack="dev", secret_keys=secret_keys or set())
     return str(e.value)
@@ -36,7 +37,7 @@ def test_defaults_for_an_existing_cluster():
     assert s.chainlets.max_removals == 0
     assert s.storage_class is None
     # Only the operational gaps of a bare stack (tests/test_config_advice.py has their text).
-    assert [w.split(" ", 1)[0] for w in s.warnings] == ["alerting", "alerting.runbookBaseUrl", "spc.env.GENESIS"]
+    assert [w.split(" ", 1)[0] for w in s.warnings] == ["alerting"]
 
 
 def test_eks_defaults_enable_karpenter_and_pick_a_node_type():
@@ -44,7 +45,8 @@ def test_eks_defaults_enable_karpenter_and_pick_a_node_type():
     assert s.karpenter.enabled is True
     assert s.cluster.system_node_type == "m7i.large"
     assert s.ingress.cloud == "eks"
-    assert "karpenter.amiAlias is @latest" in s.warnings[1]
+    assert "alerting.runbookBaseUrl is unset" in s.warnings[1]
+    assert "karpenter.amiAlias is @latest" in s.warnings[2]
 
 
 def test_numbers_and_booleans_set_without_a_type_arrive_as_strings():
@@ -63,10 +65,10 @@ def test_shard_size_zero():
     assert error({"ingress": {"shardSize": 0}}) == "pegasus:ingress.shardSize: must be between 1 and 1000; got 0"
 
 
-def test_shard_size_above_the_nlb_security_group_limit():
-    assert error({"cluster": EKS, "ingress": {"shardSize": 26}}) == (
-        "pegasus:ingress.shardSize: must be between 1 and 25 on eks: each chainlet port takes 2 inbound rules "
-        "(TCP and UDP) of the NLB security group's 60; got 26"
+def test_shard_size_above_the_nlb_listener_limit():
+    assert error({"cluster": EKS, "ingress": {"shardSize": 51}}) == (
+        "pegasus:ingress.shardSize: must be between 1 and 50 on eks: an AWS NLB has at most 50 listeners "
+        "and each chainlet takes one; got 51"
     )
 
 
@@ -106,7 +108,7 @@ def test_unknown_field_inside_a_section():
     msg = error({"ingress": {"shardsize": 10}})
     assert msg == (
         "pegasus:ingress.shardsize: unknown key; the known keys of pegasus:ingress are shardSize, basePort, "
-        "internalBasePort, p2pDomain, controllerReplicas, admissionWebhooks, shardAnnotations"
+        "internalBasePort, p2pDomain, controllerReplicas, shardAnnotations, allocateNodePorts"
     )
 
 
@@ -145,7 +147,7 @@ def test_secret_in_plain_text_is_refused():
 
 
 def test_secret_set_as_secret_is_kept_hidden():
-    s = parse({"chain": SNAPSHOT, "alerting": {"slackWebhookUrl": "https://hooks.slack.com/services/x"}},
+    s = parse({"chain": SNAPSHOT, "spc": SPC, "alerting": {"slackWebhookUrl": "https://hooks.slack.com/services/x"}},
               project="pegasus", stack="dev", secret_keys={"alerting"})
     assert s.alerting.slack_webhook_url.value == "https://hooks.slack.com/services/x"
     assert "hooks.slack.com" not in repr(s)
@@ -215,7 +217,7 @@ def test_every_key_in_the_reference_is_read_by_the_parser(monkeypatch):
         return original(self)
 
     monkeypatch.setattr(config._Section, "check_unknown", record)
-    parse({"chain": SNAPSHOT, "cluster": EKS}, project="pegasus", stack="dev")
+    parse({"chain": SNAPSHOT, "spc": SPC, "cluster": EKS}, project="pegasus", stack="dev")
     documented = {k.path for k in config.KEYS if "." in k.path}
     nested = {"cluster.autoprovisioning"}  # an object whose own fields are read by a nested section
     assert read | nested == documented | nested
@@ -286,3 +288,20 @@ def test_consolidation_policy_accepts_balanced():
     assert error({"cluster": EKS, "karpenter": {"consolidationPolicy": "Never"}}) == (
         "pegasus:karpenter.consolidationPolicy: must be one of WhenEmptyOrUnderutilized, Balanced, WhenEmpty; got 'Never'"
     )
+def test_the_platform_chain_needs_a_genesis_from_env_or_its_key_secret():
+    assert error({"spc": {"env": {"DENOM": "usaga"}}}) == (
+        "pegasus:spc.env.GENESIS: is required by the platform chain image (your network's genesis file: its URL or its "
+        "base64 contents); set it with `pulumi config set --path spc.env.GENESIS <value>`, or put a GENESIS key in the "
+        "Secret named by spc.keySecret"
+    )
+    assert settings(spc={"env": {"DENOM": "usaga"}, "keySecret": "spc-keys"}).spc.key_secret == "spc-keys"
+    assert settings(spc={"enabled": False}).spc.enabled is False
+
+
+def test_chainlet_env_keys_are_checked():
+    assert error({"chainlets": {"env": {"KEYPASSWD": "x"}}}) == (
+        "pegasus:chainlets.env.KEYPASSWD: looks like key material; put it in a Kubernetes Secret and name that Secret in chainlets.keySecret")
+    assert error({"chainlets": {"chainEnv": {"a_1-1": {"CHAINID": "x"}}}}) == (
+        "pegasus:chainlets.chainEnv.a_1-1.CHAINID: is set by Pegasus from chain data or its own chainlets.* key; set that instead")
+    s = settings(chainlets={"env": {"OPTS": "--x", "STAKE_AMOUNT": 1500000}, "keySecret": "chainlet-keys"})
+    assert s.chainlets.env == {"OPTS": "--x", "STAKE_AMOUNT": "1500000"}

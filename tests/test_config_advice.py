@@ -60,19 +60,9 @@ def test_alerting_with_no_receiver(capsys):
     ]
 
 
-def test_a_relative_runbook_url(capsys):
-    assert warnings(capsys, SLACK, GENESIS) == [
-        "alerting.runbookBaseUrl is the relative path 'docs/runbooks.md': the runbook links in Slack and PagerDuty will not open; "
-        "set it to the URL of your copy, e.g. https://github.com/<org>/<repo>/blob/main/docs/runbooks.md"
-    ]
-
-
-def test_a_platform_chain_without_genesis(capsys):
-    assert warnings(capsys, SLACK, RUNBOOK) == [
-        "spc.env.GENESIS is not set (and no spc.keySecret could carry it): the platform chain node cannot sync without its network's "
-        "genesis file; set it with `pulumi config set --path spc.env.GENESIS <URL or contents>`"
-    ]
-    # Switched off, the node needs no GENESIS, and the dev stack's spc settings have no effect.
+def test_a_switched_off_platform_chain_reports_its_settings_as_ignored(capsys):
+    # Relative runbook URLs and a platform chain without GENESIS are config errors now
+    # (tests/test_config.py), so neither is left to warn about.
     assert warnings(capsys, SLACK, RUNBOOK, "spc.enabled=false") == [
         "spc.image, spc.chainId, spc.storageSize, spc.resources, spc.env are set but ignored: spc.enabled is false; remove them from the stack"
     ]
@@ -86,7 +76,7 @@ def test_aws_region_different_from_cluster_region(capsys):
 
 
 @pytest.mark.parametrize("raw", [
-    {"chain": {"source": "rest", "endpoint": "https://api.example.org", "snapshot": "chain/x.json"}},
+    {"chain": {"source": "rest", "endpoint": "https://api.example.org", "snapshot": "chain/x.json"}, "spc": {"enabled": False}},
 ])
 def test_chain_snapshot_with_a_rest_source(raw):
     s = parse(raw, project="pegasus", stack="dev")

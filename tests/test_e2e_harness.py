@@ -142,13 +142,14 @@ def test_missing_archives_lists_what_the_mirror_lacks(tmp_path):
 def test_shared_mirror_holds_every_chart_the_dev_stack_installs():
     from stacks import validator
 
-    settings = config.parse({"chain": {"source": "snapshot", "snapshot": "x.json"}, "charts": {"localDir": str(SHARED_CHARTS)}},
+    settings = config.parse({"chain": {"source": "snapshot", "snapshot": "x.json"}, "spc": {"enabled": False},
+                             "charts": {"localDir": str(SHARED_CHARTS)}},
                             project="pegasus", stack="dev")
     assert validator.charts(settings) and missing_archives(validator.charts(settings), str(SHARED_CHARTS), "/") == []
 
 
 def test_charts_local_dir_is_parsed_and_an_empty_one_refused():
-    base = {"chain": {"source": "snapshot", "snapshot": "x.json"}}
+    base = {"chain": {"source": "snapshot", "snapshot": "x.json"}, "spc": {"enabled": False}}
     assert config.parse(base, project="p", stack="dev").charts_dir is None
     assert config.parse({**base, "charts": {"localDir": "../charts"}}, project="p", stack="dev").charts_dir == "../charts"
     with pytest.raises(ConfigError) as err:

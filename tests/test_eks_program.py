@@ -11,6 +11,8 @@ import json
 
 import pytest
 
+from pegasus import names
+
 from policy.policies import signer_node_expiry
 from tests.conftest import example, k8s, obj, run
 
@@ -43,7 +45,7 @@ def test_workloads_wait_for_the_node_pools(eks):
     """With Karpenter the system nodes take only critical add-ons: every release with pods of
     its own, and every chain daemon, waits for the EC2NodeClass and both NodePools."""
     pools = karpenter_objects(eks)
-    waiting = [release(eks, n) for n in ("ingress-nginx", "kube-prometheus-stack", "blackbox-exporter")]
+    waiting = [release(eks, n) for n in (names.INGRESS_RELEASE, names.MONITORING_RELEASE, names.BLACKBOX_RELEASE)]
     waiting += chain_workloads(eks)
     assert len(waiting) == 3 + 7  # six chainlets and the platform chain
     for r in waiting:
@@ -64,7 +66,7 @@ def test_karpenter_comes_right_after_the_cluster(eks):
 def test_without_karpenter_nothing_waits_for_node_pools():
     plan = run("eks", ["karpenter.enabled=false"])
     assert not k8s(plan, "NodePool")
-    ingress = release(plan, "ingress-nginx")
+    ingress = release(plan, names.INGRESS_RELEASE)
     assert not any("karpenter" in d for d in ingress.options["dependsOn"])
     pod = obj(plan, "StatefulSet", "spc", "sagasrv-spc").inputs["spec"]["template"]["spec"]
     assert "nodeSelector" not in pod and "tolerations" not in pod
@@ -153,7 +155,7 @@ def test_shards_get_protected_elastic_ips_and_the_ingress_pods_readiness_gates(e
     assert eks.outputs["lbShardAddresses"] == {"ingress-nginx-controller-p2p-0": in_az_order}
     # Placeholders from TEST-NET-1, derived from the names (plans are deterministic), one per AZ.
     assert len(set(in_az_order)) == 3 and all(ip.startswith("192.0.2.") for ip in in_az_order)
-    ns = obj(eks, "Namespace", "ingress-nginx")
+    ns = obj(eks, "Namespace", names.INGRESS_NAMESPACE)
     assert ns.inputs["metadata"]["labels"]["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
     # The gates wait for target health, which is the controller's own, not each traffic port's
     # (a fully offline shard keeps a port nobody listens on), and rolled pods wait minutes for it.
@@ -162,9 +164,9 @@ def test_shards_get_protected_elastic_ips_and_the_ingress_pods_readiness_gates(e
         "service.beta.kubernetes.io/aws-load-balancer-healthcheck-port": "10254",
         "service.beta.kubernetes.io/aws-load-balancer-healthcheck-path": "/healthz",
     }
-    assert release(eks, "ingress-nginx").inputs["timeout"] == 900
+    assert release(eks, names.INGRESS_RELEASE).inputs["timeout"] == 900
     # The chart's own PodDisruptionBudget keeps one controller while the other moves.
-    values = release(eks, "ingress-nginx").inputs["values"]["controller"]
+    values = release(eks, names.INGRESS_RELEASE).inputs["values"]["controller"]
     assert (values["replicaCount"], values["minAvailable"]) == (2, 1)
 
 
@@ -173,9 +175,9 @@ def test_other_clouds_get_neither_elastic_ips_nor_readiness_gate_labels():
         plan = example(stack)
         assert not plan.by_type("aws:ec2/eip:Eip")
         assert "lbShardAddresses" not in plan.outputs
-        labels = obj(plan, "Namespace", "ingress-nginx").inputs["metadata"]["labels"]
+        labels = obj(plan, "Namespace", names.INGRESS_NAMESPACE).inputs["metadata"]["labels"]
         assert "elbv2.k8s.aws/pod-readiness-gate-inject" not in labels
-        assert "timeout" not in release(plan, "ingress-nginx").inputs
+        assert "timeout" not in release(plan, names.INGRESS_RELEASE).inputs
 
 
 def test_monitoring_volumes_use_the_general_class_not_chain_data(eks):
@@ -202,7 +204,7 @@ def test_availability_zones_that_need_an_opt_in_are_never_picked(monkeypatch):
 
     calls = []
     monkeypatch.setattr(pulumi_aws, "get_availability_zones_output", lambda **kw: calls.append(kw) or _Names())
-    s = config.parse({"chain": {"source": "snapshot", "snapshot": "x"},
+    s = config.parse({"chain": {"source": "snapshot", "snapshot": "x"}, "spc": {"enabled": False},
                       "cluster": {"provider": "eks", "region": "us-east-1", "publicAccessCidrs": ["203.0.113.0/24"]}},
                      project="pegasus", stack="t").cluster
     eks_network.availability_zones(s, provider=None)

@@ -27,7 +27,7 @@ def test_python_dash_m_runs_the_dev_plan():
     assert "chainlet-hub_5464111-1-data (kubernetes:core/v1:PersistentVolumeClaim) [protect, retain]" in out.stdout
     assert "kubernetes:apps/v1:StatefulSet" in out.stdout
     # The dev stack's honest gaps: no alert receiver, a relative runbook URL, no GENESIS.
-    assert "\nWarnings: 3\n  warning: alerting has no receiver" in out.stdout
+    assert "\nWarnings: 1\n  warning: alerting has no receiver" in out.stdout
 
 
 def test_json_contract(tmp_path, capsys):
@@ -48,9 +48,9 @@ def test_json_contract(tmp_path, capsys):
     assert by_name["chain-state"]["inputs"]["__provider"] == "[secret]"
     assert "kubeconfig" not in doc["outputs"]  # the dev stack uses the local default kubeconfig
     shard = by_name["ingress-p2p-0"]
-    assert shard["placeholders"] == {"status.loadBalancer.ingress[0].hostname": "ingress-nginx-controller-p2p-0.ingress-nginx.lb.pending.invalid"}
+    assert shard["placeholders"] == {"status.loadBalancer.ingress[0].hostname": "ingress-nginx-controller-p2p-0.sagasrv-ingress.lb.pending.invalid"}
     assert {"urn": shard["urn"], "property": "status.loadBalancer.ingress[0].hostname",
-            "value": "ingress-nginx-controller-p2p-0.ingress-nginx.lb.pending.invalid"} in doc["placeholders"]
+            "value": "ingress-nginx-controller-p2p-0.sagasrv-ingress.lb.pending.invalid"} in doc["placeholders"]
 
 
 def test_manifests_layout(tmp_path, capsys):
@@ -61,12 +61,12 @@ def test_manifests_layout(tmp_path, capsys):
     assert sts["spec"]["replicas"] == 1  # integers stay integers
     assert (tmp_path / "_cluster" / "Namespace-sagasrv-spc.yaml").exists()
     assert (tmp_path / "sagasrv-metrics" / "PrometheusRule-pegasus-chainlets.yaml").exists()
-    values = (tmp_path / "helm" / "ingress-nginx.values.yaml").read_text()
+    values = (tmp_path / "helm" / "pegasus-ingress-nginx.values.yaml").read_text()
     assert values.startswith(
-        "# Helm release ingress-nginx in namespace ingress-nginx\n# chart: ingress-nginx\n# version: 4.15.1\n"
+        "# Helm release pegasus-ingress-nginx in namespace sagasrv-ingress\n# chart: ingress-nginx\n# version: 4.15.1\n"
         "# repository: https://kubernetes.github.io/ingress-nginx\n"
     )
-    assert yaml.safe_load(values)["fullnameOverride"] == "ingress-nginx"
+    assert yaml.safe_load(values)["fullnameOverride"] == "pegasus-ingress-nginx"
 
 
 def test_set_overrides_like_config_set_path(capsys, tmp_path):
@@ -91,6 +91,7 @@ def test_config_file_and_secure_values_are_planned_as_placeholders(tmp_path, cap
     stack.write_text(yaml.safe_dump({"config": {
         "pegasus:chain": {"source": "snapshot", "snapshot": "chain/snapshot.dev.json"},
         "pegasus:alerting": {"slackWebhookUrl": {"secure": "v1:AAAA:BBBB"}},
+        "pegasus:spc": {"env": {"DENOM": "usaga", "GENESIS": "https://example.org/genesis.json"}},
     }}))
     path = tmp_path / "p.json"
     code, out, err = cli(capsys, "--config-file", str(stack), "--json", str(path))
@@ -105,8 +106,8 @@ def test_config_file_and_secure_values_are_planned_as_placeholders(tmp_path, cap
 @pytest.mark.parametrize("sets, message", [
     (["cluster.provider=aks"], "error: pegasus:cluster.provider: must be one of existing, eks, gke; got 'aks'"),
     (["ingress.shardSize=0"], "error: pegasus:ingress.shardSize: must be between 1 and 1000; got 0"),
-    (["cluster.provider=eks", "cluster.region=us-east-1", 'cluster.publicAccessCidrs=["203.0.113.0/24"]', "ingress.shardSize=30"],
-     "error: pegasus:ingress.shardSize: must be between 1 and 25 on eks: each chainlet port takes 2 inbound rules (TCP and UDP) of the NLB security group's 60; got 30"),
+    (["cluster.provider=eks", "cluster.region=us-east-1", 'cluster.publicAccessCidrs=["203.0.113.0/24"]', "ingress.shardSize=60"],
+     "error: pegasus:ingress.shardSize: must be between 1 and 50 on eks: an AWS NLB has at most 50 listeners and each chainlet takes one; got 60"),
     (["--stack=eks", 'cluster.adminRoleArns=["arn:aws:iam::123456789012:role/ci/pegasus-deployer"]'],
      "error: pegasus:cluster.adminRoleArns[0]: arn:aws:iam::123456789012:role/ci/pegasus-deployer is the role this run "
      "deploys with (arn:aws:sts::123456789012:assumed-role/pegasus-deployer/planner), which EKS already makes cluster admin "
@@ -162,7 +163,7 @@ def test_repeated_plans_leave_stderr_clean():
         out = subprocess.run([sys.executable, *flags, "-m", "tools.plan", "--stack", "dev", "--quiet"], cwd=PROJECT,
                              capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
-        assert "\nWarnings: 3\n" in out.stdout
+        assert "\nWarnings: 1\n" in out.stdout
         assert "unclosed event loop" not in out.stderr and "Exception ignored" not in out.stderr, out.stderr
         if not flags:
             assert out.stderr == ""

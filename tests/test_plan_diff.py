@@ -54,7 +54,7 @@ def test_diff_lists_creates_updates_with_paths_and_deletes(tmp_path, capsys, gro
     tcp = lines.index("  ~ update ingress-tcp-services (kubernetes:core/v1:ConfigMap)")
     assert lines[tcp + 1] == '        + data["20006"]'
     assert "  outputs: ~chainlets, ~platformChainP2pAddress" in lines
-    assert lines[-1] == "Resources: 5 to create, 6 to update, 7 to delete, 47 unchanged"
+    assert lines[-1] == "Resources: 5 to create, 5 to update, 7 to delete, 47 unchanged"
 
 
 def test_diff_of_the_same_config_shows_no_changes(tmp_path, capsys):

@@ -131,34 +131,79 @@ def test_kps_values_without_admission_webhooks_also_drop_the_operator_tls_they_p
     assert values["prometheusOperator"] == {"admissionWebhooks": {"enabled": False}, "tls": {"enabled": False}}
 
 
-def test_chain_alerts_have_severity_and_runbook():
-    rules = mb.prometheus_rules(AlertingSettings(None, "#x", None, "https://runbooks.example/pegasus.md"))
-    chainlets = rules[0]["spec"]["groups"][0]["rules"]
-    by_name = {r["alert"]: r for r in chainlets}
-    assert by_name["PegasusChainletNotProducingBlocks"] == {
+def _rules(base="https://runbooks.example/pegasus.md"):
+    rules = mb.prometheus_rules(AlertingSettings(None, "#x", None, base))
+    return [{r["alert"]: r for r in rule["spec"]["groups"][0]["rules"]} for rule in rules]
+
+
+def test_not_producing_blocks_ignores_syncing_nodes_and_idle_chains_without_empty_blocks():
+    chainlets, _, _ = _rules()
+    assert chainlets["PegasusChainletNotProducingBlocks"] == {
         "alert": "PegasusChainletNotProducingBlocks",
-        "expr": 'max by (namespace, chain_id) (delta(cometbft_consensus_height{namespace=~"saga-.+"}[1m])) < 1',
-        "for": "3m",
+        "expr": (
+            '(max by (namespace, chain_id) (delta(cometbft_consensus_height{namespace=~"saga-.+", create_empty_blocks!="false"}[5m])) < 1'
+            ' or (max by (namespace, chain_id) (delta(cometbft_consensus_height{namespace=~"saga-.+", create_empty_blocks="false"}[5m])) < 1'
+            ' and on (namespace, chain_id) max by (namespace, chain_id) (cometbft_mempool_size{namespace=~"saga-.+"}) > 0))'
+            ' unless on (namespace, chain_id) max by (namespace, chain_id) (cometbft_blocksync_syncing{namespace=~"saga-.+"}) == 1'
+            ' unless on (namespace, chain_id) max by (namespace, chain_id) (cometbft_statesync_syncing{namespace=~"saga-.+"}) == 1'
+        ),
+        "for": "5m",
         "labels": {"severity": "critical"},
         "annotations": {
             "summary": "Chainlet {{ $labels.chain_id }} is not producing blocks",
-            "description": "The consensus height has not advanced for 3 minutes. Check the node's logs and peers, and whether enough validators are online.",
+            "description": "The consensus height has not advanced for 10 minutes (with transactions waiting, on chains that do not create empty blocks) while the node is not block- or state-syncing. Check the node's logs and peers, and whether enough validators are online.",
             "runbook_url": "https://runbooks.example/pegasus.md#not-producing-blocks",
         },
     }
-    assert by_name["PegasusChainletMissedBlocks"]["expr"].endswith("[5m])) > 10")
-    assert by_name["PegasusChainletSlowBlocks"]["expr"].endswith(") > 20")
-    assert by_name["PegasusChainletMempoolFull"]["expr"].endswith(") > 300")
-    platform = {r["alert"] for r in rules[1]["spec"]["groups"][0]["rules"]}
-    assert platform == {a.replace("Chainlet", "Platform") for a in by_name}
-    assert all('namespace="sagasrv-spc"' in r["expr"] for r in rules[1]["spec"]["groups"][0]["rules"])
+
+
+def test_every_chain_pod_is_covered_by_an_up_or_absent_alert_and_signers_by_a_signing_one():
+    chainlets, platform, _ = _rules()
+    assert chainlets["PegasusChainletChainPodDown"]["expr"] == (
+        'max by (namespace, statefulset) (kube_statefulset_replicas{namespace=~"saga-.+", statefulset="chainlet"}) > 0'
+        ' unless on (namespace) max by (namespace) (up{job="sagasrv-metrics/pegasus-chains"} == 1)'
+    )
+    assert platform["PegasusPlatformChainPodDown"]["expr"].startswith(
+        'max by (namespace, statefulset) (kube_statefulset_replicas{namespace="sagasrv-spc", statefulset="spc"}) > 0')
+    assert chainlets["PegasusChainletValidatorNotSigning"]["expr"].startswith(
+        'max by (namespace, chain_id) (cometbft_consensus_height{namespace=~"saga-.+", signer="true"})'
+        ' unless on (namespace, chain_id) max by (namespace, chain_id) (cometbft_consensus_validator_last_signed_height{namespace=~"saga-.+"})')
+    assert chainlets["PegasusChainletMissedBlocks"]["expr"].endswith("[5m])) > 10")
+    assert chainlets["PegasusChainletSlowBlocks"]["expr"].endswith(") > 20")
+    assert chainlets["PegasusChainletMempoolFull"]["expr"].endswith(") > 300")
+    # No alert on the one-block byzantine_validators gauge (see _chain_alerts).
+    assert not [a for a in chainlets if "Byzantine" in a]
+    assert set(platform) == {a.replace("Chainlet", "Platform") for a in chainlets}
+
+
+def test_the_pod_monitor_labels_signers_and_chains_without_empty_blocks():
+    [endpoint] = mb.chain_pod_monitor("30s")["spec"]["podMetricsEndpoints"]
+    assert endpoint["relabelings"] == [
+        {"sourceLabels": ["__meta_kubernetes_pod_label_pegasus_saga_xyz_signer"], "targetLabel": "signer"},
+        {"sourceLabels": ["__meta_kubernetes_pod_label_pegasus_saga_xyz_create_empty_blocks"], "targetLabel": "create_empty_blocks"},
+    ]
+
+
+def test_ingress_alerts_watch_reloads_and_probes_not_http_requests():
+    _, _, ingress = _rules()
+    assert set(ingress) == {"PegasusIngressReloadFailed", "PegasusP2PEndpointDown", "PegasusPlatformP2PEndpointDown"}
+    assert ingress["PegasusIngressReloadFailed"]["expr"] == (
+        'max by (controller_pod) (nginx_ingress_controller_config_last_reload_successful{controller_namespace="sagasrv-ingress"}) == 0')
+    assert 'shard!=""' in ingress["PegasusP2PEndpointDown"]["expr"]
+    assert 'node="spc"' in ingress["PegasusPlatformP2PEndpointDown"]["expr"]
+    assert "nginx_ingress_controller_requests" not in json.dumps(mb.prometheus_rules(AlertingSettings(None, "#x", None, None)))
+
+
+def test_without_a_runbook_base_alerts_carry_no_relative_link():
+    rules = mb.prometheus_rules(AlertingSettings(None, "#x", None, None))
+    assert all("runbook_url" not in r["annotations"] for rule in rules for g in rule["spec"]["groups"] for r in g["rules"])
 
 
 def test_runbook_anchors_exist_in_docs():
     from tests.conftest import PROJECT
 
     runbooks = (PROJECT / "docs" / "runbooks.md").read_text()
-    rules = mb.prometheus_rules(AlertingSettings(None, "#x", None, "docs/runbooks.md"))
+    rules = mb.prometheus_rules(AlertingSettings(None, "#x", None, "https://example.org/runbooks.md"))
     anchors = {r["annotations"]["runbook_url"].split("#")[1] for rule in rules for g in rule["spec"]["groups"] for r in g["rules"]}
     for anchor in anchors:
         assert f'<a id="{anchor}"></a>' in runbooks, anchor
@@ -168,13 +213,37 @@ def test_alertmanager_routes_critical_to_pagerduty_and_everything_to_slack():
     config = mb.alertmanager_config(AlertingSettings(Secret("https://hooks.slack.com/x"), "#ops", Secret("key"), "r"))
     assert config["spec"]["route"]["receiver"] == "slack"
     assert config["spec"]["route"]["routes"] == [
-        {"receiver": "null", "matchers": [{"name": "alertname", "value": "Watchdog", "matchType": "="}]},
+        {"receiver": "null", "matchers": [{"name": "alertname", "value": "InfoInhibitor|Watchdog", "matchType": "=~"}]},
         {"receiver": "pagerduty", "matchers": [{"name": "severity", "value": "critical", "matchType": "="}], "continue": True},
     ]
     receivers = {r["name"]: r for r in config["spec"]["receivers"]}
     assert receivers["slack"]["slackConfigs"][0]["apiURL"] == {"name": "pegasus-alerting", "key": "slack-webhook-url"}
     assert receivers["pagerduty"]["pagerdutyConfigs"][0]["routingKey"] == {"name": "pegasus-alerting", "key": "pagerduty-routing-key"}
     assert "hooks.slack.com" not in json.dumps(config)  # only a reference to the Secret
+
+
+def test_the_global_config_keeps_the_charts_inhibit_rules():
+    def matcher(text):
+        name, op, value = text.replace(" ", "").partition("=~") if "=~" in text else text.replace(" ", "").partition("=")
+        return {"name": name, "value": value, "matchType": op}
+
+    # kube-prometheus-stack 88.5.3 values.yaml, alertmanager.config.inhibit_rules, verbatim.
+    chart = [
+        {"source_matchers": ["severity = critical"], "target_matchers": ["severity =~ warning|info"], "equal": ["namespace", "alertname"]},
+        {"source_matchers": ["severity = warning"], "target_matchers": ["severity = info"], "equal": ["namespace", "alertname"]},
+        {"source_matchers": ["alertname = InfoInhibitor"], "target_matchers": ["severity = info"], "equal": ["namespace"]},
+        {"target_matchers": ["alertname = InfoInhibitor"]},
+    ]
+    expected = []
+    for rule in chart:
+        out = {}
+        if "source_matchers" in rule:
+            out["sourceMatch"] = [matcher(m) for m in rule["source_matchers"]]
+        out["targetMatch"] = [matcher(m) for m in rule["target_matchers"]]
+        if "equal" in rule:
+            out["equal"] = rule["equal"]
+        expected.append(out)
+    assert mb.alertmanager_config(AlertingSettings(None, "#ops", None, None))["spec"]["inhibitRules"] == expected
 
 
 def test_without_receivers_alerts_go_nowhere_but_the_config_is_valid():
@@ -186,11 +255,29 @@ def test_without_receivers_alerts_go_nowhere_but_the_config_is_valid():
 def test_probe_scrape_config_lists_every_assigned_slot():
     targets = (mb.ProbeTarget("a_1-1", "saga-a-1-1", 1025), mb.ProbeTarget("b_1-1", "saga-b-1-1", 1026))
     sc = mb.p2p_scrape_config("pegasus-p2p-0", "lb.example", targets, "60s", {"shard": "0"})
+    assert sc["metadata"]["name"] == "pegasus-p2p-0"
     assert sc["spec"]["staticConfigs"] == [
-        {"targets": ["lb.example:1025"], "labels": {"chain_id": "a_1-1", "chainlet_namespace": "saga-a-1-1", "shard": "0"}},
-        {"targets": ["lb.example:1026"], "labels": {"chain_id": "b_1-1", "chainlet_namespace": "saga-b-1-1", "shard": "0"}},
+        {"targets": ["lb.example:1025"], "labels": {"chain_id": "a_1-1", "chainlet_namespace": "saga-a-1-1", "shard": "0", "prober": "in-cluster"}},
+        {"targets": ["lb.example:1026"], "labels": {"chain_id": "b_1-1", "chainlet_namespace": "saga-b-1-1", "shard": "0", "prober": "in-cluster"}},
     ]
     assert sc["spec"]["relabelings"][-1] == {"targetLabel": "__address__", "replacement": "blackbox-exporter.sagasrv-metrics.svc:9115"}
+    assert "scheme" not in sc["spec"] and "basicAuth" not in sc["spec"]
+
+
+def test_an_external_prober_probes_the_same_endpoints_from_outside():
+    settings = MonitoringSettings("15d", "50Gi", "30s", "60s", None, "https://prober.example.org/blackbox", "prober-auth")
+    prober = mb.external_prober(settings)
+    assert prober == mb.Prober("external", "https", "prober.example.org:443", "/blackbox", "prober-auth")
+    sc = mb.p2p_scrape_config("pegasus-p2p-0", "lb.example", (mb.ProbeTarget("a_1-1", "saga-a-1-1", 1025),), "60s",
+                              {"shard": "0"}, prober)
+    assert sc["metadata"]["name"] == "pegasus-p2p-0-external"
+    assert sc["spec"]["metricsPath"] == "/blackbox/probe"
+    assert sc["spec"]["scheme"] == "HTTPS"
+    assert sc["spec"]["basicAuth"] == {"username": {"name": "prober-auth", "key": "username"},
+                                       "password": {"name": "prober-auth", "key": "password"}}
+    assert sc["spec"]["relabelings"][-1] == {"targetLabel": "__address__", "replacement": "prober.example.org:443"}
+    assert sc["spec"]["staticConfigs"][0]["labels"]["prober"] == "external"
+    assert mb.external_prober(MONITORING) is None
 
 
 def test_dashboards_are_sidecar_configmaps_with_valid_json():

@@ -77,26 +77,25 @@ def test_offline_chainlets_scale_to_zero_and_keep_everything_else(dev):
 
 
 def test_routing_serves_online_chainlets_only(dev):
-    tcp = obj(dev, "ConfigMap", "pegasus-tcp-services", "ingress-nginx").inputs["data"]
-    udp = obj(dev, "ConfigMap", "pegasus-udp-services", "ingress-nginx").inputs["data"]
-    assert tcp == udp == {
+    tcp = obj(dev, "ConfigMap", "pegasus-tcp-services", "sagasrv-ingress").inputs["data"]
+    assert not [c for c in k8s(dev, "ConfigMap") if "udp" in c.inputs["metadata"]["name"]]
+    assert tcp == {
         "20000": "saga-magicwarriors-1698442321102101-1/chainlet:26656",
         "20001": "saga-hub-5464111-1/chainlet:26656",
         "20003": "saga-cryptoquest-2749003186201001-1/chainlet:26656",
         "20005": "saga-gamesjam-2850441902117001-1/chainlet:26656",
     }
-    shard = obj(dev, "Service", "ingress-nginx-controller-p2p-0", "ingress-nginx")
+    shard = obj(dev, "Service", "ingress-nginx-controller-p2p-0", "sagasrv-ingress")
     assert shard.options["protect"]
     assert [(p["port"], p["targetPort"], p["protocol"]) for p in shard.inputs["spec"]["ports"]] == [
-        (1025, 20000, "TCP"), (1025, 20000, "UDP"), (1026, 20001, "TCP"), (1026, 20001, "UDP"),
-        (1028, 20003, "TCP"), (1028, 20003, "UDP"), (1030, 20005, "TCP"), (1030, 20005, "UDP"),
+        (1025, 20000, "TCP"), (1026, 20001, "TCP"), (1028, 20003, "TCP"), (1030, 20005, "TCP"),
     ]
 
 
 def test_chainlets_advertise_their_shard_address(dev):
     sts = obj(dev, "StatefulSet", "chainlet", "saga-cryptoquest-2749003186201001-1")
     env = {e["name"]: e["value"] for e in sts.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert env["EXTERNAL_ADDRESS"] == "ingress-nginx-controller-p2p-0.ingress-nginx.lb.pending.invalid:1028"
+    assert env["EXTERNAL_ADDRESS"] == "ingress-nginx-controller-p2p-0.sagasrv-ingress.lb.pending.invalid:1028"
     assert env["CHAINID"] == "cryptoquest_2749003186201001-1"
     assert env["SPCPARAM_GASLIMIT"] == "20000000"
     out = dev.outputs["chainlets"]["cryptoquest_2749003186201001-1"]
@@ -112,8 +111,7 @@ def test_chain_state_guards_every_chain_derived_resource(dev):
         if r.parent and "pegasus:chainlet:Chainlet" in r.parent:
             assert guard.urn in r.options["dependsOn"], r.name
             assert order.index(guard.urn) < order.index(r.urn)
-    for name in ("pegasus-tcp-services", "pegasus-udp-services"):
-        assert guard.urn in obj(dev, "ConfigMap", name).options["dependsOn"]
+    assert guard.urn in obj(dev, "ConfigMap", "pegasus-tcp-services").options["dependsOn"]
     assert guard.inputs["height"] == 5457144
     assert guard.inputs["chainlets"]["hub_5464111-1"] == {"slot": 1, "shard": 0, "port": 1026, "status": "STATUS_ONLINE"}
 
@@ -121,11 +119,11 @@ def test_chain_state_guards_every_chain_derived_resource(dev):
 def test_helm_releases_are_pinned_and_ingress_values_name_no_backend(dev):
     releases = {r.inputs["name"]: r.inputs for r in dev.by_type("kubernetes:helm.sh/v3:Release")}
     assert {n: (r["chart"], r["version"]) for n, r in releases.items()} == {
-        "ingress-nginx": ("ingress-nginx", "4.15.1"),
+        "pegasus-ingress-nginx": ("ingress-nginx", "4.15.1"),
         "kube-prometheus-stack": ("kube-prometheus-stack", "88.5.3"),
         "blackbox-exporter": ("prometheus-blackbox-exporter", "11.17.2"),
     }
-    values = json.dumps(releases["ingress-nginx"]["values"])
+    values = json.dumps(releases["pegasus-ingress-nginx"]["values"])
     assert "saga-" not in values and "chainlet" not in values
 
 
@@ -143,11 +141,15 @@ def test_monitoring_objects(dev):
     rules = {r.inputs["metadata"]["name"]: r for r in k8s(dev, "PrometheusRule")}
     assert set(rules) == {"pegasus-chainlets", "pegasus-platform-chain", "pegasus-ingress"}
     alerts = [rule["alert"] for r in rules.values() for g in r.inputs["spec"]["groups"] for rule in g["rules"]]
-    for expected in ("ValidatorJailed", "ByzantineValidator", "MissedBlocks", "NotProducingBlocks", "SlowBlocks", "MempoolFull"):
+    for expected in ("ValidatorJailed", "ValidatorNotSigning", "MissedBlocks", "NotProducingBlocks", "ChainPodDown",
+                     "SlowBlocks", "MempoolFull"):
         assert f"PegasusChainlet{expected}" in alerts and f"PegasusPlatform{expected}" in alerts
-    assert "PegasusIngressSuccessRateLow" in alerts
+    assert "PegasusIngressReloadFailed" in alerts and "PegasusIngressSuccessRateLow" not in alerts
     scrape = {r.inputs["metadata"]["name"] for r in k8s(dev, "ScrapeConfig")}
     assert scrape == {"pegasus-p2p-0", "pegasus-p2p-spc"}
+    external = run("dev", ["monitoring.externalProberUrl=https://prober.example.org:9115"])
+    assert {r.inputs["metadata"]["name"] for r in k8s(external, "ScrapeConfig")} == {
+        "pegasus-p2p-0", "pegasus-p2p-spc", "pegasus-p2p-0-external", "pegasus-p2p-spc-external"}
     dashboards = [r for r in k8s(dev, "ConfigMap") if (r.inputs["metadata"].get("labels") or {}).get("grafana_dashboard") == "1"]
     assert len(dashboards) == 3
     assert dev.outputs["grafanaUrl"] == "http://grafana.sagasrv-metrics.svc.cluster.local"
@@ -240,9 +242,10 @@ def test_eks_karpenter(eks):
 
 def test_eks_shards_wait_for_the_load_balancer_controller(eks):
     lbc = [r for r in eks.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "aws-load-balancer-controller"][0]
-    shard = obj(eks, "Service", "ingress-nginx-controller-p2p-0", "ingress-nginx")
+    shard = obj(eks, "Service", "ingress-nginx-controller-p2p-0", "sagasrv-ingress")
     assert lbc.urn in shard.options["dependsOn"]
-    assert shard.inputs["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-enable-tcp-udp-listener"] == "true"
+    assert shard.inputs["spec"]["allocateLoadBalancerNodePorts"] is False
+    assert obj(eks, "Service", "spc", "sagasrv-spc").inputs["spec"]["allocateLoadBalancerNodePorts"] is False
 
 
 def test_gke_cluster(gke):
@@ -259,8 +262,11 @@ def test_gke_cluster(gke):
     assert pool.inputs["nodeConfig"]["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
     [address] = gke.by_type("gcp:compute/address:Address")
     assert address.options["protect"] and address.inputs["name"] == "pegasus-gke-p2p-0"
-    shard = obj(gke, "Service", "ingress-nginx-controller-p2p-0", "ingress-nginx")
+    shard = obj(gke, "Service", "ingress-nginx-controller-p2p-0", "sagasrv-ingress")
     assert shard.inputs["metadata"]["annotations"]["networking.gke.io/load-balancer-ip-addresses"] == "pegasus-gke-p2p-0"
+    for svc in (shard, obj(gke, "Service", "spc", "sagasrv-spc")):
+        assert svc.inputs["spec"]["loadBalancerClass"] == "networking.gke.io/l4-regional-external"
+        assert "cloud.google.com/l4-rbs" not in (svc.inputs["metadata"].get("annotations") or {})
     sts = obj(gke, "StatefulSet", "chainlet", "saga-hub-5464111-1")
     env = {e["name"]: e["value"] for e in sts.inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
     reserved = address.placeholders["address"]

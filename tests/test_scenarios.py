@@ -45,14 +45,14 @@ def test_sixty_chainlets_make_three_shards_with_the_right_ports(base):
                     if r.inputs.get("kind") == "Service" and r.inputs["metadata"]["name"].startswith("ingress-nginx-controller-p2p-"))
     assert shards == ["ingress-nginx-controller-p2p-0", "ingress-nginx-controller-p2p-1", "ingress-nginx-controller-p2p-2"]
     for index, count in ((0, 25), (1, 25), (2, 10)):
-        svc = obj(base, "Service", f"ingress-nginx-controller-p2p-{index}", "ingress-nginx")
+        svc = obj(base, "Service", f"ingress-nginx-controller-p2p-{index}", "sagasrv-ingress")
         ports = svc.inputs["spec"]["ports"]
         assert sorted({p["port"] for p in ports}) == list(range(1025, 1025 + count))
         assert sorted({p["targetPort"] for p in ports}) == list(range(20000 + 25 * index, 20000 + 25 * index + count))
-        assert {p["protocol"] for p in ports} == {"TCP", "UDP"}
-    tcp = obj(base, "ConfigMap", "pegasus-tcp-services", "ingress-nginx").inputs["data"]
+        assert {p["protocol"] for p in ports} == {"TCP"}
+    tcp = obj(base, "ConfigMap", "pegasus-tcp-services", "sagasrv-ingress").inputs["data"]
     assert len(tcp) == 60 and tcp["20059"] == f"{ns(59)}/chainlet:26656"
-    assert base.outputs["chainlets"][cid(30)]["address"] == "ingress-nginx-controller-p2p-1.ingress-nginx.lb.pending.invalid:1030"
+    assert base.outputs["chainlets"][cid(30)]["address"] == "ingress-nginx-controller-p2p-1.sagasrv-ingress.lb.pending.invalid:1030"
     assert base.outputs["chainHeight"] == 10_000
 
 
@@ -66,13 +66,13 @@ def test_going_offline_changes_only_that_chainlet_and_its_routing(chain, base):
     d = diff(base, offline)
     assert d.created == () and d.deleted == ()
     assert sorted(short(u) for u in d.updated) == sorted([
-        "chain-state", f"chainlet-{cid(30)}-workload", "ingress-p2p-1", "ingress-tcp-services", "ingress-udp-services",
+        "chain-state", f"chainlet-{cid(30)}-workload", "ingress-p2p-1", "ingress-tcp-services",
     ])
     assert obj(offline, "StatefulSet", "chainlet", ns(30)).inputs["spec"]["replicas"] == 0
     assert obj(offline, "PersistentVolumeClaim", "chainlet-data", ns(30)).inputs == obj(base, "PersistentVolumeClaim", "chainlet-data", ns(30)).inputs
-    ports = {p["port"] for p in obj(offline, "Service", "ingress-nginx-controller-p2p-1", "ingress-nginx").inputs["spec"]["ports"]}
+    ports = {p["port"] for p in obj(offline, "Service", "ingress-nginx-controller-p2p-1", "sagasrv-ingress").inputs["spec"]["ports"]}
     assert 1030 not in ports and len(ports) == 24
-    assert "20030" not in obj(offline, "ConfigMap", "pegasus-tcp-services", "ingress-nginx").inputs["data"]
+    assert "20030" not in obj(offline, "ConfigMap", "pegasus-tcp-services", "sagasrv-ingress").inputs["data"]
     assert offline.outputs["chainlets"][cid(30)]["address"] == base.outputs["chainlets"][cid(30)]["address"]
 
     back = plan_against(chain)
@@ -94,9 +94,9 @@ def test_a_new_chainlet_touches_no_other_chainlet(chain, base):
     assert set(d.created) == chainlet_urns(grown, cid(60))
     assert len(d.created) == 5  # the component and its four resources
     assert sorted(short(u) for u in d.updated) == sorted([
-        "chain-state", "ingress-p2p-2", "ingress-tcp-services", "ingress-udp-services", "monitoring-pegasus-p2p-2",
+        "chain-state", "ingress-p2p-2", "ingress-tcp-services", "monitoring-pegasus-p2p-2",
     ])
-    assert grown.outputs["chainlets"][cid(60)]["address"] == "ingress-nginx-controller-p2p-2.ingress-nginx.lb.pending.invalid:1035"
+    assert grown.outputs["chainlets"][cid(60)]["address"] == "ingress-nginx-controller-p2p-2.sagasrv-ingress.lb.pending.invalid:1035"
 
 
 def test_a_new_shard_starts_when_one_fills(chain, base):
@@ -108,7 +108,7 @@ def test_a_new_shard_starts_when_one_fills(chain, base):
     d = diff(base, grown)
     created = {short(u) for u in d.created}
     assert {"ingress-p2p-3", "monitoring-pegasus-p2p-3"} <= created
-    assert grown.outputs["chainlets"][cid(75)]["address"].endswith("p2p-3.ingress-nginx.lb.pending.invalid:1025")
+    assert grown.outputs["chainlets"][cid(75)]["address"].endswith("p2p-3.sagasrv-ingress.lb.pending.invalid:1025")
     for i in range(60):
         assert grown.outputs["chainlets"][cid(i)] == base.outputs["chainlets"][cid(i)]
 

@@ -72,6 +72,7 @@ def test_secret_values_in_stack_files_are_planned_as_placeholders(tmp_path):
     stack.write_text(yaml.safe_dump({"config": {
         "pegasus:chain": {"source": "snapshot", "snapshot": "chain/snapshot.dev.json"},
         "pegasus:monitoring": {"grafanaAdminPassword": {"secure": "v1:ciphertext"}},
+        "pegasus:spc": {"env": {"DENOM": "usaga", "GENESIS": "https://example.org/genesis.json"}},
     }}))
     plan = run("dev", config_file=str(stack))
     grafana = next(r for r in plan.resources if r.inputs.get("metadata", {}).get("name") == "pegasus-grafana-admin")

@@ -340,7 +340,8 @@ def test_chainheight_reads_the_stacks_chain(tmp_path, capsys):
     state = ChainState(chainlets=[chainlet_record(i) for i in range(3)], height=777)
     with FakeChain(state) as chain:
         stack = tmp_path / "Pulumi.x.yaml"
-        stack.write_text(yaml.safe_dump({"config": {"pegasus:chain": {"source": "rest", "endpoint": chain.endpoint}}}))
+        stack.write_text(yaml.safe_dump({"config": {"pegasus:chain": {"source": "rest", "endpoint": chain.endpoint},
+                                                    "pegasus:spc": {"enabled": False}}}))
         assert chainheight.main(["--config-file", str(stack)]) == 0
     assert capsys.readouterr().out.strip() == "777"
     assert state.requests == 1

@@ -9,7 +9,7 @@ import pytest
 from components import chain_node_builder as cnb
 from components import chainlet_builder as clb
 from components import workload_builder as wb
-from pegasus import slots
+from pegasus import ledger, slots
 from pegasus.chain.model import build_view
 from pegasus.config import ChainletSettings, Resources, SpcSettings
 from tools.fakechain import chainlet_record, stack_record
@@ -24,9 +24,15 @@ LABELS = {
     "app.kubernetes.io/version": "0.13.1",
     "pegasus.saga.xyz/signer": "true",
     "saga.xyz/chain-id": "chainlet00003_2700000000000003-1",
+    "pegasus.saga.xyz/create-empty-blocks": "false",
 }
 SELECTOR = {"app.kubernetes.io/name": "chainlet", "app.kubernetes.io/instance": "chainlet00003_2700000000000003-1"}
 CHAINLET_SETTINGS = ChainletSettings(0, False, False, RES, "50Gi", "/root/.sagaosd")
+
+
+def in_order(v):
+    """A fresh ledger: slots in the chain's (spawnTime, chainId) order."""
+    return ledger.assign(None, [c.chain_id for c in v.chainlets])
 
 
 def view(n=5, offline=()):
@@ -34,11 +40,11 @@ def view(n=5, offline=()):
 
 
 def plan(i=3, offline=()):
-    return clb.plan_chainlets(view(offline=offline), 2, 1025)[i]
+    return clb.plan_chainlets(view(offline=offline), in_order(view(offline=offline)), 2, 1025)[i]
 
 
 def test_plan_places_each_chainlet_by_slot():
-    plans = clb.plan_chainlets(view(), 2, 1025)
+    plans = clb.plan_chainlets(view(), in_order(view()), 2, 1025)
     assert [(p.chain_id, p.address) for p in plans] == [
         ("chainlet00000_2700000000000000-1", slots.Address(0, 0, 1025)),
         ("chainlet00001_2700000000000001-1", slots.Address(1, 0, 1026)),
@@ -49,12 +55,16 @@ def test_plan_places_each_chainlet_by_slot():
 
 
 def test_chainlet_env_is_the_documented_contract():
-    assert clb.chainlet_env(plan().chainlet, "lb.example:1026") == (
+    assert clb.chainlet_env(plan().chainlet, "lb.example:1026", CHAINLET_SETTINGS) == (
         ("CHAINID", "chainlet00003_2700000000000003-1"),
+        ("LOGLEVEL", "info"),
+        ("KEYNAME", "chainlet-operator-key"),
         ("EXTERNAL_ADDRESS", "lb.example:1026"),
         ("MAINTAINERS", "saga1maintainer3"),
         ("VALIDATOR_ADDRESSES", "saga1validator0,saga1validator1"),
         ("VALIDATOR_ADDRESSES_COSMOS", "saga1validator0,saga1validator1"),
+        ("SNAPSHOT_INTERVAL", "1000"),
+        ("SNAPSHOT_KEEP_RECENT", "2"),
         ("SPCPARAM_DENOM", "gas"),
         ("SPCPARAM_GASLIMIT", "10000000"),
         ("SPCPARAM_CREATEEMPTYBLOCKS", "false"),
@@ -66,9 +76,27 @@ def test_chainlet_env_is_the_documented_contract():
     )
 
 
+def test_chainlet_env_takes_the_stake_owner_extra_env_and_per_chain_env_before_the_params():
+    settings = replace(CHAINLET_SETTINGS, stake_owner_address="saga1k70m2ms8kyta5749nz2t77ts0xt6229qcle9jg",
+                       snapshot_interval=0, env={"OPTS": "--a", "VOTING_PERIOD": "60s"},
+                       chain_env={"chainlet00003_2700000000000003-1": {"OPTS": "--b"}, "other_1-1": {"OPTS": "--c"}})
+    env = clb.chainlet_env(plan().chainlet, "h:1", settings)
+    names = [k for k, _ in env]
+    assert names[:10] == ["CHAINID", "LOGLEVEL", "KEYNAME", "EXTERNAL_ADDRESS", "MAINTAINERS", "VALIDATOR_ADDRESSES",
+                          "VALIDATOR_ADDRESSES_COSMOS", "STAKE_OWNER_ADDRESS", "OPTS", "VOTING_PERIOD"]
+    assert dict(env)["OPTS"] == "--b" and "SNAPSHOT_INTERVAL" not in names
+    assert names[10].startswith("SPCPARAM_")
+
+
+def test_chainlets_read_their_key_secret_through_env_from():
+    m = clb.chainlet_manifests(plan(), replace(CHAINLET_SETTINGS, key_secret="chainlet-keys"), None, "h:1")
+    container = m["workload"]["spec"]["template"]["spec"]["containers"][0]
+    assert container["envFrom"] == [{"secretRef": {"name": "chainlet-keys"}}]
+
+
 def test_chainlet_statefulset_whole_object():
     m = clb.chainlet_manifests(plan(), CHAINLET_SETTINGS, "pegasus-chain-data", "lb.example:1026")
-    env = [{"name": k, "value": v} for k, v in clb.chainlet_env(plan().chainlet, "lb.example:1026")]
+    env = [{"name": k, "value": v} for k, v in clb.chainlet_env(plan().chainlet, "lb.example:1026", CHAINLET_SETTINGS)]
     assert m["workload"] == {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
@@ -115,7 +143,7 @@ def test_chainlet_statefulset_whole_object():
                         ],
                         "env": env,
                         "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
-                        "volumeMounts": [{"name": "data", "mountPath": "/root/.sagaosd"}],
+                        "volumeMounts": [{"name": "data", "mountPath": "/root/.sagaosd", "subPath": "sagaosd"}],
                         "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]}},
                         "livenessProbe": {"tcpSocket": {"port": "p2p"}, "initialDelaySeconds": 60, "periodSeconds": 30, "failureThreshold": 10},
                         "readinessProbe": {"tcpSocket": {"port": "rpc"}, "periodSeconds": 10, "failureThreshold": 3},
@@ -150,7 +178,8 @@ def test_offline_chainlet_differs_only_in_replicas():
 
 def test_chainlet_claim_and_service():
     m = clb.chainlet_manifests(plan(), CHAINLET_SETTINGS, "pegasus-chain-data", "h:1")
-    meta_labels = {k: v for k, v in LABELS.items() if k not in ("app.kubernetes.io/version", "pegasus.saga.xyz/signer", "saga.xyz/chain-id")}
+    meta_labels = {k: v for k, v in LABELS.items() if k not in ("app.kubernetes.io/version", "pegasus.saga.xyz/signer", "saga.xyz/chain-id",
+                                                                  "pegasus.saga.xyz/create-empty-blocks")}
     assert m["claim"] == {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
@@ -169,6 +198,7 @@ def test_chainlet_claim_and_service():
             {"name": n, "port": p, "targetPort": n, "protocol": "TCP"}
             for n, p in (("p2p", 26656), ("rpc", 26657), ("grpc", 9090), ("rest", 1317), ("evm-rpc", 8545), ("evm-ws", 8546))
         ],
+        "publishNotReadyAddresses": True,
     }
     assert m["namespace"]["metadata"]["name"] == "saga-chainlet00003-2700000000000003-1"
 
@@ -191,6 +221,7 @@ def test_platform_chain_exposes_only_p2p_publicly():
         "selector": {"app.kubernetes.io/name": "spc", "app.kubernetes.io/instance": "spc"},
         "ports": [{"name": "p2p", "port": 26656, "targetPort": "p2p", "protocol": "TCP"}],
         "externalTrafficPolicy": "Local",
+        "publishNotReadyAddresses": True,
     }
     assert m["internal"]["metadata"]["name"] == "spc-internal"
     assert m["internal"]["spec"]["type"] == "ClusterIP"
@@ -201,6 +232,8 @@ def test_platform_chain_exposes_only_p2p_publicly():
         {"name": "DENOM", "value": "usaga"},
         {"name": "MONIKER", "value": "node-1"},
         {"name": "EXTERNAL_ADDRESS", "value": "lb:26656"},
+        # Not in spc.env, so it must be a key of spc.keySecret.
+        {"name": "GENESIS", "valueFrom": {"secretKeyRef": {"name": "spc-keys", "key": "GENESIS"}}},
     ]
     assert container["envFrom"] == [{"secretRef": {"name": "spc-keys"}}]
     assert m["workload"]["metadata"]["namespace"] == "sagasrv-spc"

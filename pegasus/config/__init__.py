@@ -22,7 +22,7 @@ from pegasus.config.keys import (  # noqa: F401  (re-exported)
 )
 from pegasus.config.validator import *  # noqa: F401,F403  (the validator's settings types)
 from pegasus.config.validator import (
-    Settings, _alerting, _chain, _chainlets, _ingress, _logging, _monitoring, _spc, image_reference,
+    Settings, require_spc_env, _alerting, _chain, _chainlets, _ingress, _logging, _monitoring, _spc, image_reference,
 )
 from pegasus.config import advice as advisories
 from pegasus.config.platform import _cluster, _karpenter
@@ -67,12 +67,17 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Opti
     chainlets = _chainlets(sections["chainlets"])
     for section in sections.values():
         section.check_unknown()
+    require_spc_env(spc)
 
     warnings = []
     if chain.source == "snapshot" and cluster.provider != "existing":
         warnings.append(
             f"chain.source is snapshot on the {cluster.provider} cluster: chainlets come from {chain.snapshot}, "
             "not from the chain. Switch to chain.source rest before the first real `pulumi up`."
+        )
+    if alerting.runbook_base_url is None and cluster.provider != "existing":
+        warnings.append(
+            "alerting.runbookBaseUrl is unset: alerts carry no runbook link. Publish docs/runbooks.md and set its absolute URL."
         )
     if karpenter.enabled and karpenter.ami_alias.endswith("@latest"):
         warnings.append(

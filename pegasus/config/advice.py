@@ -51,16 +51,6 @@ def operational_gaps(s: Settings, provider_config: Mapping[str, Any]) -> list[st
             "alerting has no receiver: every alert, critical ones included, goes to the null receiver and nobody is told; "
             "set alerting.slackWebhookUrl or alerting.pagerdutyRoutingKey (with --secret)"
         )
-    if not a.runbook_base_url.startswith(("https://", "http://")):
-        out.append(
-            f"alerting.runbookBaseUrl is the relative path {a.runbook_base_url!r}: the runbook links in Slack and PagerDuty "
-            "will not open; set it to the URL of your copy, e.g. https://github.com/<org>/<repo>/blob/main/docs/runbooks.md"
-        )
-    if s.spc.enabled and "GENESIS" not in s.spc.env and s.spc.key_secret is None:
-        out.append(
-            "spc.env.GENESIS is not set (and no spc.keySecret could carry it): the platform chain node cannot sync without "
-            "its network's genesis file; set it with `pulumi config set --path spc.env.GENESIS <URL or contents>`"
-        )
     aws_region = provider_config.get("aws:region")
     if s.cluster.provider == "eks" and aws_region and aws_region != s.cluster.region:
         out.append(

@@ -26,18 +26,17 @@ def _k(path, type_, default, description, secret=False, placeholder=None):
     return Key(path, type_, default, description, secret, placeholder)
 
 
-# Backends per load balancer. On eks the binding limit is the NLB's security group, not its
-# listeners: with the TCP_UDP listener feature gate the AWS Load Balancer Controller merges a
-# port's TCP and UDP into one TCP_UDP listener (25 of the NLB's 50 for a full shard), but it
-# writes one inbound rule per Service port entry and source CIDR into the security group it
-# manages (pkg/service/model_build_managed_sg.go, v3.5.0): 2 per chainlet, 50 for a shard of
-# 25, within the default 60 "inbound rules per security group". GKE forwards a contiguous
-# port range once a Service has more than 5 ports, so there is no hard cap there; we keep a
-# shard within 50 backends so its ports stay one short contiguous range and one LB's blast
-# radius stays small.
-SHARD_LIMITS = {"eks": 25, "gke": 50, "existing": 1000}
+# Backends per load balancer. p2p is TCP only (components/p2p_builder.py), so each backend is
+# one port of its shard Service. On eks that is one NLB listener (at most 50 per NLB,
+# "adjustable: no") and one inbound rule in the security group the AWS Load Balancer
+# Controller manages, which writes one rule per Service port and source CIDR
+# (pkg/service/model_build_managed_sg.go, v3.5.0): 50 of the default 60 "inbound rules per
+# security group" for a full shard. GKE forwards a contiguous port range once a Service has
+# more than 5 ports, so there is no hard cap there; we keep a shard within 50 backends so its
+# ports stay one short contiguous range and one LB's blast radius stays small.
+SHARD_LIMITS = {"eks": 50, "gke": 50, "existing": 1000}
 
-# Ports the ingress-nginx controller binds itself; a tcp/udp-services key on one of them is
+# Ports the ingress-nginx controller binds itself; a tcp-services key on one of them is
 # either refused by the controller or breaks its reload.
 INGRESS_RESERVED_PORTS = frozenset({80, 442, 443, 8181, 8443, 10245, 10246, 10247, 10254})
 
@@ -77,13 +76,13 @@ KEYS: tuple[Key, ...] = (
     _k("cluster.logRetentionDays", "integer", 90, "eks: retention of the control-plane log group /aws/eks/<name>/cluster, one of CloudWatch Logs' values."),
     _k("cluster.autoprovisioning", "object", {"enabled": True, "cpuLimit": 1000, "memoryLimitGb": 4000}, "gke: node auto-provisioning, the GKE counterpart of Karpenter."),
     # ingress
-    _k("ingress.shardSize", "integer", 25, "Chainlets per p2p LoadBalancer shard. At most 25 on eks (2 of the NLB security group's 60 inbound rules each), 50 on gke."),
+    _k("ingress.shardSize", "integer", 25, "Chainlets per p2p LoadBalancer shard (one TCP listener and one security-group rule each on eks). At most 50 on eks (50 listeners per NLB) and gke. Changing it moves addresses."),
     _k("ingress.basePort", "integer", 1025, "First public port of every shard; a shard uses basePort..basePort+shardSize-1."),
     _k("ingress.internalBasePort", "integer", 20000, "First listening port inside the controller pods; slot N listens on internalBasePort+N."),
     _k("ingress.p2pDomain", "string", None, "If set, chainlets advertise p2p-<shard>.<domain> (publish it with external-dns) instead of the LB address."),
     _k("ingress.controllerReplicas", "integer", 2, "ingress-nginx controller replicas."),
-    _k("ingress.admissionWebhooks", "boolean", True, "ingress-nginx's admission webhook, which validates Ingress objects. false: for clusters whose API server cannot reach pods (the e2e cluster); Pegasus itself creates no Ingress."),
     _k("ingress.shardAnnotations", "object", {}, "Extra annotations on every shard Service, e.g. a MetalLB address pool on an existing cluster."),
+    _k("ingress.allocateNodePorts", "boolean", "false on eks, true elsewhere", "Whether p2p LoadBalancer Services take NodePorts. eks (IP targets) needs none; set false on existing clusters whose LB (MetalLB) does not use them."),
     # karpenter
     _k("karpenter.enabled", "boolean", True, "eks: install Karpenter. Not available elsewhere (gke uses cluster.autoprovisioning)."),
     _k("karpenter.instanceFamilies", "array", ["m7i", "m6i", "c7i", "c6i", "r7i", "r6i"], "EC2 instance families both NodePools (signers and general) may launch."),
@@ -105,6 +104,8 @@ KEYS: tuple[Key, ...] = (
     _k("monitoring.scrapeInterval", "string", "30s", "Scrape interval of the chain PodMonitors."),
     _k("monitoring.probeInterval", "string", "60s", "Interval of the blackbox probes of public p2p endpoints."),
     _k("monitoring.admissionWebhooks", "boolean", True, "The Prometheus operator's admission webhooks, which validate PrometheusRules. false also turns off the operator's TLS, whose certificate the webhook job makes: for clusters whose API server cannot reach pods (the e2e cluster)."),
+    _k("monitoring.externalProberUrl", "string", None, "URL of a blackbox exporter outside the cluster (https://prober.example.org:9115) that also probes every public p2p endpoint; see README, External probing."),
+    _k("monitoring.externalProberAuthSecret", "string", None, "Secret in sagasrv-metrics with keys username and password for the external prober's basic auth."),
     _k("monitoring.grafanaAdminPassword", "string", None, "Grafana admin password (secret). Default: the chart generates one and keeps it.", secret=True,
        placeholder="placeholder-grafana-password"),
     _k("alerting.slackWebhookUrl", "string", None, "Slack incoming webhook for all alerts (secret).", secret=True,
@@ -112,7 +113,7 @@ KEYS: tuple[Key, ...] = (
     _k("alerting.slackChannel", "string", "#pegasus-alerts", "Slack channel for alerts."),
     _k("alerting.pagerdutyRoutingKey", "string", None, "PagerDuty Events v2 routing key for critical alerts (secret).", secret=True,
        placeholder="placeholder-pagerduty-routing-key"),
-    _k("alerting.runbookBaseUrl", "string", "docs/runbooks.md", "Base of the runbook_url annotation; point it at your copy of docs/runbooks.md."),
+    _k("alerting.runbookBaseUrl", "string", None, "Absolute http(s) URL of your published copy of docs/runbooks.md; alerts link to <url>#<anchor>. Unset: alerts carry no runbook link."),
     # logging
     _k("logging.enabled", "boolean", False, "Ship container logs with fluent-bit: CloudWatch on eks, Cloud Logging on gke."),
     _k("logging.retentionDays", "integer", 30, "eks: retention of the container log group, one of CloudWatch Logs' values (1, 3, 5, 7, 14, 30, 60, 90, ...)."),
@@ -145,7 +146,15 @@ KEYS: tuple[Key, ...] = (
     _k("chainlets.allowHeightRegression", "boolean", False, "Override: accept a chain read at a lower height than the last one applied."),
     _k("chainlets.resources", "object", DEFAULT_CHAINLET_RESOURCES, "Requests and limits of every chainlet."),
     _k("chainlets.storageSize", "string", "50Gi", "Volume size of every chainlet."),
-    _k("chainlets.dataPath", "string", "/root/.sagaosd", "Where the chainlet image keeps its data; the PVC is mounted here."),
+    _k("chainlets.dataPath", "string", "/root/.sagaosd", "Where the chainlet image keeps its data; the PVC's sagaosd directory is mounted here."),
+    _k("chainlets.logLevel", "string", "info", "LOGLEVEL of every chainlet: debug | info | warn | error."),
+    _k("chainlets.keyName", "string", "chainlet-operator-key", "KEYNAME: the keyring entry the chainlet image signs its operator transactions with."),
+    _k("chainlets.stakeOwnerAddress", "string", None, "STAKE_OWNER_ADDRESS: the account that owns this validator's stake on every chainlet (saga1...)."),
+    _k("chainlets.snapshotInterval", "integer", 1000, "SNAPSHOT_INTERVAL: blocks between state-sync snapshots; 0 turns snapshots off."),
+    _k("chainlets.snapshotKeepRecent", "integer", 2, "SNAPSHOT_KEEP_RECENT: snapshots kept."),
+    _k("chainlets.keySecret", "string", None, "Name of a Secret that must exist in every chainlet namespace (KEYPASSWD and the like, via envFrom); sync it there with External Secrets, see README."),
+    _k("chainlets.env", "object", {}, "Extra plain environment variables for every chainlet (OPTS, VOTING_PERIOD, STAKE_AMOUNT, ...; no keys: use keySecret)."),
+    _k("chainlets.chainEnv", "object", {}, "Extra plain environment variables for one chainlet: {<chainId>: {NAME: value}}; they win over chainlets.env."),
 )
 
 KEYS_BY_PATH = {k.path: k for k in KEYS}

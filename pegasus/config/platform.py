@@ -86,7 +86,7 @@ def _cluster(s: _Section, stack: str, secret_keys: set[str]) -> ClusterSettings:
     if not m or not 25 <= int(m.group(1)) <= 37:
         raise ConfigError(s.key("kubernetesVersion"), f"must be a minor version between 1.25 and 1.37, like 1.35; got {version!r}")
     if provider == "gke" and int(m.group(1)) < 34:
-        raise ConfigError(s.key("kubernetesVersion"), "must be at least 1.34 on gke: one LoadBalancer carrying TCP and UDP on the same port (mixed protocol) needs GKE 1.34.1-gke.2190000 or later")
+        raise ConfigError(s.key("kubernetesVersion"), "must be at least 1.34 on gke: the p2p LoadBalancers use spec.loadBalancerClass networking.gke.io/l4-regional-external, which needs GKE 1.33.1-gke.1779000 or later")
     cidrs = tuple(_cidr(f"{s.key('publicAccessCidrs')}[{i}]", c) for i, c in enumerate(s.str_list("publicAccessCidrs", [])))
     admins = s.str_list("adminRoleArns", [])
     for i, arn in enumerate(admins):

@@ -25,7 +25,7 @@ class IngressSettings:
     controller_replicas: int
     cloud: str  # the cluster provider, which decides LB annotations and limits
     shard_annotations: Mapping[str, str] = field(default_factory=dict)
-    admission_webhooks: bool = True
+    allocate_node_ports: bool = True
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ class MonitoringSettings:
     scrape_interval: str
     probe_interval: str
     grafana_admin_password: Optional[Secret]
+    external_prober_url: Optional[str] = None
+    external_prober_auth_secret: Optional[str] = None
     admission_webhooks: bool = True
 
 
@@ -43,7 +45,7 @@ class AlertingSettings:
     slack_webhook_url: Optional[Secret]
     slack_channel: str
     pagerduty_routing_key: Optional[Secret]
-    runbook_base_url: str
+    runbook_base_url: Optional[str]
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,21 @@ class ChainletSettings:
     resources: Resources
     storage_size: str
     data_path: str
+    log_level: str = "info"
+    key_name: str = "chainlet-operator-key"
+    stake_owner_address: Optional[str] = None
+    snapshot_interval: int = 1000
+    snapshot_keep_recent: int = 2
+    key_secret: Optional[str] = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    chain_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+# Variables Pegasus sets on every chainlet from chain data and config (components/chainlet_builder.py).
+CHAINLET_ENV_RESERVED = frozenset({
+    "CHAINID", "EXTERNAL_ADDRESS", "MAINTAINERS", "VALIDATOR_ADDRESSES", "VALIDATOR_ADDRESSES_COSMOS",
+    "LOGLEVEL", "KEYNAME", "STAKE_OWNER_ADDRESS", "SNAPSHOT_INTERVAL", "SNAPSHOT_KEEP_RECENT",
+})
 
 
 @dataclass(frozen=True)
@@ -109,7 +126,7 @@ class Settings:
 def _ingress(s: _Section, cloud: str) -> IngressSettings:
     limit = SHARD_LIMITS[cloud]
     why = {
-        "eks": " on eks: each chainlet port takes 2 inbound rules (TCP and UDP) of the NLB security group's 60",
+        "eks": " on eks: an AWS NLB has at most 50 listeners and each chainlet takes one",
         "gke": " on gke",
         "existing": "",
     }[cloud]
@@ -135,8 +152,14 @@ def _ingress(s: _Section, cloud: str) -> IngressSettings:
     for k, v in extra.items():
         if not isinstance(v, str):
             raise ConfigError(f"{s.key('shardAnnotations')}.{k}", f"annotation values must be strings, got {_describe(v)}")
+    # The AWS Load Balancer Controller registers pod IPs (target type ip) and needs no NodePort
+    # (it refuses only instance targets without one). GKE's docs say nothing of
+    # allocateLoadBalancerNodePorts for its passthrough NLB, so it keeps the default there.
+    allocate = s.get("allocateNodePorts", bool, cloud != "eks")
+    if cloud == "gke" and not allocate:
+        raise ConfigError(s.key("allocateNodePorts"), "GKE does not document LoadBalancer Services without NodePorts; leave it unset on gke")
     return IngressSettings(shard_size, base_port, internal, domain, replicas, cloud, dict(sorted(extra.items())),
-                           admission_webhooks=s.get("admissionWebhooks", bool, True))
+                           allocate_node_ports=allocate)
 
 
 def _monitoring(s: _Section, secret_keys: set[str]) -> MonitoringSettings:
@@ -147,7 +170,22 @@ def _monitoring(s: _Section, secret_keys: set[str]) -> MonitoringSettings:
         probe_interval=_duration(s.key("probeInterval"), s.get("probeInterval", str, "60s")),
         grafana_admin_password=s.secret("grafanaAdminPassword", secret_keys),
         admission_webhooks=s.get("admissionWebhooks", bool, True),
+        external_prober_url=_prober_url(s.key("externalProberUrl"), s.get("externalProberUrl", str)),
+        external_prober_auth_secret=_secret_name(s, "externalProberAuthSecret"),
     )
+
+
+def _prober_url(key: str, value: Optional[str]) -> Optional[str]:
+    if value is not None and not re.match(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$", value):
+        raise ConfigError(key, f"{value!r} must be the http(s) URL of a blackbox exporter, like https://prober.example.org:9115")
+    return value
+
+
+def _secret_name(s: _Section, field_: str) -> Optional[str]:
+    value = s.get(field_, str)
+    if value is not None and not _DNS1123.match(value):
+        raise ConfigError(s.key(field_), f"{value!r} is not a valid Secret name")
+    return value
 
 
 def _retention(key: str, value: str) -> str:
@@ -164,8 +202,15 @@ def _alerting(s: _Section, secret_keys: set[str]) -> AlertingSettings:
         slack_webhook_url=slack,
         slack_channel=s.get("slackChannel", str, "#pegasus-alerts"),
         pagerduty_routing_key=s.secret("pagerdutyRoutingKey", secret_keys),
-        runbook_base_url=s.get("runbookBaseUrl", str, "docs/runbooks.md"),
+        runbook_base_url=_absolute_url(s.key("runbookBaseUrl"), s.get("runbookBaseUrl", str)),
     )
+
+
+def _absolute_url(key: str, value: Optional[str]) -> Optional[str]:
+    # Alertmanager, Slack and PagerDuty show the link as it is: a relative one leads nowhere.
+    if value is not None and not re.match(r"^https?://[^/\s]+", value):
+        raise ConfigError(key, f"{value!r} must be an absolute http(s) URL, like https://github.com/<org>/<repo>/blob/main/docs/runbooks.md")
+    return value.rstrip("#") if value else None
 
 
 def _logging(s: _Section, provider: str) -> LoggingSettings:
@@ -204,11 +249,12 @@ def _spc(s: _Section, stack: str) -> SpcSettings:
     key_secret = s.get("keySecret", str)
     if key_secret is not None and not _DNS1123.match(key_secret):
         raise ConfigError(s.key("keySecret"), f"{key_secret!r} is not a valid Secret name")
+    enabled = s.get("enabled", bool, True)
     data_path = s.get("dataPath", str, "/root/.ssc")
     if not data_path.startswith("/"):
         raise ConfigError(s.key("dataPath"), "must be an absolute path")
     return SpcSettings(
-        enabled=s.get("enabled", bool, True),
+        enabled=enabled,
         image=image_reference(s.key("image"), s.get("image", str, "sagaxyz/ssc:4.0.0")),
         chain_id=s.get("chainId", str, "ssc-1"),
         moniker=s.get("moniker", str, f"pegasus-{stack}"),
@@ -218,6 +264,20 @@ def _spc(s: _Section, stack: str) -> SpcSettings:
         storage_size=_quantity(s.key("storageSize"), s.get("storageSize", str, "500Gi")),
         resources=_resources(s, "resources", DEFAULT_SPC_RESOURCES),
     )
+
+
+def require_spc_env(spc: SpcSettings) -> None:
+    """The image's start.sh exits unless DENOM and GENESIS are set (sagaxyz/ssc start.sh,
+    check_env_vars CHAIN_ID MONIKER DENOM GENESIS): without them the node crash-loops.
+    Checked after every other key, so a plainer mistake is reported first."""
+    for var in ("DENOM", "GENESIS"):
+        if spc.enabled and var not in spc.env and spc.key_secret is None:
+            what = "your network's genesis file: its URL or its base64 contents" if var == "GENESIS" else "the chain's staking denom, like usaga"
+            raise ConfigError(
+                f"spc.env.{var}",
+                f"is required by the platform chain image ({what}); set it with `pulumi config set --path spc.env.{var} <value>`, "
+                f"or put a {var} key in the Secret named by spc.keySecret",
+            )
 
 
 def _chain(s: _Section) -> ChainSettings:
@@ -253,6 +313,18 @@ def _chainlets(s: _Section) -> ChainletSettings:
     data_path = s.get("dataPath", str, "/root/.sagaosd")
     if not data_path.startswith("/"):
         raise ConfigError(s.key("dataPath"), "must be an absolute path")
+    key_secret = _secret_name(s, "keySecret")
+    env = _plain_env(s.key("env"), s.get("env", dict, {}), "chainlets.keySecret")
+    chain_env_raw = s.get("chainEnv", dict, {})
+    chain_env = {}
+    for chain_id, values in sorted(chain_env_raw.items()):
+        key = f"{s.key('chainEnv')}.{chain_id}"
+        if not isinstance(values, dict):
+            raise ConfigError(key, f"must be an object of environment variables, got {_describe(values)}")
+        chain_env[chain_id] = _plain_env(key, values, "chainlets.keySecret")
+    owner = s.get("stakeOwnerAddress", str)
+    if owner is not None and not re.fullmatch(r"[a-z]+1[02-9ac-hj-np-z]{38,58}", owner):
+        raise ConfigError(s.key("stakeOwnerAddress"), f"{owner!r} is not a bech32 account address like saga1...")
     return ChainletSettings(
         max_removals=s.int_range("maxRemovals", 0, 0, 100000),
         allow_slot_changes=s.get("allowSlotChanges", bool, False),
@@ -260,6 +332,30 @@ def _chainlets(s: _Section) -> ChainletSettings:
         resources=_resources(s, "resources", DEFAULT_CHAINLET_RESOURCES),
         storage_size=_quantity(s.key("storageSize"), s.get("storageSize", str, "50Gi")),
         data_path=data_path,
+        log_level=s.choice("logLevel", ("debug", "info", "warn", "error"), "info"),
+        key_name=s.get("keyName", str, "chainlet-operator-key"),
+        stake_owner_address=owner,
+        snapshot_interval=s.int_range("snapshotInterval", 1000, 0, 10_000_000),
+        snapshot_keep_recent=s.int_range("snapshotKeepRecent", 2, 1, 1000),
+        key_secret=key_secret,
+        env=env,
+        chain_env=chain_env,
     )
+
+
+def _plain_env(key: str, raw: Mapping[str, Any], secret_key: str) -> dict[str, str]:
+    out = {}
+    for name, value in raw.items():
+        k = f"{key}.{name}"
+        if not _ENV_NAME.match(name):
+            raise ConfigError(k, "is not a valid environment variable name")
+        if name in CHAINLET_ENV_RESERVED:
+            raise ConfigError(k, "is set by Pegasus from chain data or its own chainlets.* key; set that instead")
+        if _SECRETISH_ENV.search(name):
+            raise ConfigError(k, f"looks like key material; put it in a Kubernetes Secret and name that Secret in {secret_key}")
+        if isinstance(value, (dict, list)) or value is None:
+            raise ConfigError(k, f"must be a string, got {_describe(value)}")
+        out[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    return dict(sorted(out.items()))
 
 

@@ -4,12 +4,12 @@ The AWS Load Balancer Controller (v3.5.0) makes one listener per Service port, e
 with the TCP_UDP feature (the `aws-load-balancer-enable-tcp-udp-listener` annotation, or
 the controller's EnableTCPUDPListener gate) a TCP and a UDP entry on the same port number
 become one TCP_UDP listener (pkg/service/model_build_listener.go). An NLB has at most 50
-listeners, not adjustable.
+listeners, not adjustable. A p2p shard uses one listener per chainlet (p2p is TCP only).
 
 The controller also manages the NLB's security group and writes one inbound rule per Service
 port entry and source range (pkg/service/model_build_managed_sg.go), so a port carrying TCP
 and UDP costs two rules even when it is one listener. The default quota is 60 inbound rules
-per security group. For a p2p shard with TCP and UDP per chainlet that is the binding limit.
+per security group.
 
 Neither overflow fails the Pulumi update: the controller fails to reconcile afterwards, and
 the newest chainlets are silently unreachable. Counting here catches it first.

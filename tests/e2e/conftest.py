@@ -9,23 +9,13 @@ successive `pulumi up`s do.
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
 import pytest
 
-from tools.e2e.project import Project, copy_project
+from tools.e2e.project import LOCAL_CLUSTER_CONFIG, Project, copy_project
 from tools.e2e.session import Session
 from tools.fakechain import ChainState, FakeChain, chainlet_record
 
-CHARTS = Path(__file__).resolve().parents[3] / "shared" / "charts"
-
-# Fake pods run no containers, so webhooks served by a chart's pods can never answer; these
-# are values a user with the same constraint sets too (README, "Charts offline").
-E2E_CONFIG = {
-    "charts.localDir": str(CHARTS),
-    "monitoring.admissionWebhooks": "false",
-    "ingress.admissionWebhooks": "false",
-}
+E2E_CONFIG = LOCAL_CLUSTER_CONFIG
 
 
 def pytest_collection_modifyitems(items):

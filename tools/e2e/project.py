@@ -17,6 +17,16 @@ from typing import Optional
 
 from tools.e2e.toolchain import REPO
 
+CHARTS = REPO.parent / "shared" / "charts"
+
+# The stack config the local cluster needs, beside the stack's own. Fake pods run no containers,
+# so a webhook served by a chart's pods could never answer: these are values a user with the
+# same constraint sets too (README, "Charts offline").
+LOCAL_CLUSTER_CONFIG = {
+    "charts.localDir": str(CHARTS),
+    "monitoring.admissionWebhooks": "false",
+}
+
 # What `pulumi up` needs of the repository: the program, its data, and the policy pack.
 PROGRAM = ("Pulumi.yaml", "Pulumi.dev.yaml", "__main__.py", "requirements.txt", "components", "stacks", "pegasus", "chain", "policy", "tools")
 

@@ -34,6 +34,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--diff", metavar="BASE.json", help="show what changes against a plan written earlier with --json")
     p.add_argument("--check", action="store_true", help="run the policy pack over the plan")
     p.add_argument("--policy-config", metavar="FILE", help="policy pack config (JSON), with --check")
+    p.add_argument("--state", metavar="FILE",
+                   help="plan against this last state (`pulumi stack export` JSON): its slot ledger keeps addresses")
     p.add_argument("--quiet", action="store_true", help="print only the header and the summary, not the resource tree")
     p.add_argument("--debug", action="store_true", help="print tracebacks")
     return p
@@ -92,8 +94,18 @@ def main(argv: list[str] | None = None) -> int:
     except (_Usage, UsageError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    state = None
+    if args.state:
+        from tools.plan.mocks import state_outputs
+
+        try:
+            with open(args.state, encoding="utf-8") as f:
+                state = state_outputs(json.load(f))
+        except (OSError, ValueError, KeyError, AttributeError) as e:
+            print(f"error: --state {args.state}: {e}", file=sys.stderr)
+            return 2
     try:
-        plan = run_plan(PROJECT_DIR, cfg)
+        plan = run_plan(PROJECT_DIR, cfg, state=state)
     except ProgramError as e:
         for w in e.warnings:
             print(f"warning: {w}", file=sys.stderr)

@@ -165,10 +165,23 @@ def _k8s_name(inputs: dict) -> str:
     return (inputs.get("metadata") or {}).get("name") or ""
 
 
+READ_STATE = "pulumi:pulumi:readStackResourceOutputs"
+
+
+def state_outputs(export: dict) -> dict:
+    """{urn: {type, outputs}} of a `pulumi stack export` document, as the engine's
+    readStackResourceOutputs returns them (deleted resources left out)."""
+    resources = (export.get("deployment") or {}).get("resources") or []
+    return {r["urn"]: {"type": r.get("type"), "outputs": r.get("outputs") or {}} for r in resources if not r.get("delete")}
+
+
 class PlanMocks(pmocks.Mocks):
-    def __init__(self, region: str = "us-east-1", project: str = "example-project"):
+    def __init__(self, region: str = "us-east-1", project: str = "example-project", state: Optional[dict] = None):
         self.region = region
         self.gcp_project = project
+        # The stack's last state as readStackResourceOutputs would return it: empty, as before
+        # a first deployment, unless a state export is given.
+        self.state = state or {}
         self.current: Optional[Registration] = None
         self.placeholders: list[Placeholder] = []
         self._addresses: set[int] = set()
@@ -195,6 +208,8 @@ class PlanMocks(pmocks.Mocks):
     # -- Mocks API
     def call(self, args: pmocks.MockCallArgs):
         token = args.token
+        if token == READ_STATE:
+            return {"name": args.args.get("stackName"), "outputs": self.state}
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             return {"names": [f"{self.region}a", f"{self.region}b", f"{self.region}c"],
                     "zoneIds": ["use1-az1", "use1-az2", "use1-az3"], "id": self.region}

@@ -126,9 +126,10 @@ def _region(cfg: StackConfig) -> tuple[str, str]:
     return "us-east-1", "example-project"
 
 
-def run_plan(project_dir: str, cfg: StackConfig, *, main: str = "__main__.py") -> Plan:
+def run_plan(project_dir: str, cfg: StackConfig, *, main: str = "__main__.py", state: Optional[dict] = None) -> Plan:
+    """`state`: the stack's last state ({urn: {type, outputs}}, see mocks.state_outputs)."""
     region, gcp_project = _region(cfg)
-    mocks = PlanMocks(region=region, project=gcp_project)
+    mocks = PlanMocks(region=region, project=gcp_project, state=state)
     monitor = RecordingMonitor(mocks)
     logger = logging.getLogger(f"pegasus.plan.{id(monitor)}")
     logger.propagate = False
@@ -175,8 +176,9 @@ def run_plan(project_dir: str, cfg: StackConfig, *, main: str = "__main__.py") -
     )
 
 
-def plan_stack(project_dir: str, stack: str = "dev", config_file: Optional[str] = None, sets: Optional[list[str]] = None) -> Plan:
+def plan_stack(project_dir: str, stack: str = "dev", config_file: Optional[str] = None, sets: Optional[list[str]] = None,
+               state: Optional[dict] = None) -> Plan:
     from tools.plan.stackfile import assemble
 
     cfg = assemble(project_dir, stack, config_file, sets or [])
-    return run_plan(project_dir, cfg)
+    return run_plan(project_dir, cfg, state=state)
