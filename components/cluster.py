@@ -85,6 +85,7 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-k8s",
             kubeconfig=kubeconfig,
             context=s.context,
+            **cb.provider_settings(),
             opts=pulumi.ResourceOptions(parent=self),
         )
         # Without an explicit kubeconfig the provider reads $KUBECONFIG or ~/.kube/config on
@@ -242,6 +243,7 @@ class Cluster(pulumi.ComponentResource):
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
+            **cb.provider_settings(),
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["kubeconfig"]),
         )
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[node_group])
@@ -400,7 +402,7 @@ class Cluster(pulumi.ComponentResource):
             lambda a: cb.gke_kubeconfig(a[0], a[1], _ca_certificate(a[2]))
         ))
         self.provider = k8s.Provider(
-            f"{name}-k8s", kubeconfig=self.kubeconfig,
+            f"{name}-k8s", kubeconfig=self.kubeconfig, **cb.provider_settings(),
             opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["kubeconfig"]),
         )
         sc = cb.storage_class("gke")

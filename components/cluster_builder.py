@@ -366,3 +366,16 @@ def gke_kubeconfig(name: str, endpoint: str, ca_certificate: str) -> str:
             }},
         }],
     }, indent=2)
+
+
+def provider_settings() -> dict:
+    """What every kubernetes provider of Pegasus sets, on every cluster kind.
+
+    enable_config_map_mutable: without it pulumi-kubernetes replaces a ConfigMap whenever its
+    data changes (a real `pulumi preview` showed `replace` for the routing ConfigMap when one
+    chainlet went offline). The ConfigMap has a fixed name, so the replacement deletes it
+    before it creates the new one, and for that moment ingress-nginx reads no routing at all
+    and reloads every p2p backend away. Mutable, the data is patched in place.
+    """
+    return {"enable_config_map_mutable": True}
+

@@ -299,3 +299,13 @@ def test_eks_with_given_subnets_creates_no_vpc_and_karpenter_selects_them_by_id(
     shard = obj(plan, "Service", "ingress-nginx-controller-p2p-0")
     assert shard.inputs["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-eip-allocations"] == (
         "eipalloc-p2p-addresses-0-az0,eipalloc-p2p-addresses-0-az1")
+
+
+@pytest.mark.parametrize("stack", ["dev", "eks", "gke"])
+def test_every_kubernetes_provider_patches_configmaps_in_place(stack):
+    """Found by the real engine: with the provider's default a routing ConfigMap's data change
+    is a replacement, deleting the ConfigMap ingress-nginx reads before recreating it."""
+    from tests.conftest import example
+
+    providers = [r for r in example(stack).resources if r.type == "pulumi:providers:kubernetes"]
+    assert providers and all(r.inputs.get("enableConfigMapMutable") == "true" for r in providers)
