@@ -345,3 +345,16 @@ def test_chainheight_reads_the_stacks_chain(tmp_path, capsys):
         assert chainheight.main(["--config-file", str(stack)]) == 0
     assert capsys.readouterr().out.strip() == "777"
     assert state.requests == 1
+
+
+def test_every_job_that_runs_the_policy_pack_gives_it_its_virtualenv():
+    """`pulumi preview --policy-pack policy` runs the pack in policy/venv and does not create it
+    (found by the e2e suite: the pack otherwise fails to load)."""
+    checked = 0
+    for name, job_name, job in all_jobs():
+        runs = [s.get("run", "") for s in job.get("steps", [])]
+        uses_pack = any("policy" in str((s.get("with") or {}).get("policyPacks", "")) for s in job.get("steps", []))
+        if uses_pack:
+            checked += 1
+            assert any("ln -s ../venv policy/venv" in r for r in runs), (name, job_name)
+    assert checked >= 3  # PR preview, reconcile, drift

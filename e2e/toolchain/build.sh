@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the e2e toolchain from Go modules into a cache outside the repository:
-#   ${PEGASUS_E2E_CACHE:-$HOME/.cache/pegasus-e2e}/<key>/bin
-# <key> names every version and a hash of the wrapper modules, so a pin change builds anew and
-# a warm cache builds nothing. Prints the bin directory on its last line of stdout.
+#   ${PEGASUS_E2E_CACHE:-$HOME/.cache/pegasus-e2e}/<versions>/bin
+# <versions> names every pinned version, and each binary keeps the hash of the sources that
+# decide it, so a pin change builds anew, a changed wrapper rebuilds only its own binaries,
+# and a warm cache builds nothing. Prints the bin directory on its last line of stdout.
 #
 # Why these versions (see the README, "The e2e toolchain"):
 #   pulumi CLI 3.274.1: the Python SDK pin is 3.272.0, whose pkg/v3 module the Go proxy does not
@@ -21,9 +22,7 @@ ETCD_VERSION=3.6.16
 KWOK_VERSION=0.8.0
 
 here="$(cd "$(dirname "$0")" && pwd)"
-# The key covers what decides the binaries: the versions above and the wrapper modules.
-wrapper_hash="$(cat "$here"/*/go.mod "$here"/*/go.sum "$here"/pulumi/langhost/*.go | sha256sum | cut -c1-12)"
-key="pulumi-${PULUMI_VERSION}_k8s-provider-${K8S_PROVIDER_VERSION}_kube-${KUBE_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_${wrapper_hash}"
+key="pulumi-${PULUMI_VERSION}_k8s-provider-${K8S_PROVIDER_VERSION}_kube-${KUBE_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}"
 root="${PEGASUS_E2E_CACHE:-$HOME/.cache/pegasus-e2e}"
 dest="$root/$key"
 bin="$dest/bin"
@@ -35,12 +34,17 @@ jobs="${PEGASUS_E2E_JOBS:-$(nproc)}"
 
 log() { printf '[toolchain] %s\n' "$*" >&2; }
 
-# build NAME CMD...: runs CMD unless $bin/NAME exists, timing it and keeping its log.
+# Each binary records the hash of the sources that decide it (its wrapper module, and for the
+# language host our own code) in $bin/NAME.key: a changed wrapper rebuilds only its binaries.
+src_hash() { cat "$@" | sha256sum | cut -c1-16; }
+
+# build NAME HASH CMD...: runs CMD unless $bin/NAME exists with that hash, timing it and keeping its log.
 build() {
-  local name="$1"; shift
-  if [[ -x "$bin/$name" ]]; then
+  local name="$1" hash="$2"; shift 2
+  if [[ -x "$bin/$name" && "$(cat "$bin/$name.key" 2>/dev/null)" == "$hash" ]]; then
     return 0
   fi
+  rm -f "$bin/$name"
   log "building $name"
   local start=$SECONDS
   # A background subshell keeps `set -e` in force inside the step (an `if` would switch it off).
@@ -51,6 +55,7 @@ build() {
     exit 1
   fi
   [[ -x "$bin/$name" ]] || { log "$name: the build produced no binary"; exit 1; }
+  echo "$hash" >"$bin/$name.key"
   log "built $name in $((SECONDS - start)) s"
   printf '%s %s\n' "$name" "$((SECONDS - start))" >>"$dest/log/times"
 }
@@ -119,15 +124,18 @@ build_kwok() { # kwok or kwokctl
 }
 
 start=$SECONDS
-build pulumi build_pulumi
-build pulumi-language-python build_langhost
-build pulumi-resource-kubernetes build_k8s_provider
-build etcd build_etcd
-build kube-apiserver build_kube kube-apiserver
-build kube-controller-manager build_kube kube-controller-manager
-build kube-scheduler build_kube kube-scheduler
-build kubectl build_kube kubectl
-build kwok build_kwok kwok
-build kwokctl build_kwok kwokctl
+pulumi_hash="$(src_hash "$here"/pulumi/go.mod "$here"/pulumi/go.sum)"
+kube_hash="$(src_hash "$here"/kube/go.mod "$here"/kube/go.sum)"
+build pulumi "$pulumi_hash" build_pulumi
+build pulumi-language-python "$(src_hash "$here"/pulumi/go.mod "$here"/pulumi/go.sum "$here"/pulumi/langhost/*.go)" build_langhost
+build pulumi-resource-kubernetes "$K8S_PROVIDER_MODULE_VERSION" build_k8s_provider
+build etcd "$(src_hash "$here"/etcd/go.mod "$here"/etcd/go.sum)" build_etcd
+build kube-apiserver "$kube_hash" build_kube kube-apiserver
+build kube-controller-manager "$kube_hash" build_kube kube-controller-manager
+build kube-scheduler "$kube_hash" build_kube kube-scheduler
+build kubectl "$kube_hash" build_kube kubectl
+kwok_hash="$(src_hash "$here"/kwok/go.mod "$here"/kwok/go.sum)"
+build kwok "$kwok_hash" build_kwok kwok
+build kwokctl "$kwok_hash" build_kwok kwokctl
 log "toolchain ready in $((SECONDS - start)) s: $bin"
 echo "$bin"

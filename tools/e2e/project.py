@@ -47,9 +47,11 @@ def copy_project(dest: Path) -> Path:
             shutil.copytree(src, dest / name, ignore=ignore, dirs_exist_ok=True)
         else:
             shutil.copy2(src, dest / name)
-    venv = dest / "venv"
-    if not venv.exists():
-        venv.symlink_to(REPO / "venv")
+    # The program and the policy pack run in the repository's virtualenv, which has both
+    # requirement sets (pulumi-policy is in requirements.txt).
+    for venv in (dest / "venv", dest / "policy" / "venv"):
+        if not venv.exists():
+            venv.symlink_to(REPO / "venv")
     return dest
 
 

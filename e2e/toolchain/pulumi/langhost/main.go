@@ -429,6 +429,10 @@ func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.Langu
 	if err != nil {
 		return err
 	}
+	// A missing virtualenv is an error the engine shows, not a pack that never connects.
+	if err := tc.ValidateVenv(ctx); err != nil {
+		return err
+	}
 	dir := req.GetInfo().GetProgramDirectory()
 	var args []string
 	if analyzer {
@@ -486,7 +490,12 @@ func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.Langu
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("could not run the plugin: %w", err)
+		err = fmt.Errorf("could not run the plugin: %w", err)
+		if proxy != nil {
+			// The engine is already talking to the proxy: fail its calls instead of leaving them waiting.
+			proxy.Abort(err)
+		}
+		return err
 	}
 	if proxy != nil {
 		return proxy.Attach(ctx, cmd)
