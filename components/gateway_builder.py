@@ -164,7 +164,7 @@ def gateway(shard: p2p.Shard, settings: IngressSettings, cluster_name: str,
                 "port": sp.public_port,
                 "protocol": protocol,
                 "allowedRoutes": {
-                    "kinds": [{"group": "gateway.networking.k8s.io", "kind": f"{protocol.title()}Route"}],
+                    "kinds": [{"group": "gateway.networking.k8s.io", "kind": f"{protocol}Route"}],
                     "namespaces": {"from": "Selector", "selector": {
                         "matchLabels": {"kubernetes.io/metadata.name": sp.backend.namespace}}},
                 },

@@ -132,9 +132,7 @@ def _ingress(s: _Section, cloud: str) -> IngressSettings:
         "gke": " on gke",
         "existing": "",
     }[cloud]
-    provider = s.get("provider", str, "ingress-nginx")
-    if provider not in INGRESS_PROVIDERS:
-        raise ConfigError(s.key("provider"), f"must be one of {', '.join(INGRESS_PROVIDERS)}; got {provider!r}")
+    provider = s.choice("provider", INGRESS_PROVIDERS, "ingress-nginx")
     if provider == "envoy-gateway":
         limit = min(limit, GATEWAY_MAX_LISTENERS)
         why = why or " with envoy-gateway: a Gateway has at most 64 listeners and each chainlet takes one"
