@@ -99,3 +99,24 @@ def test_the_local_chart_mirror_installs_envoy_gateway_from_its_archive():
     [release] = [r for r in plan.by_type("kubernetes:helm.sh/v3:Release") if r.inputs["name"] == "pegasus-envoy-gateway"]
     assert release.inputs["chart"] == f"{SHARED_CHARTS}/gateway-helm-v1.9.0.tgz"
     assert release.inputs["values"]["topologyInjector"] == {"enabled": False}
+
+
+@pytest.mark.parametrize("provider", ["ingress-nginx", "envoy-gateway"])
+def test_one_chainlets_change_touches_only_its_own_route_listener_and_workload(provider):
+    from bench.worker import blast
+
+    r = blast(12, provider)
+    target = "chainlet-chainlet00006_2700000000000006-1"
+    for event in ("offline", "back_online"):
+        e = r[event]
+        assert e["other_chainlets_touched"] == 0
+        if provider == "envoy-gateway":
+            # One listener of one Gateway (xDS, no reload), the workload, and the route itself.
+            assert e["updated"] == [f"{target}-workload", "ingress-p2p-0"]
+            assert (e["created"], e["deleted"]) == ((1, 0) if event == "back_online" else (0, 1))
+        else:
+            # The shared tcp-services ConfigMap: a reload of every chainlet's nginx workers.
+            assert e["updated"] == [f"{target}-workload", "ingress-p2p-0", "ingress-tcp-services"]
+            assert (e["created"], e["deleted"]) == (0, 0)
+        assert len(e["updated"]) + e["created"] + e["deleted"] == 3
+    assert ("ingress-tcp-services" in r["add"]["updated"]) == (provider == "ingress-nginx")
