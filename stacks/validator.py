@@ -197,7 +197,7 @@ def deploy(settings: Settings) -> None:
     # Prometheus and Grafana volumes are not chain data: the general class, deleted with its claim.
     monitoring = Monitoring("monitoring", settings.monitoring, settings.alerting, cluster.general_storage_class,
                             tuple(probe_groups), workload_dependencies=workloads_may_start,
-                            charts_dir=settings.charts_dir, opts=k8s_opts)
+                            charts_dir=settings.charts_dir, data_plane=ingress_settings.provider, opts=k8s_opts)
 
     if settings.logging.enabled:
         from components.logging import Logging

@@ -120,3 +120,18 @@ def test_one_chainlets_change_touches_only_its_own_route_listener_and_workload(p
             assert (e["created"], e["deleted"]) == (0, 0)
         assert len(e["updated"]) + e["created"] + e["deleted"] == 3
     assert ("ingress-tcp-services" in r["add"]["updated"]) == (provider == "ingress-nginx")
+
+
+def test_envoy_listener_stats_are_scraped_alerted_on_and_on_the_dashboard():
+    plan = envoy("dev")
+    [monitor] = [r for r in k8s(plan, "PodMonitor") if r.inputs["metadata"]["name"] == "pegasus-envoy-p2p"]
+    endpoint = monitor.inputs["spec"]["podMetricsEndpoints"][0]
+    assert (endpoint["portNumber"], endpoint["path"]) == (19001, "/stats/prometheus")
+    assert [r.inputs["metadata"]["name"] for r in k8s(plan, "ServiceMonitor") if "nginx" in r.inputs["metadata"]["name"]] == []
+    [rule] = [r for r in k8s(plan, "PrometheusRule") if r.inputs["metadata"]["name"] == "pegasus-envoy-p2p"]
+    [alert] = rule.inputs["spec"]["groups"][0]["rules"]
+    assert alert["alert"] == "PegasusChainletNoInboundPeers" and alert["for"] == "15m"
+    assert "envoy_listener_downstream_cx_active" in alert["expr"] and alert["expr"].endswith("== 0")
+    [dash] = [r for r in k8s(plan, "ConfigMap") if r.inputs["metadata"]["name"] == "pegasus-ingress-dashboard"]
+    text = json.dumps(dash.inputs["data"])
+    assert "envoy_listener_downstream_cx_active" in text and "nginx_ingress_controller" not in text
