@@ -79,10 +79,25 @@ def read_chain(settings: Settings) -> ChainView:
     )
 
 
+def check_data_plane_switch(settings: Settings, before: str | None) -> None:
+    """A switch of ingress.provider replaces every shard load balancer: refuse it unless asked."""
+    now = settings.ingress.provider
+    if before is None or before == now or settings.ingress.allow_provider_switch:
+        return
+    raise ConfigError(
+        "ingress.provider",
+        f"this stack runs the {before} data plane; switching to {now} replaces every shard load balancer, and an "
+        "address that is not pinned (gke reserved IP, eks EIPs, a MetalLB IP in ingress.shardAnnotations) or "
+        "published as ingress.p2pDomain changes for every chainlet. Follow the README's migration section, then "
+        "set ingress.allowProviderSwitch=true for that one `up`",
+    )
+
+
 def deploy(settings: Settings) -> None:
     check_chart_mirror(settings, os.getcwd())
     for warning in settings.warnings:
         pulumi.log.warn(warning)
+    check_data_plane_switch(settings, chain_state.last_data_plane())
     view = read_chain(settings)
     for warning in view.warnings:
         pulumi.log.warn(warning)

@@ -135,3 +135,20 @@ def test_envoy_listener_stats_are_scraped_alerted_on_and_on_the_dashboard():
     [dash] = [r for r in k8s(plan, "ConfigMap") if r.inputs["metadata"]["name"] == "pegasus-ingress-dashboard"]
     text = json.dumps(dash.inputs["data"])
     assert "envoy_listener_downstream_cx_active" in text and "nginx_ingress_controller" not in text
+
+
+def test_switching_the_data_plane_of_a_running_stack_needs_the_explicit_flag():
+    from pegasus.errors import ConfigError
+    from tests.conftest import example, state_of
+    from tools.plan.runner import ProgramError
+
+    nginx_state = state_of(example("dev"))
+    with pytest.raises((ConfigError, ProgramError)) as err:
+        run("dev", ENVOY, state=nginx_state)
+    assert "pegasus:ingress.provider: this stack runs the ingress-nginx data plane; switching to envoy-gateway" in str(err.value)
+    switched = run("dev", [*ENVOY, "ingress.allowProviderSwitch=true"], state=nginx_state)
+    assert [r.inputs["metadata"]["name"] for r in k8s(switched, "Gateway")] == ["pegasus-p2p-0"]
+    # Back the other way is guarded too, and the same provider again is no switch at all.
+    with pytest.raises((ConfigError, ProgramError)):
+        run("dev", [], state=state_of(envoy("dev")))
+    assert run("dev", ENVOY, state=state_of(envoy("dev"))).resources

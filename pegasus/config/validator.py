@@ -28,6 +28,7 @@ class IngressSettings:
     shard_annotations: Mapping[str, str] = field(default_factory=dict)
     allocate_node_ports: bool = True
     provider: str = "ingress-nginx"  # the data plane: ingress-nginx | envoy-gateway
+    allow_provider_switch: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,7 +166,8 @@ def _ingress(s: _Section, cloud: str) -> IngressSettings:
     if cloud == "gke" and not allocate:
         raise ConfigError(s.key("allocateNodePorts"), "GKE does not document LoadBalancer Services without NodePorts; leave it unset on gke")
     return IngressSettings(shard_size, base_port, internal, domain, replicas, cloud, dict(sorted(extra.items())),
-                           allocate_node_ports=allocate, provider=provider)
+                           allocate_node_ports=allocate, provider=provider,
+                           allow_provider_switch=s.get("allowProviderSwitch", bool, False))
 
 
 def _monitoring(s: _Section, secret_keys: set[str]) -> MonitoringSettings:
