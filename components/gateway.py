@@ -85,7 +85,9 @@ class EnvoyGatewayIngress(pulumi.ComponentResource):
                 address = reserve_shard_address(self, name, shard.index, cluster_name, gcp, aliases=[
                     pulumi.Alias(parent=pulumi.create_urn(name, "pegasus:ingress:Ingress"))])
                 static_name = f"{cluster_name}-p2p-{shard.index}"
-            manifest = gb.gateway(shard, settings, cluster_name, static_name, (shard_lb_annotations or {}).get(shard.index, {}))
+            host = p2p.shard_public_host(shard.index, settings.p2p_domain)
+            manifest = gb.gateway(shard, settings, cluster_name, static_name, (shard_lb_annotations or {}).get(shard.index, {}),
+                                  wait_for_address=host is None and address is None)
             # Protected like the ingress-nginx shard Services: deleting a Gateway deletes its
             # Envoy Service and gives up the address its chainlets advertise.
             gw = _StatusCustomResource(f"{name}-p2p-{shard.index}", manifest, pulumi.ResourceOptions(
@@ -93,7 +95,6 @@ class EnvoyGatewayIngress(pulumi.ComponentResource):
                 depends_on=[ns, self.release, gclass, *guard_deps, *(lb_dependencies or []), *([address] if address else [])],
             ))
             self.route_dependencies.append(gw)
-            host = p2p.shard_public_host(shard.index, settings.p2p_domain)
             if host is None:
                 host = address.address if address is not None else gw.status.apply(_first_address)
             self.shard_hosts[shard.index] = host

@@ -152,10 +152,17 @@ def shard_listener_ports(shard: p2p.Shard) -> tuple[p2p.ShardPort, ...]:
     return shard.ports or shard.reserved[:1]
 
 
+# pulumi-kubernetes (4.18+) waits for this JSONPath before the Gateway counts as created, so a
+# chainlet never starts with an empty advertised host: a custom resource is otherwise "ready" at once.
+WAIT_FOR_ADDRESS = {"pulumi.com/waitFor": "jsonpath={.status.addresses[0].value}"}
+
+
 def gateway(shard: p2p.Shard, settings: IngressSettings, cluster_name: str,
-            static_address_name: Optional[str] = None, extra_annotations: Mapping[str, str] = {}) -> dict:
+            static_address_name: Optional[str] = None, extra_annotations: Mapping[str, str] = {},
+            wait_for_address: bool = False) -> dict:
     """One shard's Gateway: a TCP listener per routed slot port, each admitting the TCPRoute of
-    its chainlet's namespace only."""
+    its chainlet's namespace only. `wait_for_address` when chainlets advertise the address the
+    Gateway's status reports (no p2pDomain, no reserved IP)."""
     listeners = []
     for sp in shard_listener_ports(shard):
         for protocol in p2p.P2P_PROTOCOLS:
@@ -180,16 +187,14 @@ def gateway(shard: p2p.Shard, settings: IngressSettings, cluster_name: str,
     spec: dict = {"gatewayClassName": GATEWAY_CLASS, "listeners": listeners}
     if annotations:
         spec["infrastructure"] = {"annotations": dict(sorted(annotations.items()))}
-    return {
-        "apiVersion": GATEWAY_API,
-        "kind": "Gateway",
-        "metadata": {
-            "name": name,
-            "namespace": names.INGRESS_NAMESPACE,
-            "labels": {**names.labels("p2p-shard", name, name="envoy-gateway"), "pegasus.saga.xyz/shard": str(shard.index)},
-        },
-        "spec": spec,
+    metadata: dict = {
+        "name": name,
+        "namespace": names.INGRESS_NAMESPACE,
+        "labels": {**names.labels("p2p-shard", name, name="envoy-gateway"), "pegasus.saga.xyz/shard": str(shard.index)},
     }
+    if wait_for_address:
+        metadata["annotations"] = dict(WAIT_FOR_ADDRESS)
+    return {"apiVersion": GATEWAY_API, "kind": "Gateway", "metadata": metadata, "spec": spec}
 
 
 def tcp_route(backend: p2p.P2PBackend, shard_index: int, public_port: int) -> dict:

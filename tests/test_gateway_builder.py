@@ -173,3 +173,10 @@ def test_an_unknown_provider_and_a_shard_beyond_a_gateways_listeners_are_refused
     assert str(err.value) == ("pegasus:ingress.shardSize: must be between 1 and 64 with envoy-gateway: a Gateway has "
                               "at most 64 listeners and each chainlet takes one; got 65")
     assert parse_ingress({"shardSize": 65}).shard_size == 65
+
+
+def test_a_gateway_whose_status_address_is_advertised_is_awaited_for_it():
+    shard = p2p.plan_shards(backends(1), settings())[0]
+    assert gb.gateway(shard, settings(), "c", wait_for_address=True)["metadata"]["annotations"] == {
+        "pulumi.com/waitFor": "jsonpath={.status.addresses[0].value}"}
+    assert "annotations" not in gb.gateway(shard, settings(), "c")["metadata"]

@@ -152,3 +152,11 @@ def test_switching_the_data_plane_of_a_running_stack_needs_the_explicit_flag():
     with pytest.raises((ConfigError, ProgramError)):
         run("dev", [], state=state_of(envoy("dev")))
     assert run("dev", ENVOY, state=state_of(envoy("dev"))).resources
+
+
+def test_only_gateways_whose_address_is_advertised_wait_for_it():
+    assert obj(envoy("dev"), "Gateway", "pegasus-p2p-0").inputs["metadata"]["annotations"] == {
+        "pulumi.com/waitFor": "jsonpath={.status.addresses[0].value}"}
+    assert "annotations" not in obj(envoy("gke"), "Gateway", "pegasus-p2p-0").inputs["metadata"]
+    with_domain = run("dev", [*ENVOY, "ingress.p2pDomain=p2p.example.org"])
+    assert "annotations" not in obj(with_domain, "Gateway", "pegasus-p2p-0").inputs["metadata"]
