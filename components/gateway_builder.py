@@ -17,7 +17,10 @@ The shard arithmetic is components/p2p_builder.py's, unchanged: same slots, same
   `sectionName`. Each listener admits routes from that one namespace only.
 
 Envoy is programmed over xDS: a listener added or removed does not restart or drain the
-others, unlike ingress-nginx's reload. Envoy listens on the public port itself (ports >= 1024
+others, unlike ingress-nginx's reload. Nor does it roll the shard's Envoy pods: in v1.9.0 the
+Envoy container declares only its metrics (19001) and readiness (19003) ports, not one per
+listener (internal/infrastructure/kubernetes/proxy/resource.go, expectedProxyContainers), so
+the Deployment's pod template does not change with the listeners; the Service's ports do. Envoy listens on the public port itself (ports >= 1024
 are not remapped), so internalBasePort has no role here.
 """
 
