@@ -1,8 +1,9 @@
 """One chainlet: namespace, data volume, workload and Service, and nothing else.
 
-Four resources, all derived from the chain read (components/chainlet_builder.py). Going
-offline changes only `spec.replicas` of the workload; the namespace, volume and Service stay,
-so coming back reattaches the same volume behind the same address.
+Four resources, all derived from the chain read (components/chainlet_builder.py), and with
+the envoy-gateway data plane a fifth while online: its TCPRoute to its shard's listener. Going
+offline changes only `spec.replicas` of the workload (and removes that route); the namespace,
+volume and Service stay, so coming back reattaches the same volume behind the same address.
 """
 
 from __future__ import annotations

@@ -48,6 +48,13 @@ def test_envoy_gateway_replaces_ingress_nginx_and_routes_every_online_chainlet(s
     assert [x["port"] for x in gw.inputs["spec"]["listeners"]] == [1025, 1026, 1028, 1030]
 
 
+def test_component_shape_holds_for_the_envoy_gateway_plans():
+    for plan in (envoy("dev"), envoy("eks"), envoy("gke")):
+        for comp in [r for r in plan.resources if not r.custom and r.type.startswith("pegasus:")]:
+            for child in children(plan, comp.urn):
+                assert child.name.startswith(comp.name + "-"), (comp.name, child.name)
+
+
 def test_an_online_chainlet_is_five_resources_and_an_offline_one_four():
     plan = envoy("dev")
     for comp in [r for r in plan.resources if r.type == "pegasus:chainlet:Chainlet"]:
