@@ -107,6 +107,7 @@ def run(quick: bool) -> dict:
     read_n = 1000 if quick else 10000
     results["chain_read"] = measure("read", read_n, 1000)
     results["blast_radius"] = measure("blast", 60)
+    results["blast_radius_envoy_gateway"] = measure("blast", 60, "envoy-gateway")
     results["cost_model"] = cost_model([25, 100, 500, 1000, 2000, 5000])
     return results
 
@@ -130,13 +131,17 @@ def table(results: dict) -> str:
     lines.append("")
     lines.append(f"Chain read: {r['chainlets']} chainlets, page limit {r['page_limit']}: {r['seconds']:.2f}s, "
                  f"{r['requests']} requests, peak RSS {r['peak_rss_mb']:.0f} MB (target <= {TARGETS['read_seconds']}s)")
-    b = results["blast_radius"]
-    lines.append("")
-    lines.append(f"Blast radius ({b['chainlets']} chainlets): resources whose inputs change, besides the ChainState record")
-    for event in ("add", "offline", "back_online"):
-        e = b[event]
-        lines.append(f"  {event:<12} updated {len(e['updated'])} ({', '.join(e['updated'])}); created {e['created']}, "
-                     f"deleted {e['deleted']}, other chainlets touched {e['other_chainlets_touched']}")
+    for key in ("blast_radius", "blast_radius_envoy_gateway"):
+        if key not in results:
+            continue  # recorded before the envoy-gateway data plane existed
+        b = results[key]
+        lines.append("")
+        lines.append(f"Blast radius, {b.get('provider', 'ingress-nginx')} ({b['chainlets']} chainlets): "
+                     "resources whose inputs change, besides the ChainState record")
+        for event in ("add", "offline", "back_online"):
+            e = b[event]
+            lines.append(f"  {event:<12} updated {len(e['updated'])} ({', '.join(e['updated'])}); created {e['created']}, "
+                         f"deleted {e['deleted']}, other chainlets touched {e['other_chainlets_touched']}")
     lines.append("")
     lines.append("Cost model (every chainlet online)")
     lines.append(f"{'cloud':>5} {'chainlets':>9} {'LBs':>5} {'listeners':>9} {'max/LB':>6} {'NLB $/month':>11}")

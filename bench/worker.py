@@ -1,6 +1,6 @@
 """One measurement per process, so that peak memory is the measurement's own.
 
-python -m bench.worker program N | floor N | read N LIMIT | blast N
+python -m bench.worker program N | floor N | read N LIMIT | blast N [PROVIDER]
 Prints one JSON object.
 """
 
@@ -112,8 +112,9 @@ def _serve(n: int, conn) -> None:
         time.sleep(600)
 
 
-def blast(n: int) -> dict:
-    """Which resources change when one chainlet is added, goes offline, or comes back."""
+def blast(n: int, provider: str = "ingress-nginx") -> dict:
+    """Which resources change when one chainlet is added, goes offline, or comes back, with
+    either p2p data plane (ingress.provider)."""
     from tools.plan.diff import diff, short
     from tools.plan.runner import plan_stack
 
@@ -121,7 +122,7 @@ def blast(n: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         def plan(**kw):
             path = snapshot(n, os.path.join(tmp, f"{len(os.listdir(tmp))}.json"), **kw)
-            return plan_stack(PROJECT, "dev", None, [f"chain.snapshot={path}"])
+            return plan_stack(PROJECT, "dev", None, [f"chain.snapshot={path}", f"ingress.provider={provider}"])
 
         base = plan(offline_every=10**9)
         added = plan(offline_every=10**9, extra=1)
@@ -145,6 +146,7 @@ def blast(n: int) -> dict:
     target_id = chainlet_record(target)["chainId"]
     return {
         "chainlets": n,
+        "provider": provider,
         "add": summary(base, added, new_id),
         "offline": summary(base, offline, target_id),
         "back_online": summary(offline, base, target_id),
@@ -152,7 +154,7 @@ def blast(n: int) -> dict:
 
 
 def main() -> None:
-    kind, args = sys.argv[1], [int(a) for a in sys.argv[2:]]
+    kind, args = sys.argv[1], [int(a) if a.isdigit() else a for a in sys.argv[2:]]
     result = {"program": program, "floor": floor, "replay": replay, "read": read, "blast": blast}[kind](*args)
     print(json.dumps(result))
 

@@ -30,10 +30,7 @@ class ChainState(pulumi.dynamic.Resource, module="pegasus", name="ChainState"):
         )
 
 
-def last_applied_slots() -> Optional[dict[str, int]]:
-    """The slot ledger of the stack's last state, None if it never recorded one. Fails
-    closed: a state that cannot be read stops the run, it never means "no ledger"."""
-    stack = f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+def _last_state(stack: str) -> dict:
     try:
         result = pulumi.runtime.invoke(READ_STATE, {"stackName": stack})
     except Exception as e:  # noqa: BLE001 - any failure means the ledger is unknown
@@ -44,4 +41,28 @@ def last_applied_slots() -> Optional[dict[str, int]]:
     value = result.value
     if not isinstance(value, dict) or "outputs" not in value:
         raise ledger.LedgerError(f"reading the last state of stack {stack} returned no resource outputs; nothing was planned")
-    return ledger.from_stack_resources(value["outputs"], stack)
+    return value["outputs"]
+
+
+def _stack() -> str:
+    return f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}"
+
+
+def last_applied_slots() -> Optional[dict[str, int]]:
+    """The slot ledger of the stack's last state, None if it never recorded one. Fails
+    closed: a state that cannot be read stops the run, it never means "no ledger"."""
+    stack = _stack()
+    return ledger.from_stack_resources(_last_state(stack), stack)
+
+
+# The component type of each p2p data plane, as the stack's state records it.
+DATA_PLANE_TYPES = {"pegasus:ingress:Ingress": "ingress-nginx", "pegasus:gateway:EnvoyGatewayIngress": "envoy-gateway"}
+
+
+def last_data_plane() -> Optional[str]:
+    """The p2p data plane (ingress.provider) of the stack's last state; None for a new stack.
+    Fails closed like last_applied_slots."""
+    resources = _last_state(_stack())
+    found = sorted({DATA_PLANE_TYPES[r["type"]] for r in resources.values()
+                    if isinstance(r, dict) and r.get("type") in DATA_PLANE_TYPES})
+    return found[0] if len(found) == 1 else ("both" if found else None)

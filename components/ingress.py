@@ -50,7 +50,7 @@ class Ingress(pulumi.ComponentResource):
             static_name = None
             address = None
             if settings.cloud == "gke" and gcp is not None:
-                address = self._reserve_address(name, shard.index, cluster_name, gcp)
+                address = reserve_shard_address(self, name, shard.index, cluster_name, gcp)
                 static_name = f"{cluster_name}-p2p-{shard.index}"
             manifest = ib.shard_service(shard, settings, cluster_name, static_address_name=static_name)
             manifest["metadata"]["annotations"].update((shard_lb_annotations or {}).get(shard.index, {}))
@@ -68,16 +68,18 @@ class Ingress(pulumi.ComponentResource):
             self.shard_hosts[shard.index] = host
         self.register_outputs({f"shard_{i}": pulumi.Output.from_input(h) for i, h in self.shard_hosts.items()})
 
-    def _reserve_address(self, name: str, index: int, cluster_name: str, gcp: Any) -> Any:
-        import pulumi_gcp
 
-        # A reserved regional IP outlives the Service: even a recreated shard keeps the
-        # address its chainlets advertise.
-        return pulumi_gcp.compute.Address(
-            f"{name}-p2p-{index}-ip",
-            name=f"{cluster_name}-p2p-{index}",
-            region=gcp.region,
-            address_type="EXTERNAL",
-            network_tier="PREMIUM",
-            opts=pulumi.ResourceOptions(parent=self, provider=gcp.gcp_provider, protect=True),
-        )
+def reserve_shard_address(parent: pulumi.Resource, name: str, index: int, cluster_name: str, gcp: Any,
+                          aliases: Optional[list] = None) -> Any:
+    import pulumi_gcp
+
+    # A reserved regional IP outlives the Service: even a recreated shard keeps the address its
+    # chainlets advertise. Both data planes name it alike, so a switch keeps the address.
+    return pulumi_gcp.compute.Address(
+        f"{name}-p2p-{index}-ip",
+        name=f"{cluster_name}-p2p-{index}",
+        region=gcp.region,
+        address_type="EXTERNAL",
+        network_tier="PREMIUM",
+        opts=pulumi.ResourceOptions(parent=parent, provider=gcp.gcp_provider, protect=True, aliases=aliases),
+    )

@@ -33,7 +33,8 @@ class Monitoring(pulumi.ComponentResource):
     def __init__(self, name: str, settings: MonitoringSettings, alerting: AlertingSettings,
                  storage_class: Optional[str], probe_groups: tuple[ProbeGroup, ...] = (),
                  workload_dependencies: Sequence[pulumi.Resource] = (), *,
-                 charts_dir: Optional[str] = None, opts: Optional[pulumi.ResourceOptions] = None):
+                 charts_dir: Optional[str] = None, data_plane: str = "ingress-nginx",
+                 opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:monitoring:Monitoring", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         ns = k8s.core.v1.Namespace(
@@ -79,13 +80,21 @@ class Monitoring(pulumi.ComponentResource):
         k8s.apiextensions.CustomResource(
             f"{name}-chain-pods", **custom_resource_args(mb.chain_pod_monitor(settings.scrape_interval)), opts=after_crds,
         )
-        k8s.apiextensions.CustomResource(
-            f"{name}-ingress-nginx", **custom_resource_args(mb.ingress_service_monitor(settings.scrape_interval)), opts=after_crds,
-        )
+        if data_plane == "envoy-gateway":
+            from components import gateway_monitoring_builder as gmb
+
+            k8s.apiextensions.CustomResource(
+                f"{name}-envoy-p2p", **custom_resource_args(gmb.envoy_pod_monitor(settings.scrape_interval)), opts=after_crds)
+            k8s.apiextensions.CustomResource(
+                f"{name}-envoy-p2p-rules", **custom_resource_args(gmb.envoy_rule(alerting.runbook_base_url)), opts=after_crds)
+        else:
+            k8s.apiextensions.CustomResource(
+                f"{name}-ingress-nginx", **custom_resource_args(mb.ingress_service_monitor(settings.scrape_interval)), opts=after_crds,
+            )
         k8s.apiextensions.CustomResource(
             f"{name}-alertmanager", **custom_resource_args(mb.alertmanager_config(alerting)), opts=after_crds,
         )
-        for cm in mb.dashboard_configmaps():
+        for cm in mb.dashboard_configmaps(data_plane):
             k8s.core.v1.ConfigMap(f"{name}-{cm['metadata']['name']}", **body(cm), opts=in_ns)
         probe_opts = pulumi.ResourceOptions(parent=self, depends_on=[self.release, blackbox])
         external = mb.external_prober(settings)

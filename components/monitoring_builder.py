@@ -271,7 +271,19 @@ def _variable(name: str, query: str) -> dict:
     }
 
 
-def dashboards() -> dict[str, dict]:
+def _data_plane_panels(data_plane: str) -> list:
+    if data_plane == "envoy-gateway":
+        from components.gateway_monitoring_builder import envoy_panels
+
+        return envoy_panels()
+    return [
+        ("Controller connections", [("sum by (state) (nginx_ingress_controller_nginx_process_connections)", "{{state}}")], "short"),
+        ("Controller reloads", [("sum(increase(nginx_ingress_controller_config_last_reload_successful_timestamp_seconds[1h]) > 0)", "reloads"), ("max(nginx_ingress_controller_config_last_reload_successful)", "last reload ok")], "short"),
+        ("HTTP success rate", [('sum(rate(nginx_ingress_controller_requests{status!~"5.."}[5m])) / sum(rate(nginx_ingress_controller_requests[5m]))', "success")], "percentunit"),
+    ]
+
+
+def dashboards(data_plane: str = "ingress-nginx") -> dict[str, dict]:
     chain = '{namespace=~"$namespace"}'
     return {
         "pegasus-cluster": _dashboard("pegasus-cluster", "Pegasus / Cluster", [
@@ -289,9 +301,7 @@ def dashboards() -> dict[str, dict]:
             ("p2p endpoints up, by shard", [('sum by (shard) (probe_success{job=~"scrapeConfig/sagasrv-metrics/pegasus-p2p-.*"})', "shard {{shard}}")], "short"),
             ("p2p endpoints down", [('probe_success{job=~"scrapeConfig/sagasrv-metrics/pegasus-p2p-.*"} == 0', "{{chain_id}} {{instance}}")], "short"),
             ("Probe latency", [('avg by (shard) (probe_duration_seconds{job=~"scrapeConfig/sagasrv-metrics/pegasus-p2p-.*"})', "shard {{shard}}")], "s"),
-            ("Controller connections", [("sum by (state) (nginx_ingress_controller_nginx_process_connections)", "{{state}}")], "short"),
-            ("Controller reloads", [("sum(increase(nginx_ingress_controller_config_last_reload_successful_timestamp_seconds[1h]) > 0)", "reloads"), ("max(nginx_ingress_controller_config_last_reload_successful)", "last reload ok")], "short"),
-            ("HTTP success rate", [('sum(rate(nginx_ingress_controller_requests{status!~"5.."}[5m])) / sum(rate(nginx_ingress_controller_requests[5m]))', "success")], "percentunit"),
+            *_data_plane_panels(data_plane),
         ], []),
         "pegasus-chains": _dashboard("pegasus-chains", "Pegasus / Chains", [
             ("Block height", [(f"max by (namespace, chain_id) (cometbft_consensus_height{chain})", "{{chain_id}}")], "short"),
@@ -304,9 +314,9 @@ def dashboards() -> dict[str, dict]:
     }
 
 
-def dashboard_configmaps() -> list[dict]:
+def dashboard_configmaps(data_plane: str = "ingress-nginx") -> list[dict]:
     out = []
-    for name, dashboard in dashboards().items():
+    for name, dashboard in dashboards(data_plane).items():
         out.append({
             "apiVersion": "v1",
             "kind": "ConfigMap",

@@ -14,7 +14,8 @@ import os
 
 import pulumi
 
-from components import chain_node_builder, chain_state, chainlet_builder, cluster_builder, ingress_builder, karpenter_builder
+from components import chain_node_builder, chain_state, chainlet_builder, cluster_builder, gateway_builder, ingress_builder
+from components import karpenter_builder
 from components import logging_builder, monitoring_builder
 from components import workload_builder as wb
 from components.chart import Chart, missing_archives
@@ -23,6 +24,7 @@ from components.chain_state import ChainState
 from components.chainlet import Chainlet
 from components.cluster import Cluster
 from components.cluster_builder import common_tags
+from components.gateway import EnvoyGatewayIngress
 from components.ingress import Ingress
 from components.monitoring import Monitoring, ProbeGroup
 from components.monitoring_builder import ProbeTarget
@@ -36,7 +38,8 @@ from pegasus.errors import ConfigError
 
 def charts(settings: Settings) -> list[Chart]:
     """Every chart this stack installs, so a local mirror is checked before anything is declared."""
-    out = [ingress_builder.CHART, monitoring_builder.KPS_CHART, monitoring_builder.BLACKBOX_CHART]
+    data_plane = gateway_builder.CHART if settings.ingress.provider == "envoy-gateway" else ingress_builder.CHART
+    out = [data_plane, monitoring_builder.KPS_CHART, monitoring_builder.BLACKBOX_CHART]
     if settings.cluster.provider == "eks":
         out.append(cluster_builder.LBC_CHART)
         if settings.karpenter.enabled:
@@ -76,10 +79,25 @@ def read_chain(settings: Settings) -> ChainView:
     )
 
 
+def check_data_plane_switch(settings: Settings, before: str | None) -> None:
+    """A switch of ingress.provider replaces every shard load balancer: refuse it unless asked."""
+    now = settings.ingress.provider
+    if before is None or before == now or settings.ingress.allow_provider_switch:
+        return
+    raise ConfigError(
+        "ingress.provider",
+        f"this stack runs the {before} data plane; switching to {now} replaces every shard load balancer, and an "
+        "address that is not pinned (gke reserved IP, eks EIPs, a MetalLB IP in ingress.shardAnnotations) or "
+        "published as ingress.p2pDomain changes for every chainlet. Follow the README's migration section, then "
+        "set ingress.allowProviderSwitch=true for that one `up`",
+    )
+
+
 def deploy(settings: Settings) -> None:
     check_chart_mirror(settings, os.getcwd())
     for warning in settings.warnings:
         pulumi.log.warn(warning)
+    check_data_plane_switch(settings, chain_state.last_data_plane())
     view = read_chain(settings)
     for warning in view.warnings:
         pulumi.log.warn(warning)
@@ -118,6 +136,7 @@ def deploy(settings: Settings) -> None:
     spc_lb_annotations: dict = {}
     shard_addresses = None
     ingress_timeout = None
+    envoy = ingress_settings.provider == "envoy-gateway"
     if eks is not None:
         from components.cluster_builder import nlb_controller_health_check_annotations
         from components.shard_addresses import ShardAddresses, nlb_subnet_annotations
@@ -132,11 +151,13 @@ def deploy(settings: Settings) -> None:
         shard_addresses = ShardAddresses(
             # Every shard up to the highest slot's: the ledger keeps slots where they were.
             "p2p-addresses", range(max((p.address.shard for p in plans), default=-1) + 1), eks, guard)
-        health = nlb_controller_health_check_annotations()
+        health = (gateway_builder.nlb_health_check_annotations() if envoy
+                  else nlb_controller_health_check_annotations())
         shard_lb_annotations = {i: {**a, **health} for i, a in shard_addresses.annotations.items()}
         spc_lb_annotations = nlb_subnet_annotations(eks)
 
-    ingress = Ingress(
+    data_plane = EnvoyGatewayIngress if envoy else Ingress
+    ingress = data_plane(
         "ingress", ingress_settings, tuple(p.backend() for p in plans),
         cluster_name=settings.cluster.name, guard=guard, lb_dependencies=cluster.lb_dependencies,
         gcp=cluster.gke, workload_dependencies=workloads_may_start, namespace_labels=namespace_labels,
@@ -160,12 +181,15 @@ def deploy(settings: Settings) -> None:
             labels=(("node", names.SPC_SERVICE),),
         ))
 
+    routes = gateway_builder.routes(ingress.shards) if envoy else {}
+    route_dependencies = getattr(ingress, "route_dependencies", [])
     addresses = {}
     for plan in plans:
         host = ingress.shard_hosts[plan.address.shard]
         external = pulumi.Output.concat(host, ":", str(plan.address.port))
         Chainlet(names.chainlet_resource_name(plan.chain_id), plan, settings.chainlets, cluster.storage_class,
-                 external, guard, placement=placement, workload_dependencies=workloads_may_start, opts=k8s_opts)
+                 external, guard, placement=placement, workload_dependencies=workloads_may_start,
+                 route=routes.get(plan.chain_id), route_dependencies=route_dependencies, opts=k8s_opts)
         addresses[plan.chain_id] = {
             "address": external,
             "slot": plan.address.slot,
@@ -188,7 +212,7 @@ def deploy(settings: Settings) -> None:
     # Prometheus and Grafana volumes are not chain data: the general class, deleted with its claim.
     monitoring = Monitoring("monitoring", settings.monitoring, settings.alerting, cluster.general_storage_class,
                             tuple(probe_groups), workload_dependencies=workloads_may_start,
-                            charts_dir=settings.charts_dir, opts=k8s_opts)
+                            charts_dir=settings.charts_dir, data_plane=ingress_settings.provider, opts=k8s_opts)
 
     if settings.logging.enabled:
         from components.logging import Logging

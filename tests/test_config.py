@@ -107,8 +107,8 @@ def test_dotted_key_set_without_path_gets_a_hint():
 def test_unknown_field_inside_a_section():
     msg = error({"ingress": {"shardsize": 10}})
     assert msg == (
-        "pegasus:ingress.shardsize: unknown key; the known keys of pegasus:ingress are shardSize, basePort, "
-        "internalBasePort, p2pDomain, controllerReplicas, shardAnnotations, allocateNodePorts"
+        "pegasus:ingress.shardsize: unknown key; the known keys of pegasus:ingress are provider, allowProviderSwitch, "
+        "shardSize, basePort, internalBasePort, p2pDomain, controllerReplicas, shardAnnotations, allocateNodePorts"
     )
 
 

@@ -36,6 +36,11 @@ def _k(path, type_, default, description, secret=False, placeholder=None):
 # ports stay one short contiguous range and one LB's blast radius stays small.
 SHARD_LIMITS = {"eks": 50, "gke": 50, "existing": 1000}
 
+INGRESS_PROVIDERS = ("ingress-nginx", "envoy-gateway")
+# A Gateway holds at most 64 listeners (Gateway API v1.6.1 CRD, spec.listeners maxItems), and
+# each chainlet of a shard is one listener.
+GATEWAY_MAX_LISTENERS = 64
+
 # Ports the ingress-nginx controller binds itself; a tcp-services key on one of them is
 # either refused by the controller or breaks its reload.
 INGRESS_RESERVED_PORTS = frozenset({80, 442, 443, 8181, 8443, 10245, 10246, 10247, 10254})
@@ -76,11 +81,13 @@ KEYS: tuple[Key, ...] = (
     _k("cluster.logRetentionDays", "integer", 90, "eks: retention of the control-plane log group /aws/eks/<name>/cluster, one of CloudWatch Logs' values."),
     _k("cluster.autoprovisioning", "object", {"enabled": True, "cpuLimit": 1000, "memoryLimitGb": 4000}, "gke: node auto-provisioning, the GKE counterpart of Karpenter."),
     # ingress
+    _k("ingress.provider", "string", "ingress-nginx", "The p2p data plane behind the shards: ingress-nginx (retired upstream in March 2026, reloads on every routing change) or envoy-gateway (recommended for new installs: one Gateway per shard, a TCPRoute per chainlet, no reloads). Switching replaces the shard load balancers; see \"Choosing the p2p data plane\" in the README."),
+    _k("ingress.allowProviderSwitch", "boolean", False, "Allow one `up` that changes ingress.provider on a stack that already runs the other data plane. Every shard load balancer is replaced; only pinned addresses (gke reserved IPs, eks EIPs, a MetalLB IP, or ingress.p2pDomain) survive. Unset it again afterwards."),
     _k("ingress.shardSize", "integer", 25, "Chainlets per p2p LoadBalancer shard (one TCP listener and one security-group rule each on eks). At most 50 on eks (50 listeners per NLB) and gke. Changing it moves addresses."),
     _k("ingress.basePort", "integer", 1025, "First public port of every shard; a shard uses basePort..basePort+shardSize-1."),
     _k("ingress.internalBasePort", "integer", 20000, "First listening port inside the controller pods; slot N listens on internalBasePort+N."),
     _k("ingress.p2pDomain", "string", None, "If set, chainlets advertise p2p-<shard>.<domain> (publish it with external-dns) instead of the LB address."),
-    _k("ingress.controllerReplicas", "integer", 2, "ingress-nginx controller replicas."),
+    _k("ingress.controllerReplicas", "integer", 2, "ingress-nginx controller replicas, or Envoy replicas per shard Gateway with envoy-gateway."),
     _k("ingress.shardAnnotations", "object", {}, "Extra annotations on every shard Service, e.g. a MetalLB address pool on an existing cluster."),
     _k("ingress.allocateNodePorts", "boolean", "false on eks, true elsewhere", "Whether p2p LoadBalancer Services take NodePorts. eks (IP targets) needs none; set false on existing clusters whose LB (MetalLB) does not use them."),
     # karpenter

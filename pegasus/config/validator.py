@@ -11,7 +11,8 @@ from pegasus.config.fields import (
     Resources, Secret, _Section, _describe, _duration, _quantity, _resources, _DNS1123, _ENV_NAME, log_retention_days,
 )
 from pegasus.config.keys import (
-    DEFAULT_CHAINLET_RESOURCES, DEFAULT_SPC_RESOURCES, INGRESS_RESERVED_PORTS, SHARD_LIMITS,
+    DEFAULT_CHAINLET_RESOURCES, DEFAULT_SPC_RESOURCES, GATEWAY_MAX_LISTENERS, INGRESS_PROVIDERS, INGRESS_RESERVED_PORTS,
+    SHARD_LIMITS,
 )
 from pegasus.config.platform import Autoprovisioning, ClusterSettings, KarpenterSettings  # noqa: F401  (re-exported)
 
@@ -26,6 +27,8 @@ class IngressSettings:
     cloud: str  # the cluster provider, which decides LB annotations and limits
     shard_annotations: Mapping[str, str] = field(default_factory=dict)
     allocate_node_ports: bool = True
+    provider: str = "ingress-nginx"  # the data plane: ingress-nginx | envoy-gateway
+    allow_provider_switch: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,10 @@ def _ingress(s: _Section, cloud: str) -> IngressSettings:
         "gke": " on gke",
         "existing": "",
     }[cloud]
+    provider = s.choice("provider", INGRESS_PROVIDERS, "ingress-nginx")
+    if provider == "envoy-gateway":
+        limit = min(limit, GATEWAY_MAX_LISTENERS)
+        why = why or " with envoy-gateway: a Gateway has at most 64 listeners and each chainlet takes one"
     shard_size = s.int_range("shardSize", 25, 1, limit, why)
     base_port = s.int_range("basePort", 1025, 1, 65535)
     if base_port + shard_size - 1 > 65535:
@@ -159,7 +166,8 @@ def _ingress(s: _Section, cloud: str) -> IngressSettings:
     if cloud == "gke" and not allocate:
         raise ConfigError(s.key("allocateNodePorts"), "GKE does not document LoadBalancer Services without NodePorts; leave it unset on gke")
     return IngressSettings(shard_size, base_port, internal, domain, replicas, cloud, dict(sorted(extra.items())),
-                           allocate_node_ports=allocate)
+                           allocate_node_ports=allocate, provider=provider,
+                           allow_provider_switch=s.get("allowProviderSwitch", bool, False))
 
 
 def _monitoring(s: _Section, secret_keys: set[str]) -> MonitoringSettings:

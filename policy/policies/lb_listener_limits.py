@@ -24,6 +24,9 @@ from . import _util as u
 NAME = "pegasus-nlb-listener-limit"
 
 SERVICE = "kubernetes:core/v1:Service"
+# envoy-gateway: each Gateway becomes one Envoy LoadBalancer Service, one port per listener.
+GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+AWS_LB_PREFIX = "service.beta.kubernetes.io/aws-load-balancer-"
 LB_TYPE_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-type"
 TCP_UDP_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-enable-tcp-udp-listener"
 # With either, the controller does not write the rules of its managed frontend security group.
@@ -100,7 +103,32 @@ def _check_security_group(args: ResourceValidationArgs, ports, limit: int, repor
         )
 
 
+def _validate_gateway(args: ResourceValidationArgs, report_violation) -> None:
+    """A Gateway's own Service settings are its infrastructure annotations; one naming the AWS
+    Load Balancer Controller means the Gateway is one NLB (the shared NLB type itself is the
+    EnvoyProxy's, which a per-resource check cannot see)."""
+    annotations = u.get_mapping(args.props, "spec", "infrastructure", "annotations")
+    if not any(isinstance(k, str) and k.startswith(AWS_LB_PREFIX) for k in annotations):
+        return
+    listeners = u.get(args.props, "spec", "listeners")
+    if not u.is_list(listeners):
+        return
+    settings = u.config(args, CONFIG_SCHEMA)
+    limit = u.int_setting(settings.get("maxListeners"), DEFAULT_MAX_LISTENERS)
+    if len(listeners) > limit:
+        report_violation(f"spec.listeners has {len(listeners)} entries, each a port of this Gateway's NLB, above the "
+                         f"limit of {limit}; {SPREAD}")
+    rules = u.int_setting(settings.get("maxSecurityGroupRules"), DEFAULT_MAX_SECURITY_GROUP_RULES)
+    if len(listeners) > rules:
+        report_violation(f"spec.listeners has {len(listeners)} entries, {len(listeners)} inbound rules in the security "
+                         f"group of this Gateway's NLB, above the limit of {rules}; {SPREAD}")
+
+
 def validate(args: ResourceValidationArgs, report_violation) -> None:
+    if args.resource_type == GATEWAY:
+        with u.undecided():
+            _validate_gateway(args, report_violation)
+        return
     if args.resource_type != SERVICE:
         return
     if u.get(args.props, "spec", "type") != "LoadBalancer" or _is_nlb(args.props) is not True:

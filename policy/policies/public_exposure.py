@@ -16,6 +16,11 @@ from . import _util as u
 NAME = "pegasus-no-public-internal-ports"
 
 SERVICE = "kubernetes:core/v1:Service"
+# envoy-gateway: every Gateway listener is a port of a public LoadBalancer Service, and a
+# route publishes the backend port it names.
+GATEWAY = "kubernetes:gateway.networking.k8s.io/v1:Gateway"
+ROUTES = ("kubernetes:gateway.networking.k8s.io/v1:TCPRoute", "kubernetes:gateway.networking.k8s.io/v1alpha2:TCPRoute",
+          "kubernetes:gateway.networking.k8s.io/v1alpha2:UDPRoute")
 EXPOSED_TYPES = ("LoadBalancer", "NodePort")
 # Pegasus's p2p shard Services (pegasus/names.py): their ports come from config, so a finding
 # there names the config key to change.
@@ -70,7 +75,47 @@ def _reason(entry, allowed: frozenset) -> str | None:
     return None
 
 
+def _validate_gateway(args: ResourceValidationArgs, allowed: frozenset, report_violation) -> None:
+    listeners = u.get(args.props, "spec", "listeners")
+    if not u.is_list(listeners):
+        return
+    for index in range(len(listeners)):
+        with u.undecided():
+            reason = _reason(listeners[index], allowed)
+            if reason:
+                report_violation(
+                    f"spec.listeners[{index}] {reason} on a Gateway, which Envoy Gateway publishes through a "
+                    "LoadBalancer Service; p2p shards publish ingress.basePort to ingress.basePort + "
+                    "ingress.shardSize - 1, so move ingress.basePort clear of it, or list the port in allowedPorts"
+                )
+
+
+def _validate_route(args: ResourceValidationArgs, allowed: frozenset, report_violation) -> None:
+    rules = u.get(args.props, "spec", "rules")
+    if not u.is_list(rules):
+        return
+    for r in range(len(rules)):
+        refs = u.get(rules[r], "backendRefs")
+        if not u.is_list(refs):
+            continue
+        for b in range(len(refs)):
+            with u.undecided():
+                port = u.as_int(u.get(refs[b], "port"))
+                if port in INTERNAL_PORTS and port not in allowed:
+                    report_violation(
+                        f"spec.rules[{r}].backendRefs[{b}] routes a public Gateway listener to port {port}, "
+                        f"{INTERNAL_PORTS[port]}; route only p2p ports, or list the port in allowedPorts"
+                    )
+
+
 def validate(args: ResourceValidationArgs, report_violation) -> None:
+    if args.resource_type == GATEWAY or args.resource_type in ROUTES:
+        settings = u.config(args, CONFIG_SCHEMA)
+        if u.object_key(args.props) in u.str_list_setting(settings.get("allowedServices")):
+            return
+        allowed = u.int_list_setting(settings.get("allowedPorts"))
+        (_validate_gateway if args.resource_type == GATEWAY else _validate_route)(args, allowed, report_violation)
+        return
     if args.resource_type != SERVICE:
         return
     service_type = u.get(args.props, "spec", "type")
@@ -108,7 +153,8 @@ POLICY = ResourceValidationPolicy(
         "LoadBalancer and NodePort Services publish only p2p: no RPC (26657), gRPC (9090), "
         "REST (1317), EVM JSON-RPC (8545/8546), metrics (26660, 9100, 10254, 9115, 9090, 9093) "
         "or dashboards (3000), by port, targetPort or a port name mentioning rpc, grpc, api, "
-        "metrics, grafana or prometheus. Exceptions go in allowedPorts or allowedServices."
+        "metrics, grafana or prometheus. Gateway listeners and the backend ports of TCP/UDP routes "
+        "count as public too. Exceptions go in allowedPorts or allowedServices."
     ),
     validate=u.skip_unknown(validate),
     enforcement_level=EnforcementLevel.MANDATORY,

@@ -232,6 +232,11 @@ class PlanMocks(pmocks.Mocks):
                 ns = (args.inputs.get("metadata") or {}).get("namespace", "default")
                 host = self._mark("status.loadBalancer.ingress[0].hostname", f"{_k8s_name(args.inputs)}.{ns}.lb.pending.invalid")
                 outputs["status"] = {"loadBalancer": {"ingress": [{"hostname": host}]}}
+            if typ == "kubernetes:gateway.networking.k8s.io/v1:Gateway":
+                # Envoy Gateway publishes its Service's load-balancer address in the Gateway's status.
+                ns = (args.inputs.get("metadata") or {}).get("namespace", "default")
+                host = self._mark("status.addresses[0].value", f"{_k8s_name(args.inputs)}.{ns}.gw.pending.invalid")
+                outputs["status"] = {"addresses": [{"type": "Hostname", "value": host}]}
             if typ == "kubernetes:helm.sh/v3:Release":
                 outputs["status"] = {"name": args.inputs.get("name", name), "namespace": args.inputs.get("namespace", "default"), "status": "deployed"}
             rid = f"{(args.inputs.get('metadata') or {}).get('namespace', '')}/{_k8s_name(args.inputs) or name}".lstrip("/")

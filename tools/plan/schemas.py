@@ -1,6 +1,8 @@
 """Validate every planned Kubernetes object in strict mode: built-in kinds against the
 upstream OpenAPI schema of the cluster's Kubernetes version (kubernetes-validate), custom
-resources against the CRDs in ../shared/crds. Unknown fields are errors in both."""
+resources against the CRDs in ../shared/crds and those a chart ships itself (the Gateway API and
+Envoy Gateway CRDs, read from the packaged gateway-helm chart in ../shared/charts). Unknown
+fields are errors in both."""
 
 from __future__ import annotations
 
@@ -17,6 +19,13 @@ from tools.plan.render import kubernetes_object
 from tools.plan.runner import Plan
 
 DEFAULT_CRD_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "crds")
+DEFAULT_CHART_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "charts")
+
+
+def _chart_crd_archives() -> tuple[str, ...]:
+    from components import gateway_builder
+
+    return (gateway_builder.CHART.archive,)
 
 
 @dataclass(frozen=True)
@@ -50,21 +59,39 @@ class _CrdLoader(yaml.SafeLoader):
 _CrdLoader.add_constructor("tag:yaml.org,2002:value", lambda loader, node: loader.construct_scalar(node))
 
 
+def _add_crds(out: dict, text: str) -> None:
+    for doc in yaml.load_all(text, Loader=_CrdLoader):
+        if not doc or doc.get("kind") != "CustomResourceDefinition":
+            continue
+        group, kind = doc["spec"]["group"], doc["spec"]["names"]["kind"]
+        for version in doc["spec"]["versions"]:
+            schema = copy.deepcopy(version["schema"]["openAPIV3Schema"])
+            # metadata is validated by the API server's ObjectMeta, not the CRD.
+            schema.setdefault("properties", {})["metadata"] = {"type": "object"}
+            out.setdefault((f"{group}/{version['name']}", kind), _strict(schema))
+
+
+def chart_crd_texts(archive: str) -> list[str]:
+    """The CRD files a packaged chart carries (its and its subcharts' crds/ folders)."""
+    import tarfile
+
+    with tarfile.open(archive, "r:gz") as tar:
+        return [tar.extractfile(m).read().decode("utf-8") for m in sorted(tar.getmembers(), key=lambda m: m.name)
+                if m.isfile() and "/crds/" in m.name and "/templates/" not in m.name and m.name.endswith(".yaml")]
+
+
 @lru_cache(maxsize=None)
-def crd_schemas(crd_dir: str) -> dict[tuple[str, str], dict]:
-    """(apiVersion, kind) -> strict JSON schema."""
-    out = {}
+def crd_schemas(crd_dir: str, chart_dir: str = os.path.abspath(DEFAULT_CHART_DIR)) -> dict[tuple[str, str], dict]:
+    """(apiVersion, kind) -> strict JSON schema. The CRD folder wins over a chart's copy."""
+    out: dict = {}
     for path in sorted(glob.glob(os.path.join(crd_dir, "*.yaml"))):
         with open(path, encoding="utf-8") as f:
-            for doc in yaml.load_all(f, Loader=_CrdLoader):
-                if not doc or doc.get("kind") != "CustomResourceDefinition":
-                    continue
-                group, kind = doc["spec"]["group"], doc["spec"]["names"]["kind"]
-                for version in doc["spec"]["versions"]:
-                    schema = copy.deepcopy(version["schema"]["openAPIV3Schema"])
-                    # metadata is validated by the API server's ObjectMeta, not the CRD.
-                    schema.setdefault("properties", {})["metadata"] = {"type": "object"}
-                    out[(f"{group}/{version['name']}", kind)] = _strict(schema)
+            _add_crds(out, f.read())
+    for archive in _chart_crd_archives():
+        path = os.path.join(chart_dir, archive)
+        if os.path.isfile(path):
+            for text in chart_crd_texts(path):
+                _add_crds(out, text)
     return out
 
 
