@@ -158,7 +158,7 @@ def test_monitoring_objects(dev):
 def test_existing_cluster_uses_the_configured_kubeconfig_and_context():
     plan = run("dev", ["cluster.kubeconfig=/home/me/.kube/kind", "cluster.context=kind-pegasus"])
     [provider] = plan.by_type("pulumi:providers:kubernetes")
-    assert provider.inputs == {"kubeconfig": "[secret]", "context": "kind-pegasus"}
+    assert provider.inputs == {"kubeconfig": "[secret]", "context": "kind-pegasus", "enableConfigMapMutable": "true"}
     assert provider.raw_inputs["kubeconfig"] == "/home/me/.kube/kind"
     assert "kubeconfig" not in plan.outputs  # a path is not a kubeconfig; tests/test_outputs.py
 
