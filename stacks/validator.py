@@ -97,14 +97,15 @@ def deploy(settings: Settings) -> None:
     check_chart_mirror(settings, os.getcwd())
     for warning in settings.warnings:
         pulumi.log.warn(warning)
-    check_data_plane_switch(settings, chain_state.last_data_plane())
+    last = chain_state.last_state()
+    check_data_plane_switch(settings, chain_state.data_plane(last))
     view = read_chain(settings)
     for warning in view.warnings:
         pulumi.log.warn(warning)
     ingress_settings = settings.ingress
     # The ledger keeps every chainlet at its slot (pegasus/ledger.py); only an explicit
     # re-addressing (allowSlotChanges) rebuilds it from the chain's order.
-    previous = None if settings.chainlets.allow_slot_changes else chain_state.last_applied_slots()
+    previous = None if settings.chainlets.allow_slot_changes else chain_state.applied_slots(last)
     slots = ledger.assign(previous, [c.chain_id for c in view.chainlets])
     plans = chainlet_builder.plan_chainlets(view, slots, ingress_settings.shard_size, ingress_settings.base_port)
 

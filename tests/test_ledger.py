@@ -57,9 +57,33 @@ def test_a_failed_state_read_is_reported_not_taken_for_an_empty_ledger(monkeypat
         raise RuntimeError("backend unreachable")
 
     monkeypatch.setattr(pulumi.runtime, "invoke", broken)
+    monkeypatch.setattr(chain_state.time, "sleep", lambda s: None)
     with pytest.raises(ledger.LedgerError) as e:
-        chain_state.last_applied_slots()
+        chain_state.last_state()
     assert "could not read the last state of stack" in str(e.value) and "backend unreachable" in str(e.value)
+    assert f"{chain_state.READ_ATTEMPTS} attempts" in str(e.value)
+
+
+def test_a_checkpoint_read_that_meets_a_rewrite_is_retried(monkeypatch):
+    """The diy backend answered "failed to load checkpoint: EOF" once during a real first up."""
+    answers = [RuntimeError("failed to load checkpoint: EOF"), {"outputs": {}}]
+    calls = []
+
+    class Result:
+        def __init__(self, value):
+            self.value = value
+
+    def flaky(token, args, *_a, **_k):
+        calls.append((token, args))
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return Result(answer)
+
+    monkeypatch.setattr(pulumi.runtime, "invoke", flaky)
+    monkeypatch.setattr(chain_state.time, "sleep", lambda s: None)
+    assert chain_state.last_state() == {}
+    assert [t for t, _ in calls] == [chain_state.READ_STATE] * 2
 
 
 # ------------------------------------------------------------------ whole runs under mocks

@@ -1,7 +1,8 @@
 """The real engine against a real control plane: fixtures for the e2e suite.
 
-One kwok cluster per test session (started here, stopped here, whatever happens), one
-throwaway copy of the project per module, and the fake chain server in this process. The
+One kwok cluster per test module (started here, stopped here, whatever happens: modules
+deploy the same namespaces, and protected volumes outlive a stack), one throwaway copy of the
+project per module, and the fake chain server in this process. The
 tests in a module run in file order and build on each other's state, as a user's
 successive `pulumi up`s do.
 """
@@ -24,9 +25,10 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
-@pytest.fixture(scope="session")
-def e2e(tmp_path_factory):
-    session = Session.create(f"pegasus-e2e-t{os.getpid()}", tmp_path_factory.mktemp("e2e-state"))
+@pytest.fixture(scope="module")
+def e2e(request, tmp_path_factory):
+    module = request.module.__name__.rsplit(".", 1)[-1].replace("_", "-")[:30]
+    session = Session.create(f"pegasus-{os.getpid()}-{module}", tmp_path_factory.mktemp("e2e-state"))
     try:
         session.start()
         yield session

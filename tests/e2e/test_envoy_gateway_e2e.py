@@ -6,9 +6,9 @@ what this module sets. What it checks is the real engine's view: the release wit
 CRDs installs, the Gateway API objects are accepted by the API server's own CRD validation,
 and one chainlet's change is exactly the predicted resources.
 
-Run it in a session of its own (`pytest tests/e2e/test_envoy_gateway_e2e.py`): it deploys the
-same namespaces and cluster-scoped objects as test_validator_e2e.py, whose stack stays behind
-(its chain-data volumes are protected), so both modules in one session would collide.
+It gets a cluster of its own (the `e2e` fixture is per module): it deploys the same namespaces
+and cluster-scoped objects as test_validator_e2e.py, whose stack stays behind (its chain-data
+volumes are protected).
 """
 
 from __future__ import annotations
