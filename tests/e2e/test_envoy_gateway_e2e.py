@@ -71,11 +71,14 @@ def test_offline_back_and_new_change_only_the_route_listener_and_workload(e2e, c
     def offline():
         chain.state.chainlets[target]["status"] = "STATUS_OFFLINE"
     changed = _expect(envoy_stack, chain, offline)
+    # Besides the ChainState record: its route, one Gateway listener, its workload.
+    changed.pop("chain-state")
     assert sorted(changed.values()) == ["delete", "update", "update"]
 
     def back():
         chain.state.chainlets[target]["status"] = "STATUS_ONLINE"
     changed = _expect(envoy_stack, chain, back)
+    changed.pop("chain-state")
     assert sorted(changed.values()) == ["create", "update", "update"]
 
     def appear():

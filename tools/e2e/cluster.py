@@ -247,7 +247,13 @@ class Cluster:
             _terminate(lb)
         if (self._home / ".kwok" / "clusters" / self.name).exists():
             self._kwokctl("delete", "cluster", check=False, timeout=120)
-        for name, pid in state.get("components", {}).items():
+        # kwokctl signals the components and returns; the API server's graceful shutdown
+        # can take a while. Whatever is still up after that gets SIGTERM, then SIGKILL.
+        components = state.get("components", {})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and any(_alive(pid) for pid in components.values()):
+            time.sleep(0.5)
+        for name, pid in components.items():
             if _alive(pid):
                 killed.append(name)
                 _terminate(pid)

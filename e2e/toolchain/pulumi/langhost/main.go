@@ -44,6 +44,10 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/python/toolchain"
 )
 
+// How often the host checks that its engine is still there: a `pulumi` that was killed leaves
+// no host running for longer than this.
+const healthInterval = 10 * time.Second
+
 // The exit code pulumi-language-python-exec uses after it printed an actionable error itself.
 const bailExitCode = 32
 
@@ -111,7 +115,7 @@ func main() {
 	}()
 	if engineAddress != "" {
 		// Exit when the engine goes away, so no host outlives its `pulumi` process.
-		if err := rpcutil.Healthcheck(ctx, engineAddress, 5*time.Minute, stop); err != nil {
+		if err := rpcutil.Healthcheck(ctx, engineAddress, healthInterval, stop); err != nil {
 			cmdutil.Exit(fmt.Errorf("could not start the engine health check: %w", err))
 		}
 	}
@@ -195,6 +199,13 @@ func resolve(info *pulumirpc.ProgramInfo, isPlugin bool) (toolchain.Toolchain, e
 
 func (h *host) Handshake(ctx context.Context, req *pulumirpc.LanguageHandshakeRequest) (*pulumirpc.LanguageHandshakeResponse, error) {
 	h.engineAddress = req.GetEngineAddress()
+	// The engine that hands over its address here started us without it on the command line:
+	// watch it from now on, so a killed `pulumi` never leaves this host behind.
+	if h.engineAddress != "" {
+		if err := rpcutil.Healthcheck(context.Background(), h.engineAddress, healthInterval, func() { os.Exit(0) }); err != nil {
+			return nil, fmt.Errorf("could not start the engine health check: %w", err)
+		}
+	}
 	return &pulumirpc.LanguageHandshakeResponse{}, nil
 }
 
