@@ -7,7 +7,6 @@ land in the repository. The copy shares the repository's virtualenv through a sy
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -62,7 +61,6 @@ class Run:
     stdout: str
     stderr: str
     seconds: float
-    peak_rss_kb: int = 0
 
     @property
     def output(self) -> str:
@@ -77,8 +75,7 @@ class Project:
     history: list[Run] = field(default_factory=list)
 
     def pulumi(self, *args: str, check: bool = True, timeout: float = 1800, input: Optional[str] = None) -> Run:
-        """Run `pulumi ARGS` in the project; /usr/bin/time gives the peak RSS of the whole tree
-        when it is there (it counts the largest process, which is the engine or a plugin)."""
+        """Run `pulumi ARGS` in the project (tools/e2e/measure.py times and weighs a run)."""
         argv = ["pulumi", *args]
         start = time.monotonic()
         proc = subprocess.run(
@@ -123,27 +120,3 @@ class Project:
 
     def backend_dir(self) -> Path:
         return Path(self.env["PULUMI_BACKEND_URL"][len("file://"):])
-
-
-def time_peak(argv: list[str], **kw) -> tuple[subprocess.CompletedProcess, int]:
-    """Run argv under GNU time when present, returning the peak RSS in KiB (0 when unknown)."""
-    gnu_time = shutil.which("time", path="/usr/bin")
-    if not gnu_time:
-        return subprocess.run(argv, **kw), 0
-    fmt_file = kw.pop("rss_file")
-    proc = subprocess.run([gnu_time, "-f", "%M", "-o", str(fmt_file), *argv], **kw)
-    try:
-        return proc, int(Path(fmt_file).read_text().strip().splitlines()[-1])
-    except (OSError, ValueError, IndexError):
-        return proc, 0
-
-
-def env_without(env: dict[str, str], *names: str) -> dict[str, str]:
-    return {k: v for k, v in env.items() if k not in names}
-
-
-def chdir_safe_env(env: dict[str, str]) -> dict[str, str]:
-    out = dict(env)
-    out.pop("PULUMI_CONFIG_FILE", None)
-    out.setdefault("HOME", os.environ.get("HOME", "/root"))
-    return out
