@@ -60,7 +60,7 @@ class SpacemeshNetwork(pulumi.ComponentResource):
         # PoETs first: the nodes' config names them, and their start Jobs name the nodes.
         poet_nodes = []
         for i in range(s.poets):
-            spec = swb.poet_spec(s, i, ns_name, storage_class)
+            spec = swb.poet_spec(s, i, ns_name, storage_class, cloud)
             poet_nodes.append(ChainNode(f"{name}-{sb.poet_name(i)}", spec, namespace=ns,
                                         workload_dependencies=workload_dependencies, opts=child))
         poet_public = k8s.core.v1.Service(

@@ -26,8 +26,9 @@ def _resources(size: PodSize) -> Resources:
     return Resources(size.cpu, size.memory, size.cpu, size.memory)
 
 
-def placement() -> wb.Placement:
-    return wb.Placement(node_selector={names.POOL_LABEL: sb.POOL})
+def placement(cloud: str) -> wb.Placement:
+    """On gke the network's own pool, which is sized for it; an existing cluster places freely."""
+    return wb.Placement(node_selector={names.POOL_LABEL: sb.POOL}) if cloud == "gke" else wb.Placement()
 
 
 def bootnode_anti_affinity() -> dict:
@@ -93,7 +94,7 @@ def node_spec(s: SpacemeshSettings, p: sb.NodePlan, ns: str, cloud: str, cluster
         # A smesher signs ATXs and proposals with its own key: two copies would be malfeasance.
         signer=True,
         extra_labels={sb.ROLE_LABEL: p.role, "pegasus.spacemesh.io/network": s.network},
-        placement=placement(),
+        placement=placement(cloud),
         command=("/bin/go-spacemesh",),
         args=sb.node_args(s, p, ns, pyroscope_url),
         config_mounts=(("config", sb.config_map_name(p.role), sb.CONFIG_DIR),),
@@ -126,13 +127,13 @@ def node_spec(s: SpacemeshSettings, p: sb.NodePlan, ns: str, cloud: str, cluster
     )
 
 
-def poet_spec(s: SpacemeshSettings, index: int, ns: str, storage_class: Optional[str]) -> cnb.ChainNodeSpec:
+def poet_spec(s: SpacemeshSettings, index: int, ns: str, storage_class: Optional[str], cloud: str = "gke") -> cnb.ChainNodeSpec:
     name = sb.poet_name(index)
     workload = wb.ChainWorkload(
         name=name, namespace=ns, component=sb.POET_COMPONENT, instance=name, image=s.poet_image,
         data_path="/root/.poet", storage_size=s.poet.disk, storage_class=storage_class,
         resources=_resources(s.poet), claim_name=names.data_claim_name(name), ports=(sb.POET_REST,),
-        signer=False, extra_labels={"pegasus.spacemesh.io/network": s.network}, placement=placement(),
+        signer=False, extra_labels={"pegasus.spacemesh.io/network": s.network}, placement=placement(cloud),
         command=("/bin/poet",), args=sb.poet_args(s.poet_gateway_amount),
     )
     return cnb.ChainNodeSpec(

@@ -1,0 +1,94 @@
+"""The whole spacemesh program under Pulumi's mocks: the example stack (gke, bootstrap) and an
+existing-cluster network that joins another one (bootstrap false)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import example, k8s, obj, run, write_stack
+
+BOOT = "/dns4/boot.example.org/tcp/5000/p2p/12D3KooWAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA7z"
+
+
+def test_example_plans_every_node_as_a_chain_node_with_a_protected_volume():
+    plan = example("spacemesh")
+    nodes = [r for r in plan.resources if r.type == "pegasus:chain:ChainNode"]
+    assert sorted(r.name for r in nodes) == sorted([f"spacemesh-miner-{i}" for i in range(1, 21)] + [f"spacemesh-poet-{i}" for i in range(1, 4)])
+    claims = k8s(plan, "PersistentVolumeClaim")
+    assert len(claims) == 23 and all(c.options["protect"] and c.options["retainOnDelete"] for c in claims)
+    assert len(k8s(plan, "StatefulSet")) == 23
+    pool = next(r for r in plan.resources if r.type == "gcp:container/nodePool:NodePool" and r.name == "spacemesh-pool-pool")
+    assert pool.inputs["initialNodeCount"] == 3 and pool.inputs["nodeConfig"]["machineType"] == "e2-standard-16"
+    assert plan.outputs["nodePoolSize"] == 3
+
+
+def test_bootnodes_are_spread_budgeted_and_advertise_their_load_balancer():
+    plan = example("spacemesh")
+    for i in range(1, 8):
+        sts = obj(plan, "StatefulSet", f"miner-{i}", "spacemesh-devnet-412")
+        pod = sts.inputs["spec"]["template"]["spec"]
+        assert pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"] == "kubernetes.io/hostname"
+        args = pod["containers"][0]["args"]
+        assert "--p2p-bootnode" in args
+        assert f"--advertise-address=/dns4/miner-{i}-p2p.spacemesh-devnet-412.lb.pending.invalid/tcp/7513" in args
+        assert obj(plan, "Service", f"miner-{i}-p2p", "spacemesh-devnet-412").inputs["spec"]["type"] == "LoadBalancer"
+    pdb = obj(plan, "PodDisruptionBudget", "bootnodes", "spacemesh-devnet-412")
+    assert pdb.inputs["spec"]["maxUnavailable"] == 1
+    miner = obj(plan, "Service", "miner-8-api", "spacemesh-devnet-412")
+    assert miner.inputs["spec"]["type"] == "NodePort" and [p["port"] for p in miner.inputs["spec"]["ports"]] == [6000, 7000]
+
+
+def test_poets_start_once_through_jobs_visible_in_the_plan():
+    plan = example("spacemesh")
+    jobs = k8s(plan, "Job")
+    assert len(jobs) == 3
+    for job in jobs:
+        script = job.inputs["spec"]["template"]["spec"]["containers"][0]["command"][2]
+        assert "miner-1-internal.spacemesh-devnet-412.svc.cluster.local:6000" in script
+        assert "miner-5-internal" not in script  # poetGatewayAmount 4
+
+
+def test_public_config_object_and_discovery_entry():
+    plan = example("spacemesh")
+    obj_ = next(r for r in plan.resources if r.type == "gcp:storage/bucketObject:BucketObject")
+    assert obj_.inputs["bucket"] == "sm-networks" and obj_.inputs["name"] == "devnet-412/config.json"
+    assert obj_.inputs["content"] == "[secret]"  # pulumi-gcp marks BucketObject.content sensitive
+    config = plan.outputs["publicConfig"]
+    assert config["genesis"]["genesis-time"] == "2026-12-15T12:00:00Z"
+    assert len(config["p2p"]["bootnodes"]) == 6
+    assert config["main"]["poet-servers"][0]["address"].startswith("http://poet-1-public.")
+    entry = next(r for r in plan.resources if r.type == "pulumi-python:dynamic/pegasus:NetworkEntry")
+    assert entry.inputs["entry"]["netName"] == "devnet-412" and entry.inputs["bucket"] == "sm-discovery"
+    records = [r for r in plan.resources if r.type == "cloudflare:index/dnsRecord:DnsRecord"]
+    assert sorted(r.inputs["name"] for r in records) == sorted(
+        f"{p}-devnet-412.spacemesh.example.org" for p in ("api", "api-json", "explorer-api", "dash-api"))
+
+
+def test_watch_token_comes_from_a_secret():
+    plan = example("spacemesh")
+    watch = obj(plan, "Deployment", "spacemesh-watch", "spacemesh-devnet-412")
+    c = watch.inputs["spec"]["template"]["spec"]["containers"][0]
+    assert "--slack-api-token=$(SLACK_TOKEN)" in c["args"]
+    assert c["env"][0]["valueFrom"]["secretKeyRef"]["name"] == "spacemesh-watch-slack"
+    profiled = [a for a in obj(plan, "StatefulSet", "miner-10", "spacemesh-devnet-412").inputs["spec"]["template"]["spec"]["containers"][0]["args"] if a.startswith("--profiler-name")]
+    assert profiled == ["--profiler-name=miner-10"]
+
+
+def test_joining_an_existing_network_on_an_existing_cluster(tmp_path):
+    ids = {f"miner-{i}": f"12D3KooW{'B' * 44}{i}z" for i in (1, 2)}
+    path = write_stack(tmp_path, {
+        "pegasus:blueprint": "spacemesh",
+        "pegasus:cluster": {"provider": "existing"},
+        "pegasus:spacemesh": {"network": "join-1", "image": "spacemeshos/go-spacemesh:v1.7.6", "poetImage": "spacemeshos/poet:v0.10.10",
+                              "bootstrap": False, "existingBootnodes": [BOOT], "bootnodes": 2, "miners": 3, "poets": 1,
+                              "poetGatewayAmount": 1, "identities": ids, "coinbase": "stest1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut"},
+        "pegasus:spacemeshSecrets": {"p2pKeys": {k: {"secure": "x"} for k in ids}},
+    })
+    plan = run("test", config_file=path)
+    config = json.loads(obj(plan, "ConfigMap", "config-bootnode", "spacemesh-join-1").inputs["data"]["config.json"])
+    assert config["p2p"]["bootnodes"] == [BOOT] and "genesis-time" not in config["genesis"]
+    assert not [r for r in plan.resources if r.type.startswith("gcp:")]
+    assert len(k8s(plan, "StatefulSet")) == 4
+    sts = obj(plan, "StatefulSet", "miner-1", "spacemesh-join-1")
+    assert "nodeSelector" not in sts.inputs["spec"]["template"]["spec"]
+    assert set(plan.outputs["hosts"]) == {"miner-1", "miner-2", "miner-3"}
