@@ -66,8 +66,8 @@ def read_list(endpoint: str, bucket: str, obj: str) -> tuple[list, int]:
     where = f"gs://{bucket}/{obj}"
     status, body = _request("GET", _object_url(endpoint, bucket, obj) + "?alt=json")
     if status != 200:
-        raise DiscoveryError(f"{where} is unreadable (metadata: HTTP {status}); not writing. "
-                             "Create it with an empty list [] if it does not exist yet")
+        hint = ". Create it with an empty list [] if it does not exist yet" if status == 404 else ""
+        raise DiscoveryError(f"{where} is unreadable (metadata: HTTP {status}); not writing{hint}")
     try:
         generation = int(json.loads(body)["generation"])
     except (ValueError, KeyError, TypeError):
