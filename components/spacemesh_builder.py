@@ -218,8 +218,9 @@ def grpc_url(host: str, port: Any) -> str:
     return f"{host}:{port}"
 
 
-def poet_args(gateway_count: int) -> tuple[str, ...]:
-    return (f"--restlisten=0.0.0.0:{POET_REST.port}", "--jsonlog")
+def poet_args(s: SpacemeshSettings) -> tuple[str, ...]:
+    """spacecraft's PoET flags (k8s/sm.go DeployPoet), then the stack's own."""
+    return (f"--restlisten=0.0.0.0:{POET_REST.port}", "--jsonlog", *s.poet_args)
 
 
 def poet_start_body(gateways: Sequence[str]) -> dict:

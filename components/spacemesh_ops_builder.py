@@ -23,7 +23,8 @@ _SECURITY = {"allowPrivilegeEscalation": False, "privileged": False, "capabiliti
 
 
 def _deployment(name: str, ns: str, component: str, image: str, replicas: int, ports: list[dict],
-                args: Optional[list] = None, env: Optional[list] = None, resources: Optional[dict] = None) -> dict:
+                args: Optional[list] = None, env: Optional[list] = None, resources: Optional[dict] = None,
+                volumes: Optional[list] = None, mounts: Optional[list] = None) -> dict:
     labels = names.labels(component, name, name=name)
     container: dict = {
         "name": name, "image": image, "imagePullPolicy": "IfNotPresent", "ports": ports,
@@ -34,17 +35,22 @@ def _deployment(name: str, ns: str, component: str, image: str, replicas: int, p
         container["args"] = args
     if env:
         container["env"] = env
+    if mounts:
+        container["volumeMounts"] = mounts
+    pod: dict = {
+        "automountServiceAccountToken": False,
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [container],
+    }
+    if volumes:
+        pod["volumes"] = volumes
     return {
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": name, "namespace": ns, "labels": labels},
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": names.selector(component, name, name=name)},
-            "template": {"metadata": {"labels": labels}, "spec": {
-                "automountServiceAccountToken": False,
-                "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-                "containers": [container],
-            }},
+            "template": {"metadata": {"labels": labels}, "spec": pod},
         },
     }
 
@@ -93,11 +99,19 @@ def web_services(s: SpacemeshSettings, ns: str) -> list[dict]:
                                [{"name": "http", "containerPort": port, "protocol": "TCP"}],
                                env=[{"name": "SPACEMESH_NODE", "value": f"{sb.service_host('public-api', ns)}:{sb.GRPC.port}"}]))
         out.append(_service(name, ns, "web-services", port))
-    # The public API: go-spacemesh nodes that serve only the APIs, behind one Service.
+    # The public API: go-spacemesh nodes that do not smesh and only serve the APIs, with the
+    # miners' config, behind one Service. Their state is an emptyDir: a restarted replica
+    # syncs again while the other serves, which is what replicas >= 2 are for.
     out.append(_deployment("public-api", ns, "web-services", s.image, w.replicas,
                            [{"name": "grpc", "containerPort": sb.GRPC.port, "protocol": "TCP"},
                             {"name": "json", "containerPort": sb.JSON_API.port, "protocol": "TCP"}],
-                           args=[f"--config={sb.CONFIG_DIR}/config.json", "--smeshing-start=false"]))
+                           args=[f"--config={sb.CONFIG_DIR}/config.json", f"--data-folder={sb.DATA_DIR}/node", "--smeshing-start=false"],
+                           resources={"requests": {"cpu": s.miner.cpu, "memory": s.miner.memory},
+                                      "limits": {"cpu": s.miner.cpu, "memory": s.miner.memory}},
+                           volumes=[{"name": "config", "configMap": {"name": sb.config_map_name("miner")}},
+                                    {"name": "data", "emptyDir": {}}],
+                           mounts=[{"name": "config", "mountPath": sb.CONFIG_DIR, "readOnly": True},
+                                   {"name": "data", "mountPath": sb.DATA_DIR}]))
     svc = _service("public-api", ns, "web-services", sb.GRPC.port)
     svc["spec"]["ports"] = [{"name": "grpc", "port": sb.GRPC.port, "targetPort": sb.GRPC.port, "protocol": "TCP"},
                             {"name": "json", "port": sb.JSON_API.port, "targetPort": sb.JSON_API.port, "protocol": "TCP"}]

@@ -134,7 +134,7 @@ def poet_spec(s: SpacemeshSettings, index: int, ns: str, storage_class: Optional
         data_path="/root/.poet", storage_size=s.poet.disk, storage_class=storage_class,
         resources=_resources(s.poet), claim_name=names.data_claim_name(name), ports=(sb.POET_REST,),
         signer=False, extra_labels={"pegasus.spacemesh.io/network": s.network}, placement=placement(cloud),
-        command=("/bin/poet",), args=sb.poet_args(s.poet_gateway_amount),
+        command=("/bin/poet",), args=sb.poet_args(s),
     )
     return cnb.ChainNodeSpec(
         workload=workload, public_service=f"{name}-public", internal_service=name,

@@ -189,3 +189,19 @@ def test_secrets_in_plain_text_are_refused():
     assert error(raw(), secret_keys=frozenset()) == (
         "pegasus:spacemeshSecrets.p2pKeys: holds secrets but was stored in plain text; set each with "
         "`pulumi config set --secret --path spacemeshSecrets.p2pKeys.<node> <value>`")
+
+
+def test_every_spacemesh_key_in_the_reference_is_read_by_its_parser(monkeypatch):
+    from pegasus import config
+
+    read: set[str] = set()
+    original = config._Section.check_unknown
+
+    def record(self):
+        read.update(f"{self.name}.{f}" for f in self.used)
+        return original(self)
+
+    monkeypatch.setattr(config._Section, "check_unknown", record)
+    parse(raw(), project="pegasus", stack="t", secret_keys={"spacemeshSecrets"})
+    documented = {k.path for k in config.KEYS if k.path.startswith(("spacemesh.", "spacemeshSecrets."))}
+    assert {k for k in read if k.startswith(("spacemesh.", "spacemeshSecrets."))} == documented

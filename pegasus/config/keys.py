@@ -176,6 +176,7 @@ KEYS: tuple[Key, ...] = (
     _k("spacemesh.poets", "integer", 3, "spacemesh: how many PoET servers; nodes get them round robin."),
     _k("spacemesh.poetGatewayAmount", "integer", 4, "spacemesh: how many miners (the first ones) each PoET is started with as gateways."),
     _k("spacemesh.poetPubkeys", "array", [], "spacemesh: the PoETs' public keys (base64), one per PoET in order, for main.poet-servers; empty leaves pubkey empty."),
+    _k("spacemesh.poetArgs", "array", [], "spacemesh: extra PoET flags (its round schedule: the PoET's own --genesis-time, phase shift and cycle gap must match the network's), after --restlisten=0.0.0.0:5000 --jsonlog."),
     _k("spacemesh.resources", "object", {"miner": {"cpu": "2", "memory": "8Gi", "disk": "100Gi"}, "poet": {"cpu": "1", "memory": "2Gi", "disk": "10Gi"}}, "spacemesh: requests (= limits) and volume size of every node and PoET; they size the node pool."),
     _k("spacemesh.machine", "object", {"type": "e2-standard-16", "cpu": 16, "memory": "64Gi"}, "spacemesh: the machine of the node pool and its allocatable CPU and memory, which size the pool: max(ceil(sum CPU / cpu), ceil(sum memory / memory)), at least 1."),
     _k("spacemesh.bootnodeAddressing", "string", "loadBalancer", "spacemesh: how bootnodes are reached: loadBalancer (one LoadBalancer each, advertised with --advertise-address; survives a replaced VM) or hostPort (port 5000+n on the node, as spacecraft did; the address changes with the VM)."),

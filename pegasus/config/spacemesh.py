@@ -120,6 +120,7 @@ class SpacemeshSettings:
     poets: int
     poet_gateway_amount: int
     poet_pubkeys: tuple[str, ...]
+    poet_args: tuple[str, ...]
     miner: PodSize
     poet: PodSize
     machine: Machine
@@ -385,6 +386,7 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
         genesis_extra_data=s.get("genesisExtraData", str, network),
         config_file=s.get("configFile", str), bootstrap=bootstrap, existing_bootnodes=existing,
         bootnodes=bootnodes, miners=miners, poets=poets, poet_gateway_amount=gateways, poet_pubkeys=pubkeys,
+        poet_args=s.str_list("poetArgs", []),
         miner=miner, poet=poet, machine=machine, bootnode_addressing=addressing, p2p_port=p2p_port,
         identities=identities, coinbase=coinbase, coinbases=coinbases, bucket=bucket, discovery=discovery, dns=dns,
         web_services=web, watch=watch, pyroscope_miners=tuple(sorted(set(pyro))),
