@@ -30,6 +30,8 @@ class SpacemeshNodePool(pulumi.ComponentResource):
             management={"autoRepair": True, "autoUpgrade": True},
             node_config={
                 "machineType": s.machine.type,
+                # The cluster's node account, not the project's default compute account.
+                "serviceAccount": gke.node_service_account,
                 "oauthScopes": ["https://www.googleapis.com/auth/cloud-platform"],
                 "workloadMetadataConfig": {"mode": "GKE_METADATA"},
                 "shieldedInstanceConfig": {"enableSecureBoot": True, "enableIntegrityMonitoring": True},
@@ -46,8 +48,7 @@ class SpacemeshPublishing(pulumi.ComponentResource):
     """What home smeshers, the explorer and the dashboard read: config.json, the discovery entry, DNS."""
 
     def __init__(self, name: str, s: SpacemeshSettings, public_config: pulumi.Output, *, gcp_provider: Any = None,
-                 grpc_ingress_host: Any = None, public_api_host: Any = None,
-                 opts: Optional[pulumi.ResourceOptions] = None):
+                 web_address: Any = None, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:spacemesh:SpacemeshPublishing", name, None, opts)
         gcp_opts = pulumi.ResourceOptions(parent=self, provider=gcp_provider)
         if s.bucket:
@@ -62,16 +63,15 @@ class SpacemeshPublishing(pulumi.ComponentResource):
             from pegasus.discovery import NetworkEntry
 
             NetworkEntry(f"{name}-discovery", pb.discovery_args(s), opts=pulumi.ResourceOptions(parent=self))
-        if s.dns is not None:
+        if s.dns is not None and web_address is not None:
             import pulumi_cloudflare as cloudflare
 
+            # Every name points at the web ingress: it routes gRPC (TLS from our Secret) and
+            # the proxied HTTP APIs by host.
             for record in pb.dns_records(s):
-                target = grpc_ingress_host if record.kind == "grpc" else public_api_host
-                if target is None:
-                    continue
                 cloudflare.DnsRecord(
                     f"{name}-dns-{record.prefix}", zone_id=s.dns.zone_id, name=record.name,
-                    type="A", content=target, proxied=record.proxied, ttl=1,
+                    type="A", content=web_address, proxied=record.proxied, ttl=1,
                     comment=f"pegasus spacemesh {s.network}", opts=pulumi.ResourceOptions(parent=self),
                 )
         self.register_outputs({})

@@ -119,6 +119,77 @@ def web_services(s: SpacemeshSettings, ns: str) -> list[dict]:
     return out
 
 
+def web_chart(network: str):
+    """ingress-nginx 4.15.1 (the chart the validator pins, in ../shared/charts), one release per
+    network: its cluster-scoped objects are named after the release."""
+    from components.chart import Chart
+    from components.ingress_builder import CHART
+
+    return Chart(f"sm-{network}-web", CHART.chart, CHART.version, CHART.repo)
+
+
+def web_ingress_class(network: str) -> str:
+    return f"sm-{network}-web"
+
+
+def web_controller_selector(network: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/instance": web_chart(network).release,
+            "app.kubernetes.io/component": "controller"}
+
+
+def web_controller_values(s: SpacemeshSettings) -> dict:
+    """An ingress-nginx of the network's own, for its web APIs. Its public Service is ours
+    (web_ingress_service), so the DNS records can read its address."""
+    klass = web_ingress_class(s.network)
+    return {
+        "fullnameOverride": web_chart(s.network).release,
+        "controller": {
+            "replicaCount": s.web_services.replicas,
+            "ingressClass": klass,
+            "ingressClassResource": {"name": klass, "enabled": True, "default": False,
+                                     "controllerValue": f"pegasus.spacemesh.io/{klass}"},
+            # Cluster-wide and judging every Ingress: off, as for the validator's controller.
+            "admissionWebhooks": {"enabled": False},
+            "service": {"type": "ClusterIP"},
+            "allowSnippetAnnotations": False,
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
+            "minAvailable": 1,
+        },
+    }
+
+
+def web_ingress_service(s: SpacemeshSettings, ns: str, cloud: str, cluster_name: str, allocate_node_ports: bool) -> dict:
+    from components import p2p_builder
+
+    spec = dict(p2p_builder.public_lb_spec(cloud, allocate_node_ports))
+    spec["selector"] = web_controller_selector(s.network)
+    spec["ports"] = [{"name": "https", "port": 443, "targetPort": "https", "protocol": "TCP"},
+                     {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]
+    return {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "web-ingress", "namespace": ns, "labels": names.labels("web-services", "web-ingress"),
+                     "annotations": p2p_builder.public_lb_annotations(cloud, f"pegasus.saga.xyz/cluster={cluster_name},pegasus.spacemesh.io/web={s.network}")},
+        "spec": spec,
+    }
+
+
+def http_ingress(s: SpacemeshSettings, ns: str) -> dict:
+    """The proxied names: Cloudflare terminates TLS and reaches the origin over HTTP."""
+    from components.spacemesh_publish_builder import api_host
+
+    routes = (("api-json", "public-api", sb.JSON_API.port), ("explorer-api", "explorer-backend", 5000),
+              ("dash-api", "dashboard-backend", 8080))
+    return {
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "http", "namespace": ns, "labels": names.labels("web-services", "http")},
+        "spec": {
+            "ingressClassName": web_ingress_class(s.network),
+            "rules": [{"host": api_host(s, prefix), "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+                "service": {"name": svc, "port": {"number": port}}}}]}} for prefix, svc, port in routes],
+        },
+    }
+
+
 def grpc_ingress(s: SpacemeshSettings, ns: str) -> dict:
     """Cloudflare cannot proxy gRPC, so TLS for api-<network> ends here, from a Secret."""
     from components.spacemesh_publish_builder import api_host
@@ -129,6 +200,7 @@ def grpc_ingress(s: SpacemeshSettings, ns: str) -> dict:
         "metadata": {"name": "grpc", "namespace": ns, "labels": names.labels("web-services", "grpc"),
                      "annotations": {"nginx.ingress.kubernetes.io/backend-protocol": "GRPC"}},
         "spec": {
+            "ingressClassName": web_ingress_class(s.network),
             "tls": [{"hosts": [host], "secretName": TLS_SECRET}],
             "rules": [{"host": host, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
                 "service": {"name": "public-api", "port": {"number": sb.GRPC.port}}}}]}}],

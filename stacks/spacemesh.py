@@ -18,9 +18,12 @@ from components import spacemesh_builder as sb
 from components import spacemesh_ops_builder as ob
 from components.cluster import Cluster
 from components.cluster_builder import common_tags
-from components.k8s_util import body, custom_resource_args
+from components import logging_builder, monitoring_builder
+from components.chart import missing_archives
+from components.k8s_util import custom_resource_args
 from components.spacemesh import SpacemeshNetwork
 from components.spacemesh_cloud import SpacemeshNodePool, SpacemeshPublishing
+from components.spacemesh_ops import SpacemeshTools, SpacemeshWeb
 from pegasus.config.spacemesh import SpacemeshStackSettings
 from pegasus.errors import ConfigError
 
@@ -42,7 +45,27 @@ def base_config(path: str | None, base_dir: str) -> dict:
     return data
 
 
+def charts(settings: SpacemeshStackSettings) -> list:
+    s = settings.spacemesh
+    out = [ob.web_chart(s.network)] if s.web_services.enabled else []
+    if s.metrics:
+        out += [monitoring_builder.KPS_CHART, monitoring_builder.BLACKBOX_CHART]
+    if settings.logging.enabled:
+        out.append(logging_builder.CHART)
+    return out
+
+
+def check_chart_mirror(settings: SpacemeshStackSettings, base_dir: str) -> None:
+    if settings.charts_dir is None:
+        return
+    missing = missing_archives(charts(settings), settings.charts_dir, base_dir)
+    if missing:
+        raise ConfigError("charts.localDir", f"{settings.charts_dir} lacks {', '.join(missing)}; put the packaged charts there "
+                                             "(`helm pull <chart> --version <v>` writes <chart>-<v>.tgz) or unset charts.localDir")
+
+
 def deploy(settings: SpacemeshStackSettings) -> None:
+    check_chart_mirror(settings, os.getcwd())
     for warning in settings.warnings:
         pulumi.log.warn(warning)
     s = settings.spacemesh
@@ -65,33 +88,19 @@ def deploy(settings: SpacemeshStackSettings) -> None:
         lb_dependencies=cluster.lb_dependencies, workload_dependencies=workload_deps, pyroscope_url=pyroscope_url,
         opts=k8s_opts,
     )
-    for m in ob.pyroscope(ns, s.pyroscope_image) if pyroscope_url else []:
-        _k8s(m, k8s_opts, depends_on=[network])
     public = pulumi.Output.all(network.public_bootnodes, network.first_poet).apply(
         lambda a: sb.public_config(base, s, a[0], a[1]))
 
-    grpc_host = None
+    web_address = None
     if s.web_services.enabled:
-        for m in ob.web_services(s, ns):
-            _k8s(m, k8s_opts, depends_on=[network])
-        secrets = s.secrets
-        k8s.core.v1.Secret("spacemesh-grpc-tls", metadata={"name": ob.TLS_SECRET, "namespace": ns},
-                           type="kubernetes.io/tls",
-                           string_data={"tls.crt": pulumi.Output.secret(secrets.tls_cert.value),
-                                        "tls.key": pulumi.Output.secret(secrets.tls_key.value)},
-                           opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[network])))
-        ingress = k8s.networking.v1.Ingress("spacemesh-grpc", **body(ob.grpc_ingress(s, ns)),
-                                            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[network])))
-        grpc_host = ingress.status.apply(lambda st: ((st.load_balancer.ingress or [None])[0].ip or "") if st and st.load_balancer and st.load_balancer.ingress else "")
-    if s.watch.enabled:
-        k8s.core.v1.Secret("spacemesh-watch-slack", metadata={"name": ob.WATCH_SECRET, "namespace": ns},
-                           string_data={"token": pulumi.Output.secret(s.secrets.slack_token.value)},
-                           opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[network])))
-        _k8s(ob.watch_deployment(s, ns), k8s_opts, depends_on=[network])
+        web = SpacemeshWeb("spacemesh-web", s, ns, cloud=c.provider, cluster_name=c.name, depends_on=[network],
+                           lb_dependencies=cluster.lb_dependencies, charts_dir=settings.charts_dir, opts=k8s_opts)
+        web_address = web.address
+    if s.watch.enabled or s.pyroscope_miners:
+        SpacemeshTools("spacemesh-tools", s, ns, depends_on=[network], opts=k8s_opts)
 
     gcp_provider = cluster.gke.gcp_provider if cluster.gke is not None else None
-    SpacemeshPublishing("spacemesh-publish", s, public, gcp_provider=gcp_provider,
-                        grpc_ingress_host=grpc_host, public_api_host=grpc_host)
+    SpacemeshPublishing("spacemesh-publish", s, public, gcp_provider=gcp_provider, web_address=web_address)
 
     if s.metrics:
         from components.monitoring import Monitoring
@@ -118,9 +127,3 @@ def deploy(settings: SpacemeshStackSettings) -> None:
     pulumi.export("publicBootnodes", network.public_bootnodes)
     pulumi.export("publicConfig", public)
 
-
-def _k8s(manifest: dict, opts: pulumi.ResourceOptions, depends_on=()) -> pulumi.Resource:
-    kind = manifest["kind"]
-    cls = {"Deployment": k8s.apps.v1.Deployment, "Service": k8s.core.v1.Service, "StatefulSet": k8s.apps.v1.StatefulSet}[kind]
-    name = f"spacemesh-{manifest['metadata']['name']}-{kind.lower()}"
-    return cls(name, **body(manifest), opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=list(depends_on))))

@@ -92,3 +92,20 @@ def test_joining_an_existing_network_on_an_existing_cluster(tmp_path):
     sts = obj(plan, "StatefulSet", "miner-1", "spacemesh-join-1")
     assert "nodeSelector" not in sts.inputs["spec"]["template"]["spec"]
     assert set(plan.outputs["hosts"]) == {"miner-1", "miner-2", "miner-3"}
+
+
+def test_web_services_run_twice_behind_their_own_ingress_and_dns_points_there():
+    plan = example("spacemesh")
+    for name in ("dashboard-backend", "explorer-backend", "explorer-collector", "public-api"):
+        assert obj(plan, "Deployment", name, "spacemesh-devnet-412").inputs["spec"]["replicas"] == 2
+    grpc = obj(plan, "Ingress", "grpc", "spacemesh-devnet-412").inputs["spec"]
+    assert grpc["ingressClassName"] == "sm-devnet-412-web"
+    assert grpc["tls"] == [{"hosts": ["api-devnet-412.spacemesh.example.org"], "secretName": "grpc-tls"}]
+    release = next(r for r in plan.resources if r.type == "kubernetes:helm.sh/v3:Release" and r.inputs["name"] == "sm-devnet-412-web")
+    assert (release.inputs["name"], release.inputs["version"]) == ("sm-devnet-412-web", "4.15.1")
+    lb = obj(plan, "Service", "web-ingress", "spacemesh-devnet-412")
+    records = [r for r in plan.resources if r.type == "cloudflare:index/dnsRecord:DnsRecord"]
+    assert {r.inputs["content"] for r in records} == {"web-ingress.spacemesh-devnet-412.lb.pending.invalid"}
+    assert lb.inputs["spec"]["type"] == "LoadBalancer"
+    pool = next(r for r in plan.resources if r.type == "gcp:container/nodePool:NodePool" and r.name == "spacemesh-pool-pool")
+    assert pool.inputs["nodeConfig"]["serviceAccount"].endswith(".iam.gserviceaccount.com")

@@ -436,6 +436,8 @@ def parse_spacemesh(raw: Mapping[str, Any], *, project: str, stack: str, secret_
         if n not in set(sum(node_names(spacemesh.bootstrap, spacemesh.bootnodes, spacemesh.miners).values(), ())):
             raise ConfigError(f"{SECRETS_SECTION}", f"names {n}, which is no node of this network (miner-1..miner-{spacemesh.miners})")
     warnings = []
+    if spacemesh.dns is not None and not spacemesh.web_services.enabled:
+        warnings.append("spacemesh.dns is set but webServices.enabled is false: the records point at the web ingress, so none is created")
     if cluster.provider == "gke" and (spacemesh.bucket is None or spacemesh.dns is None):
         warnings.append("spacemesh.bucket or spacemesh.dns is unset on gke: the network's config.json is not published and home smeshers cannot find it")
     return SpacemeshStackSettings(
