@@ -3,7 +3,6 @@ the PoETs with their start Jobs, per-role config, key Secrets and the bootnodes'
 
 from __future__ import annotations
 
-import json
 from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
@@ -72,9 +71,10 @@ class SpacemeshNetwork(pulumi.ComponentResource):
         hosts: dict[str, Any] = {}
         public_bootnodes = []
         node_resources = []
+        images = sb.node_images(s, plans)
         for p in plans:
             spec = swb.node_spec(s, p, ns_name, cloud, cluster_name, storage_class, pyroscope_url,
-                                 allocate_node_ports=allocate_node_ports)
+                                 allocate_node_ports=allocate_node_ports, image=images[p.name])
             node = ChainNode(f"{name}-{p.name}", spec, namespace=ns, lb_dependencies=lb_dependencies,
                              workload_dependencies=deps, opts=child)
             node_resources.append(node.workload)

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from components import workload_builder as wb
-from pegasus import names
 from pegasus.config.spacemesh import Machine, SpacemeshSettings, node_names
 
 COMPONENT = "spacemesh-node"
@@ -86,6 +85,18 @@ def node_pool_size(pods: Iterable[tuple[int, int]], machine: Machine) -> int:
     by_cpu = -(-cpu // machine.millicpu)
     by_mem = -(-mem // machine.memory_bytes)
     return max(by_cpu, by_mem, 1)
+
+
+def upgrade_order(plans: Sequence[NodePlan]) -> list[str]:
+    """Who moves first in a staged upgrade: miners from the highest number down, then the
+    bootnodes, the bootstrap node last, so the nodes others dial move after everything else."""
+    rank = {"miner": 0, "bootnode": 1, "bootstrap": 2}
+    return [p.name for p in sorted(plans, key=lambda p: (rank[p.role], -p.number))]
+
+
+def node_images(s: SpacemeshSettings, plans: Sequence[NodePlan]) -> dict[str, str]:
+    moved = set(upgrade_order(plans)[: s.upgrade_nodes]) if s.upgrade_image else set()
+    return {p.name: (s.upgrade_image if p.name in moved else s.image) for p in plans}
 
 
 def pool_pods(s: SpacemeshSettings) -> list[tuple[int, int]]:

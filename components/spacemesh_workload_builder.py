@@ -75,7 +75,10 @@ def identity_init_container(image: str) -> dict:
 
 def node_spec(s: SpacemeshSettings, p: sb.NodePlan, ns: str, cloud: str, cluster_name: str,
               storage_class: Optional[str], pyroscope_url: Optional[str] = None,
-              lb_annotations: Optional[Mapping[str, str]] = None, allocate_node_ports: bool = True) -> cnb.ChainNodeSpec:
+              lb_annotations: Optional[Mapping[str, str]] = None, allocate_node_ports: bool = True,
+              image: Optional[str] = None) -> cnb.ChainNodeSpec:
+    """`image`: this node's image during a staged upgrade (spacemesh_builder.node_images)."""
+    image = image or s.image
     p2p = wb.Port("p2p", p.p2p_port)
     bootnode = p.role in BOOTNODE_ROLES
     public_p2p = sb.has_public_p2p(s, p)
@@ -84,7 +87,7 @@ def node_spec(s: SpacemeshSettings, p: sb.NodePlan, ns: str, cloud: str, cluster
         namespace=ns,
         component=sb.COMPONENT,
         instance=p.name,
-        image=s.image,
+        image=image,
         data_path=sb.DATA_DIR,
         storage_size=s.miner.disk,
         storage_class=storage_class,
@@ -101,7 +104,7 @@ def node_spec(s: SpacemeshSettings, p: sb.NodePlan, ns: str, cloud: str, cluster
         secret_mounts=(("identity", identity_secret_name(p.name), IDENTITY_DIR),) if bootnode else (),
         host_ports={"p2p": p.p2p_port} if bootnode and s.bootnode_addressing == "hostPort" else {},
         affinity=bootnode_anti_affinity() if bootnode else None,
-        init_containers=(identity_init_container(s.image),) if bootnode else (),
+        init_containers=(identity_init_container(image),) if bootnode else (),
     )
     if public_p2p:
         return cnb.ChainNodeSpec(

@@ -205,3 +205,14 @@ def test_every_spacemesh_key_in_the_reference_is_read_by_its_parser(monkeypatch)
     parse(raw(), project="pegasus", stack="t", secret_keys={"spacemeshSecrets"})
     documented = {k.path for k in config.KEYS if k.path.startswith(("spacemesh.", "spacemeshSecrets."))}
     assert {k for k in read if k.startswith(("spacemesh.", "spacemeshSecrets."))} == documented
+
+
+def test_a_staged_upgrade_moves_miners_first_and_the_bootstrap_node_last():
+    s = settings(upgrade={"image": "spacemeshos/go-spacemesh:v1.7.7", "nodes": 3})
+    plans = sb.plan_nodes(s)
+    assert sb.upgrade_order(plans) == ["miner-5", "miner-4", "miner-3", "miner-2", "miner-1"]
+    assert sb.node_images(s, plans) == {
+        "miner-1": "spacemeshos/go-spacemesh:v1.7.6", "miner-2": "spacemeshos/go-spacemesh:v1.7.6",
+        "miner-3": "spacemeshos/go-spacemesh:v1.7.7", "miner-4": "spacemeshos/go-spacemesh:v1.7.7",
+        "miner-5": "spacemeshos/go-spacemesh:v1.7.7"}
+    assert error(raw(upgrade={"nodes": 1})) == "pegasus:spacemesh.upgrade.image: is required when upgrade.nodes is set: the image those nodes move to"

@@ -109,3 +109,31 @@ def test_web_services_run_twice_behind_their_own_ingress_and_dns_points_there():
     assert lb.inputs["spec"]["type"] == "LoadBalancer"
     pool = next(r for r in plan.resources if r.type == "gcp:container/nodePool:NodePool" and r.name == "spacemesh-pool-pool")
     assert pool.inputs["nodeConfig"]["serviceAccount"].endswith(".iam.gserviceaccount.com")
+
+
+def test_adding_a_miner_creates_only_that_miner_and_an_upgrade_touches_only_the_nodes():
+    from tools.plan.diff import diff
+
+    before = example("spacemesh")
+    added = diff(before, run("spacemesh", ["spacemesh.miners=21"]))
+    # spacemesh-watch follows every node, so its list grows; nothing else changes.
+    assert [u.rsplit("::", 1)[1] for u in added.updated] == ["spacemesh-tools-spacemesh-watch-deployment"]
+    assert added.deleted == ()
+    assert {u.rsplit("::", 1)[1] for u in added.created} == {
+        "spacemesh-miner-21", "spacemesh-miner-21-data", "spacemesh-miner-21-p2p", "spacemesh-miner-21-internal",
+        "spacemesh-miner-21-workload"}
+    upgraded = diff(before, run("spacemesh", ["spacemesh.image=spacemeshos/go-spacemesh:v1.7.7"]))
+    names = {u.rsplit("::", 1)[1] for u in upgraded.updated}
+    assert upgraded.created == () and upgraded.deleted == ()
+    # Each node's own StatefulSet (a restart per node, never one set), the public API, the
+    # init containers' image, and the discovery entry's node versions.
+    assert {n for n in names if n.endswith("-workload")} == {f"spacemesh-miner-{i}-workload" for i in range(1, 21)}
+    assert names - {n for n in names if n.endswith("-workload")} == {"spacemesh-web-public-api-deployment", "spacemesh-publish-discovery"}
+
+
+def test_a_staged_upgrade_restarts_only_the_nodes_it_names():
+    from tools.plan.diff import diff
+
+    staged = diff(example("spacemesh"), run("spacemesh", ["spacemesh.upgrade.image=spacemeshos/go-spacemesh:v1.7.7",
+                                                          "spacemesh.upgrade.nodes=2"]))
+    assert [u.rsplit("::", 1)[1] for u in staged.updated] == ["spacemesh-miner-19-workload", "spacemesh-miner-20-workload"]

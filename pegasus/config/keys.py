@@ -190,6 +190,7 @@ KEYS: tuple[Key, ...] = (
     _k("spacemesh.webServices", "object", {"enabled": False, "replicas": 2}, "spacemesh: {enabled, replicas (at least 2), dashboardImage, explorerImage, collectorImage}: the dashboard and explorer backends, the explorer collector and the public API."),
     _k("spacemesh.watch", "object", {"enabled": False}, "spacemesh: {enabled, slackChannel, image}: spacemesh-watch over the miners' gRPC; the token is spacemeshSecrets.slackToken."),
     _k("spacemesh.pyroscope", "object", {"miners": []}, "spacemesh: {miners: [10, 20], image}: Pyroscope, profiling the listed miner numbers."),
+    _k("spacemesh.upgrade", "object", {"nodes": 0}, "spacemesh: {image, nodes}: a staged upgrade. The first `nodes` nodes in upgrade order (miners from the highest number down, then bootnodes, then the bootstrap node) run `image`; raise nodes a few at a time, then set spacemesh.image to it and remove upgrade."),
     _k("spacemesh.metrics", "boolean", False, "spacemesh: run the Monitoring component with PodMonitors for every node."),
     _k("spacemeshSecrets.slackToken", "string", None, "spacemesh: Slack token of spacemesh-watch (secret).", secret=True, placeholder="xoxb-placeholder"),
     _k("spacemeshSecrets.tlsCert", "string", None, "spacemesh: TLS certificate (PEM) of the gRPC ingress (secret).", secret=True, placeholder="-----BEGIN CERTIFICATE-----\nplaceholder\n-----END CERTIFICATE-----\n"),

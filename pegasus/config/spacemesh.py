@@ -12,7 +12,6 @@ readable in the stack file while every token and key is encrypted.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +19,7 @@ from decimal import Decimal
 from typing import Any, Mapping, Optional
 
 from pegasus.config.fields import Secret, _Section, _describe, _quantity, _DNS1123
-from pegasus.config.keys import SECTIONS, TOP_LEVEL_SCALARS
+from pegasus.config.keys import SECTIONS
 from pegasus.config.platform import ClusterSettings, _cluster
 from pegasus.config.validator import (
     AlertingSettings, LoggingSettings, MonitoringSettings, _alerting, _logging, _monitoring, image_reference,
@@ -138,6 +137,8 @@ class SpacemeshSettings:
     pyroscope_image: str
     metrics: bool
     secrets: SpacemeshSecrets
+    upgrade_image: Optional[str] = None  # staged rollout: this image on the first upgrade_nodes nodes of the upgrade order
+    upgrade_nodes: int = 0
 
 
 @dataclass(frozen=True)
@@ -381,6 +382,13 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
     for i, n in enumerate(pyro):
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= miners:
             raise ConfigError(f"{p.key('miners')}[{i}]", f"must be a miner number between 1 and {miners}, got {_describe(n)}")
+    u = _sub(s, "upgrade", ("image", "nodes")) or _Section(s.key("upgrade"), {})
+    upgrade_image = u.get("image", str)
+    if upgrade_image is not None:
+        upgrade_image = image_reference(u.key("image"), upgrade_image)
+    upgrade_nodes = u.int_range("nodes", 0, 0, miners, f" (there are {miners} nodes)")
+    if upgrade_nodes and upgrade_image is None:
+        raise ConfigError(u.key("image"), "is required when upgrade.nodes is set: the image those nodes move to")
     return SpacemeshSettings(
         network=network, image=image, poet_image=poet_image, genesis_time=genesis,
         genesis_extra_data=s.get("genesisExtraData", str, network),
@@ -392,6 +400,7 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
         web_services=web, watch=watch, pyroscope_miners=tuple(sorted(set(pyro))),
         pyroscope_image=image_reference(p.key("image"), p.get("image", str, "grafana/pyroscope:1.13.4")),
         metrics=s.get("metrics", bool, False), secrets=secrets,
+        upgrade_image=upgrade_image, upgrade_nodes=upgrade_nodes,
     )
 
 
