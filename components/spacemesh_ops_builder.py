@@ -31,6 +31,10 @@ def _deployment(name: str, ns: str, component: str, image: str, replicas: int, p
         "resources": resources or {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
         "securityContext": _SECURITY,
     }
+    if ports:
+        probe = {"tcpSocket": {"port": ports[0]["name"]}, "periodSeconds": 10}
+        container["readinessProbe"] = {**probe, "failureThreshold": 3}
+        container["livenessProbe"] = {**probe, "initialDelaySeconds": 60, "periodSeconds": 30, "failureThreshold": 10}
     if args:
         container["args"] = args
     if env:

@@ -105,6 +105,9 @@ def node_spec(s: SpacemeshSettings, p: sb.NodePlan, ns: str, cloud: str, cluster
         host_ports={"p2p": p.p2p_port} if bootnode and s.bootnode_addressing == "hostPort" else {},
         affinity=bootnode_anti_affinity() if bootnode else None,
         init_containers=(identity_init_container(image),) if bootnode else (),
+        # go-spacemesh opens its public gRPC listener once the node is up; a syncing node is
+        # still ready in this sense (the p2p Services publish not-ready addresses anyway).
+        probe_port=sb.GRPC.name,
     )
     if public_p2p:
         return cnb.ChainNodeSpec(
@@ -137,7 +140,7 @@ def poet_spec(s: SpacemeshSettings, index: int, ns: str, storage_class: Optional
         data_path="/root/.poet", storage_size=s.poet.disk, storage_class=storage_class,
         resources=_resources(s.poet), claim_name=names.data_claim_name(name), ports=(sb.POET_REST,),
         signer=False, extra_labels={"pegasus.spacemesh.io/network": s.network}, placement=placement(cloud),
-        command=("/bin/poet",), args=sb.poet_args(s),
+        command=("/bin/poet",), args=sb.poet_args(s), probe_port=sb.POET_REST.name,
     )
     return cnb.ChainNodeSpec(
         workload=workload, public_service=f"{name}-public", internal_service=name,
@@ -184,7 +187,7 @@ def poet_start_job(index: int, ns: str, gateways: Sequence[str]) -> dict:
                 "spec": {
                     "restartPolicy": "OnFailure",
                     "automountServiceAccountToken": False,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 100, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [{
                         "name": "start", "image": CURL_IMAGE, "imagePullPolicy": "IfNotPresent",
                         "command": ["/bin/sh", "-c", script],

@@ -85,6 +85,9 @@ class ChainWorkload:
     host_ports: Mapping[str, int] = field(default_factory=dict)  # port name -> hostPort
     affinity: Optional[Mapping] = None
     init_containers: tuple[Mapping, ...] = ()
+    # A port to probe where the daemon has no "rpc" port (liveness needs "p2p"; without it this
+    # port serves both probes).
+    probe_port: Optional[str] = None
 
 
 def workload_labels(w: ChainWorkload) -> dict[str, str]:
@@ -193,6 +196,11 @@ def statefulset(w: ChainWorkload) -> dict:
     if rpc:
         container["readinessProbe"] = {"tcpSocket": {"port": rpc.name}, "periodSeconds": 10, "failureThreshold": 3}
         container["startupProbe"] = {"tcpSocket": {"port": rpc.name}, "periodSeconds": 10, "failureThreshold": 360}
+    elif w.probe_port:
+        container["readinessProbe"] = {"tcpSocket": {"port": w.probe_port}, "periodSeconds": 10, "failureThreshold": 3}
+        if not p2p:
+            container["livenessProbe"] = {"tcpSocket": {"port": w.probe_port}, "initialDelaySeconds": 60,
+                                          "periodSeconds": 30, "failureThreshold": 10}
     annotations = {
         # Consolidation must not move a validator: a restart costs missed blocks. Karpenter
         # reads the first, the cluster autoscaler (GKE's node auto-provisioning) the second.

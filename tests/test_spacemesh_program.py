@@ -137,3 +137,15 @@ def test_a_staged_upgrade_restarts_only_the_nodes_it_names():
     staged = diff(example("spacemesh"), run("spacemesh", ["spacemesh.upgrade.image=spacemeshos/go-spacemesh:v1.7.7",
                                                           "spacemesh.upgrade.nodes=2"]))
     assert [u.rsplit("::", 1)[1] for u in staged.updated] == ["spacemesh-miner-19-workload", "spacemesh-miner-20-workload"]
+
+
+def test_the_example_passes_every_policy_and_its_manifests_validate(capsys):
+    from tools.plan import check
+    from tools.plan.__main__ import main
+    from tools.plan.schemas import validate_plan
+
+    assert check.violations(example("spacemesh")) == []
+    checked, errors = validate_plan(example("spacemesh"), "1.35")
+    assert errors == [] and checked >= 130
+    assert main(["--stack", "spacemesh", "--check", "--quiet"]) == 0
+    assert "Policy check: no violations" in capsys.readouterr().out

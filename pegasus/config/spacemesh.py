@@ -227,6 +227,11 @@ def _sub(s: _Section, field_: str, known: tuple[str, ...]) -> Optional[_Section]
     return sub
 
 
+def _image_or_none(s: _Section, field_: str) -> Optional[str]:
+    v = s.get(field_, str)
+    return image_reference(s.key(field_), v) if v else None
+
+
 def _name_map(s: _Section, field_: str, pattern: re.Pattern, what: str) -> dict[str, str]:
     raw = s.get(field_, dict, {})
     for name, value in raw.items():
@@ -360,8 +365,8 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
     web = WebServices(
         enabled=ws.get("enabled", bool, False),
         replicas=ws.int_range("replicas", 2, 2, 50, " (a single replica is not highly available)"),
-        dashboard_image=ws.get("dashboardImage", str), explorer_image=ws.get("explorerImage", str),
-        collector_image=ws.get("collectorImage", str),
+        dashboard_image=_image_or_none(ws, "dashboardImage"), explorer_image=_image_or_none(ws, "explorerImage"),
+        collector_image=_image_or_none(ws, "collectorImage"),
     )
     if web.enabled:
         for f in ("dashboardImage", "explorerImage", "collectorImage"):
