@@ -149,3 +149,17 @@ def test_the_example_passes_every_policy_and_its_manifests_validate(capsys):
     assert errors == [] and checked >= 130
     assert main(["--stack", "spacemesh", "--check", "--quiet"]) == 0
     assert "Policy check: no violations" in capsys.readouterr().out
+
+
+def test_removing_a_miner_deletes_only_its_resources_and_its_volume_is_protected():
+    from tools.plan.diff import diff
+
+    before = example("spacemesh")
+    removed = diff(before, run("spacemesh", ["spacemesh.miners=19", "spacemesh.pyroscope.miners=[10]"]))
+    assert removed.created == ()
+    assert {u.rsplit("::", 1)[1] for u in removed.deleted} == {
+        "spacemesh-miner-20", "spacemesh-miner-20-data", "spacemesh-miner-20-p2p", "spacemesh-miner-20-internal",
+        "spacemesh-miner-20-workload"}
+    claim = next(r for r in before.resources if r.name == "spacemesh-miner-20-data")
+    # `pulumi up` refuses to delete it until unprotected, and then leaves it in the cluster.
+    assert claim.options["protect"] and claim.options["retainOnDelete"]
