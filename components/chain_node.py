@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import chain_node_builder
-from components.chain_data import namespace_and_claim
+from components.chain_data import claim_in, namespace_and_claim
 from components.k8s_util import body, lb_host
 
 
@@ -18,21 +18,34 @@ class ChainNode(pulumi.ComponentResource):
 
     def __init__(self, name: str, spec: chain_node_builder.ChainNodeSpec, *,
                  lb_dependencies: Sequence[pulumi.Resource] = (), workload_dependencies: Sequence[pulumi.Resource] = (),
-                 opts: Optional[pulumi.ResourceOptions] = None):
+                 namespace: Optional[pulumi.Resource] = None, opts: Optional[pulumi.ResourceOptions] = None):
+        """`namespace`: a namespace several nodes share, created by the caller; None creates the node's own."""
         super().__init__("pegasus:chain:ChainNode", name, None, opts)
-        p2p_port = spec.public_ports[0].port
+        p2p_port = spec.public_ports[0].port if spec.public_ports else None
         m = chain_node_builder.chain_node_manifests(spec)
         child = pulumi.ResourceOptions(parent=self)
-        ns, claim = namespace_and_claim(name, m["namespace"], m["claim"], child)
+        if namespace is None:
+            ns, claim = namespace_and_claim(name, m["namespace"], m["claim"], child)
+        else:
+            ns, claim = namespace, claim_in(name, m["claim"], namespace, child)
         in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[ns]))
-        # Deleting the public Service would give up the address peers know the node by. The
-        # dependencies are the children's own: a component's depends_on is not recorded on them.
-        public = k8s.core.v1.Service(f"{name}-p2p", **body(m["public"]), opts=pulumi.ResourceOptions.merge(
-            in_ns, pulumi.ResourceOptions(protect=True, depends_on=list(lb_dependencies))))
+        external = None
+        self.public_service = None
+        if spec.with_public_service:
+            # Deleting the public Service would give up the address peers know the node by. The
+            # dependencies are the children's own: a component's depends_on is not recorded on them.
+            public = k8s.core.v1.Service(f"{name}-p2p", **body(m["public"]), opts=pulumi.ResourceOptions.merge(
+                in_ns, pulumi.ResourceOptions(protect=spec.public_protect, depends_on=list(lb_dependencies))))
+            self.public_service = public
+            self.p2p_address = lb_host(public).apply(lambda host: f"{host}:{p2p_port}")
+            external = self.p2p_address
+            if spec.advertise_arg:
+                flag = spec.advertise_arg
+                external = self.p2p_address.apply(lambda a: f"{flag}={chain_node_builder.multiaddr(a)}")
+        else:
+            self.p2p_address = pulumi.Output.from_input("")
         k8s.core.v1.Service(f"{name}-internal", **body(m["internal"]), opts=in_ns)
-        self.public_service = public
-        self.p2p_address = lb_host(public).apply(lambda host: f"{host}:{p2p_port}")
-        workload = chain_node_builder.chain_node_manifests(spec, self.p2p_address)["workload"]
-        k8s.apps.v1.StatefulSet(f"{name}-workload", **body(workload), opts=pulumi.ResourceOptions.merge(
+        workload = chain_node_builder.chain_node_manifests(spec, external)["workload"]
+        self.workload = k8s.apps.v1.StatefulSet(f"{name}-workload", **body(workload), opts=pulumi.ResourceOptions.merge(
             in_ns, pulumi.ResourceOptions(depends_on=[claim, *workload_dependencies])))
         self.register_outputs({"p2p_address": self.p2p_address})

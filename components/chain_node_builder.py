@@ -30,12 +30,18 @@ class ChainNodeSpec:
     lb_annotations: Mapping[str, str] = field(default_factory=dict)
     lb_spec: Mapping[str, Any] = field(default_factory=lambda: {"type": "LoadBalancer"})
     advertise_env: Optional[str] = "EXTERNAL_ADDRESS"  # env var that receives host:port of the public p2p port
+    # Optional, for other daemons (go-spacemesh); the defaults keep the platform chain node as it was.
+    advertise_arg: Optional[str] = None  # a flag that receives the public p2p address as a multiaddr, instead of advertise_env
+    public_protect: bool = True  # False for a public Service whose address nobody pins (a NodePort)
+    with_public_service: bool = True  # False: the node is reached another way (hostPort)
 
 
 def chain_node_manifests(spec: ChainNodeSpec, external_address: Any = None) -> dict[str, dict]:
     """`external_address` is the public host:port, known once the load balancer exists."""
     w = spec.workload
-    if spec.advertise_env and external_address is not None:
+    if spec.advertise_arg and external_address is not None:
+        w = replace(w, args=w.args + (external_address,))
+    elif spec.advertise_env and external_address is not None:
         w = replace(w, env=w.env + ((spec.advertise_env, external_address),))
     exposed = {p.name for p in spec.public_ports} & {p.name for p in spec.internal_ports}
     if exposed:
@@ -48,6 +54,19 @@ def chain_node_manifests(spec: ChainNodeSpec, external_address: Any = None) -> d
                              annotations=spec.lb_annotations, publish_not_ready=True),
         "internal": wb.service(w, spec.internal_service, spec.internal_ports),
     }
+
+
+def multiaddr(address: str) -> str:
+    """host:port as a libp2p multiaddr: /ip4/ or /ip6/ for an address, /dns4/ for a name."""
+    import ipaddress
+
+    host, port = address.rsplit(":", 1)
+    host = host.strip("[]")
+    try:
+        proto = "ip6" if ipaddress.ip_address(host).version == 6 else "ip4"
+    except ValueError:
+        proto = "dns4"
+    return f"/{proto}/{host}/tcp/{port}"
 
 
 def spc_spec(settings: SpcSettings, cloud: str, cluster_name: str, storage_class: Optional[str],

@@ -48,6 +48,7 @@ class GkeInfo:
     region: str
     gcp_provider: Any
     cluster: Any
+    node_service_account: Any = None  # the nodes' own least-privilege account, for further pools
 
 
 class Cluster(pulumi.ComponentResource):
@@ -408,7 +409,8 @@ class Cluster(pulumi.ComponentResource):
         sc = cb.storage_class("gke")
         k8s.storage.v1.StorageClass(f"{name}-chain-data", **body(sc),
                                     opts=pulumi.ResourceOptions(parent=self, provider=self.provider))
-        self.gke = GkeInfo(project=s.project, region=s.region, gcp_provider=gcp_provider, cluster=cluster)
+        self.gke = GkeInfo(project=s.project, region=s.region, gcp_provider=gcp_provider, cluster=cluster,
+                           node_service_account=node_sa.email)
 
 
 def _refuse_deployer_as_admin(s: ClusterSettings, aws: Any, provider: Any) -> None:

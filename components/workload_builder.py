@@ -76,6 +76,18 @@ class ChainWorkload:
     extra_annotations: Mapping[str, str] = field(default_factory=dict)
     version: Optional[str] = None
     placement: Placement = field(default_factory=Placement)
+    # Optional, for daemons configured by flags and files (go-spacemesh); empty keeps the
+    # manifests of the chains above exactly as they were.
+    command: tuple[str, ...] = ()
+    args: tuple = ()  # items may be pulumi Outputs (an address known once its LB exists)
+    config_mounts: tuple[tuple[str, str, str], ...] = ()  # (volume, ConfigMap, mountPath)
+    secret_mounts: tuple[tuple[str, str, str], ...] = ()  # (volume, Secret, mountPath)
+    host_ports: Mapping[str, int] = field(default_factory=dict)  # port name -> hostPort
+    affinity: Optional[Mapping] = None
+    init_containers: tuple[Mapping, ...] = ()
+    # A port to probe where the daemon has no "rpc" port (liveness needs "p2p"; without it this
+    # port serves both probes).
+    probe_port: Optional[str] = None
 
 
 def workload_labels(w: ChainWorkload) -> dict[str, str]:
@@ -120,7 +132,13 @@ def data_claim(w: ChainWorkload) -> dict:
 
 
 def _container_ports(w: ChainWorkload) -> list[dict]:
-    return [{"name": p.name, "containerPort": p.port, "protocol": p.protocol} for p in w.ports]
+    out = []
+    for p in w.ports:
+        port = {"name": p.name, "containerPort": p.port, "protocol": p.protocol}
+        if p.name in w.host_ports:
+            port["hostPort"] = w.host_ports[p.name]
+        out.append(port)
+    return out
 
 
 def _env(w: ChainWorkload) -> list[dict]:
@@ -158,6 +176,12 @@ def statefulset(w: ChainWorkload) -> dict:
     if w.key_secret:
         # Key material only ever arrives by reference to a Secret, never as a plain value.
         container["envFrom"] = [{"secretRef": {"name": w.key_secret}}]
+    if w.command:
+        container["command"] = list(w.command)
+    if w.args:
+        container["args"] = list(w.args)
+    for volume, _, mount in w.config_mounts + w.secret_mounts:
+        container["volumeMounts"].append({"name": volume, "mountPath": mount, "readOnly": True})
     rpc = _port(w, "rpc")
     p2p = _port(w, "p2p")
     if p2p:
@@ -172,6 +196,11 @@ def statefulset(w: ChainWorkload) -> dict:
     if rpc:
         container["readinessProbe"] = {"tcpSocket": {"port": rpc.name}, "periodSeconds": 10, "failureThreshold": 3}
         container["startupProbe"] = {"tcpSocket": {"port": rpc.name}, "periodSeconds": 10, "failureThreshold": 360}
+    elif w.probe_port:
+        container["readinessProbe"] = {"tcpSocket": {"port": w.probe_port}, "periodSeconds": 10, "failureThreshold": 3}
+        if not p2p:
+            container["livenessProbe"] = {"tcpSocket": {"port": w.probe_port}, "initialDelaySeconds": 60,
+                                          "periodSeconds": 30, "failureThreshold": 10}
     annotations = {
         # Consolidation must not move a validator: a restart costs missed blocks. Karpenter
         # reads the first, the cluster autoscaler (GKE's node auto-provisioning) the second.
@@ -189,8 +218,14 @@ def statefulset(w: ChainWorkload) -> dict:
         pod_spec["nodeSelector"] = dict(w.placement.node_selector)
     if w.placement.tolerations:
         pod_spec["tolerations"] = [dict(t) for t in w.placement.tolerations]
+    if w.affinity:
+        pod_spec["affinity"] = dict(w.affinity)
+    if w.init_containers:
+        pod_spec["initContainers"] = [dict(c) for c in w.init_containers]
     pod_spec["containers"] = [container]
     pod_spec["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": w.claim_name}}]
+    pod_spec["volumes"] += [{"name": v, "configMap": {"name": cm}} for v, cm, _ in w.config_mounts]
+    pod_spec["volumes"] += [{"name": v, "secret": {"secretName": sec, "defaultMode": 0o400}} for v, sec, _ in w.secret_mounts]
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",

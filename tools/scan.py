@@ -22,7 +22,7 @@ import yaml
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SKIPS = os.path.join(PROJECT, "security", "checkov-skips.yaml")
-STACKS = ("dev", "eks", "gke")
+STACKS = ("dev", "eks", "gke", "spacemesh")
 
 
 @dataclass

@@ -48,6 +48,11 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Opti
     blueprint = raw.get("blueprint", "validator")
     if blueprint not in BLUEPRINTS:
         raise ConfigError("blueprint", f"must be one of {', '.join(BLUEPRINTS)}; got {blueprint!r}")
+    if blueprint == "spacemesh":
+        # Its own settings type: no validator section (spc, chain, chainlets) is required or read.
+        from pegasus.config.spacemesh import parse_spacemesh
+
+        return parse_spacemesh(raw, project=project, stack=stack, secret_keys=secret_keys)
 
     sections = {name: _Section(name, raw.get(name)) for name in SECTIONS}
     cluster = _cluster(sections["cluster"], stack, secret_keys)

@@ -55,7 +55,7 @@ DEFAULT_SPC_RESOURCES = {
 }
 
 KEYS: tuple[Key, ...] = (
-    _k("blueprint", "string", "validator", "Which composition in stacks/ to deploy. One of: validator."),
+    _k("blueprint", "string", "validator", "Which composition in stacks/ to deploy. One of: validator, spacemesh."),
     # cluster
     _k("cluster.provider", "string", "existing", "Where the cluster comes from: existing (a kubeconfig), eks or gke."),
     _k("cluster.name", "string", "pegasus-<stack>", "Cluster name (EKS/GKE) and the prefix of cloud resources. DNS-1123, at most 40 characters."),
@@ -162,12 +162,48 @@ KEYS: tuple[Key, ...] = (
     _k("chainlets.keySecret", "string", None, "Name of a Secret that must exist in every chainlet namespace (KEYPASSWD and the like, via envFrom); sync it there with External Secrets, see README."),
     _k("chainlets.env", "object", {}, "Extra plain environment variables for every chainlet (OPTS, VOTING_PERIOD, STAKE_AMOUNT, ...; no keys: use keySecret)."),
     _k("chainlets.chainEnv", "object", {}, "Extra plain environment variables for one chainlet: {<chainId>: {NAME: value}}; they win over chainlets.env."),
+    # spacemesh (blueprint spacemesh, design document 002)
+    _k("spacemesh.network", "string", None, "spacemesh: the network's name (DNS-1123, at most 40 characters); names the namespace, the DNS records and the discovery entry. Required."),
+    _k("spacemesh.image", "string", None, "spacemesh: the go-spacemesh image (tag or digest). Changing it is an upgrade, rolled one node at a time. Required."),
+    _k("spacemesh.poetImage", "string", None, "spacemesh: the PoET image (tag or digest). Required."),
+    _k("spacemesh.genesisTime", "string", None, "spacemesh: genesis.genesis-time, RFC 3339 with a zone (2026-12-15T12:00:00Z). Explicit, never taken from the clock. Required when bootstrap is true."),
+    _k("spacemesh.genesisExtraData", "string", "<network>", "spacemesh: genesis.genesis-extra-data, which with the genesis time makes the genesis ID."),
+    _k("spacemesh.configFile", "string", None, "spacemesh: a go-spacemesh config.json (relative to the project) that the generated keys (genesis, bootnodes, poet-servers, listeners) are merged into. Changing it is an upgrade."),
+    _k("spacemesh.bootstrap", "boolean", True, "spacemesh: start a new network from a bootstrap node (miner-1); false joins existingBootnodes instead."),
+    _k("spacemesh.existingBootnodes", "array", [], "spacemesh: multiaddrs (/dns4/host/tcp/port/p2p/<id>) of the network to join. Required when bootstrap is false."),
+    _k("spacemesh.bootnodes", "integer", 6, "spacemesh: how many bootnodes (miner-2.. with a bootstrap node, miner-1.. without). Each on its own Kubernetes node."),
+    _k("spacemesh.miners", "integer", 20, "spacemesh: how many smeshing nodes in all (miner-1..miner-N, the bootstrap node and bootnodes included, as in spacecraft). Lowering it removes the highest-numbered miners; their volumes stay."),
+    _k("spacemesh.poets", "integer", 3, "spacemesh: how many PoET servers; nodes get them round robin."),
+    _k("spacemesh.poetGatewayAmount", "integer", 4, "spacemesh: how many miners (the first ones) each PoET is started with as gateways."),
+    _k("spacemesh.poetPubkeys", "array", [], "spacemesh: the PoETs' public keys (base64), one per PoET in order, for main.poet-servers; empty leaves pubkey empty."),
+    _k("spacemesh.poetArgs", "array", [], "spacemesh: extra PoET flags (its round schedule: the PoET's own --genesis-time, phase shift and cycle gap must match the network's), after --restlisten=0.0.0.0:5000 --jsonlog."),
+    _k("spacemesh.resources", "object", {"miner": {"cpu": "2", "memory": "8Gi", "disk": "100Gi"}, "poet": {"cpu": "1", "memory": "2Gi", "disk": "10Gi"}}, "spacemesh: requests (= limits) and volume size of every node and PoET; they size the node pool."),
+    _k("spacemesh.machine", "object", {"type": "e2-standard-16", "cpu": 16, "memory": "64Gi"}, "spacemesh: the machine of the node pool and its allocatable CPU and memory, which size the pool: max(ceil(sum CPU / cpu), ceil(sum memory / memory)), at least 1."),
+    _k("spacemesh.bootnodeAddressing", "string", "loadBalancer", "spacemesh: how bootnodes are reached: loadBalancer (one LoadBalancer each, advertised with --advertise-address; survives a replaced VM) or hostPort (port 5000+n on the node, as spacecraft did; the address changes with the VM)."),
+    _k("spacemesh.p2pPort", "integer", 7513, "spacemesh: the p2p port every node listens on with loadBalancer addressing (go-spacemesh's default)."),
+    _k("spacemesh.identities", "object", {}, "spacemesh: libp2p peer IDs of the bootstrap node and the bootnodes ({miner-1: 12D3KooW...}); required for each, so bootnode addresses are known before the nodes start."),
+    _k("spacemesh.coinbase", "string", None, "spacemesh: the account (bech32) miners' rewards go to (smeshing-coinbase). Required."),
+    _k("spacemesh.coinbases", "object", {}, "spacemesh: per-miner coinbase accounts ({miner-3: stest1...}) that win over coinbase."),
+    _k("spacemesh.bucket", "string", None, "spacemesh: the GCS bucket that holds <network>/config.json (the public config). Unset: not published."),
+    _k("spacemesh.discovery", "object", None, "spacemesh: {bucket, object (networks.json), netId (the entry's netID, default 1), endpoint (GCS JSON API base, default https://storage.googleapis.com; override for emulators and tests), explorer, dash, explorerVersion, dashVersion, smappVersion}: this network's entry in the discovery list, and only it."),
+    _k("spacemesh.dns", "object", None, "spacemesh: {zoneId, domain}: Cloudflare records api-, api-json-, explorer-api- and dash-api-<network>.<domain>. The root domain is yours."),
+    _k("spacemesh.webServices", "object", {"enabled": False, "replicas": 2}, "spacemesh: {enabled, replicas (at least 2), dashboardImage, explorerImage, collectorImage}: the dashboard and explorer backends, the explorer collector and the public API."),
+    _k("spacemesh.watch", "object", {"enabled": False}, "spacemesh: {enabled, slackChannel, image}: spacemesh-watch over the miners' gRPC; the token is spacemeshSecrets.slackToken."),
+    _k("spacemesh.pyroscope", "object", {"miners": []}, "spacemesh: {miners: [10, 20], image}: Pyroscope, profiling the listed miner numbers."),
+    _k("spacemesh.upgrade", "object", {"nodes": 0}, "spacemesh: {image, nodes}: a staged upgrade. The first `nodes` nodes in upgrade order (miners from the highest number down, then bootnodes, then the bootstrap node) run `image`; raise nodes a few at a time, then set spacemesh.image to it and remove upgrade."),
+    _k("spacemesh.metrics", "boolean", False, "spacemesh: run the Monitoring component with PodMonitors for every node."),
+    _k("spacemeshSecrets.slackToken", "string", None, "spacemesh: Slack token of spacemesh-watch (secret).", secret=True, placeholder="xoxb-placeholder"),
+    _k("spacemeshSecrets.tlsCert", "string", None, "spacemesh: TLS certificate (PEM) of the gRPC ingress (secret).", secret=True, placeholder="-----BEGIN CERTIFICATE-----\nplaceholder\n-----END CERTIFICATE-----\n"),
+    _k("spacemeshSecrets.tlsKey", "string", None, "spacemesh: TLS private key (PEM) of the gRPC ingress (secret).", secret=True, placeholder="-----BEGIN PRIVATE KEY-----\nplaceholder\n-----END PRIVATE KEY-----\n"),
+    _k("spacemeshSecrets.coinbaseKeys", "object", {}, "spacemesh: {miner-N: private key}: each becomes the Secret miner-N-coinbase (secret)."),
+    _k("spacemeshSecrets.p2pKeys", "object", {}, "spacemesh: {miner-N: contents of go-spacemesh's p2p.key}: the identities of the bootstrap node and bootnodes (secret)."),
 )
 
 KEYS_BY_PATH = {k.path: k for k in KEYS}
-SECTIONS = ("cluster", "ingress", "karpenter", "monitoring", "alerting", "logging", "charts", "storage", "spc", "chain", "chainlets")
+SECTIONS = ("cluster", "ingress", "karpenter", "monitoring", "alerting", "logging", "charts", "storage", "spc", "chain", "chainlets",
+            "spacemesh", "spacemeshSecrets")
 TOP_LEVEL_SCALARS = tuple(k.path for k in KEYS if "." not in k.path)
-BLUEPRINTS = ("validator",)
+BLUEPRINTS = ("validator", "spacemesh")
 
 # Where a key has an effect: the cluster providers (or chain sources) it applies to. A key set
 # where it has none is a plan warning, so a setting is never silently ignored. Keys not

@@ -70,8 +70,8 @@ class KarpenterSettings:
     general_memory_limit: str = "256Gi"
 
 
-def _cluster(s: _Section, stack: str, secret_keys: set[str]) -> ClusterSettings:
-    provider = s.choice("provider", ("existing", "eks", "gke"), "existing")
+def _cluster(s: _Section, stack: str, secret_keys: set[str], *, default_provider: str = "existing") -> ClusterSettings:
+    provider = s.choice("provider", ("existing", "eks", "gke"), default_provider)
     name = s.get("name", str, f"pegasus-{stack}".lower())
     if not _DNS1123.match(name) or len(name) > 40:
         raise ConfigError(s.key("name"), f"{name!r} must be lowercase letters, digits and '-', at most 40 characters (a GKE limit)")

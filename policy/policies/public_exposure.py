@@ -40,6 +40,11 @@ INTERNAL_PORTS = {
     3000: "Grafana",
 }
 
+# A Service may declare ports it publishes on purpose, one by one and visibly in review: the
+# Spacemesh miners' gRPC and JSON APIs (go-spacemesh's grpc-public-listener serves only the
+# services it calls "safe to expose publicly"; the private listener stays on 127.0.0.1).
+PUBLIC_PORTS_ANNOTATION = "pegasus.saga.xyz/public-ports"
+
 # Substrings of a port name that mark an internal endpoint whatever its number.
 INTERNAL_NAME_PARTS = ("rpc", "grpc", "api", "metrics", "grafana", "prometheus")
 
@@ -126,6 +131,9 @@ def validate(args: ResourceValidationArgs, report_violation) -> None:
     if allowed_services and u.object_key(args.props) in allowed_services:
         return
     allowed = u.int_list_setting(settings.get("allowedPorts"))
+    declared = u.get(args.props, "metadata", "annotations", PUBLIC_PORTS_ANNOTATION)
+    if isinstance(declared, str):
+        allowed = frozenset(allowed) | frozenset(int(p) for p in declared.split(",") if p.strip().isdigit())
     ports = u.get(args.props, "spec", "ports")
     if not u.is_list(ports):
         return

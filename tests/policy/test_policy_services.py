@@ -255,3 +255,17 @@ def test_a_security_group_the_controller_does_not_manage_is_not_counted(annotati
 
 def test_the_rule_limit_is_configurable():
     assert check(LISTENERS, f.SERVICE, tcp_udp_shard(25), {"maxSecurityGroupRules": 40}) == [too_many_rules(50, limit=40)]
+
+
+def test_ports_a_service_declares_public_pass_and_only_those():
+    # The Spacemesh miners' gRPC and JSON APIs are public on purpose (go-spacemesh's
+    # grpc-public-listener); the Service lists them in pegasus.saga.xyz/public-ports.
+    props = with_port({"name": "grpc", "port": 6000.0, "targetPort": "grpc", "protocol": "TCP"}, "NodePort")
+    props["spec"]["ports"].append({"name": "metrics", "port": 1010.0, "targetPort": "metrics", "protocol": "TCP"})
+    props["metadata"]["annotations"] = {public_exposure.PUBLIC_PORTS_ANNOTATION: "6000,7000"}
+    assert check(EXPOSURE, f.SERVICE, props) == [f"spec.ports[2] name 'metrics' marks an internal endpoint on a NodePort Service; {FIX}"]
+    del props["metadata"]["annotations"]
+    assert check(EXPOSURE, f.SERVICE, props) == [
+        f"spec.ports[1] name 'grpc' marks an internal endpoint on a NodePort Service; {FIX}",
+        f"spec.ports[2] name 'metrics' marks an internal endpoint on a NodePort Service; {FIX}",
+    ]

@@ -1,0 +1,165 @@
+"""The whole spacemesh program under Pulumi's mocks: the example stack (gke, bootstrap) and an
+existing-cluster network that joins another one (bootstrap false)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import example, k8s, obj, run, write_stack
+
+BOOT = "/dns4/boot.example.org/tcp/5000/p2p/12D3KooWAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA7z"
+
+
+def test_example_plans_every_node_as_a_chain_node_with_a_protected_volume():
+    plan = example("spacemesh")
+    nodes = [r for r in plan.resources if r.type == "pegasus:chain:ChainNode"]
+    assert sorted(r.name for r in nodes) == sorted([f"spacemesh-miner-{i}" for i in range(1, 21)] + [f"spacemesh-poet-{i}" for i in range(1, 4)])
+    claims = k8s(plan, "PersistentVolumeClaim")
+    assert len(claims) == 23 and all(c.options["protect"] and c.options["retainOnDelete"] for c in claims)
+    assert len(k8s(plan, "StatefulSet")) == 23
+    pool = next(r for r in plan.resources if r.type == "gcp:container/nodePool:NodePool" and r.name == "spacemesh-pool-pool")
+    assert pool.inputs["initialNodeCount"] == 3 and pool.inputs["nodeConfig"]["machineType"] == "e2-standard-16"
+    assert plan.outputs["nodePoolSize"] == 3
+
+
+def test_bootnodes_are_spread_budgeted_and_advertise_their_load_balancer():
+    plan = example("spacemesh")
+    for i in range(1, 8):
+        sts = obj(plan, "StatefulSet", f"miner-{i}", "spacemesh-devnet-412")
+        pod = sts.inputs["spec"]["template"]["spec"]
+        assert pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]["topologyKey"] == "kubernetes.io/hostname"
+        args = pod["containers"][0]["args"]
+        assert "--p2p-bootnode" in args
+        assert f"--advertise-address=/dns4/miner-{i}-p2p.spacemesh-devnet-412.lb.pending.invalid/tcp/7513" in args
+        assert obj(plan, "Service", f"miner-{i}-p2p", "spacemesh-devnet-412").inputs["spec"]["type"] == "LoadBalancer"
+    pdb = obj(plan, "PodDisruptionBudget", "bootnodes", "spacemesh-devnet-412")
+    assert pdb.inputs["spec"]["maxUnavailable"] == 1
+    miner = obj(plan, "Service", "miner-8-api", "spacemesh-devnet-412")
+    assert miner.inputs["spec"]["type"] == "NodePort" and [p["port"] for p in miner.inputs["spec"]["ports"]] == [6000, 7000]
+
+
+def test_poets_start_once_through_jobs_visible_in_the_plan():
+    plan = example("spacemesh")
+    jobs = k8s(plan, "Job")
+    assert len(jobs) == 3
+    for job in jobs:
+        script = job.inputs["spec"]["template"]["spec"]["containers"][0]["command"][2]
+        assert "miner-1-internal.spacemesh-devnet-412.svc.cluster.local:6000" in script
+        assert "miner-5-internal" not in script  # poetGatewayAmount 4
+
+
+def test_public_config_object_and_discovery_entry():
+    plan = example("spacemesh")
+    obj_ = next(r for r in plan.resources if r.type == "gcp:storage/bucketObject:BucketObject")
+    assert obj_.inputs["bucket"] == "sm-networks" and obj_.inputs["name"] == "devnet-412/config.json"
+    assert obj_.inputs["content"] == "[secret]"  # pulumi-gcp marks BucketObject.content sensitive
+    config = plan.outputs["publicConfig"]
+    assert config["genesis"]["genesis-time"] == "2026-12-15T12:00:00Z"
+    assert len(config["p2p"]["bootnodes"]) == 6
+    assert config["main"]["poet-servers"][0]["address"].startswith("http://poet-1-public.")
+    entry = next(r for r in plan.resources if r.type == "pulumi-python:dynamic/pegasus:NetworkEntry")
+    assert entry.inputs["entry"]["netName"] == "devnet-412" and entry.inputs["bucket"] == "sm-discovery"
+    records = [r for r in plan.resources if r.type == "cloudflare:index/dnsRecord:DnsRecord"]
+    assert sorted(r.inputs["name"] for r in records) == sorted(
+        f"{p}-devnet-412.spacemesh.example.org" for p in ("api", "api-json", "explorer-api", "dash-api"))
+
+
+def test_watch_token_comes_from_a_secret():
+    plan = example("spacemesh")
+    watch = obj(plan, "Deployment", "spacemesh-watch", "spacemesh-devnet-412")
+    c = watch.inputs["spec"]["template"]["spec"]["containers"][0]
+    assert "--slack-api-token=$(SLACK_TOKEN)" in c["args"]
+    assert c["env"][0]["valueFrom"]["secretKeyRef"]["name"] == "spacemesh-watch-slack"
+    profiled = [a for a in obj(plan, "StatefulSet", "miner-10", "spacemesh-devnet-412").inputs["spec"]["template"]["spec"]["containers"][0]["args"] if a.startswith("--profiler-name")]
+    assert profiled == ["--profiler-name=miner-10"]
+
+
+def test_joining_an_existing_network_on_an_existing_cluster(tmp_path):
+    ids = {f"miner-{i}": f"12D3KooW{'B' * 44}{i}z" for i in (1, 2)}
+    path = write_stack(tmp_path, {
+        "pegasus:blueprint": "spacemesh",
+        "pegasus:cluster": {"provider": "existing"},
+        "pegasus:spacemesh": {"network": "join-1", "image": "spacemeshos/go-spacemesh:v1.7.6", "poetImage": "spacemeshos/poet:v0.10.10",
+                              "bootstrap": False, "existingBootnodes": [BOOT], "bootnodes": 2, "miners": 3, "poets": 1,
+                              "poetGatewayAmount": 1, "identities": ids, "coinbase": "stest1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut"},
+        "pegasus:spacemeshSecrets": {"p2pKeys": {k: {"secure": "x"} for k in ids}},
+    })
+    plan = run("test", config_file=path)
+    config = json.loads(obj(plan, "ConfigMap", "config-bootnode", "spacemesh-join-1").inputs["data"]["config.json"])
+    assert config["p2p"]["bootnodes"] == [BOOT] and "genesis-time" not in config["genesis"]
+    assert not [r for r in plan.resources if r.type.startswith("gcp:")]
+    assert len(k8s(plan, "StatefulSet")) == 4
+    sts = obj(plan, "StatefulSet", "miner-1", "spacemesh-join-1")
+    assert "nodeSelector" not in sts.inputs["spec"]["template"]["spec"]
+    assert set(plan.outputs["hosts"]) == {"miner-1", "miner-2", "miner-3"}
+
+
+def test_web_services_run_twice_behind_their_own_ingress_and_dns_points_there():
+    plan = example("spacemesh")
+    for name in ("dashboard-backend", "explorer-backend", "explorer-collector", "public-api"):
+        assert obj(plan, "Deployment", name, "spacemesh-devnet-412").inputs["spec"]["replicas"] == 2
+    grpc = obj(plan, "Ingress", "grpc", "spacemesh-devnet-412").inputs["spec"]
+    assert grpc["ingressClassName"] == "sm-devnet-412-web"
+    assert grpc["tls"] == [{"hosts": ["api-devnet-412.spacemesh.example.org"], "secretName": "grpc-tls"}]
+    release = next(r for r in plan.resources if r.type == "kubernetes:helm.sh/v3:Release" and r.inputs["name"] == "sm-devnet-412-web")
+    assert (release.inputs["name"], release.inputs["version"]) == ("sm-devnet-412-web", "4.15.1")
+    lb = obj(plan, "Service", "web-ingress", "spacemesh-devnet-412")
+    records = [r for r in plan.resources if r.type == "cloudflare:index/dnsRecord:DnsRecord"]
+    assert {r.inputs["content"] for r in records} == {"web-ingress.spacemesh-devnet-412.lb.pending.invalid"}
+    assert lb.inputs["spec"]["type"] == "LoadBalancer"
+    pool = next(r for r in plan.resources if r.type == "gcp:container/nodePool:NodePool" and r.name == "spacemesh-pool-pool")
+    assert pool.inputs["nodeConfig"]["serviceAccount"].endswith(".iam.gserviceaccount.com")
+
+
+def test_adding_a_miner_creates_only_that_miner_and_an_upgrade_touches_only_the_nodes():
+    from tools.plan.diff import diff
+
+    before = example("spacemesh")
+    added = diff(before, run("spacemesh", ["spacemesh.miners=21"]))
+    # spacemesh-watch follows every node, so its list grows; nothing else changes.
+    assert [u.rsplit("::", 1)[1] for u in added.updated] == ["spacemesh-tools-spacemesh-watch-deployment"]
+    assert added.deleted == ()
+    assert {u.rsplit("::", 1)[1] for u in added.created} == {
+        "spacemesh-miner-21", "spacemesh-miner-21-data", "spacemesh-miner-21-p2p", "spacemesh-miner-21-internal",
+        "spacemesh-miner-21-workload"}
+    upgraded = diff(before, run("spacemesh", ["spacemesh.image=spacemeshos/go-spacemesh:v1.7.7"]))
+    names = {u.rsplit("::", 1)[1] for u in upgraded.updated}
+    assert upgraded.created == () and upgraded.deleted == ()
+    # Each node's own StatefulSet (a restart per node, never one set), the public API, the
+    # init containers' image, and the discovery entry's node versions.
+    assert {n for n in names if n.endswith("-workload")} == {f"spacemesh-miner-{i}-workload" for i in range(1, 21)}
+    assert names - {n for n in names if n.endswith("-workload")} == {"spacemesh-web-public-api-deployment", "spacemesh-publish-discovery"}
+
+
+def test_a_staged_upgrade_restarts_only_the_nodes_it_names():
+    from tools.plan.diff import diff
+
+    staged = diff(example("spacemesh"), run("spacemesh", ["spacemesh.upgrade.image=spacemeshos/go-spacemesh:v1.7.7",
+                                                          "spacemesh.upgrade.nodes=2"]))
+    assert [u.rsplit("::", 1)[1] for u in staged.updated] == ["spacemesh-miner-19-workload", "spacemesh-miner-20-workload"]
+
+
+def test_the_example_passes_every_policy_and_its_manifests_validate(capsys):
+    from tools.plan import check
+    from tools.plan.__main__ import main
+    from tools.plan.schemas import validate_plan
+
+    assert check.violations(example("spacemesh")) == []
+    checked, errors = validate_plan(example("spacemesh"), "1.35")
+    assert errors == [] and checked >= 130
+    assert main(["--stack", "spacemesh", "--check", "--quiet"]) == 0
+    assert "Policy check: no violations" in capsys.readouterr().out
+
+
+def test_removing_a_miner_deletes_only_its_resources_and_its_volume_is_protected():
+    from tools.plan.diff import diff
+
+    before = example("spacemesh")
+    removed = diff(before, run("spacemesh", ["spacemesh.miners=19", "spacemesh.pyroscope.miners=[10]"]))
+    assert removed.created == ()
+    assert {u.rsplit("::", 1)[1] for u in removed.deleted} == {
+        "spacemesh-miner-20", "spacemesh-miner-20-data", "spacemesh-miner-20-p2p", "spacemesh-miner-20-internal",
+        "spacemesh-miner-20-workload"}
+    claim = next(r for r in before.resources if r.name == "spacemesh-miner-20-data")
+    # `pulumi up` refuses to delete it until unprotected, and then leaves it in the cluster.
+    assert claim.options["protect"] and claim.options["retainOnDelete"]
