@@ -18,7 +18,7 @@ from typing import Any, Mapping, Optional
 from pegasus.config.fields import Resources, Secret, _Section, _DNS1123  # noqa: F401  (re-exported)
 from pegasus.config.keys import (  # noqa: F401  (re-exported)
     BLUEPRINTS, DEFAULT_CHAINLET_RESOURCES, DEFAULT_SPC_RESOURCES, INGRESS_RESERVED_PORTS, KEYS, KEYS_BY_PATH,
-    NAMESPACE, SECTIONS, SHARD_LIMITS, TOP_LEVEL_SCALARS, Key,
+    NAMESPACE, PROVIDER_ONLY_SECTIONS, SECTIONS, SHARD_LIMITS, TOP_LEVEL_SCALARS, Key,
 )
 from pegasus.config.validator import *  # noqa: F401,F403  (the validator's settings types)
 from pegasus.config.validator import (
@@ -48,6 +48,13 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Opti
     blueprint = raw.get("blueprint", "validator")
     if blueprint not in BLUEPRINTS:
         raise ConfigError("blueprint", f"must be one of {', '.join(BLUEPRINTS)}; got {blueprint!r}")
+    if blueprint == "provider":
+        from pegasus.config.provider import parse_provider
+
+        return parse_provider(raw, project=project, stack=stack, secret_keys=secret_keys)
+    for name in PROVIDER_ONLY_SECTIONS:
+        if name in raw:
+            raise ConfigError(name, "applies to the provider blueprint only; remove it, or set pegasus:blueprint to provider")
 
     sections = {name: _Section(name, raw.get(name)) for name in SECTIONS}
     cluster = _cluster(sections["cluster"], stack, secret_keys)

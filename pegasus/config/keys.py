@@ -55,7 +55,7 @@ DEFAULT_SPC_RESOURCES = {
 }
 
 KEYS: tuple[Key, ...] = (
-    _k("blueprint", "string", "validator", "Which composition in stacks/ to deploy. One of: validator."),
+    _k("blueprint", "string", "validator", "Which composition in stacks/ to deploy. One of: validator, provider."),
     # cluster
     _k("cluster.provider", "string", "existing", "Where the cluster comes from: existing (a kubeconfig), eks or gke."),
     _k("cluster.name", "string", "pegasus-<stack>", "Cluster name (EKS/GKE) and the prefix of cloud resources. DNS-1123, at most 40 characters."),
@@ -162,12 +162,34 @@ KEYS: tuple[Key, ...] = (
     _k("chainlets.keySecret", "string", None, "Name of a Secret that must exist in every chainlet namespace (KEYPASSWD and the like, via envFrom); sync it there with External Secrets, see README."),
     _k("chainlets.env", "object", {}, "Extra plain environment variables for every chainlet (OPTS, VOTING_PERIOD, STAKE_AMOUNT, ...; no keys: use keySecret)."),
     _k("chainlets.chainEnv", "object", {}, "Extra plain environment variables for one chainlet: {<chainId>: {NAME: value}}; they win over chainlets.env."),
+    # provider blueprint (design document 003): paid pods behind KEDA's HTTP scaler
+    _k("provider.manifests", "string", "pods/", "provider: folder of pod manifests, one file per pod (.yaml, .yml or .json), relative to the project. The file name (DNS-1123) names the pod."),
+    _k("provider.httpHostSuffix", "string", None, "provider: DNS suffix of pod hosts; a port with hostHttpHost h answers at h.<suffix>. Required."),
+    _k("provider.payments.source", "string", "evm", "provider: where channel balances are read: evm (eth_call over JSON-RPC) or snapshot (a JSON file, for offline plans)."),
+    _k("provider.payments.rpcUrl", "string", None, "provider, evm: the chain's JSON-RPC URL. Required for evm."),
+    _k("provider.payments.chainId", "integer", None, "provider: the chain ID the payment contract lives on; a node or snapshot reporting another is refused. Required."),
+    _k("provider.payments.contract", "string", None, "provider: the payment contract's 0x address. Required."),
+    _k("provider.payments.providerAddress", "string", None, "provider: this provider's 0x address, the `provider` argument of available(publisher, provider, podId). Required."),
+    _k("provider.payments.blockTag", "string", "latest", "provider: latest (read once, then every call pinned to that block) or a block number."),
+    _k("provider.payments.snapshot", "string", None, "provider, snapshot: path of the JSON file, relative to the project. Required for snapshot."),
+    _k("provider.payments.timeoutSeconds", "integer", 10, "provider, evm: timeout of one JSON-RPC request."),
+    _k("provider.maxRemovals", "integer", 0, "provider: how many funded pods may become exhausted in one run before the PaymentState guard refuses it."),
+    _k("provider.allowBlockRegression", "boolean", False, "provider: override: accept a payment read at a lower block than the last one applied."),
+    _k("provider.interceptorReplicas", "integer", 3, "provider: minimum replicas of the HTTP add-on's interceptor (the chart's interceptor.replicas.min)."),
+    _k("provider.kedaWebhooks", "boolean", True, "provider: KEDA's admission webhooks and its metrics API server (an APIService). false turns both off, for clusters whose API server cannot reach pods (the e2e cluster); pods then still scale 0 <-> 1, but not beyond one replica."),
+    _k("provider.pricing", "object", {"currency": "wei", "cpuSecond": "0", "memoryByteSecond": "0", "cpuReservedSecond": "0", "memoryReservedByteSecond": "0"},
+       "provider: prices per CPU-second and memory-byte-second, used and reserved, as decimal strings; `python -m tools.meter` bills with them."),
+    _k("providerSecrets.<pod>/<volume>", "string", None, "provider: contents of a pod's secret volume (set with --secret; the manifest never holds them).", secret=True,
+       placeholder="placeholder-pod-secret"),
 )
 
 KEYS_BY_PATH = {k.path: k for k in KEYS}
-SECTIONS = ("cluster", "ingress", "karpenter", "monitoring", "alerting", "logging", "charts", "storage", "spc", "chain", "chainlets")
+SECTIONS = ("cluster", "ingress", "karpenter", "monitoring", "alerting", "logging", "charts", "storage", "spc", "chain", "chainlets",
+            "provider", "providerSecrets")
+# Sections only the provider blueprint reads (pegasus/config/provider.py).
+PROVIDER_ONLY_SECTIONS = ("provider", "providerSecrets")
 TOP_LEVEL_SCALARS = tuple(k.path for k in KEYS if "." not in k.path)
-BLUEPRINTS = ("validator",)
+BLUEPRINTS = ("validator", "provider")
 
 # Where a key has an effect: the cluster providers (or chain sources) it applies to. A key set
 # where it has none is a plan warning, so a setting is never silently ignored. Keys not
