@@ -27,7 +27,8 @@ class TenantPod(pulumi.ComponentResource):
         super().__init__("pegasus:provider:TenantPod", name, None, opts)
         self.namespace, self.running = namespace, funded
         ns = k8s.core.v1.Namespace(f"{name}-ns", **body(pb.namespace(pod, namespace, channel_annotation)),
-                                   opts=pulumi.ResourceOptions(parent=self, depends_on=[guard]))
+                                   # Deleting a namespace deletes every claim in it, protected or not.
+                                   opts=pulumi.ResourceOptions(parent=self, depends_on=[guard], retain_on_delete=True))
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns, guard])
         k8s.networking.v1.NetworkPolicy(f"{name}-isolation", **body(pb.network_policy(pod, namespace)), opts=in_ns)
         k8s.core.v1.ResourceQuota(f"{name}-quota", **body(pb.resource_quota(pod, namespace)), opts=in_ns)

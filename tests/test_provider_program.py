@@ -1,0 +1,94 @@
+"""The provider stack under Pulumi's mocks: wiring, exhausted channels and failed reads."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import example, run
+from tools.plan.runner import ProgramError
+
+HELLO_NS = "tpod-u6cyftauah6qpwzijba7tffjgs6od5ylxe5tzznkmflg4hmhfy3q"
+GUARD = "urn:pulumi:provider::pegasus::pulumi-python:dynamic/pegasus:PaymentState::payment-state"
+
+
+def names(plan, prefix):
+    return {r.urn.rsplit("::", 1)[-1]: r for r in plan.resources if r.urn.rsplit("::", 1)[-1].startswith(prefix)}
+
+
+def test_funded_pods_run_and_the_exhausted_one_keeps_its_data():
+    plan = example("provider")
+    hello, idle = names(plan, "pod-hello"), names(plan, "pod-idle")
+    assert {"pod-hello-deployment", "pod-hello-scaler"} <= set(hello)
+    assert set(idle) == {"pod-idle", "pod-idle-ns", "pod-idle-isolation", "pod-idle-quota", "pod-idle-tpod-pvc-cache",
+                         "pod-idle-tpod-svc-http"}
+    assert plan.outputs["pods"]["idle"]["status"] == "exhausted"
+    assert plan.outputs["pods"]["hello"] == {"namespace": HELLO_NS, "host": "hello.pods.example.org", "status": "funded",
+                                             "available": "5000000000000000000"}
+    assert plan.outputs["paymentsBlock"] == 1200
+
+
+def test_every_pod_resource_waits_for_the_guard_and_volumes_are_protected():
+    plan = example("provider")
+    pods = [r for r in plan.resources if r.urn.rsplit("::", 1)[-1].startswith("pod-") and r.custom]
+    assert pods and all(GUARD in r.options["dependsOn"] for r in pods)
+    claims = [r for r in pods if r.type == "kubernetes:core/v1:PersistentVolumeClaim"]
+    assert len(claims) == 3 and all(r.options["protect"] and r.options["retainOnDelete"] for r in claims)
+    assert all(r.options["retainOnDelete"] for r in pods if r.type in ("kubernetes:core/v1:Namespace", "kubernetes:core/v1:Secret"))
+    deployment = names(plan, "pod-hello")["pod-hello-deployment"]
+    assert deployment.inputs["spec"]["replicas"] == 0 and deployment.options["ignoreChanges"] == ["spec.replicas"]
+    scaler = names(plan, "pod-hello")["pod-hello-scaler"]
+    assert "urn:pulumi:provider::pegasus::pegasus:provider:HttpScaling$kubernetes:helm.sh/v3:Release::http-scaling-http-addon" in scaler.options["dependsOn"]
+
+
+def test_the_pod_secret_is_a_pulumi_secret():
+    secret = names(example("provider"), "pod-hello")["pod-hello-tpod-secret-config"]
+    assert secret.inputs["stringData"] == "[secret]" or secret.inputs["stringData"] == {"data": "[secret]"}
+
+
+def test_keda_charts_are_pinned_and_no_cluster_admin_is_bound():
+    plan = example("provider")
+    releases = {r.inputs["name"]: (r.inputs["chart"], r.inputs["version"]) for r in plan.by_type("kubernetes:helm.sh/v3:Release")}
+    assert releases["keda"] == ("keda", "2.20.2") and releases["keda-add-ons-http"] == ("keda-add-ons-http", "0.15.0")
+    bindings = [r for r in plan.resources if "RoleBinding" in r.type]
+    assert bindings == []
+
+
+def test_an_exhausted_channel_removes_only_the_deployment_and_the_scaler(tmp_path):
+    doc = json.loads(open("chain/payments.dev.json").read())
+    doc["block"] += 10
+    for channel in doc["channels"]:
+        if channel["podId"].startswith("0x826f"):
+            channel["available"] = "0"
+    path = tmp_path / "payments.json"
+    path.write_text(json.dumps(doc))
+    before = {r.urn for r in example("provider").resources}
+    after = {r.urn for r in run("provider", [f"provider.payments.snapshot={path}"]).resources}
+    assert {u.rsplit("::", 1)[-1] for u in before - after} == {"pod-hello-deployment", "pod-hello-scaler"}
+    assert after <= before
+
+
+@pytest.mark.parametrize("sets, message", [
+    (["provider.payments.source=evm", "provider.payments.rpcUrl=http://127.0.0.1:9"],
+     "pegasus:provider.payments.rpcUrl: eth_chainId at http://127.0.0.1:9 failed ([Errno 111] Connection refused); "
+     "check the URL and provider.payments.timeoutSeconds; nothing was planned"),
+    (["provider.payments.chainId=1"],
+     "pegasus:provider.payments.snapshot: chain/payments.dev.json records chainId 31337, not 1 as configured; nothing was planned"),
+    (["provider.manifests=nowhere"],
+     "nowhere: is not a folder; set pegasus:provider.manifests to the folder of pod manifests"),
+    (["provider.manifests=docs"],
+     "pegasus:providerSecrets.hello/config: names no secret volume of any pod manifest; remove it or fix the name"),
+])
+def test_a_failed_read_declares_nothing(sets, message):
+    with pytest.raises(ProgramError) as e:
+        run("provider", sets)
+    assert e.value.registered == 0
+    assert str(e.value) == message
+
+
+def test_a_missing_pod_secret_names_the_key():
+    with pytest.raises(ProgramError) as e:
+        run("provider", ['providerSecrets={}'])
+    assert str(e.value) == ("pegasus:providerSecrets.hello/config: is required by pods/hello.yaml's secret volume 'config'; "
+                            "set it with `pulumi config set --secret --path 'providerSecrets[\"hello/config\"]' <value>`")
