@@ -41,6 +41,8 @@ ROSTER = {
     "pegasus-unique-signer-keys": ("mandatory", StackValidationPolicy),
     "pegasus-karpenter-ami-pinned": ("advisory", ResourceValidationPolicy),
     "pegasus-signer-nodes-never-expire": ("mandatory", StackValidationPolicy),
+    "pegasus-tenant-isolation": ("mandatory", StackValidationPolicy),
+    "pegasus-no-cluster-admin": ("mandatory", ResourceValidationPolicy),
 }
 
 
