@@ -221,8 +221,7 @@ def test_pod_hosts_ingress_routes_the_suffix_to_the_interceptor():
 
 
 def test_keda_values_switch_webhooks_and_the_metrics_apiservice_together():
-    assert pb.keda_values(False) == {"webhooks": {"enabled": False}, "metricsServer": {"enabled": False},
-                                     "prometheus": {"operator": {"enabled": True}}}
+    assert pb.keda_values(False) == {"webhooks": {"enabled": False}, "metricsServer": {"enabled": False}}
     assert pb.keda_values(True)["metricsServer"] == {"enabled": True}
 
 
