@@ -15,7 +15,7 @@ import os
 
 import pulumi
 
-from components import ingress_builder, monitoring_builder, provider_builder as pb
+from components import chain_state, ingress_builder, monitoring_builder, provider_builder as pb
 from components.chart import Chart, missing_archives
 from components.cluster import Cluster
 from components.http_scaling import HttpScaling
@@ -40,6 +40,29 @@ class PaymentState(pulumi.dynamic.Resource, module="pegasus", name="PaymentState
 
     def __init__(self, name: str, props: dict, opts: pulumi.ResourceOptions | None = None):
         super().__init__(PaymentStateProvider(), name, {**props, "podCount": None, "fundedCount": None, "exhaustedCount": None}, opts)
+
+
+PAYMENT_STATE_TYPE = "pulumi-python:dynamic/pegasus:PaymentState"
+
+
+def check_against_last_run(settings: ProviderStackSettings, view: payments.PaymentView, state: dict) -> None:
+    """The guard's block and chain checks, before anything is declared: the PaymentState record
+    of the last applied run (read with the engine's readStackResourceOutputs, failing closed
+    like the validator's ledger read). The guard repeats them in its check."""
+    records = [r.get("outputs") or {} for r in state.values() if isinstance(r, dict) and r.get("type") == PAYMENT_STATE_TYPE]
+    if not records:
+        return
+    last = records[0]
+    if "chainId" in last and int(last["chainId"]) != view.chain_id:
+        raise payments.PaymentReadError(
+            f"this stack applied payments of chain {int(last['chainId'])} last time, not chain {view.chain_id}; "
+            "restore provider.payments.chainId and rpcUrl; nothing was planned", key="provider.payments.chainId")
+    if "block" in last and view.block < int(last["block"]) and not settings.provider.allow_block_regression:
+        raise payments.PaymentReadError(
+            f"the payments were read at block {view.block}, below block {int(last['block'])} applied last time: the "
+            "source is stale or lagging; point it at a synced node, or run once with "
+            "`pulumi config set --path provider.allowBlockRegression true`; nothing was planned",
+            key="provider.payments.rpcUrl" if settings.provider.payments.source == "evm" else "provider.payments.snapshot")
 
 
 # The ingress-nginx controller's own Service carries the pods' HTTP traffic, per cloud.
@@ -119,7 +142,9 @@ def deploy(settings: ProviderStackSettings) -> None:
     p = settings.provider
     pods = pm.read_manifests(p.manifests, base_dir, p.http_host_suffix)
     secrets = pod_secrets(settings, pods)
+    last = chain_state.last_state()
     view = payments.read(p.payments, pods, base_dir)
+    check_against_last_run(settings, view, last)
     namespaces = {pod.name: pb.namespace_name(pod.publisher, pod.pod_id) for pod in pods}
 
     cluster = Cluster("cluster", settings.cluster, settings.stack, karpenter=False,
