@@ -188,7 +188,9 @@ def _container(c: Container, index: int, volumes: dict[str, Volume]) -> dict:
     # channel pays for and cannot take a neighbour's share.
     requests = dict(c.requests)
     out["resources"] = {"requests": requests, "limits": {k: v for k, v in requests.items() if k in ("cpu", "memory")}}
-    out["securityContext"] = {"allowPrivilegeEscalation": False}
+    # What any image tolerates: no new privileges and no raw sockets (ping, packet crafting).
+    # Dropping every capability would break images that bind low ports or switch users.
+    out["securityContext"] = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["NET_RAW"]}}
     return out
 
 
@@ -211,6 +213,7 @@ def deployment(pod: PodManifest, ns: str) -> dict:
     spec: dict = {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
         # Containers of one pod reach each other by name, as in the original.
         "hostAliases": [{"ip": "127.0.0.1", "hostnames": [c.name for c in pod.containers]}],
         "containers": [_container(c, i, volumes) for i, c in enumerate(pod.containers)],

@@ -119,6 +119,7 @@ def test_deployment_starts_at_zero_replicas():
             "template": {"metadata": {"labels": LABELS}, "spec": {
                 "automountServiceAccountToken": False,
                 "enableServiceLinks": False,
+                "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
                 "hostAliases": [{"ip": "127.0.0.1", "hostnames": ["web"]}],
                 "containers": [{
                     "name": "web", "image": "nginx:1.27.3",
@@ -128,7 +129,7 @@ def test_deployment_starts_at_zero_replicas():
                                      {"name": "key", "mountPath": "/etc/key", "readOnly": True, "subPath": "data"}],
                     "resources": {"requests": {"cpu": "250m", "memory": "268435456"},
                                   "limits": {"cpu": "250m", "memory": "268435456"}},
-                    "securityContext": {"allowPrivilegeEscalation": False},
+                    "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["NET_RAW"]}},
                 }],
                 "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "tpod-pvc-data"}},
                             {"name": "key", "secret": {"secretName": "tpod-secret-key"}}],

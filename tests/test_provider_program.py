@@ -137,3 +137,18 @@ def test_the_provider_stack_plans_on_eks_and_gke_with_the_policy_pack(sets, tmp_
     assert "Policy check: no violations" in proc.stdout
     plan = json.loads(out.read_text())
     assert len([r for r in plan["resources"] if r["type"] == "kubernetes:apps/v1:Deployment"]) == 2
+
+
+def test_the_http_route_and_the_release_order():
+    plan = example("provider")
+    releases = {r.inputs["name"]: r for r in plan.by_type("kubernetes:helm.sh/v3:Release")}
+    controller = releases["pegasus-ingress-nginx"].inputs["values"]["controller"]
+    assert controller["service"] == {"type": "LoadBalancer", "annotations": {}}
+    assert controller["ingressClassResource"]["name"] == "pegasus-p2p"
+    keda_urn = next(r.urn for r in plan.resources if r.name == "http-scaling-keda")
+    assert keda_urn in releases["keda-add-ons-http"].options["dependsOn"]
+    assert releases["keda"].inputs["values"] == {"webhooks": {"enabled": True}, "metricsServer": {"enabled": True}}
+    assert releases["keda-add-ons-http"].inputs["values"]["interceptor"] == {"replicas": {"min": 1}}
+    [ingress] = plan.by_type("kubernetes:networking.k8s.io/v1:Ingress")
+    assert ingress.inputs["spec"]["rules"][0]["host"] == "*.pods.example.org"
+    assert ingress.inputs["metadata"]["namespace"] == "keda"
