@@ -140,3 +140,24 @@ def test_a_snapshot_of_another_chain_is_refused(tmp_path):
     with pytest.raises(PaymentReadError) as e:
         snapshot(tmp_path, chainId=6)
     assert str(e.value) == "pegasus:provider.payments.snapshot: p.json records chainId 6, not 5 as configured; nothing was planned"
+
+
+def test_a_node_behind_the_last_applied_block_is_refused_before_anything_is_declared(chain, node):
+    from pegasus import config
+    from pegasus.provider.paymentstate import guard_failures
+    from stacks.provider import PAYMENT_STATE_TYPE, check_against_last_run
+
+    a, _ = publishers(chain)
+    settings = config.parse({"blueprint": "provider", "provider": {"httpHostSuffix": "pods.example.org", "payments": {
+        "source": "evm", "rpcUrl": node.url, "chainId": chain.chain_id, "contract": chain.contract,
+        "providerAddress": chain.provider}}}, project="pegasus", stack="t")
+    applied = read(chain, node, [("a", a, POD_A)])
+    state = {"urn": {"type": PAYMENT_STATE_TYPE, "outputs": {"block": applied.block, "chainId": applied.chain_id}}}
+    lagging = read(chain, node, [("a", a, POD_A)], block_tag=applied.block - 1)  # a node one block behind
+    with pytest.raises(PaymentReadError) as e:
+        check_against_last_run(settings, lagging, state)
+    assert str(e.value).startswith(
+        f"pegasus:provider.payments.rpcUrl: the payments were read at block {applied.block - 1}, below block {applied.block} applied last time")
+    check_against_last_run(settings, applied, state)  # the same block again is fine
+    assert [f.property for f in guard_failures({"pods": {}, "block": applied.block, "chainId": applied.chain_id},
+                                               {"pods": {}, "block": lagging.block, "chainId": lagging.chain_id})] == ["block"]
