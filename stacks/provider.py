@@ -22,6 +22,7 @@ from components.http_scaling import HttpScaling
 from components.ingress import Ingress
 from components.metering import Metering
 from components.monitoring import Monitoring
+from components.payment_state import PAYMENT_STATE_TYPE, PaymentState
 from components.tenant_pod import TenantPod
 from pegasus import names
 from pegasus.config.fields import _Section, is_kubeconfig_content
@@ -30,19 +31,6 @@ from pegasus.config.validator import _ingress
 from pegasus.errors import ConfigError
 from pegasus.provider import manifests as pm
 from pegasus.provider import payments
-from pegasus.provider.paymentstate import PaymentStateProvider
-
-import pulumi.dynamic
-
-
-class PaymentState(pulumi.dynamic.Resource, module="pegasus", name="PaymentState"):
-    block: pulumi.Output[int]
-
-    def __init__(self, name: str, props: dict, opts: pulumi.ResourceOptions | None = None):
-        super().__init__(PaymentStateProvider(), name, {**props, "podCount": None, "fundedCount": None, "exhaustedCount": None}, opts)
-
-
-PAYMENT_STATE_TYPE = "pulumi-python:dynamic/pegasus:PaymentState"
 
 
 def check_against_last_run(settings: ProviderStackSettings, view: payments.PaymentView, state: dict) -> None:

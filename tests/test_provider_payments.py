@@ -145,7 +145,8 @@ def test_a_snapshot_of_another_chain_is_refused(tmp_path):
 def test_a_node_behind_the_last_applied_block_is_refused_before_anything_is_declared(chain, node):
     from pegasus import config
     from pegasus.provider.paymentstate import guard_failures
-    from stacks.provider import PAYMENT_STATE_TYPE, check_against_last_run
+    from components.payment_state import PAYMENT_STATE_TYPE
+    from stacks.provider import check_against_last_run
 
     a, _ = publishers(chain)
     settings = config.parse({"blueprint": "provider", "provider": {"httpHostSuffix": "pods.example.org", "payments": {
