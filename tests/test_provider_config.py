@@ -89,3 +89,16 @@ def test_every_provider_key_in_the_reference_is_read(monkeypatch):
     # pricing and payments are objects whose fields nested sections read.
     pricing = {f"provider.pricing.{p}" for p in ("currency", "cpuSecond", "memoryByteSecond", "cpuReservedSecond", "memoryReservedByteSecond")}
     assert read - {"provider.payments"} - pricing == documented
+
+
+def test_the_example_stack_file_parses():
+    import yaml
+
+    from tests.conftest import PROJECT
+
+    doc = yaml.safe_load((PROJECT / "Pulumi.provider.yaml").read_text())
+    raw = {k.split(":", 1)[1]: v for k, v in doc["config"].items() if k.startswith("pegasus:")}
+    raw["providerSecrets"] = {"hello/config": "x"}  # the file holds a `secure:` value
+    s = config.parse(raw, project="pegasus", stack="provider", secret_keys={"providerSecrets"})
+    assert (s.blueprint, s.cluster.provider, s.provider.payments.source, s.provider.payments.chain_id) == ("provider", "existing", "snapshot", 31337)
+    assert doc["secretsprovider"] == "passphrase"
