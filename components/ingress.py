@@ -27,7 +27,8 @@ class Ingress(pulumi.ComponentResource):
                  namespace_labels: Optional[Mapping[str, str]] = None,
                  shard_lb_annotations: Optional[Mapping[int, Mapping[str, Any]]] = None,
                  release_timeout: Optional[int] = None,
-                 charts_dir: Optional[str] = None, opts: Optional[pulumi.ResourceOptions] = None):
+                 charts_dir: Optional[str] = None, controller_service: Optional[Mapping[str, Any]] = None,
+                 opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:ingress:Ingress", name, None, opts)
         self.shards = p2p.plan_shards(backends, settings)
         guard_deps = [guard] if guard is not None else []
@@ -40,8 +41,12 @@ class Ingress(pulumi.ComponentResource):
         # The release's values never mention a backend: routing changes stay in the
         # ConfigMap above, which the controller reloads in place.
         # The controller pods need a node to run on before the atomic release times out.
+        values = ib.controller_values(settings)
+        if controller_service is not None:
+            # The provider blueprint serves HTTP through the controller's own Service.
+            values["controller"]["service"] = dict(controller_service)
         self.release = helm_release(
-            f"{name}-controller", ib.CHART, names.INGRESS_NAMESPACE, ib.controller_values(settings),
+            f"{name}-controller", ib.CHART, names.INGRESS_NAMESPACE, values,
             pulumi.ResourceOptions(parent=self, depends_on=[ns, tcp, *workload_dependencies]),
             local_dir=charts_dir, **({"timeout": release_timeout} if release_timeout else {}),
         )

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Callable
 
-from pegasus.config import Settings
-from stacks import spacemesh, validator
+from stacks import provider, spacemesh, validator
 
-BLUEPRINTS: dict[str, Callable[[Settings], None]] = {
+BLUEPRINTS: dict[str, Callable[..., None]] = {
     "validator": validator.deploy,
     "spacemesh": spacemesh.deploy,
+    "provider": provider.deploy,
 }
 
 
-def compose(settings: Settings) -> None:
+def compose(settings) -> None:  # each blueprint parses its own settings type (pegasus.config.BLUEPRINT_PARSERS)
     BLUEPRINTS[settings.blueprint](settings)

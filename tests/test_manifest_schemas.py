@@ -21,6 +21,14 @@ def test_every_manifest_of_the_example_stacks_validates(stack):
     assert checked >= 44
 
 
+def test_every_manifest_of_the_provider_stack_validates_including_the_http_scaled_objects():
+    plan = example("provider")
+    checked, errors = validate_plan(plan, K8S)
+    assert errors == []
+    assert checked == 37
+    assert len([r for r in plan.resources if r.type == "kubernetes:http.keda.sh/v1alpha1:HTTPScaledObject"]) == 2
+
+
 def test_custom_resources_of_every_kind_we_create_are_covered():
     kinds = set()
     for stack in ("dev", "eks"):

@@ -12,13 +12,14 @@ config table and the Pulumi.yaml declarations are checked against it by the test
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 from typing import Any, Mapping, Optional
 
 from pegasus.config.fields import Resources, Secret, _Section, _DNS1123  # noqa: F401  (re-exported)
 from pegasus.config.keys import (  # noqa: F401  (re-exported)
     BLUEPRINTS, DEFAULT_CHAINLET_RESOURCES, DEFAULT_SPC_RESOURCES, INGRESS_RESERVED_PORTS, KEYS, KEYS_BY_PATH,
-    NAMESPACE, SECTIONS, SHARD_LIMITS, TOP_LEVEL_SCALARS, Key,
+    BLUEPRINT_SECTIONS, NAMESPACE, PROVIDER_ONLY_SECTIONS, SECTIONS, SHARD_LIMITS, TOP_LEVEL_SCALARS, Key,
 )
 from pegasus.config.validator import *  # noqa: F401,F403  (the validator's settings types)
 from pegasus.config.validator import (
@@ -30,6 +31,12 @@ from pegasus.errors import ConfigError
 
 # Keys of other namespaces that the warnings compare with.
 PROVIDER_KEYS = ("aws:region", "gcp:region")
+
+# The blueprints with settings of their own: (module, function) parsing them. Imported only when chosen.
+BLUEPRINT_PARSERS = {
+    "spacemesh": ("pegasus.config.spacemesh", "parse_spacemesh"),
+    "provider": ("pegasus.config.provider", "parse_provider"),
+}
 
 
 def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Optional[set[str]] = None,
@@ -48,11 +55,14 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Opti
     blueprint = raw.get("blueprint", "validator")
     if blueprint not in BLUEPRINTS:
         raise ConfigError("blueprint", f"must be one of {', '.join(BLUEPRINTS)}; got {blueprint!r}")
-    if blueprint == "spacemesh":
+    for other, names in BLUEPRINT_SECTIONS.items():
+        for name in names:
+            if other != blueprint and name in raw:
+                raise ConfigError(name, f"applies to the {other} blueprint only; remove it, or set pegasus:blueprint to {other}")
+    if blueprint in BLUEPRINT_PARSERS:
         # Its own settings type: no validator section (spc, chain, chainlets) is required or read.
-        from pegasus.config.spacemesh import parse_spacemesh
-
-        return parse_spacemesh(raw, project=project, stack=stack, secret_keys=secret_keys)
+        module, function = BLUEPRINT_PARSERS[blueprint]
+        return getattr(importlib.import_module(module), function)(raw, project=project, stack=stack, secret_keys=secret_keys)
 
     sections = {name: _Section(name, raw.get(name)) for name in SECTIONS}
     cluster = _cluster(sections["cluster"], stack, secret_keys)

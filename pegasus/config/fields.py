@@ -60,7 +60,7 @@ class _Section:
 
     @staticmethod
     def _known(name: str) -> str:
-        return ", ".join(k.path.split(".", 1)[1] for k in KEYS if k.path.startswith(name + "."))
+        return ", ".join(k.path[len(name) + 1:] for k in KEYS if k.path.startswith(name + "."))
 
     def key(self, field_: str) -> str:
         return f"{self.name}.{field_}"

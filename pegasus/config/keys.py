@@ -54,8 +54,11 @@ DEFAULT_SPC_RESOURCES = {
     "limits": {"cpu": "4", "memory": "16Gi"},
 }
 
+# One composition in stacks/ each; all but validator parse their own settings.
+BLUEPRINTS = ("validator", "spacemesh", "provider")
+
 KEYS: tuple[Key, ...] = (
-    _k("blueprint", "string", "validator", "Which composition in stacks/ to deploy. One of: validator, spacemesh."),
+    _k("blueprint", "string", "validator", f"Which composition in stacks/ to deploy. One of: {', '.join(BLUEPRINTS)}."),
     # cluster
     _k("cluster.provider", "string", "existing", "Where the cluster comes from: existing (a kubeconfig), eks or gke."),
     _k("cluster.name", "string", "pegasus-<stack>", "Cluster name (EKS/GKE) and the prefix of cloud resources. DNS-1123, at most 40 characters."),
@@ -197,13 +200,37 @@ KEYS: tuple[Key, ...] = (
     _k("spacemeshSecrets.tlsKey", "string", None, "spacemesh: TLS private key (PEM) of the gRPC ingress (secret).", secret=True, placeholder="-----BEGIN PRIVATE KEY-----\nplaceholder\n-----END PRIVATE KEY-----\n"),
     _k("spacemeshSecrets.coinbaseKeys", "object", {}, "spacemesh: {miner-N: private key}: each becomes the Secret miner-N-coinbase (secret)."),
     _k("spacemeshSecrets.p2pKeys", "object", {}, "spacemesh: {miner-N: contents of go-spacemesh's p2p.key}: the identities of the bootstrap node and bootnodes (secret)."),
+    # provider blueprint (design document 003): paid pods behind KEDA's HTTP scaler
+    _k("provider.manifests", "string", "pods/", "provider: folder of pod manifests, one file per pod (.yaml, .yml or .json), relative to the project. The file name (DNS-1123) names the pod."),
+    _k("provider.httpHostSuffix", "string", None, "provider: DNS suffix of pod hosts; a port with hostHttpHost h answers at h.<suffix>. Required."),
+    _k("provider.payments.source", "string", "evm", "provider: where channel balances are read: evm (eth_call over JSON-RPC) or snapshot (a JSON file, for offline plans)."),
+    _k("provider.payments.rpcUrl", "string", None, "provider, evm: the chain's JSON-RPC URL. Required for evm."),
+    _k("provider.payments.chainId", "integer", None, "provider: the chain ID the payment contract lives on; a node or snapshot reporting another is refused. Required."),
+    _k("provider.payments.contract", "string", None, "provider: the payment contract's 0x address. Required."),
+    _k("provider.payments.providerAddress", "string", None, "provider: this provider's 0x address, the `provider` argument of available(publisher, provider, podId). Required."),
+    _k("provider.payments.blockTag", "string", "latest", "provider: latest (read once, then every call pinned to that block) or a block number."),
+    _k("provider.payments.snapshot", "string", None, "provider, snapshot: path of the JSON file, relative to the project. Required for snapshot."),
+    _k("provider.payments.timeoutSeconds", "integer", 10, "provider, evm: timeout of one JSON-RPC request."),
+    _k("provider.maxRemovals", "integer", 0, "provider: how many funded pods may become exhausted in one run before the PaymentState guard refuses it."),
+    _k("provider.allowBlockRegression", "boolean", False, "provider: override: accept a payment read at a lower block than the last one applied."),
+    _k("provider.interceptorReplicas", "integer", 3, "provider: minimum replicas of the HTTP add-on's interceptor (the chart's interceptor.replicas.min)."),
+    _k("provider.kedaWebhooks", "boolean", True, "provider: KEDA's admission webhooks and its metrics API server (an APIService). false turns both off, for clusters whose API server cannot reach pods (the e2e cluster); pods then still scale 0 <-> 1, but not beyond one replica."),
+    _k("provider.pricing", "object", {"currency": "wei", "cpuSecond": "0", "memoryByteSecond": "0", "cpuReservedSecond": "0", "memoryReservedByteSecond": "0"},
+       "provider: prices per CPU-second and memory-byte-second, used and reserved, as decimal strings; `python -m tools.meter` bills with them."),
+    _k("providerSecrets.<pod>/<volume>", "string", None, "provider: contents of a pod's secret volume (set with --secret; the manifest never holds them).", secret=True,
+       placeholder="placeholder-pod-secret"),
 )
 
 KEYS_BY_PATH = {k.path: k for k in KEYS}
 SECTIONS = ("cluster", "ingress", "karpenter", "monitoring", "alerting", "logging", "charts", "storage", "spc", "chain", "chainlets",
-            "spacemesh", "spacemeshSecrets")
+            "spacemesh", "spacemeshSecrets", "provider", "providerSecrets")
+# Sections only one blueprint reads, each parsed by its own module (pegasus/config/<blueprint>.py).
+BLUEPRINT_SECTIONS = {
+    "spacemesh": ("spacemesh", "spacemeshSecrets"),
+    "provider": ("provider", "providerSecrets"),
+}
+PROVIDER_ONLY_SECTIONS = BLUEPRINT_SECTIONS["provider"]
 TOP_LEVEL_SCALARS = tuple(k.path for k in KEYS if "." not in k.path)
-BLUEPRINTS = ("validator", "spacemesh")
 
 # Where a key has an effect: the cluster providers (or chain sources) it applies to. A key set
 # where it has none is a plan warning, so a setting is never silently ignored. Keys not

@@ -22,9 +22,11 @@ from . import (
     karpenter_ami,
     key_material,
     lb_listener_limits,
+    no_cluster_admin,
     public_exposure,
     signer_node_expiry,
     signing_workloads,
+    tenant_isolation,
     unique_signer_keys,
     volume_encryption,
 )
@@ -48,6 +50,8 @@ ALL_POLICIES = [
     unique_signer_keys.POLICY,
     karpenter_ami.POLICY,
     signer_node_expiry.POLICY,
+    tenant_isolation.POLICY,
+    no_cluster_admin.POLICY,
 ]
 
 

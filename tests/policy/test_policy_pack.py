@@ -41,6 +41,8 @@ ROSTER = {
     "pegasus-unique-signer-keys": ("mandatory", StackValidationPolicy),
     "pegasus-karpenter-ami-pinned": ("advisory", ResourceValidationPolicy),
     "pegasus-signer-nodes-never-expire": ("mandatory", StackValidationPolicy),
+    "pegasus-tenant-isolation": ("mandatory", StackValidationPolicy),
+    "pegasus-no-cluster-admin": ("mandatory", ResourceValidationPolicy),
 }
 
 
@@ -305,6 +307,11 @@ def bad_stack():
         f.resource(f.AWS_EKS, eks, "eks"),
         f.resource(f.S3_BUCKET, bucket, "bucket"),
         f.resource(f.EC2_NODE_CLASS, node_class, "node-class"),
+        # provider blueprint: a tenant namespace with no fence, and a cluster-admin binding
+        f.resource("kubernetes:core/v1:Namespace",
+                   {"metadata": {"name": "tpod-x", "labels": {"coop.comrade/trusted-pods-namespace": "true"}}}, "tenant"),
+        f.resource("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+                   {"metadata": {"name": "admin"}, "roleRef": {"kind": "ClusterRole", "name": "cluster-admin"}}, "admin"),
     ]
 
 

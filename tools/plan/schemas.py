@@ -23,9 +23,9 @@ DEFAULT_CHART_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "s
 
 
 def _chart_crd_archives() -> tuple[str, ...]:
-    from components import gateway_builder
+    from components import gateway_builder, provider_builder
 
-    return (gateway_builder.CHART.archive,)
+    return (gateway_builder.CHART.archive, provider_builder.HTTP_ADDON_CHART.archive)
 
 
 @dataclass(frozen=True)
@@ -72,12 +72,23 @@ def _add_crds(out: dict, text: str) -> None:
 
 
 def chart_crd_texts(archive: str) -> list[str]:
-    """The CRD files a packaged chart carries (its and its subcharts' crds/ folders)."""
+    """The CRD files a packaged chart carries (its and its subcharts' crds/ folders), and
+    those it templates under templates/crds/ (keda-add-ons-http), whose only template lines
+    are a whole-file `{{- if .Values.crds.install }}` guard: those lines are dropped."""
     import tarfile
 
     with tarfile.open(archive, "r:gz") as tar:
-        return [tar.extractfile(m).read().decode("utf-8") for m in sorted(tar.getmembers(), key=lambda m: m.name)
-                if m.isfile() and "/crds/" in m.name and "/templates/" not in m.name and m.name.endswith(".yaml")]
+        out = []
+        for m in sorted(tar.getmembers(), key=lambda m: m.name):
+            if not (m.isfile() and "/crds/" in m.name and m.name.endswith(".yaml")):
+                continue
+            text = tar.extractfile(m).read().decode("utf-8")
+            if "/templates/" in m.name:
+                if "/templates/crds/" not in m.name:
+                    continue
+                text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("{{"))
+            out.append(text)
+        return out
 
 
 @lru_cache(maxsize=None)

@@ -1,0 +1,100 @@
+"""`pulumi up` of the provider blueprint on the kwok cluster: KEDA 2.20.2 and the HTTP add-on
+0.15.0 from the pinned charts (charts.localDir), the example pods, then a payment channel
+running dry (through the snapshot source) and `up` again: that pod's Deployment and scaler go,
+its namespace, volume and Secret stay.
+
+KEDA registers a ValidatingWebhookConfiguration and the external-metrics APIService by
+default, which the API server would call on pod addresses; `provider.kedaWebhooks: false`
+(chart values webhooks.enabled and metricsServer.enabled) turns both off, and the autouse
+`no_pod_callbacks` fixture checks that none exists after every test.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from tools.e2e.project import PulumiError, Project, REPO, copy_project
+
+from tests.e2e.conftest import E2E_CONFIG
+
+pytestmark = pytest.mark.e2e
+
+HELLO_NS = "tpod-u6cyftauah6qpwzijba7tffjgs6od5ylxe5tzznkmflg4hmhfy3q"
+HELLO_POD_ID = "0x826f0f29bc11776435469cf9070fb912bc8d6abcfe82e67e2ccd820b74127a68"
+SNAPSHOT = "chain/payments.e2e.json"
+
+
+@pytest.fixture(scope="module")
+def provider(e2e, tmp_path_factory) -> Project:
+    root = copy_project(tmp_path_factory.mktemp("project-provider"))
+    shutil.copytree(REPO / "pods", root / "pods")
+    shutil.copy(REPO / "chain" / "payments.dev.json", root / SNAPSHOT)
+    project = Project(root, e2e.full_env(), stack="provider-e2e")
+    project.init({
+        **E2E_CONFIG,
+        "blueprint": "provider",
+        "provider.httpHostSuffix": "pods.e2e.example",
+        "provider.kedaWebhooks": "false",
+        "provider.interceptorReplicas": "1",
+        "provider.payments.source": "snapshot",
+        "provider.payments.snapshot": SNAPSHOT,
+        "provider.payments.chainId": "31337",
+        "provider.payments.contract": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+        "provider.payments.providerAddress": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+    }, secrets={'providerSecrets["hello/config"]': '{"greeting": "hi"}'})
+    return project
+
+
+def edit_snapshot(project: Project, block_delta: int, **available: str) -> None:
+    path = project.dir / SNAPSHOT
+    doc = json.loads(path.read_text())
+    doc["block"] += block_delta
+    for channel in doc["channels"]:
+        for pod_id, value in available.items():
+            if channel["podId"] == pod_id:
+                channel["available"] = value
+    path.write_text(json.dumps(doc))
+
+
+def names(e2e, kind: str) -> set[str]:
+    return {f"{o['metadata']['namespace']}/{o['metadata']['name']}" for o in e2e.cluster.get(kind, "-A")["items"]
+            if o["metadata"]["namespace"].startswith("tpod-")}
+
+
+def test_up_installs_keda_and_the_funded_pods(e2e, provider):
+    provider.up()
+    releases = {o["metadata"]["name"] for o in e2e.cluster.get("deployments", "-n", "keda")["items"]}
+    assert {"keda-operator", "keda-add-ons-http-interceptor", "keda-add-ons-http-controller-manager", "keda-add-ons-http-external-scaler"} <= releases
+    deployments = e2e.cluster.get("deployments", "-A")["items"]
+    tenants = {d["metadata"]["namespace"]: d for d in deployments if d["metadata"]["namespace"].startswith("tpod-")}
+    assert len(tenants) == 2 and tenants[HELLO_NS]["spec"]["replicas"] == 0
+    assert names(e2e, "httpscaledobjects.http.keda.sh") == {f"{HELLO_NS}/tpod-hso", "tpod-46wzekphnihawsvfabllzekusdg36agkkmvmb43r35fwalymqera/tpod-hso"}
+    assert len(names(e2e, "persistentvolumeclaims")) == 3  # the exhausted pod's volume too
+    assert f"{HELLO_NS}/tpod-secret-config" in names(e2e, "secrets")
+    provider.preview("--expect-no-changes")
+
+
+def test_a_lower_block_and_too_many_removals_are_refused(e2e, provider):
+    edit_snapshot(provider, -1)
+    with pytest.raises(PulumiError) as e:
+        provider.preview()
+    assert "below block 1200 applied last time" in e.value.proc.stdout + e.value.proc.stderr
+    edit_snapshot(provider, +11, **{HELLO_POD_ID: "0"})
+    with pytest.raises(PulumiError) as e:
+        provider.up()
+    assert "more than provider.maxRemovals=0 allows" in e.value.proc.stdout + e.value.proc.stderr
+    assert f"{HELLO_NS}/tpod-dep-{HELLO_NS[5:]}" in names(e2e, "deployments")
+
+
+def test_an_exhausted_channel_removes_the_deployment_and_keeps_the_volume(e2e, provider):
+    provider.set("provider.maxRemovals", "1")
+    provider.up()
+    assert f"{HELLO_NS}/tpod-dep-{HELLO_NS[5:]}" not in names(e2e, "deployments")
+    assert f"{HELLO_NS}/tpod-hso" not in names(e2e, "httpscaledobjects.http.keda.sh")
+    assert f"{HELLO_NS}/tpod-pvc-data" in names(e2e, "persistentvolumeclaims")
+    assert f"{HELLO_NS}/tpod-secret-config" in names(e2e, "secrets")
+    assert HELLO_NS in {n["metadata"]["name"] for n in e2e.cluster.get("namespaces")["items"]}
+    provider.preview("--expect-no-changes")
