@@ -43,6 +43,9 @@ INTERNAL_PORTS = {
 # A Service may declare ports it publishes on purpose, one by one and visibly in review: the
 # Spacemesh miners' gRPC and JSON APIs (go-spacemesh's grpc-public-listener serves only the
 # services it calls "safe to expose publicly"; the private listener stays on 127.0.0.1).
+# The declaration waives only the port-name heuristic: the program writes the annotation
+# itself, so it must never be able to publish a well-known internal port (26657, 9090, ...);
+# those stay exceptions of the policy's own config (allowedPorts, allowedServices).
 PUBLIC_PORTS_ANNOTATION = "pegasus.saga.xyz/public-ports"
 
 # Substrings of a port name that mark an internal endpoint whatever its number.
@@ -64,8 +67,9 @@ CONFIG_SCHEMA = u.schema(
 )
 
 
-def _reason(entry, allowed: frozenset) -> str | None:
-    """Why a spec.ports entry is internal, or None. Raises if that cannot be known."""
+def _reason(entry, allowed: frozenset, declared: frozenset = frozenset()) -> str | None:
+    """Why a spec.ports entry is internal, or None. Raises if that cannot be known.
+    `declared`: ports the Service itself declares public, which waive only the name check."""
     port = u.as_int(u.get(entry, "port"))
     target = u.as_int(u.get(entry, "targetPort"))
     if port in allowed or target in allowed:
@@ -74,6 +78,8 @@ def _reason(entry, allowed: frozenset) -> str | None:
         return f"port {port} exposes {INTERNAL_PORTS[port]}"
     if target in INTERNAL_PORTS:
         return f"targetPort {target} exposes {INTERNAL_PORTS[target]}"
+    if port in declared:
+        return None
     name = u.get(entry, "name")
     if isinstance(name, str) and any(part in name.lower() for part in INTERNAL_NAME_PARTS):
         return f"name '{name}' marks an internal endpoint"
@@ -131,9 +137,8 @@ def validate(args: ResourceValidationArgs, report_violation) -> None:
     if allowed_services and u.object_key(args.props) in allowed_services:
         return
     allowed = u.int_list_setting(settings.get("allowedPorts"))
-    declared = u.get(args.props, "metadata", "annotations", PUBLIC_PORTS_ANNOTATION)
-    if isinstance(declared, str):
-        allowed = frozenset(allowed) | frozenset(int(p) for p in declared.split(",") if p.strip().isdigit())
+    annotation = u.get(args.props, "metadata", "annotations", PUBLIC_PORTS_ANNOTATION)
+    declared = frozenset(int(p) for p in annotation.split(",") if p.strip().isdigit()) if isinstance(annotation, str) else frozenset()
     ports = u.get(args.props, "spec", "ports")
     if not u.is_list(ports):
         return
@@ -141,7 +146,7 @@ def validate(args: ResourceValidationArgs, report_violation) -> None:
     shard = isinstance(name, str) and name.startswith(SHARD_PREFIX)
     for index in range(len(ports)):
         with u.undecided():
-            reason = _reason(ports[index], allowed)
+            reason = _reason(ports[index], allowed, declared)
             if reason and shard:
                 report_violation(
                     f"spec.ports[{index}] {reason} on a {service_type} Service; this p2p shard publishes "

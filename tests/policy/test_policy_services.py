@@ -257,6 +257,13 @@ def test_the_rule_limit_is_configurable():
     assert check(LISTENERS, f.SERVICE, tcp_udp_shard(25), {"maxSecurityGroupRules": 40}) == [too_many_rules(50, limit=40)]
 
 
+def test_a_declaration_never_publishes_a_well_known_internal_port():
+    # The program writes the annotation itself: it waives the name heuristic, not the port table.
+    props = with_port({"name": "rpc", "port": 26657.0, "targetPort": 26657.0, "protocol": "TCP"}, "NodePort")
+    props["metadata"]["annotations"] = {public_exposure.PUBLIC_PORTS_ANNOTATION: "26657"}
+    assert check(EXPOSURE, f.SERVICE, props) == [f"spec.ports[1] port 26657 exposes CometBFT RPC on a NodePort Service; {FIX}"]
+
+
 def test_ports_a_service_declares_public_pass_and_only_those():
     # The Spacemesh miners' gRPC and JSON APIs are public on purpose (go-spacemesh's
     # grpc-public-listener); the Service lists them in pegasus.saga.xyz/public-ports.
