@@ -25,3 +25,12 @@ def namespace_and_claim(name: str, namespace: dict, claim: dict,
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns], protect=True, retain_on_delete=True)),
     )
     return ns, volume
+
+
+def claim_in(name: str, claim: dict, opts: pulumi.ResourceOptions,
+             namespace: pulumi.Resource) -> k8s.core.v1.PersistentVolumeClaim:
+    """A protected, retained volume in a namespace another resource owns."""
+    return k8s.core.v1.PersistentVolumeClaim(
+        f"{name}-data", **body(claim),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[namespace], protect=True, retain_on_delete=True)),
+    )

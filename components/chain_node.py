@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import chain_node_builder
-from components.chain_data import namespace_and_claim
+from components.chain_data import claim_in, namespace_and_claim
 from components.k8s_util import body, lb_host
 
 
@@ -18,12 +18,19 @@ class ChainNode(pulumi.ComponentResource):
 
     def __init__(self, name: str, spec: chain_node_builder.ChainNodeSpec, *,
                  lb_dependencies: Sequence[pulumi.Resource] = (), workload_dependencies: Sequence[pulumi.Resource] = (),
+                 namespace: Optional[pulumi.Resource] = None, external_address: Optional[pulumi.Input[str]] = None,
                  opts: Optional[pulumi.ResourceOptions] = None):
+        """`namespace`: a Namespace several nodes share (the node then creates only its volume).
+        `external_address`: host:port peers dial when the node is published through the p2p
+        shards; its public Service is then the shards' backend rather than a load balancer."""
         super().__init__("pegasus:chain:ChainNode", name, None, opts)
         p2p_port = spec.public_ports[0].port
         m = chain_node_builder.chain_node_manifests(spec)
         child = pulumi.ResourceOptions(parent=self)
-        ns, claim = namespace_and_claim(name, m["namespace"], m["claim"], child)
+        if namespace is None:
+            ns, claim = namespace_and_claim(name, m["namespace"], m["claim"], child)
+        else:
+            ns, claim = namespace, claim_in(name, m["claim"], child, namespace)
         in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[ns]))
         # Deleting the public Service would give up the address peers know the node by. The
         # dependencies are the children's own: a component's depends_on is not recorded on them.
@@ -31,7 +38,10 @@ class ChainNode(pulumi.ComponentResource):
             in_ns, pulumi.ResourceOptions(protect=True, depends_on=list(lb_dependencies))))
         k8s.core.v1.Service(f"{name}-internal", **body(m["internal"]), opts=in_ns)
         self.public_service = public
-        self.p2p_address = lb_host(public).apply(lambda host: f"{host}:{p2p_port}")
+        if external_address is not None:
+            self.p2p_address = pulumi.Output.from_input(external_address)
+        else:
+            self.p2p_address = lb_host(public).apply(lambda host: f"{host}:{p2p_port}")
         workload = chain_node_builder.chain_node_manifests(spec, self.p2p_address)["workload"]
         k8s.apps.v1.StatefulSet(f"{name}-workload", **body(workload), opts=pulumi.ResourceOptions.merge(
             in_ns, pulumi.ResourceOptions(depends_on=[claim, *workload_dependencies])))

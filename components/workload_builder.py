@@ -76,6 +76,15 @@ class ChainWorkload:
     extra_annotations: Mapping[str, str] = field(default_factory=dict)
     version: Optional[str] = None
     placement: Placement = field(default_factory=Placement)
+    # Daemons configured by flags rather than env (the Mina daemon). Empty: the image's own.
+    args: tuple = ()
+    # (env name, Secret name, key): variables from Secrets other than key_secret.
+    secret_env_refs: tuple[tuple[str, str, str], ...] = ()
+    init_containers: tuple[Mapping, ...] = ()
+    extra_volumes: tuple[Mapping, ...] = ()
+    extra_mounts: tuple[Mapping, ...] = ()
+    # The port readiness and startup probes watch; None: the port named rpc.
+    probe_port: Optional[str] = None
 
 
 def workload_labels(w: ChainWorkload) -> dict[str, str]:
@@ -128,6 +137,7 @@ def _env(w: ChainWorkload) -> list[dict]:
     if w.secret_env and not w.key_secret:
         raise ValueError(f"{w.name}: {', '.join(w.secret_env)} must come from a key Secret, and none is set")
     out += [{"name": k, "valueFrom": {"secretKeyRef": {"name": w.key_secret, "key": k}}} for k in w.secret_env]
+    out += [{"name": k, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}} for k, secret, key in w.secret_env_refs]
     return out
 
 
@@ -148,17 +158,20 @@ def statefulset(w: ChainWorkload) -> dict:
         "ports": _container_ports(w),
         "env": _env(w),
         "resources": w.resources.as_k8s(),
-        "volumeMounts": [{"name": "data", "mountPath": w.data_path, **({"subPath": w.data_sub_path} if w.data_sub_path else {})}],
+        "volumeMounts": [{"name": "data", "mountPath": w.data_path, **({"subPath": w.data_sub_path} if w.data_sub_path else {})},
+                         *[dict(m) for m in w.extra_mounts]],
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "privileged": False,
             "capabilities": {"drop": ["ALL"]},
         },
     }
+    if w.args:
+        container["args"] = list(w.args)
     if w.key_secret:
         # Key material only ever arrives by reference to a Secret, never as a plain value.
         container["envFrom"] = [{"secretRef": {"name": w.key_secret}}]
-    rpc = _port(w, "rpc")
+    rpc = _port(w, w.probe_port or "rpc")
     p2p = _port(w, "p2p")
     if p2p:
         # Liveness on the p2p listener: a hung process stops accepting peers. Generous,
@@ -189,8 +202,11 @@ def statefulset(w: ChainWorkload) -> dict:
         pod_spec["nodeSelector"] = dict(w.placement.node_selector)
     if w.placement.tolerations:
         pod_spec["tolerations"] = [dict(t) for t in w.placement.tolerations]
+    if w.init_containers:
+        pod_spec["initContainers"] = [dict(c) for c in w.init_containers]
     pod_spec["containers"] = [container]
-    pod_spec["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": w.claim_name}}]
+    pod_spec["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": w.claim_name}},
+                           *[dict(v) for v in w.extra_volumes]]
     return {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",

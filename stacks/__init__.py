@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Callable
 
 from pegasus.config import Settings
-from stacks import validator
+from stacks import testnet, validator
 
 BLUEPRINTS: dict[str, Callable[[Settings], None]] = {
     "validator": validator.deploy,
+    "testnet": testnet.deploy,  # type: ignore[dict-item]  (takes the testnet's own settings)
 }
 
 

@@ -218,7 +218,9 @@ def test_every_key_in_the_reference_is_read_by_the_parser(monkeypatch):
 
     monkeypatch.setattr(config._Section, "check_unknown", record)
     parse({"chain": SNAPSHOT, "spc": SPC, "cluster": EKS}, project="pegasus", stack="dev")
-    documented = {k.path for k in config.KEYS if "." in k.path}
+    # Sections of another blueprint are read by that blueprint's parser (tests/test_testnet_config.py).
+    other = {sec for secs in config.BLUEPRINT_SECTIONS.values() for sec in secs}
+    documented = {k.path for k in config.KEYS if "." in k.path and k.path.split(".", 1)[0] not in other}
     nested = {"cluster.autoprovisioning"}  # an object whose own fields are read by a nested section
     assert read | nested == documented | nested
     assert read == documented

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Optional
 
 from pegasus.config.fields import Resources, Secret, _Section, _DNS1123  # noqa: F401  (re-exported)
 from pegasus.config.keys import (  # noqa: F401  (re-exported)
-    BLUEPRINTS, DEFAULT_CHAINLET_RESOURCES, DEFAULT_SPC_RESOURCES, INGRESS_RESERVED_PORTS, KEYS, KEYS_BY_PATH,
+    BLUEPRINT_SECTIONS, BLUEPRINTS, DEFAULT_CHAINLET_RESOURCES, DEFAULT_SPC_RESOURCES, INGRESS_RESERVED_PORTS, KEYS, KEYS_BY_PATH,
     NAMESPACE, SECTIONS, SHARD_LIMITS, TOP_LEVEL_SCALARS, Key,
 )
 from pegasus.config.validator import *  # noqa: F401,F403  (the validator's settings types)
@@ -48,6 +48,14 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Opti
     blueprint = raw.get("blueprint", "validator")
     if blueprint not in BLUEPRINTS:
         raise ConfigError("blueprint", f"must be one of {', '.join(BLUEPRINTS)}; got {blueprint!r}")
+    for owner, owned in BLUEPRINT_SECTIONS.items():
+        for section in owned:
+            if owner != blueprint and section in raw:
+                raise ConfigError(section, f"applies to pegasus:blueprint {owner} only, and this stack's blueprint is {blueprint}")
+    if blueprint == "testnet":
+        from pegasus.config.testnet import parse_blueprint
+
+        return parse_blueprint(raw, project=project, stack=stack, secret_keys=secret_keys)  # type: ignore[return-value]
 
     sections = {name: _Section(name, raw.get(name)) for name in SECTIONS}
     cluster = _cluster(sections["cluster"], stack, secret_keys)

@@ -49,13 +49,15 @@ DEFAULT_CHAINLET_RESOURCES = {
     "requests": {"cpu": "500m", "memory": "1Gi"},
     "limits": {"cpu": "2", "memory": "4Gi"},
 }
+DEFAULT_DAEMON_RESOURCES = {"requests": {"cpu": "2", "memory": "8Gi"}, "limits": {"cpu": "4", "memory": "16Gi"}}
+DEFAULT_WORKER_RESOURCES = {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"cpu": "4", "memory": "8Gi"}}
 DEFAULT_SPC_RESOURCES = {
     "requests": {"cpu": "1", "memory": "4Gi"},
     "limits": {"cpu": "4", "memory": "16Gi"},
 }
 
 KEYS: tuple[Key, ...] = (
-    _k("blueprint", "string", "validator", "Which composition in stacks/ to deploy. One of: validator."),
+    _k("blueprint", "string", "validator", "Which composition in stacks/ to deploy. One of: validator, testnet."),
     # cluster
     _k("cluster.provider", "string", "existing", "Where the cluster comes from: existing (a kubeconfig), eks or gke."),
     _k("cluster.name", "string", "pegasus-<stack>", "Cluster name (EKS/GKE) and the prefix of cloud resources. DNS-1123, at most 40 characters."),
@@ -162,12 +164,33 @@ KEYS: tuple[Key, ...] = (
     _k("chainlets.keySecret", "string", None, "Name of a Secret that must exist in every chainlet namespace (KEYPASSWD and the like, via envFrom); sync it there with External Secrets, see README."),
     _k("chainlets.env", "object", {}, "Extra plain environment variables for every chainlet (OPTS, VOTING_PERIOD, STAKE_AMOUNT, ...; no keys: use keySecret)."),
     _k("chainlets.chainEnv", "object", {}, "Extra plain environment variables for one chainlet: {<chainId>: {NAME: value}}; they win over chainlets.env."),
+    # testnet blueprint (pegasus/config/testnet.py)
+    _k("testnet.name", "string", None, "testnet: the testnet's name (DNS-1123, at most 30 characters). Namespace testnet-<name> in every region; seeds are seed-<n>.<name>.<domain>. Required."),
+    _k("testnet.image", "string", None, "testnet: the Mina daemon image (tag or digest), also used by SNARK workers. Required."),
+    _k("testnet.genesisFile", "string", None, "testnet: path of the network's daemon.json, relative to the project; a ConfigMap mounted in every daemon (-config-file). Required."),
+    _k("testnet.ha", "boolean", True, "testnet: true needs at least 3 distinct regions; false runs in exactly 1."),
+    _k("testnet.domain", "string", None, "testnet: DNS domain of the seed records seed-<n>.<name>.<domain> (Cloudflare); set with cloudflareZoneId. Unset: no DNS records, the peer list uses the shard addresses."),
+    _k("testnet.cloudflareZoneId", "string", None, "testnet: the Cloudflare zone of testnet.domain. The Cloudflare provider reads its token from CLOUDFLARE_API_TOKEN or cloudflare:apiToken."),
+    _k("testnet.secretStore", "string", "kubernetes", "testnet: where block producer keys live: aws (Secrets Manager) | gcp (Secret Manager), synced at run time by External Secrets, or kubernetes (keyRef names an existing Secret in the namespace, with keys key and password)."),
+    _k("testnet.regions", "array", [], "testnet: the regions, objects with name, cluster (the keys of pegasus:cluster, or {provider: stack, stack, output}), seeds (a count, or [{libp2pKeyRef, peerId}]), blockProducers [{name, keyRef}], snarkPools [{name, coordinatorKeyRef, fee, workSelection seq|rand|roffset, workers, maxWorkers}], archive {enabled}, testServices [{name, image, args, daemon}]."),
+    _k("testnet.basePort", "integer", 8302, "testnet: first public p2p port of every shard; a daemon listens on and advertises its slot's port (-external-port)."),
+    _k("testnet.shardSize", "integer", 25, "testnet: daemons per p2p LoadBalancer shard in a region (at most 50)."),
+    _k("testnet.peerListUrl", "string", None, "testnet: an http(s) URL serving the peer list (publish the stack output peerList there); passed as -peer-list-url to every daemon."),
+    _k("testnet.udp", "boolean", False, "testnet: also publish every daemon's p2p port on UDP. Off: the Mina daemon's libp2p listens on TCP only (see README, Blueprint: testnet)."),
+    _k("testnet.storageSize", "string", "50Gi", "testnet: volume size of every daemon."),
+    _k("testnet.resources", "object", DEFAULT_DAEMON_RESOURCES, "testnet: requests and limits of every daemon."),
+    _k("testnet.workerResources", "object", DEFAULT_WORKER_RESOURCES, "testnet: requests and limits of every SNARK worker."),
+    _k("testnet.monitoring", "boolean", True, "testnet: a PodMonitor and alert rules (daemon down, block production stopped, low peers, no SNARK work) in every region; needs the Prometheus Operator CRDs there (a validator stack's monitoring, or your own)."),
+    _k("testnet.registry", "object", None, "testnet: optional image repositories for per-commit builds: {provider: ecr|gar, repositories: [...], keepLast: N, region, project (gar)}; keeps the newest keepLast images."),
 )
 
 KEYS_BY_PATH = {k.path: k for k in KEYS}
-SECTIONS = ("cluster", "ingress", "karpenter", "monitoring", "alerting", "logging", "charts", "storage", "spc", "chain", "chainlets")
+SECTIONS = ("cluster", "ingress", "karpenter", "monitoring", "alerting", "logging", "charts", "storage", "spc", "chain", "chainlets",
+            "testnet")
 TOP_LEVEL_SCALARS = tuple(k.path for k in KEYS if "." not in k.path)
-BLUEPRINTS = ("validator",)
+BLUEPRINTS = ("validator", "testnet")
+# Sections that belong to one blueprint: set under another they are an error, not ignored.
+BLUEPRINT_SECTIONS = {"testnet": ("testnet",)}
 
 # Where a key has an effect: the cluster providers (or chain sources) it applies to. A key set
 # where it has none is a plan warning, so a setting is never silently ignored. Keys not

@@ -1,0 +1,230 @@
+"""A Mina testnet over several regions (design document 001), one stack.
+
+Per region: its own cluster (the Cluster component, or a shared cluster's kubeconfig from
+another stack) and its own kubernetes provider, the namespace testnet-<name>, ingress-nginx
+with the p2p shards, the genesis ConfigMap, one ChainNode per daemon (seeds, block
+producers, SNARK coordinators) behind its slot's public port, SNARK worker Deployments, test
+services, and the peers.txt ConfigMap. Across regions: the seeds' Cloudflare records and the
+peer list every daemon bootstraps from.
+
+Keys never enter the program: a block producer names its key (keyRef), and External Secrets
+(or an existing Secret) puts it in the pod at run time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import cluster_builder, ingress_builder, testnet_builder as tb, testnet_secrets_builder as sb
+from components.chain_node import ChainNode
+from components.chart import missing_archives
+from components.cluster import Cluster
+from components.ingress import Ingress
+from components.k8s_util import body, custom_resource_args, helm_release
+from components.testnet_monitoring import TestnetMonitoring
+from pegasus.config import IngressSettings
+from pegasus.config.testnet import Region, TestnetBlueprint, TestnetSettings
+from pegasus import names
+from pegasus.errors import ConfigError
+
+
+@dataclass
+class RegionDeployment:
+    region: Region
+    provider: k8s.Provider
+    cluster: Optional[Cluster]
+    namespace: k8s.core.v1.Namespace
+    ingress: Ingress
+    plans: tuple[tb.DaemonPlan, ...]
+    shard_ips: dict[int, Any]  # shard -> the IP daemons pass as -external-ip
+
+
+def ingress_settings(testnet: TestnetSettings, region: Region) -> IngressSettings:
+    cloud = region.cloud
+    return IngressSettings(
+        shard_size=testnet.shard_size,
+        base_port=testnet.base_port,
+        internal_base_port=testnet.internal_base_port,
+        p2p_domain=None,
+        controller_replicas=2,
+        cloud=cloud,
+        allocate_node_ports=cloud != "eks",
+    )
+
+
+def charts(testnet: TestnetSettings) -> list:
+    out = [ingress_builder.CHART]
+    if any(r.provider == "eks" for r in testnet.regions):
+        out.append(cluster_builder.LBC_CHART)
+    if testnet.secret_store != "kubernetes":
+        out.append(sb.CHART)
+    return out
+
+
+def read_genesis(testnet: TestnetSettings, base_dir: str) -> str:
+    path = os.path.join(base_dir, testnet.genesis_file)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as e:
+        raise ConfigError("testnet.genesisFile", f"cannot read {testnet.genesis_file}: {e.strerror}; give the path of the network's daemon.json, relative to the project") from None
+
+
+def _provider(region: Region, stack: str, charts_dir: Optional[str]) -> tuple[k8s.Provider, Optional[Cluster]]:
+    if region.stack_cluster is not None:
+        # Self-service: a developer without cloud rights deploys into a shared regional
+        # cluster whose stack exports its kubeconfig.
+        ref = pulumi.StackReference(f"{region.name}-cluster-ref", stack_name=region.stack_cluster.stack)
+        kubeconfig = pulumi.Output.secret(ref.require_output(region.stack_cluster.output))
+        provider = k8s.Provider(f"{region.name}-k8s", kubeconfig=kubeconfig, **cluster_builder.provider_settings(),
+                                opts=pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"]))
+        return provider, None
+    cluster = Cluster(f"{region.name}-cluster", region.cluster, stack, karpenter=False, charts_dir=charts_dir)
+    return cluster.provider, cluster
+
+
+def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_dir: Optional[str],
+                  genesis: str) -> RegionDeployment:
+    provider, cluster = _provider(region, stack, charts_dir)
+    opts = pulumi.ResourceOptions(provider=provider)
+    # Deleting the namespace would delete every daemon volume in it, protected or not.
+    ns = k8s.core.v1.Namespace(f"{region.name}-namespace", **body(tb.namespace(testnet)),
+                               opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(retain_on_delete=True)))
+    plans = tb.plan_region(region, testnet)
+    settings = ingress_settings(testnet, region)
+    eks = cluster.eks if cluster else None
+    shard_lb_annotations: dict = {}
+    shard_addresses = None
+    if eks is not None:
+        from components.shard_addresses import ShardAddresses
+
+        # Mina's -external-ip takes an address, not a name: on eks the shards sit on
+        # Elastic IPs, whose first is what the daemons advertise.
+        shard_addresses = ShardAddresses(f"{region.name}-p2p-addresses",
+                                         range(max((p.address.shard for p in plans), default=-1) + 1), eks, ns)
+        health = cluster_builder.nlb_controller_health_check_annotations()
+        shard_lb_annotations = {i: {**a, **health} for i, a in shard_addresses.annotations.items()}
+    ingress = Ingress(
+        f"{region.name}-ingress", settings, tb.backends(plans, testnet),
+        cluster_name=region.cluster.name if region.cluster else f"{testnet.name}-{region.name}",
+        lb_dependencies=cluster.lb_dependencies if cluster else [], gcp=cluster.gke if cluster else None,
+        shard_lb_annotations=shard_lb_annotations, charts_dir=charts_dir, opts=opts,
+    )
+    in_ns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns]))
+    k8s.core.v1.ConfigMap(f"{region.name}-genesis", **body(tb.genesis_configmap(testnet, genesis)), opts=in_ns)
+    shard_ips = {}
+    for index, host in ingress.shard_hosts.items():
+        shard_ips[index] = shard_addresses.public_ips[index].apply(lambda ips: ips[0]) if shard_addresses else host
+    return RegionDeployment(region, provider, cluster, ns, ingress, plans, shard_ips)
+
+
+def _secrets(d: RegionDeployment, testnet: TestnetSettings, charts_dir: Optional[str]) -> list[pulumi.Resource]:
+    """What a daemon's pod waits for: the ExternalSecrets that write its key Secrets."""
+    store = sb.secret_store(testnet, d.region)
+    if store is None:
+        return []
+    opts = pulumi.ResourceOptions(provider=d.provider)
+    eso_ns = k8s.core.v1.Namespace(f"{d.region.name}-external-secrets-ns",
+                                   metadata={"name": sb.NAMESPACE, "labels": {"app.kubernetes.io/part-of": "pegasus"}}, opts=opts)
+    release = helm_release(f"{d.region.name}-external-secrets", sb.CHART, sb.NAMESPACE, sb.chart_values(),
+                           pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[eso_ns])), local_dir=charts_dir)
+    crd_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[d.namespace, release]))
+    store_res = k8s.apiextensions.CustomResource(f"{d.region.name}-secret-store", **custom_resource_args(store), opts=crd_opts)
+    out = []
+    for manifest in sb.external_secrets(d.plans, testnet):
+        out.append(k8s.apiextensions.CustomResource(
+            f"{d.region.name}-{manifest['metadata']['name']}", **custom_resource_args(manifest),
+            opts=pulumi.ResourceOptions.merge(crd_opts, pulumi.ResourceOptions(depends_on=[d.namespace, release, store_res]))))
+    return out
+
+
+def seed_peers(deployments: list[RegionDeployment], testnet: TestnetSettings) -> list[tuple[str, Any]]:
+    """(seed daemon key, multiaddr Output) for every seed whose peer ID is known."""
+    out = []
+    for d in deployments:
+        for p in d.plans:
+            if p.role != "seed" or not p.peer_id:
+                continue
+            host = tb.seed_host(int(p.name.split("-")[1]), testnet) if testnet.domain else None
+            host_out = pulumi.Output.from_input(host) if host else pulumi.Output.from_input(d.ingress.shard_hosts[p.address.shard])
+            out.append((f"{d.region.name}/{p.name}",
+                        host_out.apply(lambda h, port=p.address.port, peer=p.peer_id: tb.multiaddr(h, port, peer))))
+    return out
+
+
+def seed_records(deployments: list[RegionDeployment], testnet: TestnetSettings) -> None:
+    if not testnet.domain:
+        return
+    import pulumi_cloudflare as cloudflare
+
+    for d in deployments:
+        for p in d.plans:
+            if p.role != "seed":
+                continue
+            ip = d.shard_ips[p.address.shard]
+            # An A record where the shard has an address, a CNAME where it has a name.
+            kind = pulumi.Output.from_input(ip).apply(lambda v: "A" if tb._is_ipv4(v) else "CNAME")
+            cloudflare.DnsRecord(
+                f"{d.region.name}-{p.name}-dns",
+                zone_id=testnet.cloudflare_zone_id, name=tb.seed_host(int(p.name.split("-")[1]), testnet),
+                type=kind, content=ip, ttl=300, proxied=False,
+                comment=f"pegasus testnet {testnet.name}, region {d.region.name}",
+            )
+
+
+def deploy(settings: TestnetBlueprint) -> None:
+    testnet = settings.testnet
+    if settings.charts_dir is not None:
+        missing = missing_archives(charts(testnet), settings.charts_dir, os.getcwd())
+        if missing:
+            raise ConfigError("charts.localDir", f"{settings.charts_dir} lacks {', '.join(missing)}; put the packaged charts there or unset charts.localDir")
+    for warning in settings.warnings:
+        pulumi.log.warn(warning)
+    genesis = read_genesis(testnet, os.getcwd())
+    deployments = [deploy_region(r, testnet, settings.stack, settings.charts_dir, genesis) for r in testnet.regions]
+    peers = seed_peers(deployments, testnet)
+    seed_records(deployments, testnet)
+    peers_txt = pulumi.Output.all(*[addr for _, addr in peers]).apply(lambda addrs: tb.render_peers_txt(list(addrs)))
+    daemons_out: dict = {}
+    for d in deployments:
+        key_secrets = _secrets(d, testnet, settings.charts_dir)
+        opts = pulumi.ResourceOptions(provider=d.provider)
+        in_ns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[d.namespace]))
+        k8s.core.v1.ConfigMap(f"{d.region.name}-peers", **body(tb.peers_configmap(testnet, peers_txt)), opts=in_ns)
+        region_out = {}
+        for plan in d.plans:
+            own = f"{d.region.name}/{plan.name}"
+            others = [addr for key, addr in peers if key != own]
+            ip = d.shard_ips[plan.address.shard]
+            spec = tb.daemon_spec(plan, testnet, ip, others, d.cluster.storage_class if d.cluster else None)
+            external = pulumi.Output.concat(ip, ":", str(plan.address.port))
+            node = ChainNode(f"{d.region.name}-{plan.name}", spec, namespace=d.namespace, external_address=external,
+                             workload_dependencies=key_secrets, opts=opts)
+            region_out[plan.name] = {"role": plan.role, "address": node.p2p_address, "slot": plan.address.slot,
+                                     "shard": plan.address.shard, "port": plan.address.port,
+                                     "graphql": tb.graphql_url(plan.name, testnet)}
+        for pool in d.region.snark_pools:
+            workers = k8s.apps.v1.Deployment(f"{d.region.name}-{tb.worker_name(pool)}", **body(tb.worker_deployment(pool, testnet)), opts=in_ns)
+            hpa = tb.worker_hpa(pool, testnet)
+            if hpa is not None:
+                k8s.autoscaling.v2.HorizontalPodAutoscaler(f"{d.region.name}-{tb.worker_name(pool)}-hpa", **body(hpa),
+                                                           opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[workers])))
+        for service in d.region.test_services:
+            k8s.apps.v1.Deployment(f"{d.region.name}-{service.name}", **body(tb.test_service_deployment(service, testnet)), opts=in_ns)
+        if testnet.monitoring:
+            TestnetMonitoring(f"{d.region.name}-monitoring", testnet, d.region, d.namespace,
+                              opts=pulumi.ResourceOptions(providers=[d.provider]))
+        daemons_out[d.region.name] = region_out
+    pulumi.export("namespace", testnet.namespace)
+    pulumi.export("peerList", pulumi.Output.all(*[addr for _, addr in peers]))
+    pulumi.export("peersTxt", peers_txt)
+    pulumi.export("daemons", daemons_out)
+    pulumi.export("lbShards", {d.region.name: {names.shard_service_name(i): h for i, h in d.ingress.shard_hosts.items()} for d in deployments})
+    for d in deployments:
+        if d.cluster is not None and d.region.provider != "existing":
+            pulumi.export(f"kubeconfig-{d.region.name}", pulumi.Output.secret(d.cluster.kubeconfig))
