@@ -58,6 +58,7 @@ class DaemonPlan:
     libp2p_key_ref: Optional[str] = None
     peer_id: Optional[str] = None
     pool: Optional[SnarkPool] = None
+    secret_store: str = "kubernetes"  # the region's
 
 
 def plan_region(region: Region, testnet: TestnetSettings) -> tuple[DaemonPlan, ...]:
@@ -65,7 +66,8 @@ def plan_region(region: Region, testnet: TestnetSettings) -> tuple[DaemonPlan, .
 
     def add(**kw):
         slot = len(plans)
-        plans.append(DaemonPlan(region=region.name, address=slot_math.address(slot, testnet.shard_size, testnet.base_port), **kw))
+        plans.append(DaemonPlan(region=region.name, address=slot_math.address(slot, testnet.shard_size, testnet.base_port),
+                                secret_store=region.secret_store, **kw))
 
     for seed in region.seeds:
         add(name=f"seed-{seed.index}", role="seed", libp2p_key_ref=seed.libp2p_key_ref, peer_id=seed.peer_id)
@@ -162,13 +164,13 @@ def key_secret_name(plan: DaemonPlan, testnet: TestnetSettings) -> Optional[str]
     secretStore kubernetes, otherwise the one External Secrets syncs (components/testnet_secrets_builder.py)."""
     if plan.key_ref is None:
         return None
-    return plan.key_ref if testnet.secret_store == "kubernetes" else f"{plan.name}-key"
+    return plan.key_ref if plan.secret_store == "kubernetes" else f"{plan.name}-key"
 
 
 def libp2p_secret_name(plan: DaemonPlan, testnet: TestnetSettings) -> Optional[str]:
     if plan.libp2p_key_ref is None:
         return None
-    return plan.libp2p_key_ref if testnet.secret_store == "kubernetes" else f"{plan.name}-libp2p"
+    return plan.libp2p_key_ref if plan.secret_store == "kubernetes" else f"{plan.name}-libp2p"
 
 
 def _install_keys(plan: DaemonPlan, testnet: TestnetSettings) -> dict:

@@ -34,11 +34,12 @@ def store_name(testnet: TestnetSettings) -> str:
     return f"{testnet.name}-keys"
 
 
-def chart_values() -> dict:
+def chart_values(service_account_annotations: Optional[dict] = None) -> dict:
+    """`service_account_annotations`: on gke the workload-identity binding of the controller."""
     return {
         "installCRDs": True,
         "fullnameOverride": "external-secrets",
-        "serviceAccount": {"name": SERVICE_ACCOUNT},
+        "serviceAccount": {"name": SERVICE_ACCOUNT, "annotations": dict(service_account_annotations or {})},
         # The webhook validates ExternalSecrets; its certificate comes from the chart's own
         # cert-controller, so nothing else (cert-manager) is needed.
         "webhook": {"create": True},
@@ -51,9 +52,9 @@ def secret_store(testnet: TestnetSettings, region: Region) -> Optional[dict]:
     its GCP project. Credentials are the controller's own (EKS Pod Identity, GKE workload
     identity), so the store carries none."""
     cluster = region.cluster
-    if testnet.secret_store == "kubernetes":
+    if region.secret_store == "kubernetes":
         return None
-    if testnet.secret_store == "aws":
+    if region.secret_store == "aws":
         provider = {"aws": {"service": "SecretsManager", "region": (cluster.region if cluster and cluster.region else "us-east-1")}}
     else:
         provider = {"gcpsm": {"projectID": (cluster.project if cluster and cluster.project else "")}}
@@ -85,12 +86,35 @@ def external_secret(name: str, remote_key: str, testnet: TestnetSettings, role: 
 
 
 def external_secrets(plans: tuple[DaemonPlan, ...], testnet: TestnetSettings) -> list[dict]:
-    if testnet.secret_store == "kubernetes":
-        return []
     out = []
     for p in plans:
+        if p.secret_store == "kubernetes":
+            continue
         if p.key_ref:
             out.append(external_secret(key_secret_name(p, testnet), p.key_ref, testnet, p.role))
         if p.libp2p_key_ref:
             out.append(external_secret(libp2p_secret_name(p, testnet), p.libp2p_key_ref, testnet, "libp2p"))
     return out
+
+
+def remote_keys(plans: tuple[DaemonPlan, ...]) -> list[str]:
+    """The secret-manager entries a region's ExternalSecrets read, in daemon order."""
+    out = []
+    for p in plans:
+        if p.secret_store == "kubernetes":
+            continue
+        out += [k for k in (p.key_ref, p.libp2p_key_ref) if k]
+    return out
+
+
+def secrets_manager_policy(region: str, account: str, partition: str, keys: list[str]) -> str:
+    """Read access to exactly the testnet's entries. Secrets Manager appends six random
+    characters to a secret's ARN, hence `<name>-??????`."""
+    import json
+
+    resources = [f"arn:{partition}:secretsmanager:{region}:{account}:secret:{k}-??????" for k in keys]
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                       "Resource": resources}],
+    }, sort_keys=True)

@@ -25,7 +25,8 @@ from components.chain_node import ChainNode
 from components.chart import missing_archives
 from components.cluster import Cluster
 from components.ingress import Ingress
-from components.k8s_util import body, custom_resource_args, helm_release
+from components.k8s_util import body
+from components.testnet_keys import TestnetKeys
 from components.testnet_monitoring import TestnetMonitoring
 from pegasus.config import IngressSettings
 from pegasus.config.testnet import Region, TestnetBlueprint, TestnetSettings
@@ -61,7 +62,7 @@ def charts(testnet: TestnetSettings) -> list:
     out = [ingress_builder.CHART]
     if any(r.provider == "eks" for r in testnet.regions):
         out.append(cluster_builder.LBC_CHART)
-    if testnet.secret_store != "kubernetes":
+    if any(r.secret_store != "kubernetes" for r in testnet.regions):
         out.append(sb.CHART)
     return out
 
@@ -123,26 +124,6 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
     return RegionDeployment(region, provider, cluster, ns, ingress, plans, shard_ips)
 
 
-def _secrets(d: RegionDeployment, testnet: TestnetSettings, charts_dir: Optional[str]) -> list[pulumi.Resource]:
-    """What a daemon's pod waits for: the ExternalSecrets that write its key Secrets."""
-    store = sb.secret_store(testnet, d.region)
-    if store is None:
-        return []
-    opts = pulumi.ResourceOptions(provider=d.provider)
-    eso_ns = k8s.core.v1.Namespace(f"{d.region.name}-external-secrets-ns",
-                                   metadata={"name": sb.NAMESPACE, "labels": {"app.kubernetes.io/part-of": "pegasus"}}, opts=opts)
-    release = helm_release(f"{d.region.name}-external-secrets", sb.CHART, sb.NAMESPACE, sb.chart_values(),
-                           pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[eso_ns])), local_dir=charts_dir)
-    crd_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[d.namespace, release]))
-    store_res = k8s.apiextensions.CustomResource(f"{d.region.name}-secret-store", **custom_resource_args(store), opts=crd_opts)
-    out = []
-    for manifest in sb.external_secrets(d.plans, testnet):
-        out.append(k8s.apiextensions.CustomResource(
-            f"{d.region.name}-{manifest['metadata']['name']}", **custom_resource_args(manifest),
-            opts=pulumi.ResourceOptions.merge(crd_opts, pulumi.ResourceOptions(depends_on=[d.namespace, release, store_res]))))
-    return out
-
-
 def seed_peers(deployments: list[RegionDeployment], testnet: TestnetSettings) -> list[tuple[str, Any]]:
     """(seed daemon key, multiaddr Output) for every seed whose peer ID is known."""
     out = []
@@ -192,7 +173,10 @@ def deploy(settings: TestnetBlueprint) -> None:
     peers_txt = pulumi.Output.all(*[addr for _, addr in peers]).apply(lambda addrs: tb.render_peers_txt(list(addrs)))
     daemons_out: dict = {}
     for d in deployments:
-        key_secrets = _secrets(d, testnet, settings.charts_dir)
+        key_secrets: list[pulumi.Resource] = []
+        if d.region.secret_store != "kubernetes":
+            key_secrets = TestnetKeys(f"{d.region.name}-keys", testnet, d.region, d.plans, namespace=d.namespace,
+                                      provider=d.provider, cluster=d.cluster, charts_dir=settings.charts_dir).secrets
         opts = pulumi.ResourceOptions(provider=d.provider)
         in_ns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[d.namespace]))
         k8s.core.v1.ConfigMap(f"{d.region.name}-peers", **body(tb.peers_configmap(testnet, peers_txt)), opts=in_ns)
@@ -220,6 +204,10 @@ def deploy(settings: TestnetBlueprint) -> None:
             TestnetMonitoring(f"{d.region.name}-monitoring", testnet, d.region, d.namespace,
                               opts=pulumi.ResourceOptions(providers=[d.provider]))
         daemons_out[d.region.name] = region_out
+    if testnet.registry is not None:
+        from components.registry import ImageRegistry
+
+        pulumi.export("imageRepositories", ImageRegistry("registry", testnet.registry).urls)
     pulumi.export("namespace", testnet.namespace)
     pulumi.export("peerList", pulumi.Output.all(*[addr for _, addr in peers]))
     pulumi.export("peersTxt", peers_txt)

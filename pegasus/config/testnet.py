@@ -80,6 +80,7 @@ class Region:
     snark_pools: tuple[SnarkPool, ...]
     archive: bool
     test_services: tuple[TestService, ...]
+    secret_store: str = "kubernetes"  # testnet.secretStore unless the region sets its own
 
     @property
     def provider(self) -> str:
@@ -224,8 +225,10 @@ def _seeds(path: str, raw: Any, store: str) -> tuple[Seed, ...]:
 
 def _region(i: int, raw: Any, stack: str, store: str, secret_keys: set[str]) -> Region:
     path = f"testnet.regions[{i}]"
-    s = _Object(path, raw, ("name", "cluster", "seeds", "blockProducers", "snarkPools", "archive", "testServices"))
+    s = _Object(path, raw, ("name", "cluster", "seeds", "blockProducers", "snarkPools", "archive", "testServices", "secretStore"))
     name = _name(s.key("name"), s.required("name"))
+    # A region may keep its keys in its own cloud's secret manager (an eks and a gke region).
+    store = s.choice("secretStore", SECRET_STORES, store)
     cluster, stack_cluster = _region_cluster(s.key("cluster"), s.raw("cluster"), stack, name, secret_keys)
     seeds = _seeds(s.key("seeds"), s.raw("seeds"), store)
     producers = []
@@ -267,7 +270,7 @@ def _region(i: int, raw: Any, stack: str, store: str, secret_keys: set[str]) -> 
         ))
         t.check_unknown()
     s.check_unknown()
-    region = Region(name, cluster, stack_cluster, seeds, tuple(producers), tuple(pools), archive_enabled, tuple(services))
+    region = Region(name, cluster, stack_cluster, seeds, tuple(producers), tuple(pools), archive_enabled, tuple(services), store)
     daemons = daemon_names(region)
     for j, t in enumerate(region.test_services):
         if t.daemon not in daemons:

@@ -281,6 +281,8 @@ class PlanMocks(pmocks.Mocks):
         service = typ.split(":")[1].split("/")[0]
         physical = outputs.get("name") or f"{name}-placeholder"
         outputs.setdefault("name", physical)
+        if typ == "aws:ecr/repository:Repository":
+            outputs["repositoryUrl"] = self._mark("repositoryUrl", f"{ACCOUNT_ID}.dkr.ecr.{self.region}.amazonaws.com/{outputs.get('name', name)}")
         if typ == "aws:sqs/queue:Queue":
             outputs["arn"] = self._arn("sqs", "queue", physical).replace(f":queue/{physical}", f":{physical}")
             url = self._mark("url", f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{physical}")
