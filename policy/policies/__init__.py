@@ -25,6 +25,7 @@ from . import (
     public_exposure,
     signer_node_expiry,
     signing_workloads,
+    unique_producer_keys,
     unique_signer_keys,
     volume_encryption,
 )
@@ -48,6 +49,7 @@ ALL_POLICIES = [
     unique_signer_keys.POLICY,
     karpenter_ami.POLICY,
     signer_node_expiry.POLICY,
+    unique_producer_keys.POLICY,
 ]
 
 

@@ -41,6 +41,7 @@ ROSTER = {
     "pegasus-unique-signer-keys": ("mandatory", StackValidationPolicy),
     "pegasus-karpenter-ami-pinned": ("advisory", ResourceValidationPolicy),
     "pegasus-signer-nodes-never-expire": ("mandatory", StackValidationPolicy),
+    "pegasus-unique-producer-keys": ("mandatory", StackValidationPolicy),
 }
 
 
@@ -305,6 +306,10 @@ def bad_stack():
         f.resource(f.AWS_EKS, eks, "eks"),
         f.resource(f.S3_BUCKET, bucket, "bucket"),
         f.resource(f.EC2_NODE_CLASS, node_class, "node-class"),
+        *[f.resource("kubernetes:external-secrets.io/v1:ExternalSecret", {
+            "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+            "metadata": {"name": n, "namespace": "testnet-qa-7", "labels": {"pegasus.saga.xyz/role": "producer"}},
+            "spec": {"dataFrom": [{"extract": {"key": "qa-7/whale-1"}}]}}, n) for n in ("whale-1-key", "whale-2-key")],
     ]
 
 
