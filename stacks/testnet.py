@@ -124,6 +124,10 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
     return RegionDeployment(region, provider, cluster, ns, ingress, plans, shard_ips)
 
 
+def seed_number(plan: tb.DaemonPlan) -> int:
+    return int(plan.name.split("-", 1)[1])
+
+
 def seed_peers(deployments: list[RegionDeployment], testnet: TestnetSettings) -> list[tuple[str, Any]]:
     """(seed daemon key, multiaddr Output) for every seed whose peer ID is known."""
     out = []
@@ -131,7 +135,7 @@ def seed_peers(deployments: list[RegionDeployment], testnet: TestnetSettings) ->
         for p in d.plans:
             if p.role != "seed" or not p.peer_id:
                 continue
-            host = tb.seed_host(int(p.name.split("-")[1]), testnet) if testnet.domain else None
+            host = tb.seed_host(seed_number(p), testnet) if testnet.domain else None
             host_out = pulumi.Output.from_input(host) if host else pulumi.Output.from_input(d.ingress.shard_hosts[p.address.shard])
             out.append((f"{d.region.name}/{p.name}",
                         host_out.apply(lambda h, port=p.address.port, peer=p.peer_id: tb.multiaddr(h, port, peer))))
@@ -152,7 +156,7 @@ def seed_records(deployments: list[RegionDeployment], testnet: TestnetSettings) 
             kind = pulumi.Output.from_input(ip).apply(lambda v: "A" if tb._is_ipv4(v) else "CNAME")
             cloudflare.DnsRecord(
                 f"{d.region.name}-{p.name}-dns",
-                zone_id=testnet.cloudflare_zone_id, name=tb.seed_host(int(p.name.split("-")[1]), testnet),
+                zone_id=testnet.cloudflare_zone_id, name=tb.seed_host(seed_number(p), testnet),
                 type=kind, content=ip, ttl=300, proxied=False,
                 comment=f"pegasus testnet {testnet.name}, region {d.region.name}",
             )

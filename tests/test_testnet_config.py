@@ -55,6 +55,8 @@ def test_a_testnet_needs_no_validator_settings():
     assert (t.name, t.namespace, t.secret_store, t.base_port, t.shard_size, t.udp) == ("qa-7", "testnet-qa-7", "kubernetes", 8302, 25, False)
     use1 = t.regions[0]
     assert use1.seeds == (Seed(0), Seed(1))
+    # Numbered across the testnet: one DNS name per seed.
+    assert t.regions[1].seeds == (Seed(2),)
     assert use1.block_producers == (Producer("whale-1", "whale-1"),)
     assert use1.snark_pools == (SnarkPool("pool-a", "snark-a", "0.025", "seq", 2, 2),)
     assert use1.cluster.provider == "existing" and use1.cluster.context == "kind-use1"
@@ -189,7 +191,7 @@ def test_test_services_name_a_daemon_of_their_region():
     regions = copy.deepcopy(BASE["regions"])
     regions[1]["testServices"] = [{"name": "tx-bot", "image": "example/bot:1.0", "daemon": "whale-1"}]
     assert error(tn(regions=regions)) == (
-        "pegasus:testnet.regions[1].testServices[0].daemon: 'whale-1' is not a daemon of region euw1; one of seed-0, whale-2"
+        "pegasus:testnet.regions[1].testServices[0].daemon: 'whale-1' is not a daemon of region euw1; one of seed-2, whale-2"
     )
 
 

@@ -202,13 +202,15 @@ class _ClusterSection(_Section):
             raise ConfigError(self.key(unknown[0]), f"unknown key; use provider stack, or the keys of pegasus:cluster ({self._known('cluster')})")
 
 
-def _seeds(path: str, raw: Any, store: str) -> tuple[Seed, ...]:
+def _seeds(path: str, raw: Any, store: str, first: int) -> tuple[Seed, ...]:
+    """Seeds are numbered across the whole testnet (`first` is this region's first number):
+    seed-<n>.<name>.<domain> must be one name per seed, whatever its region."""
     if raw is None:
         return ()
     if isinstance(raw, int) and not isinstance(raw, bool):
         if not 0 <= raw <= 10:
             raise ConfigError(path, f"must be between 0 and 10; got {raw}")
-        return tuple(Seed(i) for i in range(raw))
+        return tuple(Seed(first + i) for i in range(raw))
     if not isinstance(raw, list):
         raise ConfigError(path, f"must be a count, or a list of {{libp2pKeyRef, peerId}} objects; got {_describe(raw)}")
     out = []
@@ -219,18 +221,18 @@ def _seeds(path: str, raw: Any, store: str) -> tuple[Seed, ...]:
         if not _PEER_ID.match(peer):
             raise ConfigError(s.key("peerId"), f"{peer!r} is not a libp2p peer ID like 12D3KooW... (`mina libp2p generate-keypair` prints it)")
         s.check_unknown()
-        out.append(Seed(i, ref, peer))
+        out.append(Seed(first + i, ref, peer))
     return tuple(out)
 
 
-def _region(i: int, raw: Any, stack: str, store: str, secret_keys: set[str]) -> Region:
+def _region(i: int, raw: Any, stack: str, store: str, secret_keys: set[str], first_seed: int = 0) -> Region:
     path = f"testnet.regions[{i}]"
     s = _Object(path, raw, ("name", "cluster", "seeds", "blockProducers", "snarkPools", "archive", "testServices", "secretStore"))
     name = _name(s.key("name"), s.required("name"))
     # A region may keep its keys in its own cloud's secret manager (an eks and a gke region).
     store = s.choice("secretStore", SECRET_STORES, store)
     cluster, stack_cluster = _region_cluster(s.key("cluster"), s.raw("cluster"), stack, name, secret_keys)
-    seeds = _seeds(s.key("seeds"), s.raw("seeds"), store)
+    seeds = _seeds(s.key("seeds"), s.raw("seeds"), store, first_seed)
     producers = []
     for j, item in enumerate(_list(s, "blockProducers")):
         p = _Object(f"{s.key('blockProducers')}[{j}]", item, ("name", "keyRef"))
@@ -334,7 +336,10 @@ def parse_testnet(s: _Section, stack: str, secret_keys: set[str]) -> TestnetSett
         raise ConfigError(s.key("cloudflareZoneId" if domain else "domain"), "domain and cloudflareZoneId are set together: the seed records seed-<n>.<name>.<domain> live in that Cloudflare zone")
     store = s.choice("secretStore", SECRET_STORES, "kubernetes")
     raw_regions = s.get("regions", list, [])
-    regions = tuple(_region(i, r, stack, store, secret_keys) for i, r in enumerate(raw_regions))
+    parsed: list[Region] = []
+    for i, r in enumerate(raw_regions):
+        parsed.append(_region(i, r, stack, store, secret_keys, sum(len(p.seeds) for p in parsed)))
+    regions = tuple(parsed)
     if not regions:
         raise ConfigError(s.key("regions"), "must list at least one region")
     names = [r.name for r in regions]
