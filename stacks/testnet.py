@@ -28,7 +28,7 @@ from components.ingress import Ingress
 from components.k8s_util import body
 from components.testnet_keys import TestnetKeys
 from components.testnet_monitoring import TestnetMonitoring
-from pegasus.config import IngressSettings
+from pegasus.config import IngressSettings, LoggingSettings
 from pegasus.config.testnet import Region, TestnetBlueprint, TestnetSettings
 from pegasus import names
 from pegasus.errors import ConfigError
@@ -64,6 +64,10 @@ def charts(testnet: TestnetSettings) -> list:
         out.append(cluster_builder.LBC_CHART)
     if any(r.secret_store != "kubernetes" for r in testnet.regions):
         out.append(sb.CHART)
+    if testnet.logging and any(r.provider in ("eks", "gke") for r in testnet.regions):
+        from components import logging_builder
+
+        out.append(logging_builder.CHART)
     return out
 
 
@@ -76,7 +80,7 @@ def read_genesis(testnet: TestnetSettings, base_dir: str) -> str:
         raise ConfigError("testnet.genesisFile", f"cannot read {testnet.genesis_file}: {e.strerror}; give the path of the network's daemon.json, relative to the project") from None
 
 
-def _provider(region: Region, stack: str, charts_dir: Optional[str]) -> tuple[k8s.Provider, Optional[Cluster]]:
+def _provider(region: Region, stack: str, charts_dir: Optional[str], ship_logs: bool) -> tuple[k8s.Provider, Optional[Cluster]]:
     if region.stack_cluster is not None:
         # Self-service: a developer without cloud rights deploys into a shared regional
         # cluster whose stack exports its kubeconfig.
@@ -85,13 +89,14 @@ def _provider(region: Region, stack: str, charts_dir: Optional[str]) -> tuple[k8
         provider = k8s.Provider(f"{region.name}-k8s", kubeconfig=kubeconfig, **cluster_builder.provider_settings(),
                                 opts=pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"]))
         return provider, None
-    cluster = Cluster(f"{region.name}-cluster", region.cluster, stack, karpenter=False, charts_dir=charts_dir)
+    cluster = Cluster(f"{region.name}-cluster", region.cluster, stack, karpenter=False, charts_dir=charts_dir,
+                      ship_logs=ship_logs)
     return cluster.provider, cluster
 
 
 def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_dir: Optional[str],
                   genesis: str) -> RegionDeployment:
-    provider, cluster = _provider(region, stack, charts_dir)
+    provider, cluster = _provider(region, stack, charts_dir, testnet.logging)
     opts = pulumi.ResourceOptions(provider=provider)
     # Deleting the namespace would delete every daemon volume in it, protected or not.
     ns = k8s.core.v1.Namespace(f"{region.name}-namespace", **body(tb.namespace(testnet)),
@@ -116,6 +121,12 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
         lb_dependencies=cluster.lb_dependencies if cluster else [], gcp=cluster.gke if cluster else None,
         shard_lb_annotations=shard_lb_annotations, charts_dir=charts_dir, opts=opts,
     )
+    if testnet.logging and cluster is not None and (cluster.eks or cluster.gke):
+        from components.logging import Logging
+
+        Logging(f"{region.name}-logging", LoggingSettings(True, testnet.log_retention_days), region.cluster.name, provider,
+                eks=cluster.eks, gke=cluster.gke, tags=cluster_builder.common_tags(region.cluster, stack),
+                charts_dir=charts_dir, opts=opts)
     in_ns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns]))
     k8s.core.v1.ConfigMap(f"{region.name}-genesis", **body(tb.genesis_configmap(testnet, genesis)), opts=in_ns)
     shard_ips = {}

@@ -146,6 +146,8 @@ def test_cloud_example_eks_and_gke():
     kinds = {r.type for r in plan.resources}
     assert {"eks:index:Cluster", "gcp:container/cluster:Cluster", "aws:ecr/repository:Repository",
             "aws:ecr/lifecyclePolicy:LifecyclePolicy", "gcp:secretmanager/secretIamMember:SecretIamMember"} <= kinds
+    # Log shipping in every region: all three are eks or gke.
+    assert len([r for r in plan.resources if r.type == "pegasus:logging:Logging"]) == 3
     stores = {r.name: r.inputs["spec"]["provider"] for r in plan.resources if r.type.endswith(":SecretStore")}
     assert stores == {
         "use1-keys-store": {"aws": {"service": "SecretsManager", "region": "us-east-1"}},

@@ -12,14 +12,14 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from pegasus.config.fields import Resources, _Section, _describe, _quantity, _resources, _DNS1123
+from pegasus.config.fields import Resources, _Section, _describe, _quantity, _resources, _DNS1123, log_retention_days
 from pegasus.config.keys import DEFAULT_DAEMON_RESOURCES, DEFAULT_WORKER_RESOURCES, KEYS
 from pegasus.config.platform import ClusterSettings, _cluster
 from pegasus.errors import ConfigError
 
 SECRET_STORES = ("aws", "gcp", "kubernetes")
-# Mina's -work-selection values. The daemon's Cli_lib.Arg_type parses seq and rand; roffset is
-# the random-offset selector of newer daemons (issue 12 names all three).
+# Mina's -work-selection values: seq and rand, and roffset for the Random_offset method of
+# newer daemons' work selector (work_selector.ml, Selection_methods); older daemons refuse it.
 WORK_SELECTIONS = ("seq", "rand", "roffset")
 REGISTRY_PROVIDERS = ("ecr", "gar")
 _FEE = re.compile(r"^[0-9]+(\.[0-9]{1,9})?$")
@@ -121,6 +121,8 @@ class TestnetSettings:
     worker_resources: Resources = Resources("2", "4Gi", "4", "8Gi")
     registry: Optional[Registry] = None
     monitoring: bool = True
+    logging: bool = False
+    log_retention_days: int = 30
 
     @property
     def namespace(self) -> str:
@@ -378,6 +380,8 @@ def parse_testnet(s: _Section, stack: str, secret_keys: set[str]) -> TestnetSett
         worker_resources=_resources(s, "workerResources", DEFAULT_WORKER_RESOURCES),
         registry=_registry(s.raw("registry")),
         monitoring=s.get("monitoring", bool, True),
+        logging=s.get("logging", bool, False),
+        log_retention_days=log_retention_days(s, "logRetentionDays", 30),
     )
     s.check_unknown()
     return out
@@ -444,4 +448,11 @@ def parse_blueprint(raw: dict, *, project: str, stack: str, secret_keys: set[str
             f"{', '.join(unknown_ids)} generate their libp2p keypair on first start, so their peer IDs are unknown and "
             "they are left out of the peer list; give seeds as [{libp2pKeyRef, peerId}] to publish them"
         )
+    if testnet.logging:
+        elsewhere = [r.name for r in testnet.regions if r.provider not in ("eks", "gke")]
+        if elsewhere:
+            warnings.append(
+                f"testnet.logging ships logs from eks and gke regions only; {', '.join(elsewhere)} "
+                "run on clusters whose log agent is their operator's"
+            )
     return TestnetBlueprint(project, stack, "testnet", testnet, charts_dir, tuple(warnings))
