@@ -59,6 +59,7 @@ class DaemonPlan:
     peer_id: Optional[str] = None
     pool: Optional[SnarkPool] = None
     secret_store: str = "kubernetes"  # the region's
+    archive_address: Optional[str] = None  # host:port of the region's archive, for the daemon it serves
 
 
 def plan_region(region: Region, testnet: TestnetSettings) -> tuple[DaemonPlan, ...]:
@@ -66,8 +67,11 @@ def plan_region(region: Region, testnet: TestnetSettings) -> tuple[DaemonPlan, .
 
     def add(**kw):
         slot = len(plans)
+        archive = None
+        if region.archive is not None and kw["name"] == region.archive.daemon:
+            archive = archive_address(testnet)
         plans.append(DaemonPlan(region=region.name, address=slot_math.address(slot, testnet.shard_size, testnet.base_port),
-                                secret_store=region.secret_store, **kw))
+                                secret_store=region.secret_store, archive_address=archive, **kw))
 
     for seed in region.seeds:
         add(name=f"seed-{seed.index}", role="seed", libp2p_key_ref=seed.libp2p_key_ref, peer_id=seed.peer_id)
@@ -76,6 +80,17 @@ def plan_region(region: Region, testnet: TestnetSettings) -> tuple[DaemonPlan, .
     for pool in region.snark_pools:
         add(name=pool.name, role="coordinator", key_ref=pool.coordinator_key_ref, pool=pool)
     return tuple(plans)
+
+
+ARCHIVE_PORT = 3086  # mina-archive -server-port
+
+
+def archive_name(testnet: TestnetSettings) -> str:
+    return f"{testnet.name}-archive"
+
+
+def archive_address(testnet: TestnetSettings) -> str:
+    return f"{archive_name(testnet)}.{testnet.namespace}.svc.cluster.local:{ARCHIVE_PORT}"
 
 
 def protocols(testnet: TestnetSettings) -> tuple[str, ...]:
@@ -156,6 +171,8 @@ def daemon_args(plan: DaemonPlan, testnet: TestnetSettings, external_ip: Any, pe
         args += ["-peer", peer]
     if testnet.peer_list_url:
         args += ["-peer-list-url", testnet.peer_list_url]
+    if plan.archive_address:
+        args += ["-archive-address", plan.archive_address]
     return args
 
 

@@ -32,6 +32,7 @@ from pegasus.config import IngressSettings, LoggingSettings
 from pegasus.config.testnet import Region, TestnetBlueprint, TestnetSettings
 from pegasus import names
 from pegasus.errors import ConfigError
+from stacks.validator import READINESS_GATE_LABEL
 
 
 @dataclass
@@ -64,6 +65,10 @@ def charts(testnet: TestnetSettings) -> list:
         out.append(cluster_builder.LBC_CHART)
     if any(r.secret_store != "kubernetes" for r in testnet.regions):
         out.append(sb.CHART)
+    if any(r.archive is not None for r in testnet.regions):
+        from components import testnet_archive_builder
+
+        out.append(testnet_archive_builder.CNPG_CHART)
     if testnet.logging and any(r.provider in ("eks", "gke") for r in testnet.regions):
         from components import logging_builder
 
@@ -106,6 +111,8 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
     eks = cluster.eks if cluster else None
     shard_lb_annotations: dict = {}
     shard_addresses = None
+    namespace_labels: dict = {}
+    release_timeout = None
     if eks is not None:
         from components.shard_addresses import ShardAddresses
 
@@ -115,11 +122,16 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
                                          range(max((p.address.shard for p in plans), default=-1) + 1), eks, ns)
         health = cluster_builder.nlb_controller_health_check_annotations()
         shard_lb_annotations = {i: {**a, **health} for i, a in shard_addresses.annotations.items()}
+        # As for a validator (stacks/validator.py): readiness gates keep a target serving through
+        # a rollout, and a gated controller pod takes minutes to be Ready.
+        namespace_labels = {READINESS_GATE_LABEL: "enabled"}
+        release_timeout = 900
     ingress = Ingress(
         f"{region.name}-ingress", settings, tb.backends(plans, testnet),
         cluster_name=region.cluster.name if region.cluster else f"{testnet.name}-{region.name}",
         lb_dependencies=cluster.lb_dependencies if cluster else [], gcp=cluster.gke if cluster else None,
-        shard_lb_annotations=shard_lb_annotations, charts_dir=charts_dir, opts=opts,
+        shard_lb_annotations=shard_lb_annotations, namespace_labels=namespace_labels, release_timeout=release_timeout,
+        charts_dir=charts_dir, opts=opts,
     )
     if testnet.logging and cluster is not None and (cluster.eks or cluster.gke):
         from components.logging import Logging
@@ -128,7 +140,12 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
                 eks=cluster.eks, gke=cluster.gke, tags=cluster_builder.common_tags(region.cluster, stack),
                 charts_dir=charts_dir, opts=opts)
     in_ns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns]))
-    k8s.core.v1.ConfigMap(f"{region.name}-genesis", **body(tb.genesis_configmap(testnet, genesis)), opts=in_ns)
+    genesis_cm = k8s.core.v1.ConfigMap(f"{region.name}-genesis", **body(tb.genesis_configmap(testnet, genesis)), opts=in_ns)
+    if region.archive is not None:
+        from components.testnet_archive import TestnetArchive
+
+        TestnetArchive(f"{region.name}-archive", testnet, region, namespace=ns, provider=provider, genesis=genesis_cm,
+                       charts_dir=charts_dir)
     shard_ips = {}
     for index, host in ingress.shard_hosts.items():
         shard_ips[index] = shard_addresses.public_ips[index].apply(lambda ips: ips[0]) if shard_addresses else host

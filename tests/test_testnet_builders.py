@@ -259,3 +259,54 @@ def test_registry_rules_keep_the_newest_images():
         {"id": "keep-newest", "action": "KEEP", "most_recent_versions": {"keep_count": 10}},
         {"id": "delete-older", "action": "DELETE", "condition": {"tag_state": "ANY"}},
     ]
+
+
+ARCHIVE_IMAGE = "minaprotocol/mina-archive:3.1.0"
+
+
+def archived(**archive):
+    region = {"name": "use1", "seeds": 2, "blockProducers": [{"name": "whale-1", "keyRef": "k1"}],
+              "archive": {"enabled": True, "image": ARCHIVE_IMAGE, **archive}}
+    return settings(regions=[region])
+
+
+def test_archive_goes_beside_the_first_seed_unless_named():
+    t = archived()
+    plans = tb.plan_region(t.regions[0], t)
+    assert [p.archive_address for p in plans] == ["qa-7-archive.testnet-qa-7.svc.cluster.local:3086", None, None]
+    args = tb.daemon_args(plans[0], t, "198.51.100.7", [])
+    assert args[-2:] == ["-archive-address", "qa-7-archive.testnet-qa-7.svc.cluster.local:3086"]
+    t = archived(daemon="whale-1")
+    assert [p.name for p in tb.plan_region(t.regions[0], t) if p.archive_address] == ["whale-1"]
+
+
+def test_archive_database_schema_job_and_process():
+    from components import testnet_archive_builder as ab
+
+    t = archived(storageSize="100Gi")
+    region = t.regions[0]
+    assert ab.db_cluster(t, region)["spec"] == {
+        "instances": 1, "storage": {"size": "100Gi"}, "bootstrap": {"initdb": {"database": "archive", "owner": "archive"}}}
+    uri = [{"name": "ARCHIVE_DB_URI", "valueFrom": {"secretKeyRef": {"name": "qa-7-archive-db-app", "key": "uri"}}}]
+    job = ab.schema_job(t, region)["spec"]["template"]["spec"]
+    assert job["initContainers"][0]["image"] == ARCHIVE_IMAGE
+    assert job["initContainers"][0]["command"] == ["/bin/sh", "-c", "cp /etc/mina/archive/*.sql /schema/"]
+    apply = job["containers"][0]
+    assert (apply["image"], apply["env"]) == ("postgres:17.6", uri)
+    assert apply["command"] == ["/bin/sh", "-c", "\n".join([
+        "set -eu",
+        'until pg_isready -q -d "$ARCHIVE_DB_URI"; do sleep 2; done',
+        'if psql -tA -d "$ARCHIVE_DB_URI" -c "SELECT to_regclass(\'public.blocks\')" | grep -q blocks; then',
+        '  echo "schema present"',
+        "else",
+        '  cd /schema && psql -v ON_ERROR_STOP=1 -q -d "$ARCHIVE_DB_URI" -f create_schema.sql',
+        "fi",
+    ])]
+    process = ab.archive_deployment(t, region)
+    assert process["spec"]["strategy"] == {"type": "Recreate"}
+    container = process["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"] == ["run", "-postgres-uri", "$(ARCHIVE_DB_URI)", "-server-port", "3086",
+                                 "-config-file", "/genesis/daemon.json"]
+    assert container["env"] == uri
+    svc = ab.archive_service(t)
+    assert (svc["metadata"]["name"], svc["spec"]["selector"]) == ("qa-7-archive", process["spec"]["selector"]["matchLabels"])

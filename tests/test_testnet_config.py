@@ -242,3 +242,19 @@ def test_the_example_stacks_parse():
         s = parse(raw, project="pegasus", stack=stack)
         assert s.blueprint == "testnet"
     assert [r.cluster.provider for r in s.testnet.regions] == ["eks", "gke", "eks"]
+
+
+def test_archive_settings():
+    regions = copy.deepcopy(BASE["regions"])
+    regions[0]["archive"] = {"enabled": True}
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.regions[0].archive.image: is required with archive enabled: the archive process image, "
+        "like minaprotocol/mina-archive:<tag>")
+    regions[0]["archive"] = {"enabled": True, "image": "minaprotocol/mina-archive:3.1.0"}
+    archive = parsed(tn(regions=regions)).testnet.regions[0].archive
+    assert (archive.image, archive.daemon, archive.storage_size) == ("minaprotocol/mina-archive:3.1.0", "seed-0", "20Gi")
+    regions[0]["archive"]["daemon"] = "whale-9"
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.regions[0].archive.daemon: 'whale-9' is not a daemon of region use1; one of seed-0, seed-1, whale-1, pool-a")
+    regions[0]["archive"] = {"enabled": False}
+    assert parsed(tn(regions=regions)).testnet.regions[0].archive is None

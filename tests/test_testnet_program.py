@@ -146,6 +146,12 @@ def test_cloud_example_eks_and_gke():
     kinds = {r.type for r in plan.resources}
     assert {"eks:index:Cluster", "gcp:container/cluster:Cluster", "aws:ecr/repository:Repository",
             "aws:ecr/lifecyclePolicy:LifecyclePolicy", "gcp:secretmanager/secretIamMember:SecretIamMember"} <= kinds
+    # The archive's database is protected and retained; the process waits for it.
+    db = [r for r in plan.resources if r.type == "kubernetes:postgresql.cnpg.io/v1:Cluster"]
+    assert [r.name for r in db] == ["use1-archive-db"] and db[0].options["protect"] and db[0].options["retainOnDelete"]
+    seed = [r for r in k8s(plan, "StatefulSet") if r.name == "use1-seed-0-workload"][0]
+    seed_args = seed.inputs["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert seed_args[seed_args.index("-archive-address") + 1] == "devnet-3-archive.testnet-devnet-3.svc.cluster.local:3086"
     # Log shipping in every region: all three are eks or gke.
     assert len([r for r in plan.resources if r.type == "pegasus:logging:Logging"]) == 3
     stores = {r.name: r.inputs["spec"]["provider"] for r in plan.resources if r.type.endswith(":SecretStore")}

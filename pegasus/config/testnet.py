@@ -8,6 +8,7 @@ block producers with one key (document 001's double-production bug) never reach 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -71,6 +72,15 @@ class TestService:
 
 
 @dataclass(frozen=True)
+class Archive:
+    """The archive process beside one daemon, with its Postgres (CloudNativePG)."""
+
+    image: str  # minaprotocol/mina-archive:<tag>
+    daemon: str  # the daemon that sends it blocks (-archive-address)
+    storage_size: str = "20Gi"
+
+
+@dataclass(frozen=True)
 class Region:
     name: str
     cluster: Optional[ClusterSettings]
@@ -78,7 +88,7 @@ class Region:
     seeds: tuple[Seed, ...]
     block_producers: tuple[Producer, ...]
     snark_pools: tuple[SnarkPool, ...]
-    archive: bool
+    archive: Optional[Archive]
     test_services: tuple[TestService, ...]
     secret_store: str = "kubernetes"  # testnet.secretStore unless the region sets its own
 
@@ -256,11 +266,7 @@ def _region(i: int, raw: Any, stack: str, store: str, secret_keys: set[str], fir
             max_workers=p.int_range("maxWorkers", workers, workers, 500, " and at least workers"),
         ))
         p.check_unknown()
-    archive = _Object(s.key("archive"), s.raw("archive"), ("enabled",))
-    archive_enabled = archive.get("enabled", bool, False)
-    if archive_enabled:
-        raise ConfigError(archive.key("enabled"), "the archive node is not built yet; leave it false (see README, Blueprint: testnet)")
-    archive.check_unknown()
+    archive = _archive(s.key("archive"), s.raw("archive"))
     services = []
     for j, item in enumerate(_list(s, "testServices")):
         t = _Object(f"{s.key('testServices')}[{j}]", item, ("name", "image", "args", "daemon"))
@@ -274,8 +280,15 @@ def _region(i: int, raw: Any, stack: str, store: str, secret_keys: set[str], fir
         ))
         t.check_unknown()
     s.check_unknown()
-    region = Region(name, cluster, stack_cluster, seeds, tuple(producers), tuple(pools), archive_enabled, tuple(services), store)
+    region = Region(name, cluster, stack_cluster, seeds, tuple(producers), tuple(pools), archive, tuple(services), store)
     daemons = daemon_names(region)
+    if archive is not None:
+        if not archive.daemon:
+            if not region.seeds:
+                raise ConfigError(f"{s.key('archive')}.daemon", f"is required: region {name} has no seed to attach the archive to; name one of {', '.join(daemons) or 'its daemons'}")
+            region = dataclasses.replace(region, archive=dataclasses.replace(archive, daemon=daemons[0]))
+        elif archive.daemon not in daemons:
+            raise ConfigError(f"{s.key('archive')}.daemon", f"{archive.daemon!r} is not a daemon of region {name}; one of {', '.join(daemons)}")
     for j, t in enumerate(region.test_services):
         if t.daemon not in daemons:
             raise ConfigError(f"{s.key('testServices')}[{j}].daemon", f"{t.daemon!r} is not a daemon of region {name}; one of {', '.join(daemons)}")
@@ -283,6 +296,21 @@ def _region(i: int, raw: Any, stack: str, store: str, secret_keys: set[str], fir
     if clash:
         raise ConfigError(s.key("blockProducers"), f"the name {clash[0]!r} is used twice in region {name}; daemons, pools and test services need distinct names")
     return region
+
+
+def _archive(path: str, raw: Any) -> Optional[Archive]:
+    a = _Object(path, raw, ("enabled", "image", "daemon", "storageSize"))
+    enabled = a.get("enabled", bool, False)
+    image, daemon = a.get("image", str), a.get("daemon", str, "")
+    size = _quantity(a.key("storageSize"), a.get("storageSize", str, "20Gi"))
+    a.check_unknown()
+    if not enabled:
+        return None
+    if not image:
+        raise ConfigError(a.key("image"), "is required with archive enabled: the archive process image, like minaprotocol/mina-archive:<tag>")
+    from pegasus.config.validator import image_reference
+
+    return Archive(image_reference(a.key("image"), image), daemon, size)
 
 
 def daemon_names(region: Region) -> list[str]:
