@@ -63,6 +63,8 @@ def _env(testnet: TestnetSettings) -> list[dict]:
 
 
 _SECURITY = {"allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]}}
+# The schema Job writes only into its emptyDir.
+_JOB_SECURITY = {**_SECURITY, "readOnlyRootFilesystem": True}
 _SMALL = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}}
 
 APPLY_SCHEMA = "\n".join([
@@ -98,14 +100,14 @@ def schema_job(testnet: TestnetSettings, region: Region) -> dict:
                         # create_schema.sql includes its sibling files, so the whole folder is copied.
                         "command": ["/bin/sh", "-c", f"cp /etc/mina/archive/*.sql {SCHEMA_DIR}/"],
                         "volumeMounts": [{"name": "schema", "mountPath": SCHEMA_DIR}],
-                        "resources": _SMALL, "securityContext": _SECURITY,
+                        "resources": _SMALL, "securityContext": _JOB_SECURITY,
                     }],
                     "containers": [{
                         "name": "apply-schema", "image": PSQL_IMAGE, "imagePullPolicy": "IfNotPresent",
                         "command": ["/bin/sh", "-c", APPLY_SCHEMA],
                         "env": _env(testnet),
                         "volumeMounts": [{"name": "schema", "mountPath": SCHEMA_DIR, "readOnly": True}],
-                        "resources": _SMALL, "securityContext": _SECURITY,
+                        "resources": _SMALL, "securityContext": _JOB_SECURITY,
                     }],
                     "volumes": [{"name": "schema", "emptyDir": {"sizeLimit": "64Mi"}}],
                 },
@@ -140,6 +142,9 @@ def archive_deployment(testnet: TestnetSettings, region: Region) -> dict:
                                  "-config-file", f"{tb.GENESIS_DIR}/{tb.GENESIS_FILE}"],
                         "env": _env(testnet),
                         "ports": [{"name": "archive", "containerPort": ARCHIVE_PORT, "protocol": "TCP"}],
+                        "readinessProbe": {"tcpSocket": {"port": "archive"}, "periodSeconds": 10},
+                        "livenessProbe": {"tcpSocket": {"port": "archive"}, "initialDelaySeconds": 60, "periodSeconds": 30,
+                                          "failureThreshold": 10},
                         "volumeMounts": [{"name": "genesis", "mountPath": tb.GENESIS_DIR, "readOnly": True}],
                         "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
                         "securityContext": _SECURITY,

@@ -424,3 +424,26 @@ def test_service_deployment(service: Any, testnet: TestnetSettings) -> dict:
             },
         },
     }
+
+
+def network_policy(testnet: TestnetSettings, plans: tuple[DaemonPlan, ...]) -> dict:
+    """Who may reach a testnet's pods. p2p ports are public (the shards' proxy runs in another
+    namespace) and metrics are scraped from wherever Prometheus runs; GraphQL, which can send
+    transactions with a producer's key, and the client port stay within the namespace (test
+    services, SNARK workers, the archive). Egress stays open: daemons dial peers anywhere."""
+    p2p_ports = [{"protocol": proto, "port": p.address.port} for p in plans for proto in protocols(testnet)]
+    rules: list[dict] = [{"from": [{"podSelector": {}}]}]
+    if p2p_ports:
+        rules.append({"from": [{"namespaceSelector": {}}, {"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": p2p_ports})
+    rules.append({"from": [{"namespaceSelector": {}}], "ports": [{"protocol": "TCP", "port": METRICS.port}]})
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": f"{testnet.name}-ingress", "namespace": testnet.namespace,
+                     "labels": names.labels("network-policy", testnet.name, name=COMPONENT)},
+        "spec": {
+            "podSelector": {"matchLabels": {"pegasus.saga.xyz/testnet": testnet.name}},
+            "policyTypes": ["Ingress"],
+            "ingress": rules,
+        },
+    }

@@ -140,6 +140,7 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
                 eks=cluster.eks, gke=cluster.gke, tags=cluster_builder.common_tags(region.cluster, stack),
                 charts_dir=charts_dir, opts=opts)
     in_ns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[ns]))
+    k8s.networking.v1.NetworkPolicy(f"{region.name}-network-policy", **body(tb.network_policy(testnet, plans)), opts=in_ns)
     genesis_cm = k8s.core.v1.ConfigMap(f"{region.name}-genesis", **body(tb.genesis_configmap(testnet, genesis)), opts=in_ns)
     if region.archive is not None:
         from components.testnet_archive import TestnetArchive

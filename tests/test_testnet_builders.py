@@ -310,3 +310,26 @@ def test_archive_database_schema_job_and_process():
     assert container["env"] == uri
     svc = ab.archive_service(t)
     assert (svc["metadata"]["name"], svc["spec"]["selector"]) == ("qa-7-archive", process["spec"]["selector"]["matchLabels"])
+
+
+def test_network_policy_keeps_graphql_in_the_namespace():
+    t = settings(udp=True, regions=[{"name": "use1", "seeds": 1, "blockProducers": [{"name": "whale-1", "keyRef": "k1"}]}])
+    assert tb.network_policy(t, tb.plan_region(t.regions[0], t)) == {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "qa-7-ingress", "namespace": "testnet-qa-7", "labels": {
+            "app.kubernetes.io/name": "mina-daemon", "app.kubernetes.io/instance": "qa-7",
+            "app.kubernetes.io/component": "network-policy", "app.kubernetes.io/part-of": "pegasus",
+            "app.kubernetes.io/managed-by": "pulumi"}},
+        "spec": {
+            "podSelector": {"matchLabels": {"pegasus.saga.xyz/testnet": "qa-7"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {"from": [{"podSelector": {}}]},
+                {"from": [{"namespaceSelector": {}}, {"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                 "ports": [{"protocol": "TCP", "port": 8302}, {"protocol": "UDP", "port": 8302},
+                           {"protocol": "TCP", "port": 8303}, {"protocol": "UDP", "port": 8303}]},
+                {"from": [{"namespaceSelector": {}}], "ports": [{"protocol": "TCP", "port": 10001}]},
+            ],
+        },
+    }

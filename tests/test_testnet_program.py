@@ -124,7 +124,7 @@ def test_three_regions_validate_and_pass_the_pack(three):
     from tools.plan.check import violations
 
     checked, errors = validate_plan(three, "1.35")
-    assert errors == [] and checked == 60
+    assert errors == [] and checked == 63
     assert violations(three) == []
 
 
@@ -174,3 +174,12 @@ def test_cloud_example_eks_and_gke():
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:devnet-3/whale-1-??????",
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:devnet-3/snark-a-??????",
     ]
+
+
+def test_manifests_of_several_clusters_go_under_their_provider(three, tmp_path):
+    from tools.plan.render import write_manifests
+
+    written = write_manifests(three, str(tmp_path / "out"))
+    genesis = sorted(w for w in written if w.endswith("ConfigMap-qa-7-genesis.yaml"))
+    assert genesis == [f"{g}-cluster-k8s/testnet-qa-7/ConfigMap-qa-7-genesis.yaml" for g in ("apse1", "euw1", "use1")]
+    assert "use1-cluster-k8s/helm/pegasus-ingress-nginx.values.yaml" in written
