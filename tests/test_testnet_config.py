@@ -258,3 +258,25 @@ def test_archive_settings():
         "pegasus:testnet.regions[0].archive.daemon: 'whale-9' is not a daemon of region use1; one of seed-0, seed-1, whale-1, pool-a")
     regions[0]["archive"] = {"enabled": False}
     assert parsed(tn(regions=regions)).testnet.regions[0].archive is None
+
+
+def test_ha_counts_places_not_names():
+    regions = copy.deepcopy(BASE["regions"])
+    for r, name in zip(regions, ("use1", "use1b", "euw1")):
+        r["cluster"] = {"provider": "eks", "region": "eu-west-1" if name == "euw1" else "us-east-1",
+                        "publicAccessCidrs": ["203.0.113.0/24"]}
+        r["name"] = name
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.ha: an HA testnet needs at least 3 distinct regions, got 2 (eks us-east-1, eks eu-west-1); "
+        "add regions or set ha false"
+    )
+
+
+def test_udp_on_eks_halves_the_shard():
+    regions = copy.deepcopy(BASE["regions"])
+    regions[0]["cluster"] = {"provider": "eks", "region": "us-east-1", "publicAccessCidrs": ["203.0.113.0/24"]}
+    assert error(tn(regions=regions, udp=True, shardSize=40)) == (
+        "pegasus:testnet.shardSize: must be at most 25 with testnet.udp and an eks region: each daemon takes a TCP "
+        "and a UDP listener, and an NLB has at most 50; got 40"
+    )
+    assert parsed(tn(regions=regions, udp=True)).testnet.shard_size == 25

@@ -376,8 +376,11 @@ def parse_testnet(s: _Section, stack: str, secret_keys: set[str]) -> TestnetSett
     for i, n in enumerate(names):
         if n in names[:i]:
             raise ConfigError(f"testnet.regions[{i}].name", f"region {n!r} is listed twice")
-    if ha and len(set(names)) < 3:
-        raise ConfigError(s.key("ha"), f"an HA testnet needs at least 3 distinct regions, got {len(set(names))} ({', '.join(names)}); add regions or set ha false")
+    # Distinct places, not names: two eks regions in us-east-1 are one region for fault
+    # tolerance and latency. An existing or shared cluster is known only by its name.
+    places = list(dict.fromkeys(_place(r) for r in regions))
+    if ha and len(places) < 3:
+        raise ConfigError(s.key("ha"), f"an HA testnet needs at least 3 distinct regions, got {len(places)} ({', '.join(places)}); add regions or set ha false")
     if not ha and len(regions) != 1:
         raise ConfigError(s.key("ha"), f"is false, so the testnet runs in exactly 1 region, got {len(regions)}; set ha true for more")
     _unique_keys(regions)
@@ -385,6 +388,9 @@ def parse_testnet(s: _Section, stack: str, secret_keys: set[str]) -> TestnetSett
         raise ConfigError(s.key("regions"), "no region has a seed node; give at least one region seeds: 1 or more")
     base = s.int_range("basePort", 8302, 1024, 65535)
     shard_size = s.int_range("shardSize", 25, 1, 50, " (NLB listeners)")
+    udp = s.get("udp", bool, False)
+    if udp and shard_size > 25 and any(r.provider == "eks" for r in regions):
+        raise ConfigError(s.key("shardSize"), f"must be at most 25 with testnet.udp and an eks region: each daemon takes a TCP and a UDP listener, and an NLB has at most 50; got {shard_size}")
     if base + shard_size - 1 > 65535:
         raise ConfigError(s.key("basePort"), f"basePort + shardSize - 1 = {base + shard_size - 1} exceeds 65535")
     peer_url = s.get("peerListUrl", str)
@@ -402,7 +408,7 @@ def parse_testnet(s: _Section, stack: str, secret_keys: set[str]) -> TestnetSett
         base_port=base,
         shard_size=shard_size,
         peer_list_url=peer_url,
-        udp=s.get("udp", bool, False),
+        udp=udp,
         storage_size=_quantity(s.key("storageSize"), s.get("storageSize", str, "50Gi")),
         resources=_resources(s, "resources", DEFAULT_DAEMON_RESOURCES),
         worker_resources=_resources(s, "workerResources", DEFAULT_WORKER_RESOURCES),
@@ -413,6 +419,11 @@ def parse_testnet(s: _Section, stack: str, secret_keys: set[str]) -> TestnetSett
     )
     s.check_unknown()
     return out
+
+
+def _place(region: Region) -> str:
+    c = region.cluster
+    return f"{c.provider} {c.region}" if c is not None and c.region else region.name
 
 
 def _unique_keys(regions: tuple[Region, ...]) -> None:
