@@ -119,11 +119,11 @@ def seed_host(index: int, testnet: TestnetSettings) -> Optional[str]:
 
 def multiaddr(host: str, port: int, peer_id: str) -> str:
     """A libp2p address Mina's -peer takes: /dns4 for a name, /ip4 for an address."""
-    proto = "ip4" if _is_ipv4(host) else "dns4"
+    proto = "ip4" if is_ipv4(host) else "dns4"
     return f"/{proto}/{host}/tcp/{port}/p2p/{peer_id}"
 
 
-def _is_ipv4(host: str) -> bool:
+def is_ipv4(host: str) -> bool:
     parts = host.split(".")
     return len(parts) == 4 and all(p.isdigit() and 0 <= int(p) <= 255 for p in parts)
 

@@ -182,7 +182,7 @@ def seed_records(deployments: list[RegionDeployment], testnet: TestnetSettings) 
                 continue
             ip = d.shard_ips[p.address.shard]
             # An A record where the shard has an address, a CNAME where it has a name.
-            kind = pulumi.Output.from_input(ip).apply(lambda v: "A" if tb._is_ipv4(v) else "CNAME")
+            kind = pulumi.Output.from_input(ip).apply(lambda v: "A" if tb.is_ipv4(v) else "CNAME")
             cloudflare.DnsRecord(
                 f"{d.region.name}-{p.name}-dns",
                 zone_id=testnet.cloudflare_zone_id, name=tb.seed_host(seed_number(p), testnet),

@@ -92,6 +92,8 @@ def test_three_regions_seed_records_and_peer_list(three):
     records = sorted((r.inputs["name"], r.inputs["ttl"]) for r in three.resources if r.type == "cloudflare:index/dnsRecord:DnsRecord")
     assert records == [("seed-0.qa-7.testnets.example.org", 300), ("seed-1.qa-7.testnets.example.org", 300),
                        ("seed-2.qa-7.testnets.example.org", 300)]
+    # A load balancer that publishes a name gets a CNAME.
+    assert {r.inputs["type"] for r in three.resources if r.type.startswith("cloudflare:")} == {"CNAME"}
     peers = f"/dns4/seed-0.qa-7.testnets.example.org/tcp/8302/p2p/{PEER}"
     assert three.outputs["peerList"] == [peers]
     for region in ("use1", "euw1", "apse1"):
@@ -167,6 +169,10 @@ def test_cloud_example_eks_and_gke():
     assert ip("use1-whale-1-workload") == eips["use1-p2p-addresses-0-az0"].placeholders["publicIp"]
     address = [r for r in plan.resources if r.type == "gcp:compute/address:Address"][0]
     assert ip("euw1-whale-2-workload") == address.placeholders["address"]
+    # Seed records point at the addresses the seeds advertise: A records.
+    records = {r.name: (r.inputs["type"], r.inputs["content"]) for r in plan.resources if r.type.startswith("cloudflare:")}
+    assert records["use1-seed-0-dns"] == ("A", ip("use1-seed-0-workload"))
+    assert records["euw1-seed-1-dns"] == ("A", address.placeholders["address"])
     # The ESO role reads exactly the region's keys.
     policy = [r for r in plan.resources if r.type == "aws:iam/rolePolicy:RolePolicy" and r.name == "use1-keys-eso-read"][0]
     assert json.loads(policy.inputs["policy"])["Statement"][0]["Resource"] == [
