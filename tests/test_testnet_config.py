@@ -280,3 +280,16 @@ def test_udp_on_eks_halves_the_shard():
         "and a UDP listener, and an NLB has at most 50; got 40"
     )
     assert parsed(tn(regions=regions, udp=True)).testnet.shard_size == 25
+
+
+def test_warnings_name_what_to_set():
+    s = parsed(tn())
+    assert s.warnings == (
+        "testnet.domain is unset: the seeds of region use1 get no DNS name, and the peer list names their shard "
+        "addresses, which change if a shard load balancer is ever recreated",
+        "use1/seed-0, use1/seed-1, euw1/seed-2 generate their libp2p keypair on first start, so their peer IDs are "
+        "unknown and they are left out of the peer list; give seeds as [{libp2pKeyRef, peerId}] to publish them",
+        "no seed has a known peer ID and testnet.peerListUrl is unset: daemons other than seeds get no -peer to "
+        "bootstrap from; give a seed as {libp2pKeyRef, peerId}, or publish the peer list and set testnet.peerListUrl",
+    )
+    assert len(parsed(tn(peerListUrl="https://peers.example.org/qa-7.txt")).warnings) == 2

@@ -487,6 +487,11 @@ def parse_blueprint(raw: dict, *, project: str, stack: str, secret_keys: set[str
             f"{', '.join(unknown_ids)} generate their libp2p keypair on first start, so their peer IDs are unknown and "
             "they are left out of the peer list; give seeds as [{libp2pKeyRef, peerId}] to publish them"
         )
+    if not any(s.peer_id for r in testnet.regions for s in r.seeds) and testnet.peer_list_url is None:
+        warnings.append(
+            "no seed has a known peer ID and testnet.peerListUrl is unset: daemons other than seeds get no -peer to "
+            "bootstrap from; give a seed as {libp2pKeyRef, peerId}, or publish the peer list and set testnet.peerListUrl"
+        )
     if testnet.logging:
         elsewhere = [r.name for r in testnet.regions if r.provider not in ("eks", "gke")]
         if elsewhere:
