@@ -19,8 +19,9 @@ Dockerfile, start.sh), and Saga's own deployment publishes only the tcp-services
 (sagaxyz/node-deploy roles/ingress-nginx values: `tcp-services-configmap` alone, chainlet
 containerPort 26656 without a protocol, i.e. TCP). A UDP listener would lead nowhere: the
 chainlet Service has no UDP port, and ingress-nginx drops a udp-services entry whose Service
-lacks a port of that number and protocol (getStreamServices). If a chain image ever turns on
-libp2p, add "UDP" below together with UDP container and Service ports.
+lacks a port of that number and protocol (getStreamServices). A backend that does listen on
+UDP (a chain image with libp2p on, the testnet blueprint's `testnet.udp`) declares it in its
+`protocols`, together with UDP container and Service ports, and only it gets UDP routes.
 """
 
 from __future__ import annotations
