@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -16,14 +16,14 @@ from pegasus.config.testnet import Region, TestnetSettings
 
 class TestnetArchive(pulumi.ComponentResource):
     def __init__(self, name: str, testnet: TestnetSettings, region: Region, *, namespace: pulumi.Resource,
-                 provider: k8s.Provider, genesis: pulumi.Resource, charts_dir: Optional[str] = None,
-                 opts: Optional[pulumi.ResourceOptions] = None):
+                 provider: k8s.Provider, genesis: pulumi.Resource, workload_dependencies: Sequence[pulumi.Resource] = (),
+                 charts_dir: Optional[str] = None, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:testnet:TestnetArchive", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
         operator_ns = k8s.core.v1.Namespace(f"{name}-cnpg-ns", metadata={
             "name": ab.CNPG_NAMESPACE, "labels": names.labels("database-operator", ab.CNPG_NAMESPACE)}, opts=child)
         operator = helm_release(f"{name}-cnpg", ab.CNPG_CHART, ab.CNPG_NAMESPACE, {"fullnameOverride": "cnpg"},
-                                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[operator_ns])),
+                                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[operator_ns, *workload_dependencies])),
                                 local_dir=charts_dir)
         in_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[namespace]))
         # The archive's history is data: the database is protected and stays if it ever leaves the program.

@@ -225,7 +225,7 @@ def _install_keys(plan: DaemonPlan, testnet: TestnetSettings) -> dict:
 
 
 def daemon_workload(plan: DaemonPlan, testnet: TestnetSettings, external_ip: Any, peers: list[str],
-                    storage_class: Optional[str]) -> wb.ChainWorkload:
+                    storage_class: Optional[str], placement: wb.Placement = wb.Placement()) -> wb.ChainWorkload:
     key_secret = key_secret_name(plan, testnet)
     libp2p_secret = libp2p_secret_name(plan, testnet)
     volumes: list[dict] = [
@@ -271,6 +271,7 @@ def daemon_workload(plan: DaemonPlan, testnet: TestnetSettings, external_ip: Any
         extra_mounts=({"name": "genesis", "mountPath": GENESIS_DIR, "readOnly": True},
                       {"name": "keys", "mountPath": KEYS_DIR, "readOnly": True}),
         probe_port=GRAPHQL.name,
+        placement=placement,
     )
 
 
@@ -280,8 +281,8 @@ KEY_REF_ANNOTATION = "pegasus.saga.xyz/key-ref"
 
 
 def daemon_spec(plan: DaemonPlan, testnet: TestnetSettings, external_ip: Any, peers: list[str],
-                storage_class: Optional[str]) -> ChainNodeSpec:
-    w = daemon_workload(plan, testnet, external_ip, peers, storage_class)
+                storage_class: Optional[str], placement: wb.Placement = wb.Placement()) -> ChainNodeSpec:
+    w = daemon_workload(plan, testnet, external_ip, peers, storage_class, placement)
     public = tuple(p for p in w.ports if p.name.startswith("p2p"))
     # The public Service is the shards' backend: cluster-internal, reached through the proxy.
     return ChainNodeSpec(

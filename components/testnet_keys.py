@@ -4,7 +4,7 @@ through Pulumi: the program names remote entries, ESO writes the Secrets in the 
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -22,6 +22,7 @@ class TestnetKeys(pulumi.ComponentResource):
 
     def __init__(self, name: str, testnet: TestnetSettings, region: Region, plans: tuple[DaemonPlan, ...], *,
                  namespace: pulumi.Resource, provider: k8s.Provider, cluster: Any = None,
+                 workload_dependencies: Sequence[pulumi.Resource] = (),
                  charts_dir: Optional[str] = None, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:testnet:TestnetKeys", name, None, opts)
         child = pulumi.ResourceOptions(parent=self, provider=provider)
@@ -67,7 +68,7 @@ class TestnetKeys(pulumi.ComponentResource):
         release = helm_release(
             f"{name}-external-secrets", sb.CHART, sb.NAMESPACE,
             pulumi.Output.all(**annotations).apply(lambda a: sb.chart_values(dict(a))),
-            pulumi.ResourceOptions(parent=self, provider=provider, depends_on=depends), local_dir=charts_dir)
+            pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[*depends, *workload_dependencies]), local_dir=charts_dir)
         store = sb.secret_store(testnet, region)
         crd = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[namespace, release])
         store_res = k8s.apiextensions.CustomResource(f"{name}-store", **custom_resource_args(store), opts=crd)

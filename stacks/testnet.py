@@ -14,13 +14,14 @@ Keys never enter the program: a block producer names its key (keyRef), and Exter
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import cluster_builder, ingress_builder, testnet_builder as tb, testnet_secrets_builder as sb
+from components import cluster_builder, ingress_builder, karpenter_builder, testnet_builder as tb, testnet_secrets_builder as sb
+from components import workload_builder as wb
 from components.chain_node import ChainNode
 from components.chart import missing_archives
 from components.cluster import Cluster
@@ -44,6 +45,9 @@ class RegionDeployment:
     ingress: Ingress
     plans: tuple[tb.DaemonPlan, ...]
     shard_ips: dict[int, Any]  # shard -> the IP daemons pass as -external-ip
+    # With Karpenter: what releases and daemons wait for (its NodePools), and where daemons run.
+    workload_dependencies: list = field(default_factory=list)
+    placement: wb.Placement = field(default_factory=wb.Placement)
 
 
 def ingress_settings(testnet: TestnetSettings, region: Region) -> IngressSettings:
@@ -65,6 +69,8 @@ def charts(testnet: TestnetSettings) -> list:
         out.append(cluster_builder.LBC_CHART)
     if any(r.secret_store != "kubernetes" for r in testnet.regions):
         out.append(sb.CHART)
+    if testnet.karpenter is not None:
+        out += [karpenter_builder.CRD_CHART, karpenter_builder.CHART]
     if any(r.archive is not None for r in testnet.regions):
         from components import testnet_archive_builder
 
@@ -85,7 +91,8 @@ def read_genesis(testnet: TestnetSettings, base_dir: str) -> str:
         raise ConfigError("testnet.genesisFile", f"cannot read {testnet.genesis_file}: {e.strerror}; give the path of the network's daemon.json, relative to the project") from None
 
 
-def _provider(region: Region, stack: str, charts_dir: Optional[str], ship_logs: bool) -> tuple[k8s.Provider, Optional[Cluster]]:
+def _provider(region: Region, stack: str, charts_dir: Optional[str], ship_logs: bool,
+              karpenter: bool) -> tuple[k8s.Provider, Optional[Cluster]]:
     if region.stack_cluster is not None:
         # Self-service: a developer without cloud rights deploys into a shared regional
         # cluster whose stack exports its kubeconfig.
@@ -94,14 +101,14 @@ def _provider(region: Region, stack: str, charts_dir: Optional[str], ship_logs: 
         provider = k8s.Provider(f"{region.name}-k8s", kubeconfig=kubeconfig, **cluster_builder.provider_settings(),
                                 opts=pulumi.ResourceOptions(additional_secret_outputs=["kubeconfig"]))
         return provider, None
-    cluster = Cluster(f"{region.name}-cluster", region.cluster, stack, karpenter=False, charts_dir=charts_dir,
-                      ship_logs=ship_logs)
+    cluster = Cluster(f"{region.name}-cluster", region.cluster, stack, karpenter=karpenter and region.provider == "eks",
+                      charts_dir=charts_dir, ship_logs=ship_logs)
     return cluster.provider, cluster
 
 
 def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_dir: Optional[str],
                   genesis: str) -> RegionDeployment:
-    provider, cluster = _provider(region, stack, charts_dir, testnet.logging)
+    provider, cluster = _provider(region, stack, charts_dir, testnet.logging, testnet.karpenter is not None)
     opts = pulumi.ResourceOptions(provider=provider)
     # Deleting the namespace would delete every daemon volume in it, protected or not.
     ns = k8s.core.v1.Namespace(f"{region.name}-namespace", **body(tb.namespace(testnet)),
@@ -113,6 +120,18 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
     shard_addresses = None
     namespace_labels: dict = {}
     release_timeout = None
+    workloads_may_start: list = []
+    placement = wb.Placement()
+    if eks is not None and testnet.karpenter is not None:
+        from components.karpenter import Karpenter
+
+        # As for a validator: the system nodes take critical add-ons only, so every release and
+        # daemon waits for the NodePools, and daemons run on the never-expiring signers pool.
+        karpenter = Karpenter(f"{region.name}-karpenter", testnet.karpenter, eks, provider,
+                              cluster_builder.common_tags(region.cluster, stack), charts_dir=charts_dir,
+                              opts=pulumi.ResourceOptions(providers=[provider]))
+        workloads_may_start = list(karpenter.workload_dependencies)
+        placement = karpenter_builder.signer_placement()
     if eks is not None:
         from components.shard_addresses import ShardAddresses
 
@@ -131,7 +150,7 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
         cluster_name=region.cluster.name if region.cluster else f"{testnet.name}-{region.name}",
         lb_dependencies=cluster.lb_dependencies if cluster else [], gcp=cluster.gke if cluster else None,
         shard_lb_annotations=shard_lb_annotations, namespace_labels=namespace_labels, release_timeout=release_timeout,
-        charts_dir=charts_dir, opts=opts,
+        workload_dependencies=workloads_may_start, charts_dir=charts_dir, opts=opts,
     )
     if testnet.logging and cluster is not None and (cluster.eks or cluster.gke):
         from components.logging import Logging
@@ -146,11 +165,11 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
         from components.testnet_archive import TestnetArchive
 
         TestnetArchive(f"{region.name}-archive", testnet, region, namespace=ns, provider=provider, genesis=genesis_cm,
-                       charts_dir=charts_dir)
+                       workload_dependencies=workloads_may_start, charts_dir=charts_dir)
     shard_ips = {}
     for index, host in ingress.shard_hosts.items():
         shard_ips[index] = shard_addresses.public_ips[index].apply(lambda ips: ips[0]) if shard_addresses else host
-    return RegionDeployment(region, provider, cluster, ns, ingress, plans, shard_ips)
+    return RegionDeployment(region, provider, cluster, ns, ingress, plans, shard_ips, workloads_may_start, placement)
 
 
 def seed_number(plan: tb.DaemonPlan) -> int:
@@ -209,7 +228,8 @@ def deploy(settings: TestnetBlueprint) -> None:
         key_secrets: list[pulumi.Resource] = []
         if d.region.secret_store != "kubernetes":
             key_secrets = TestnetKeys(f"{d.region.name}-keys", testnet, d.region, d.plans, namespace=d.namespace,
-                                      provider=d.provider, cluster=d.cluster, charts_dir=settings.charts_dir).secrets
+                                      provider=d.provider, cluster=d.cluster, workload_dependencies=d.workload_dependencies,
+                                      charts_dir=settings.charts_dir).secrets
         opts = pulumi.ResourceOptions(provider=d.provider)
         in_ns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[d.namespace]))
         k8s.core.v1.ConfigMap(f"{d.region.name}-peers", **body(tb.peers_configmap(testnet, peers_txt)), opts=in_ns)
@@ -218,10 +238,10 @@ def deploy(settings: TestnetBlueprint) -> None:
             own = f"{d.region.name}/{plan.name}"
             others = [addr for key, addr in peers if key != own]
             ip = d.shard_ips[plan.address.shard]
-            spec = tb.daemon_spec(plan, testnet, ip, others, d.cluster.storage_class if d.cluster else None)
+            spec = tb.daemon_spec(plan, testnet, ip, others, d.cluster.storage_class if d.cluster else None, d.placement)
             external = pulumi.Output.concat(ip, ":", str(plan.address.port))
             node = ChainNode(f"{d.region.name}-{plan.name}", spec, namespace=d.namespace, external_address=external,
-                             workload_dependencies=key_secrets, opts=opts)
+                             workload_dependencies=[*key_secrets, *d.workload_dependencies], opts=opts)
             region_out[plan.name] = {"role": plan.role, "address": node.p2p_address, "slot": plan.address.slot,
                                      "shard": plan.address.shard, "port": plan.address.port,
                                      "graphql": tb.graphql_url(plan.name, testnet)}

@@ -293,3 +293,16 @@ def test_warnings_name_what_to_set():
         "bootstrap from; give a seed as {libp2pKeyRef, peerId}, or publish the peer list and set testnet.peerListUrl",
     )
     assert len(parsed(tn(peerListUrl="https://peers.example.org/qa-7.txt")).warnings) == 2
+
+
+def test_karpenter_applies_to_eks_regions():
+    assert parsed(tn()).testnet.karpenter is None
+    assert error(tn(karpenter={"cpuLimit": "64"})) == (
+        "pegasus:testnet.karpenter: applies to eks regions, and this testnet has none; remove it")
+    regions = copy.deepcopy(BASE["regions"])
+    regions[0]["cluster"] = {"provider": "eks", "region": "us-east-1", "publicAccessCidrs": ["203.0.113.0/24"]}
+    k = parsed(tn(regions=regions, karpenter={"cpuLimit": "64"})).testnet.karpenter
+    assert (k.enabled, k.cpu_limit, k.expire_after) == (True, "64", "720h")
+    assert parsed(tn(regions=regions, karpenter={"enabled": False})).testnet.karpenter is None
+    assert error(tn(regions=regions, karpenter={"cpuLimt": "64"})).startswith(
+        "pegasus:testnet.karpenter.cpuLimt: unknown key; use the keys of pegasus:karpenter (enabled, instanceFamilies,")

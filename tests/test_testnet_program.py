@@ -154,6 +154,11 @@ def test_cloud_example_eks_and_gke():
     seed = [r for r in k8s(plan, "StatefulSet") if r.name == "use1-seed-0-workload"][0]
     seed_args = seed.inputs["spec"]["template"]["spec"]["containers"][0]["args"]
     assert seed_args[seed_args.index("-archive-address") + 1] == "devnet-3-archive.testnet-devnet-3.svc.cluster.local:3086"
+    # Karpenter in the eks regions; their daemons run on its signers pool, gke's anywhere.
+    assert sorted(r.name for r in plan.resources if r.type == "pegasus:karpenter:Karpenter") == ["apse1-karpenter", "use1-karpenter"]
+    selectors = {r.name: r.inputs["spec"]["template"]["spec"].get("nodeSelector") for r in k8s(plan, "StatefulSet")}
+    assert selectors["use1-whale-1-workload"] == {"pegasus.saga.xyz/pool": "signers"}
+    assert selectors["euw1-whale-2-workload"] is None
     # Log shipping in every region: all three are eks or gke.
     assert len([r for r in plan.resources if r.type == "pegasus:logging:Logging"]) == 3
     stores = {r.name: r.inputs["spec"]["provider"] for r in plan.resources if r.type.endswith(":SecretStore")}

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from pegasus.config.fields import Resources, _Section, _describe, _quantity, _resources, _DNS1123, log_retention_days
 from pegasus.config.keys import DEFAULT_DAEMON_RESOURCES, DEFAULT_WORKER_RESOURCES, KEYS
-from pegasus.config.platform import ClusterSettings, _cluster
+from pegasus.config.platform import ClusterSettings, KarpenterSettings, _cluster, _karpenter
 from pegasus.errors import ConfigError
 
 SECRET_STORES = ("aws", "gcp", "kubernetes")
@@ -131,6 +131,7 @@ class TestnetSettings:
     worker_resources: Resources = Resources("2", "4Gi", "4", "8Gi")
     registry: Optional[Registry] = None
     monitoring: bool = True
+    karpenter: Optional[KarpenterSettings] = None  # for the eks regions; None without one
     logging: bool = False
     log_retention_days: int = 30
 
@@ -414,11 +415,39 @@ def parse_testnet(s: _Section, stack: str, secret_keys: set[str]) -> TestnetSett
         worker_resources=_resources(s, "workerResources", DEFAULT_WORKER_RESOURCES),
         registry=_registry(s.raw("registry")),
         monitoring=s.get("monitoring", bool, True),
+        karpenter=_region_karpenter(s, regions),
         logging=s.get("logging", bool, False),
         log_retention_days=log_retention_days(s, "logRetentionDays", 30),
     )
     s.check_unknown()
     return out
+
+
+class _KarpenterSection(_Section):
+    """pegasus:karpenter's fields, read from testnet.karpenter."""
+
+    def __init__(self, value: Any):
+        super().__init__("karpenter", value)
+        self.name = "testnet.karpenter"
+
+    def check_unknown(self) -> None:
+        unknown = sorted(set(self.value) - self.used)
+        if unknown:
+            raise ConfigError(self.key(unknown[0]), f"unknown key; use the keys of pegasus:karpenter ({self._known('karpenter')})")
+
+
+def _region_karpenter(s: _Section, regions: tuple[Region, ...]) -> Optional[KarpenterSettings]:
+    """Karpenter in every eks region, as for a validator: daemons on the signers pool, the rest
+    on the general one. testnet.karpenter takes pegasus:karpenter's keys."""
+    raw = s.get("karpenter", dict, {})
+    if not any(r.provider == "eks" for r in regions):
+        if raw:
+            raise ConfigError(s.key("karpenter"), "applies to eks regions, and this testnet has none; remove it")
+        return None
+    k = _KarpenterSection(raw)
+    settings = _karpenter(k, "eks")
+    k.check_unknown()
+    return settings if settings.enabled else None
 
 
 def _place(region: Region) -> str:
