@@ -18,8 +18,11 @@ class ChainNode(pulumi.ComponentResource):
 
     def __init__(self, name: str, spec: chain_node_builder.ChainNodeSpec, *,
                  lb_dependencies: Sequence[pulumi.Resource] = (), workload_dependencies: Sequence[pulumi.Resource] = (),
-                 namespace: Optional[pulumi.Resource] = None, opts: Optional[pulumi.ResourceOptions] = None):
-        """`namespace`: a namespace several nodes share, created by the caller; None creates the node's own."""
+                 namespace: Optional[pulumi.Resource] = None, external_address: Optional[pulumi.Input[str]] = None,
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        """`namespace`: a Namespace several nodes share (the node then creates only its volume).
+        `external_address`: host:port peers dial when the node is published through the p2p
+        shards; its public Service is then the shards' backend rather than a load balancer."""
         super().__init__("pegasus:chain:ChainNode", name, None, opts)
         p2p_port = spec.public_ports[0].port if spec.public_ports else None
         m = chain_node_builder.chain_node_manifests(spec)
@@ -37,7 +40,10 @@ class ChainNode(pulumi.ComponentResource):
             public = k8s.core.v1.Service(f"{name}-p2p", **body(m["public"]), opts=pulumi.ResourceOptions.merge(
                 in_ns, pulumi.ResourceOptions(protect=spec.public_protect, depends_on=list(lb_dependencies))))
             self.public_service = public
-            self.p2p_address = lb_host(public).apply(lambda host: f"{host}:{p2p_port}")
+            if external_address is not None:
+                self.p2p_address = pulumi.Output.from_input(external_address)
+            else:
+                self.p2p_address = lb_host(public).apply(lambda host: f"{host}:{p2p_port}")
             external = self.p2p_address
             if spec.advertise_arg:
                 flag = spec.advertise_arg

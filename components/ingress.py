@@ -38,16 +38,22 @@ class Ingress(pulumi.ComponentResource):
         routing = pulumi.ResourceOptions(parent=self, depends_on=[ns, *guard_deps])
         data = ib.services_configmap_data(self.shards)
         tcp = k8s.core.v1.ConfigMap(f"{name}-tcp-services", **body(ib.services_configmap(names.TCP_SERVICES_CONFIGMAP, data)), opts=routing)
+        udp = ib.has_udp(self.shards)
+        routing_maps = [tcp]
+        if udp:
+            udp_data = ib.services_configmap_data(self.shards, "UDP")
+            routing_maps.append(k8s.core.v1.ConfigMap(
+                f"{name}-udp-services", **body(ib.services_configmap(ib.UDP_SERVICES_CONFIGMAP, udp_data)), opts=routing))
         # The release's values never mention a backend: routing changes stay in the
         # ConfigMap above, which the controller reloads in place.
         # The controller pods need a node to run on before the atomic release times out.
-        values = ib.controller_values(settings)
+        values = ib.controller_values(settings, udp)
         if controller_service is not None:
             # The provider blueprint serves HTTP through the controller's own Service.
             values["controller"]["service"] = dict(controller_service)
         self.release = helm_release(
             f"{name}-controller", ib.CHART, names.INGRESS_NAMESPACE, values,
-            pulumi.ResourceOptions(parent=self, depends_on=[ns, tcp, *workload_dependencies]),
+            pulumi.ResourceOptions(parent=self, depends_on=[ns, *routing_maps, *workload_dependencies]),
             local_dir=charts_dir, **({"timeout": release_timeout} if release_timeout else {}),
         )
         self.shard_hosts = {}

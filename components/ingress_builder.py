@@ -9,7 +9,9 @@ ConfigMaps and reloads nginx in place when they change, while a values change is
 upgrade that rolls the controller pods. Adding or removing a backend therefore touches the
 ConfigMap and one shard Service, never the release.
 
-There is no udp-services ConfigMap: p2p is TCP (see P2P_PROTOCOLS in p2p_builder).
+A validator has no udp-services ConfigMap: its p2p is TCP (see P2P_PROTOCOLS in p2p_builder).
+Only when a backend declares UDP (the testnet blueprint's `testnet.udp`) is there one, routing
+exactly those backends.
 """
 
 from __future__ import annotations
@@ -22,13 +24,19 @@ from pegasus import names
 from pegasus.config import IngressSettings
 
 # Controller v1.15.1, the project's final release (ingress-nginx retired in March 2026).
+UDP_SERVICES_CONFIGMAP = "pegasus-udp-services"
+
 CHART = Chart(names.INGRESS_RELEASE, "ingress-nginx", "4.15.1", "https://kubernetes.github.io/ingress-nginx")
 
 
-def services_configmap_data(shards: tuple[p2p.Shard, ...]) -> dict[str, str]:
-    """tcp-services data: `<internal port>: <namespace>/<service>:<port>`, the format
-    ingress-nginx's getStreamServices parses. Only routed backends appear."""
-    return {str(port): f"{b.namespace}/{b.service}:{b.port}" for port, b in p2p.routes(shards).items()}
+def services_configmap_data(shards: tuple[p2p.Shard, ...], protocol: str = "TCP") -> dict[str, str]:
+    """tcp-services (or udp-services) data: `<internal port>: <namespace>/<service>:<port>`,
+    the format ingress-nginx's getStreamServices parses. Only routed backends appear."""
+    return {str(port): f"{b.namespace}/{b.service}:{b.port}" for port, b in p2p.routes(shards, protocol).items()}
+
+
+def has_udp(shards: tuple[p2p.Shard, ...]) -> bool:
+    return any("UDP" in sp.backend.protocols for shard in shards for sp in shard.ports + shard.reserved)
 
 
 def shard_service(shard: p2p.Shard, settings: IngressSettings, cluster_name: str,
@@ -76,16 +84,18 @@ CONTROLLER_CONFIG = {
 }
 
 
-def controller_values(settings: IngressSettings) -> dict:
+def controller_values(settings: IngressSettings, udp: bool = False) -> dict:
+    """`udp`: some backend listens on UDP, so the controller also reads the udp-services ConfigMap."""
     ns = names.INGRESS_NAMESPACE
+    extra_args = {"tcp-services-configmap": f"{ns}/{names.TCP_SERVICES_CONFIGMAP}"}
+    if udp:
+        extra_args["udp-services-configmap"] = f"{ns}/{UDP_SERVICES_CONFIGMAP}"
     return {
         "fullnameOverride": names.INGRESS_RELEASE,
         "controller": {
             "replicaCount": settings.controller_replicas,
             "config": dict(CONTROLLER_CONFIG),
-            "extraArgs": {
-                "tcp-services-configmap": f"{ns}/{names.TCP_SERVICES_CONFIGMAP}",
-            },
+            "extraArgs": extra_args,
             # A cluster may run its own ingress-nginx: our IngressClass, controller class and
             # election ID (from the fullname) are Pegasus's, so neither controller takes the
             # other's Ingresses or leader lock. Pegasus creates no Ingress, so the validating

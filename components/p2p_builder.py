@@ -19,8 +19,9 @@ Dockerfile, start.sh), and Saga's own deployment publishes only the tcp-services
 (sagaxyz/node-deploy roles/ingress-nginx values: `tcp-services-configmap` alone, chainlet
 containerPort 26656 without a protocol, i.e. TCP). A UDP listener would lead nowhere: the
 chainlet Service has no UDP port, and ingress-nginx drops a udp-services entry whose Service
-lacks a port of that number and protocol (getStreamServices). If a chain image ever turns on
-libp2p, add "UDP" below together with UDP container and Service ports.
+lacks a port of that number and protocol (getStreamServices). A backend that does listen on
+UDP (a chain image with libp2p on, the testnet blueprint's `testnet.udp`) declares it in its
+`protocols`, together with UDP container and Service ports, and only it gets UDP routes.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ from pegasus.config import SHARD_LIMITS, IngressSettings
 from pegasus.errors import ConfigError
 
 P2P_PROTOCOLS = ("TCP",)
+# A backend that also listens on UDP says so (the testnet blueprint's `testnet.udp`); UDP is
+# routed only to such backends, since a UDP port towards a TCP-only daemon leads nowhere.
+KNOWN_PROTOCOLS = ("TCP", "UDP")
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,11 @@ class P2PBackend:
     port: int
     slot: int
     routed: bool = True  # False: the slot (and so the public port) is reserved, not served
+    protocols: tuple[str, ...] = P2P_PROTOCOLS  # what the backend listens on, at the same port
+
+    def __post_init__(self):
+        if not self.protocols or any(p not in KNOWN_PROTOCOLS for p in self.protocols):
+            raise ValueError(f"p2p backend {self.name}: protocols must be a non-empty subset of {KNOWN_PROTOCOLS}, got {self.protocols}")
 
 
 @dataclass(frozen=True)
@@ -98,10 +107,10 @@ def plan_shards(backends: tuple[P2PBackend, ...] | list[P2PBackend], settings: I
     return tuple(shards)
 
 
-def routes(shards: tuple[Shard, ...]) -> dict[int, P2PBackend]:
-    """What the proxy must serve: internal port -> backend, routed backends only (an offline
-    chainlet's port is reserved, not served)."""
-    out = {sp.internal_port: sp.backend for shard in shards for sp in shard.ports}
+def routes(shards: tuple[Shard, ...], protocol: str = "TCP") -> dict[int, P2PBackend]:
+    """What the proxy must serve on `protocol`: internal port -> backend, routed backends that
+    listen on it only (an offline chainlet's port is reserved, not served)."""
+    out = {sp.internal_port: sp.backend for shard in shards for sp in shard.ports if protocol in sp.backend.protocols}
     return dict(sorted(out.items()))
 
 
@@ -114,7 +123,7 @@ def shard_service_ports(shard: Shard) -> list[dict]:
         ports = shard.reserved[:1]
     out = []
     for sp in ports:
-        for protocol in P2P_PROTOCOLS:
+        for protocol in (p for p in KNOWN_PROTOCOLS if p in sp.backend.protocols):
             out.append({
                 "name": f"{protocol.lower()}-{sp.public_port}",
                 "port": sp.public_port,
@@ -125,7 +134,7 @@ def shard_service_ports(shard: Shard) -> list[dict]:
 
 
 def listeners(shard: Shard) -> int:
-    """Each Service port is one LB listener: one per backend, TCP."""
+    """Each Service port is one LB listener: one per backend and protocol."""
     return len(shard_service_ports(shard))
 
 

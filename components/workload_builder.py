@@ -76,8 +76,8 @@ class ChainWorkload:
     extra_annotations: Mapping[str, str] = field(default_factory=dict)
     version: Optional[str] = None
     placement: Placement = field(default_factory=Placement)
-    # Optional, for daemons configured by flags and files (go-spacemesh); empty keeps the
-    # manifests of the chains above exactly as they were.
+    # Optional, for daemons configured by flags and files (go-spacemesh, the Mina daemon); the
+    # defaults keep the manifests of the chains above exactly as they were.
     command: tuple[str, ...] = ()
     args: tuple = ()  # items may be pulumi Outputs (an address known once its LB exists)
     config_mounts: tuple[tuple[str, str, str], ...] = ()  # (volume, ConfigMap, mountPath)
@@ -85,8 +85,12 @@ class ChainWorkload:
     host_ports: Mapping[str, int] = field(default_factory=dict)  # port name -> hostPort
     affinity: Optional[Mapping] = None
     init_containers: tuple[Mapping, ...] = ()
-    # A port to probe where the daemon has no "rpc" port (liveness needs "p2p"; without it this
-    # port serves both probes).
+    # (env name, Secret name, key): variables from Secrets other than key_secret.
+    secret_env_refs: tuple[tuple[str, str, str], ...] = ()
+    extra_volumes: tuple[Mapping, ...] = ()
+    extra_mounts: tuple[Mapping, ...] = ()
+    # The port readiness and startup probes watch; None: the port named rpc. Without a p2p
+    # port it is the liveness port too.
     probe_port: Optional[str] = None
 
 
@@ -146,6 +150,7 @@ def _env(w: ChainWorkload) -> list[dict]:
     if w.secret_env and not w.key_secret:
         raise ValueError(f"{w.name}: {', '.join(w.secret_env)} must come from a key Secret, and none is set")
     out += [{"name": k, "valueFrom": {"secretKeyRef": {"name": w.key_secret, "key": k}}} for k in w.secret_env]
+    out += [{"name": k, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}} for k, secret, key in w.secret_env_refs]
     return out
 
 
@@ -166,23 +171,24 @@ def statefulset(w: ChainWorkload) -> dict:
         "ports": _container_ports(w),
         "env": _env(w),
         "resources": w.resources.as_k8s(),
-        "volumeMounts": [{"name": "data", "mountPath": w.data_path, **({"subPath": w.data_sub_path} if w.data_sub_path else {})}],
+        "volumeMounts": [{"name": "data", "mountPath": w.data_path, **({"subPath": w.data_sub_path} if w.data_sub_path else {})},
+                         *[dict(m) for m in w.extra_mounts]],
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "privileged": False,
             "capabilities": {"drop": ["ALL"]},
         },
     }
+    if w.args:
+        container["args"] = list(w.args)
     if w.key_secret:
         # Key material only ever arrives by reference to a Secret, never as a plain value.
         container["envFrom"] = [{"secretRef": {"name": w.key_secret}}]
     if w.command:
         container["command"] = list(w.command)
-    if w.args:
-        container["args"] = list(w.args)
     for volume, _, mount in w.config_mounts + w.secret_mounts:
         container["volumeMounts"].append({"name": volume, "mountPath": mount, "readOnly": True})
-    rpc = _port(w, "rpc")
+    rpc = _port(w, w.probe_port or "rpc")
     p2p = _port(w, "p2p")
     if p2p:
         # Liveness on the p2p listener: a hung process stops accepting peers. Generous,
@@ -196,10 +202,8 @@ def statefulset(w: ChainWorkload) -> dict:
     if rpc:
         container["readinessProbe"] = {"tcpSocket": {"port": rpc.name}, "periodSeconds": 10, "failureThreshold": 3}
         container["startupProbe"] = {"tcpSocket": {"port": rpc.name}, "periodSeconds": 10, "failureThreshold": 360}
-    elif w.probe_port:
-        container["readinessProbe"] = {"tcpSocket": {"port": w.probe_port}, "periodSeconds": 10, "failureThreshold": 3}
-        if not p2p:
-            container["livenessProbe"] = {"tcpSocket": {"port": w.probe_port}, "initialDelaySeconds": 60,
+        if w.probe_port and not p2p:
+            container["livenessProbe"] = {"tcpSocket": {"port": rpc.name}, "initialDelaySeconds": 60,
                                           "periodSeconds": 30, "failureThreshold": 10}
     annotations = {
         # Consolidation must not move a validator: a restart costs missed blocks. Karpenter
@@ -223,7 +227,8 @@ def statefulset(w: ChainWorkload) -> dict:
     if w.init_containers:
         pod_spec["initContainers"] = [dict(c) for c in w.init_containers]
     pod_spec["containers"] = [container]
-    pod_spec["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": w.claim_name}}]
+    pod_spec["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": w.claim_name}},
+                           *[dict(v) for v in w.extra_volumes]]
     pod_spec["volumes"] += [{"name": v, "configMap": {"name": cm}} for v, cm, _ in w.config_mounts]
     pod_spec["volumes"] += [{"name": v, "secret": {"secretName": sec, "defaultMode": 0o400}} for v, sec, _ in w.secret_mounts]
     return {

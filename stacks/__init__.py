@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Callable
 
-from stacks import provider, spacemesh, validator
+from stacks import provider, spacemesh, testnet, validator
 
 BLUEPRINTS: dict[str, Callable[..., None]] = {
     "validator": validator.deploy,
     "spacemesh": spacemesh.deploy,
     "provider": provider.deploy,
+    "testnet": testnet.deploy,
 }
 
 

@@ -61,7 +61,7 @@ def test_validator_sections_are_refused_on_a_provider_stack_and_back():
     assert error(spc={"env": {"DENOM": "x"}}) == "pegasus:spc: applies to the validator blueprint only; remove it from this provider stack"
     with pytest.raises(ConfigError) as e:
         config.parse({"provider": PROVIDER}, project="pegasus", stack="dev")
-    assert str(e.value) == "pegasus:provider: applies to the provider blueprint only; remove it, or set pegasus:blueprint to provider"
+    assert str(e.value) == "pegasus:provider: applies to the provider blueprint only, and this stack's blueprint is validator; remove it, or set pegasus:blueprint to provider"
 
 
 def test_pod_secrets_must_be_pulumi_secrets():

@@ -18,8 +18,8 @@ from typing import Any, Mapping, Optional
 
 from pegasus.config.fields import Resources, Secret, _Section, _DNS1123  # noqa: F401  (re-exported)
 from pegasus.config.keys import (  # noqa: F401  (re-exported)
-    BLUEPRINTS, DEFAULT_CHAINLET_RESOURCES, DEFAULT_SPC_RESOURCES, INGRESS_RESERVED_PORTS, KEYS, KEYS_BY_PATH,
-    BLUEPRINT_SECTIONS, NAMESPACE, PROVIDER_ONLY_SECTIONS, SECTIONS, SHARD_LIMITS, TOP_LEVEL_SCALARS, Key,
+    BLUEPRINT_SECTIONS, BLUEPRINTS, DEFAULT_CHAINLET_RESOURCES, DEFAULT_SPC_RESOURCES, INGRESS_RESERVED_PORTS, KEYS,
+    KEYS_BY_PATH, NAMESPACE, PROVIDER_ONLY_SECTIONS, SECTIONS, SHARD_LIMITS, TOP_LEVEL_SCALARS, Key,
 )
 from pegasus.config.validator import *  # noqa: F401,F403  (the validator's settings types)
 from pegasus.config.validator import (
@@ -36,6 +36,7 @@ PROVIDER_KEYS = ("aws:region", "gcp:region")
 BLUEPRINT_PARSERS = {
     "spacemesh": ("pegasus.config.spacemesh", "parse_spacemesh"),
     "provider": ("pegasus.config.provider", "parse_provider"),
+    "testnet": ("pegasus.config.testnet", "parse_blueprint"),
 }
 
 
@@ -58,7 +59,7 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Opti
     for other, names in BLUEPRINT_SECTIONS.items():
         for name in names:
             if other != blueprint and name in raw:
-                raise ConfigError(name, f"applies to the {other} blueprint only; remove it, or set pegasus:blueprint to {other}")
+                raise ConfigError(name, f"applies to the {other} blueprint only, and this stack's blueprint is {blueprint}; remove it, or set pegasus:blueprint to {other}")
     if blueprint in BLUEPRINT_PARSERS:
         # Its own settings type: no validator section (spc, chain, chainlets) is required or read.
         module, function = BLUEPRINT_PARSERS[blueprint]

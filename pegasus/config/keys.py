@@ -49,13 +49,15 @@ DEFAULT_CHAINLET_RESOURCES = {
     "requests": {"cpu": "500m", "memory": "1Gi"},
     "limits": {"cpu": "2", "memory": "4Gi"},
 }
+DEFAULT_DAEMON_RESOURCES = {"requests": {"cpu": "2", "memory": "8Gi"}, "limits": {"cpu": "4", "memory": "16Gi"}}
+DEFAULT_WORKER_RESOURCES = {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"cpu": "4", "memory": "8Gi"}}
 DEFAULT_SPC_RESOURCES = {
     "requests": {"cpu": "1", "memory": "4Gi"},
     "limits": {"cpu": "4", "memory": "16Gi"},
 }
 
 # One composition in stacks/ each; all but validator parse their own settings.
-BLUEPRINTS = ("validator", "spacemesh", "provider")
+BLUEPRINTS = ("validator", "spacemesh", "provider", "testnet")
 
 KEYS: tuple[Key, ...] = (
     _k("blueprint", "string", "validator", f"Which composition in stacks/ to deploy. One of: {', '.join(BLUEPRINTS)}."),
@@ -219,15 +221,38 @@ KEYS: tuple[Key, ...] = (
        "provider: prices per CPU-second and memory-byte-second, used and reserved, as decimal strings; `python -m tools.meter` bills with them."),
     _k("providerSecrets.<pod>/<volume>", "string", None, "provider: contents of a pod's secret volume (set with --secret; the manifest never holds them).", secret=True,
        placeholder="placeholder-pod-secret"),
+    # testnet blueprint (pegasus/config/testnet.py)
+    _k("testnet.name", "string", None, "testnet: the testnet's name (DNS-1123, at most 30 characters). Namespace testnet-<name> in every region; seeds are seed-<n>.<name>.<domain>. Required."),
+    _k("testnet.image", "string", None, "testnet: the Mina daemon image (tag or digest), also used by SNARK workers. Required."),
+    _k("testnet.genesisFile", "string", None, "testnet: path of the network's daemon.json, relative to the project; a ConfigMap mounted in every daemon (-config-file). Required."),
+    _k("testnet.ha", "boolean", True, "testnet: true needs at least 3 distinct regions; false runs in exactly 1."),
+    _k("testnet.domain", "string", None, "testnet: DNS domain of the seed records seed-<n>.<name>.<domain> (Cloudflare); set with cloudflareZoneId. Unset: no DNS records, the peer list uses the shard addresses."),
+    _k("testnet.cloudflareZoneId", "string", None, "testnet: the Cloudflare zone of testnet.domain. The Cloudflare provider reads its token from CLOUDFLARE_API_TOKEN or cloudflare:apiToken."),
+    _k("testnet.secretStore", "string", "kubernetes", "testnet: where block producer keys live: aws (Secrets Manager) | gcp (Secret Manager), synced at run time by External Secrets, or kubernetes (keyRef names an existing Secret in the namespace, with keys key and password)."),
+    _k("testnet.regions", "array", [], "testnet: the regions, objects with name, cluster (the keys of pegasus:cluster, or {provider: stack, stack, output}), seeds (a count, or [{libp2pKeyRef, peerId}]), blockProducers [{name, keyRef}], snarkPools [{name, coordinatorKeyRef, fee, workSelection seq|rand|roffset, workers, maxWorkers}], archive {enabled, image, daemon (default: the region's first seed), storageSize}, testServices [{name, image, args, daemon}], secretStore (the region's own, default testnet.secretStore)."),
+    _k("testnet.basePort", "integer", 8302, "testnet: first public p2p port of every shard; a daemon listens on and advertises its slot's port (-external-port)."),
+    _k("testnet.shardSize", "integer", 25, "testnet: daemons per p2p LoadBalancer shard in a region (at most 50)."),
+    _k("testnet.peerListUrl", "string", None, "testnet: an http(s) URL serving the peer list (publish the stack output peerList there); passed as -peer-list-url to every daemon."),
+    _k("testnet.udp", "boolean", False, "testnet: also publish every daemon's p2p port on UDP. Off: the Mina daemon's libp2p listens on TCP only (see README, Blueprint: testnet)."),
+    _k("testnet.storageSize", "string", "50Gi", "testnet: volume size of every daemon."),
+    _k("testnet.resources", "object", DEFAULT_DAEMON_RESOURCES, "testnet: requests and limits of every daemon."),
+    _k("testnet.workerResources", "object", DEFAULT_WORKER_RESOURCES, "testnet: requests and limits of every SNARK worker."),
+    _k("testnet.monitoring", "boolean", True, "testnet: a PodMonitor and alert rules (daemon down, block production stopped, low peers, no SNARK work) in every region; needs the Prometheus Operator CRDs there (a validator stack's monitoring, or your own)."),
+    _k("testnet.karpenter", "object", {}, "testnet: Karpenter in every eks region, with the keys of pegasus:karpenter (enabled false: none; then size each region's systemNodeType and systemNodeCount for the daemons). Daemons run on its signers pool."),
+    _k("testnet.logging", "boolean", False, "testnet: ship container logs of eks and gke regions with fluent-bit (CloudWatch Logs, Cloud Logging), as logging.enabled does for a validator."),
+    _k("testnet.logRetentionDays", "integer", 30, "testnet: eks: retention of the container log group, one of CloudWatch Logs' values."),
+    _k("testnet.registry", "object", None, "testnet: optional image repositories for per-commit builds: {provider: ecr|gar, repositories: [...], keepLast: N, region, project (gar)}; keeps the newest keepLast images."),
 )
 
 KEYS_BY_PATH = {k.path: k for k in KEYS}
 SECTIONS = ("cluster", "ingress", "karpenter", "monitoring", "alerting", "logging", "charts", "storage", "spc", "chain", "chainlets",
-            "spacemesh", "spacemeshSecrets", "provider", "providerSecrets")
-# Sections only one blueprint reads, each parsed by its own module (pegasus/config/<blueprint>.py).
+            "spacemesh", "spacemeshSecrets", "provider", "providerSecrets", "testnet")
+# Sections that belong to one blueprint, each parsed by its own module (pegasus/config/<blueprint>.py):
+# set under another blueprint they are an error, not ignored.
 BLUEPRINT_SECTIONS = {
     "spacemesh": ("spacemesh", "spacemeshSecrets"),
     "provider": ("provider", "providerSecrets"),
+    "testnet": ("testnet",),
 }
 PROVIDER_ONLY_SECTIONS = BLUEPRINT_SECTIONS["provider"]
 TOP_LEVEL_SCALARS = tuple(k.path for k in KEYS if "." not in k.path)

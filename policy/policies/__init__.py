@@ -27,6 +27,7 @@ from . import (
     signer_node_expiry,
     signing_workloads,
     tenant_isolation,
+    unique_producer_keys,
     unique_signer_keys,
     volume_encryption,
 )
@@ -52,15 +53,17 @@ ALL_POLICIES = [
     signer_node_expiry.POLICY,
     tenant_isolation.POLICY,
     no_cluster_admin.POLICY,
+    unique_producer_keys.POLICY,
 ]
 
 
 def evaluate(resources: Iterable[Mapping], config: Optional[Mapping] = None) -> list[Violation]:
     """Run every resource and stack policy over `resources` and return the violations.
 
-    resources: plain dicts `{"urn", "type", "name", "props", "protect"}`; `urn` and `type` are
-        required, `name` defaults to the URN's last segment, `props` (engine camelCase inputs;
-        unknowns as the engine's sentinel strings) to {}, `protect` to False.
+    resources: plain dicts `{"urn", "type", "name", "props", "protect", "provider"}`; `urn` and
+        `type` are required, `name` defaults to the URN's last segment, `props` (engine camelCase
+        inputs; unknowns as the engine's sentinel strings) to {}, `protect` to False, `provider`
+        (the URN of the resource's provider, which stack policies see) to none.
     config: the `--policy-config` format, `{"<policy>": {"<prop>": value}}`, plus
         `{"all": level}`, `{"<policy>": level}` and `{"<policy>": {"enforcementLevel": level}}`
         with level one of "advisory", "mandatory", "remediate" or "disabled".

@@ -28,7 +28,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 from pulumi_policy.deserialize import deserialize_properties
-from pulumi_policy.policy import _NotApplicableError
+from pulumi_policy.policy import PolicyProviderResource, _NotApplicableError
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from ._util import defaults
@@ -139,6 +139,7 @@ class _Resource:
     name: str
     props: Any
     opts: PolicyResourceOptions
+    provider: Optional[str] = None  # the URN of the resource's provider, where known
 
 
 def _plain(value: Any) -> Any:
@@ -171,7 +172,18 @@ def _resource(raw: Mapping, index: int) -> _Resource:
         parent=None,
     )
     props = unknown_checking_proxy(deserialize_properties(_plain(props)))
-    return _Resource(urn, raw["type"], name, props, opts)
+    provider = raw.get("provider")
+    if provider is not None and not isinstance(provider, str):
+        raise ValueError(f"resources[{index}] ({urn}): 'provider' must be a provider URN string, not {provider!r}")
+    return _Resource(urn, raw["type"], name, props, opts, provider)
+
+
+def _provider(urn: Optional[str]) -> Optional[PolicyProviderResource]:
+    """What the analyzer hands a stack policy as a resource's provider: which cluster (or
+    account) it lands in. A stack over several clusters needs it to pair resources."""
+    if urn is None:
+        return None
+    return PolicyProviderResource(urn.split("::")[-2], {}, urn, urn.rsplit("::", 1)[-1])
 
 
 # --------------------------------------------------------------------------------------
@@ -230,7 +242,7 @@ def run_policies(
                 )
                 _run(policy, args, reporter(policy, resource.urn))
 
-    stack = [PolicyResource(r.type, r.props, r.urn, r.name, r.opts, None, None, [], {}) for r in parsed]
+    stack = [PolicyResource(r.type, r.props, r.urn, r.name, r.opts, _provider(r.provider), None, [], {}) for r in parsed]
     for policy in active:
         if isinstance(policy, StackValidationPolicy):
             _run(policy, StackValidationArgs(stack, settings[policy.name].config), reporter(policy, None))

@@ -97,6 +97,10 @@ def validate(args: StackValidationArgs, report_violation) -> None:
                 continue
             carried = []
             for workload, spec in signers:
+                # A pool launches nodes for its own cluster only: in a stack over several clusters
+                # (a testnet's regions) a signer elsewhere is not its to carry.
+                if pool.provider is not None and workload.provider is not None and pool.provider.urn != workload.provider.urn:
+                    continue
                 with u.undecided():
                     if can_run(pool.props, spec):
                         carried.append(workload)

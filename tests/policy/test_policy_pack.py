@@ -43,6 +43,7 @@ ROSTER = {
     "pegasus-signer-nodes-never-expire": ("mandatory", StackValidationPolicy),
     "pegasus-tenant-isolation": ("mandatory", StackValidationPolicy),
     "pegasus-no-cluster-admin": ("mandatory", ResourceValidationPolicy),
+    "pegasus-unique-producer-keys": ("mandatory", StackValidationPolicy),
 }
 
 
@@ -312,6 +313,10 @@ def bad_stack():
                    {"metadata": {"name": "tpod-x", "labels": {"coop.comrade/trusted-pods-namespace": "true"}}}, "tenant"),
         f.resource("kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
                    {"metadata": {"name": "admin"}, "roleRef": {"kind": "ClusterRole", "name": "cluster-admin"}}, "admin"),
+        *[f.resource("kubernetes:external-secrets.io/v1:ExternalSecret", {
+            "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+            "metadata": {"name": n, "namespace": "testnet-qa-7", "labels": {"pegasus.saga.xyz/role": "producer"}},
+            "spec": {"dataFrom": [{"extract": {"key": "qa-7/whale-1"}}]}}, n) for n in ("whale-1-key", "whale-2-key")],
     ]
 
 

@@ -68,7 +68,9 @@ def load_config(path: str) -> dict:
 
 def policy_resources(plan: Plan) -> list[dict[str, Any]]:
     return [
-        {"urn": r.urn, "type": r.type, "name": r.name, "props": r.raw_inputs, "protect": r.options["protect"]}
+        {"urn": r.urn, "type": r.type, "name": r.name, "props": r.raw_inputs, "protect": r.options["protect"],
+         # A provider reference is `<urn>::<id>`; stack policies pair resources of one cluster.
+         **({"provider": r.provider.rsplit("::", 1)[0]} if r.provider else {})}
         for r in plan.resources
     ]
 

@@ -242,6 +242,11 @@ class PlanMocks(pmocks.Mocks):
             rid = f"{(args.inputs.get('metadata') or {}).get('namespace', '')}/{_k8s_name(args.inputs) or name}".lstrip("/")
             return rid, outputs
         outputs = _copy(args.inputs)
+        if typ == "pulumi:pulumi:StackReference":
+            # Another stack's outputs exist only in its state: a shaped placeholder kubeconfig.
+            outputs["outputs"] = {"kubeconfig": self._mark("outputs.kubeconfig", (
+                f"apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster: {{server: 'https://{name}.stack.pending.invalid'}}\n"))}
+            return f"{args.inputs.get('name', name)}", outputs
         if typ == "eks:index:Cluster":
             kubeconfig = {
                 "apiVersion": "v1", "kind": "Config",
@@ -280,6 +285,8 @@ class PlanMocks(pmocks.Mocks):
         service = typ.split(":")[1].split("/")[0]
         physical = outputs.get("name") or f"{name}-placeholder"
         outputs.setdefault("name", physical)
+        if typ == "aws:ecr/repository:Repository":
+            outputs["repositoryUrl"] = self._mark("repositoryUrl", f"{ACCOUNT_ID}.dkr.ecr.{self.region}.amazonaws.com/{outputs.get('name', name)}")
         if typ == "aws:sqs/queue:Queue":
             outputs["arn"] = self._arn("sqs", "queue", physical).replace(f":queue/{physical}", f":{physical}")
             url = self._mark("url", f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{physical}")

@@ -196,6 +196,11 @@ def check_manifest_dir(directory: str) -> None:
         raise OutputError(f"holds {foreign[0]}, which tools.plan did not write; move it away or give another folder")
 
 
+def provider_name(reference: str) -> str:
+    """The name in a provider reference `<urn>::<id>` (the URN's last segment)."""
+    return reference.rsplit("::", 1)[0].rsplit("::", 1)[-1]
+
+
 def write_manifests(plan: Plan, directory: str) -> list[str]:
     """Write the plan's objects, replacing the folder's earlier output completely."""
     check_manifest_dir(directory)
@@ -207,6 +212,9 @@ def write_manifests(plan: Plan, directory: str) -> list[str]:
             if root != directory and not os.listdir(root):
                 os.rmdir(root)
     written = []
+    # A stack over several clusters (a testnet's regions) has the same object in each: each
+    # cluster's files go under its kubernetes provider's name. One cluster keeps the flat layout.
+    per_cluster = len({r.urn for r in plan.resources if r.type == "pulumi:providers:kubernetes"}) > 1
     for r in plan.resources:
         obj = kubernetes_object(r)
         if obj is not None:
@@ -217,6 +225,8 @@ def write_manifests(plan: Plan, directory: str) -> list[str]:
             if hv is None:
                 continue
             rel, content = hv
+        if per_cluster and r.provider:
+            rel = os.path.join(provider_name(r.provider), rel)
         path = os.path.join(directory, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         if rel in written:
