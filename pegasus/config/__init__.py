@@ -33,7 +33,7 @@ PROVIDER_KEYS = ("aws:region", "gcp:region")
 
 
 def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Optional[set[str]] = None,
-          provider_config: Optional[Mapping[str, Any]] = None) -> "Settings":
+          provider_config: Optional[Mapping[str, Any]] = None) -> "Settings":  # or FleetSettings for blueprint fleet
     """Turn the `pegasus` namespace (keys without the `pegasus:` prefix, objects already
     decoded) into Settings, or raise ConfigError naming the first bad key.
     `provider_config`: other namespaces' keys the warnings compare with (`aws:region`, `gcp:region`)."""
@@ -48,6 +48,13 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Opti
     blueprint = raw.get("blueprint", "validator")
     if blueprint not in BLUEPRINTS:
         raise ConfigError("blueprint", f"must be one of {', '.join(BLUEPRINTS)}; got {blueprint!r}")
+    if blueprint == "fleet":
+        # The fleet reads only pegasus:fleet: no cluster, SPC or chain settings.
+        from pegasus.config.fleet import parse_fleet
+
+        return parse_fleet(raw, project=project, stack=stack)
+    if "fleet" in raw:
+        raise ConfigError("fleet", "is read only by blueprint fleet; set pegasus:blueprint to fleet, or remove it")
 
     sections = {name: _Section(name, raw.get(name)) for name in SECTIONS}
     cluster = _cluster(sections["cluster"], stack, secret_keys)
