@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Callable
 
 from pegasus.config import Settings
-from stacks import validator
+from stacks import fleet, validator
 
 BLUEPRINTS: dict[str, Callable[[Settings], None]] = {
     "validator": validator.deploy,
+    "fleet": fleet.deploy,
 }
 
 
