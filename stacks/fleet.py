@@ -18,10 +18,14 @@ from components.fleet_gcp import FleetGroupGcp
 from pegasus.config.fleet import FleetSettings
 
 
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 def deploy(settings: FleetSettings, clock: Optional[Callable[[], datetime]] = None) -> None:
-    """`clock`: the time schedules are compared with (tests freeze it). A scheduled time that
-    has passed by then is not declared again."""
-    now = (clock or (lambda: datetime.now(timezone.utc)))()
+    """`clock`: the time schedules are compared with (default: now; tests freeze it). A
+    scheduled time that has passed by then is not declared again."""
+    now = (clock or _now)()
     for warning in settings.warnings:
         pulumi.log.warn(warning)
     if settings.control_center.provider == "cloudflare":

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping, Optional, Union
 
 from pegasus.config.fields import _Section, _describe, _DNS1123
-from pegasus.config.keys import SECTIONS
+from pegasus.config.keys import KEYS, SECTIONS
 from pegasus.errors import ConfigError
 from pegasus.fleet import timing
 
@@ -47,6 +47,15 @@ VARIABLES = {
 }
 
 Capacity = Union[int, dict]
+
+
+class _Sub(_Section):
+    """A nested object of pegasus:fleet (fleet.schedule, fleet.agent, ...): its errors list
+    its own fields."""
+
+    @staticmethod
+    def _known(name: str) -> str:
+        return ", ".join(k.path[len(name) + 1:] for k in KEYS if k.path.startswith(name + "."))
 
 
 @dataclass(frozen=True)
@@ -345,23 +354,23 @@ def parse_fleet(raw: Mapping[str, Any], *, project: str, stack: str) -> FleetSet
     name = s.get("name", str, "p2p-agent")
     if not _DNS1123.match(name) or len(name) > 20:
         raise ConfigError(s.key("name"), f"{name!r} must be DNS-1123 (lowercase letters, digits, '-') and at most 20 characters")
-    schedule = _schedule(_Section("fleet.schedule", s.get("schedule", dict, {})))
+    schedule = _schedule(_Sub("fleet.schedule", s.get("schedule", dict, {})))
     desired = check_capacity(s.key("desiredCapacity"), s.raw("desiredCapacity") if s.raw("desiredCapacity") is not None else 1)
     owner = _capacity_owner(s)
-    watcher = _Section("fleet.watcher", s.get("watcher", dict, {}))
+    watcher = _Sub("fleet.watcher", s.get("watcher", dict, {}))
     expression = watcher.get("expression", str, "rate(15 minutes)")
     try:
         every = timing.parse_every(expression)
     except ValueError as e:
         raise ConfigError(watcher.key("expression"), str(e)) from None
     watcher.check_unknown()
-    agent = _agent(_Section("fleet.agent", s.get("agent", dict, {})))
-    cc = _control_center(_Section("fleet.controlCenter", s.get("controlCenter", dict, {})))
-    clouds = _Section("fleet.clouds", s.get("clouds", dict, {}))
+    agent = _agent(_Sub("fleet.agent", s.get("agent", dict, {})))
+    cc = _control_center(_Sub("fleet.controlCenter", s.get("controlCenter", dict, {})))
+    clouds = _Sub("fleet.clouds", s.get("clouds", dict, {}))
     regions: list[Region] = []
     gcp_project = azure_key = None
     for cloud in CLOUDS:
-        c = _Section(f"fleet.clouds.{cloud}", clouds.get(cloud, dict, {}))
+        c = _Sub(f"fleet.clouds.{cloud}", clouds.get(cloud, dict, {}))
         regions += _regions(cloud, c)
         if cloud == "gcp":
             gcp_project = c.get("project", str)

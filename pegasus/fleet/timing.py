@@ -75,7 +75,7 @@ def parse_cron(text: str) -> tuple[str, ...]:
         for item in value.split(","):
             base, _, step = item.partition("/")
             try:
-                if step and (not step.isdigit() or int(step) == 0):
+                if step and (not step.isdigit() or not 1 <= int(step) <= hi):
                     raise ValueError(step)
                 if base != "*":
                     first, _, last = base.partition("-")
