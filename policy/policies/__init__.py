@@ -15,16 +15,19 @@ from pulumi_policy import EnforcementLevel
 
 from . import (
     bucket_exposure,
+    capacity_writer_scope,
     chain_data_claim_templates,
     chain_data_volumes,
     cluster_hardening,
     container_hygiene,
+    imdsv2_required,
     karpenter_ami,
     key_material,
     lb_listener_limits,
     public_exposure,
     signer_node_expiry,
     signing_workloads,
+    ssh_exposure,
     unique_signer_keys,
     volume_encryption,
 )
@@ -48,6 +51,9 @@ ALL_POLICIES = [
     unique_signer_keys.POLICY,
     karpenter_ami.POLICY,
     signer_node_expiry.POLICY,
+    imdsv2_required.POLICY,
+    ssh_exposure.POLICY,
+    capacity_writer_scope.POLICY,
 ]
 
 

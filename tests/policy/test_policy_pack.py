@@ -41,6 +41,9 @@ ROSTER = {
     "pegasus-unique-signer-keys": ("mandatory", StackValidationPolicy),
     "pegasus-karpenter-ami-pinned": ("advisory", ResourceValidationPolicy),
     "pegasus-signer-nodes-never-expire": ("mandatory", StackValidationPolicy),
+    "pegasus-imdsv2-required": ("mandatory", ResourceValidationPolicy),
+    "pegasus-ssh-not-open-to-the-internet": ("mandatory", ResourceValidationPolicy),
+    "pegasus-capacity-writer-scoped": ("mandatory", ResourceValidationPolicy),
 }
 
 
@@ -305,6 +308,12 @@ def bad_stack():
         f.resource(f.AWS_EKS, eks, "eks"),
         f.resource(f.S3_BUCKET, bucket, "bucket"),
         f.resource(f.EC2_NODE_CLASS, node_class, "node-class"),
+        # The fleet's policies (tests/policy/test_policy_fleet.py has their fixtures).
+        f.resource(f.LAUNCH_TEMPLATE, {"metadataOptions": {"httpTokens": "optional"}}, "imdsv1-template"),
+        f.resource("aws:ec2/securityGroup:SecurityGroup",
+                   {"ingress": [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"]}]}, "open-ssh"),
+        f.resource("aws:iam/rolePolicy:RolePolicy", {"policy": '{"Statement": [{"Effect": "Allow", '
+                   '"Action": "autoscaling:SetDesiredCapacity", "Resource": "*"}]}'}, "any-group-writer"),
     ]
 
 
