@@ -35,7 +35,7 @@ class FleetGroupGcp(pulumi.ComponentResource):
         user_data = ab.cloud_init(settings, ab.GroupRef("gcp", region.region, group, gcp_project=settings.gcp_project))
         template = gcp.compute.InstanceTemplate(
             f"{name}-template", **b.instance_template_args(settings, region, user_data, vm.email),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=False)))
+            opts=child)
         mig = gcp.compute.RegionInstanceGroupManager(
             f"{name}-group", **b.group_manager_args(settings, region, template.self_link_unique),
             # The autoscaler owns the size.

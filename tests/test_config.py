@@ -218,7 +218,8 @@ def test_every_key_in_the_reference_is_read_by_the_parser(monkeypatch):
 
     monkeypatch.setattr(config._Section, "check_unknown", record)
     parse({"chain": SNAPSHOT, "spc": SPC, "cluster": EKS}, project="pegasus", stack="dev")
-    documented = {k.path for k in config.KEYS if "." in k.path}
+    # The fleet blueprint's keys are read by its own parser (tests/test_fleet_config.py).
+    documented = {k.path for k in config.KEYS if "." in k.path and not k.path.startswith("fleet.")}
     nested = {"cluster.autoprovisioning"}  # an object whose own fields are read by a nested section
     assert read | nested == documented | nested
     assert read == documented

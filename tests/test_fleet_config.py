@@ -171,3 +171,23 @@ def test_values_set_as_strings_like_pulumi_config_set_path_does():
     s = parse(raw)
     assert (s.agent.delay, s.agent.force_run, s.desired_capacity) == (30, True, {"all": 2})
     assert (s.regions[0].min_size, s.regions[0].max_size) == (1, 5)
+
+
+def test_every_fleet_key_in_the_reference_is_read_by_the_parser(monkeypatch):
+    from pegasus.config import fields
+
+    read: set[str] = set()
+    original = fields._Section.check_unknown
+
+    def record(self):
+        read.update(f"{self.name}.{f}" for f in self.used)
+        return original(self)
+
+    monkeypatch.setattr(fields._Section, "check_unknown", record)
+    parse(with_fleet(allowSsh=True, sshCidrs=["203.0.113.0/24"], controlCenter__hosts=["cc.example.org"]))
+    documented = {k.path for k in config.KEYS if k.path.startswith("fleet.")}
+    # Objects whose fields are read by a nested section, and the fields of region entries
+    # (documented in the description of fleet.clouds.<cloud>.regions).
+    containers = {"fleet.schedule", "fleet.watcher", "fleet.agent", "fleet.controlCenter", "fleet.clouds",
+                  "fleet.clouds.aws", "fleet.clouds.gcp", "fleet.clouds.azure", "fleet.clouds.alibaba"}
+    assert {k for k in read if "[" not in k} - containers == documented
