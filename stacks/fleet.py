@@ -28,7 +28,7 @@ def deploy(settings: FleetSettings, clock: Optional[Callable[[], datetime]] = No
     now = (clock or _now)()
     for warning in settings.warnings:
         pulumi.log.warn(warning)
-    if settings.control_center.provider == "cloudflare":
+    if settings.control_center.provider != "none":
         ControlCenter(f"{settings.name}-cc", settings)
 
     capacity_role = None

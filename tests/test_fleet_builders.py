@@ -202,3 +202,25 @@ def test_cloud_init_installs_the_agent_its_capacity_function_and_cron():
                              ["bash", "-c", "/opt/pegasus-agent/agent.sh >> /var/log/pegasus-agent.log 2>&1 &"]]
     assert "DEFAULT_DESIRED_CAPACITY='{\"all\": 3, \"aws\": {\"all\": 2, \"eu-central-1\": 1}}'" in ab.settings_block(s, ref)
     assert "CC_HOSTS=(cc.example.org)" in ab.settings_block(s, ref)
+
+
+def test_cloudfront_function_answers_with_the_variables():
+    """The generated function, run with node: what CloudFront's viewer-request returns."""
+    import shutil
+    import subprocess
+
+    s = fleet(controlCenter__provider="cloudfront", controlCenter__zoneId=None,
+              controlCenter__certificateArn="arn:aws:acm:us-east-1:123456789012:certificate/abc",
+              controlCenter__variables={"cc-a-delay": 30, "cc-a-pre-run": "", "cc-a-repository": "https://x/y.git"})
+    code = ccb.cloudfront_function_code(s)
+    node = shutil.which("node")
+    assert node, "node runs the CloudFront function in this test"
+    out = subprocess.run([node, "-e", code + "\nconsole.log(JSON.stringify(handler({request: {method: 'HEAD'}})));"],
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == {"statusCode": 200, "statusDescription": "OK", "headers": {
+        "cc-a-delay": {"value": "30"}, "cc-a-repository": {"value": "https://x/y.git"}}}
+    args = ccb.distribution_args(s, "arn:fn")
+    assert args["aliases"] == ["cc.example.org"]
+    assert args["default_cache_behavior"]["function_associations"] == [{"event_type": "viewer-request", "function_arn": "arn:fn"}]
+    assert args["default_cache_behavior"]["cache_policy_id"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    assert args["viewer_certificate"]["acm_certificate_arn"] == "arn:aws:acm:us-east-1:123456789012:certificate/abc"

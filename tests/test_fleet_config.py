@@ -191,3 +191,12 @@ def test_every_fleet_key_in_the_reference_is_read_by_the_parser(monkeypatch):
     containers = {"fleet.schedule", "fleet.watcher", "fleet.agent", "fleet.controlCenter", "fleet.clouds",
                   "fleet.clouds.aws", "fleet.clouds.gcp", "fleet.clouds.azure", "fleet.clouds.alibaba"}
     assert {k for k in read if "[" not in k} - containers == documented
+
+
+def test_cloudfront_needs_a_hostname_and_a_us_east_1_certificate():
+    raw = with_fleet(controlCenter__provider="cloudfront", controlCenter__certificateArn="arn:aws:acm:eu-central-1:123456789012:certificate/x")
+    assert error(raw) == (
+        "pegasus:fleet.controlCenter.certificateArn: is required with provider cloudfront: an ACM certificate for hostname in "
+        "us-east-1 (CloudFront takes no other region), like arn:aws:acm:us-east-1:123456789012:certificate/<id>")
+    raw = with_fleet(controlCenter__provider="cloudfront", controlCenter__hostname=None)
+    assert error(raw) == "pegasus:fleet.controlCenter.hostname: is required with provider cloudfront: the alternate domain name of the distribution"

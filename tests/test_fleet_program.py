@@ -125,3 +125,16 @@ def test_schedule_owner_and_no_control_center(at):
     assert plan.by_type("gcp:projects/iAMCustomRole:IAMCustomRole") == []
     assert plan.by_type("gcp:compute/regionAutoscaler:RegionAutoscaler")[0].options["ignoreChanges"] == ["autoscalingPolicy.minReplicas"]
     assert not any(r.type.startswith("kubernetes:") for r in plan.resources)
+
+
+def test_cloudfront_control_center(at):
+    at(BEFORE)
+    plan = run("fleet", ["fleet.controlCenter.provider=cloudfront",
+                         "fleet.controlCenter.certificateArn=arn:aws:acm:us-east-1:123456789012:certificate/abc"])
+    assert plan.by_type("cloudflare:index/ruleset:Ruleset") == []
+    fn = one(plan, "aws:cloudfront/function:Function")
+    assert fn.inputs["runtime"] == "cloudfront-js-2.0" and '"cc-a-type": {"value": "ansible"}' in fn.inputs["code"]
+    dist = one(plan, "aws:cloudfront/distribution:Distribution")
+    assert dist.inputs["aliases"] == ["cc.example.org"]
+    assert dist.provider.rsplit("::", 1)[0].endswith("pulumi:providers:aws::p2p-agent-cc-provider")
+    assert check.violations(plan) == []

@@ -21,7 +21,7 @@ from pegasus.fleet import timing
 CLOUDS = ("aws", "gcp", "azure", "alibaba")
 CAPACITY_OWNERS = ("schedule", "watcher", "agent")
 AGENT_TYPES = ("ansible", "bash")
-CC_PROVIDERS = ("cloudflare", "none")
+CC_PROVIDERS = ("cloudflare", "cloudfront", "none")
 # Clouds whose watcher function Pegasus builds (document 004's table lists Function Compute and
 # Azure Functions too; they are not built yet, see README "Blueprint: fleet").
 WATCHER_CLOUDS = ("aws", "gcp")
@@ -84,6 +84,7 @@ class ControlCenter:
     hostname: Optional[str]
     hosts: tuple[str, ...]
     variables: tuple[tuple[str, str], ...]  # (header name, header value), in config order
+    certificate_arn: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,13 @@ def _control_center(s: _Section) -> ControlCenter:
             raise ConfigError(s.key("zoneId"), "is required with provider cloudflare: the zone ID of hostname")
         if not hostname:
             raise ConfigError(s.key("hostname"), "is required with provider cloudflare: the proxied hostname that serves the variables")
+    certificate_arn = s.get("certificateArn", str)
+    if provider == "cloudfront":
+        if not hostname:
+            raise ConfigError(s.key("hostname"), "is required with provider cloudfront: the alternate domain name of the distribution")
+        if not certificate_arn or not re.fullmatch(r"arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/.+", certificate_arn):
+            raise ConfigError(s.key("certificateArn"), "is required with provider cloudfront: an ACM certificate for hostname in "
+                              "us-east-1 (CloudFront takes no other region), like arn:aws:acm:us-east-1:123456789012:certificate/<id>")
     if hostname and not re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", hostname):
         raise ConfigError(s.key("hostname"), f"{hostname!r} is not a hostname; write it like cc.example.org")
     hosts = s.str_list("hosts", [hostname] if hostname else [])
@@ -286,9 +294,9 @@ def _control_center(s: _Section) -> ControlCenter:
             raise ConfigError(key, f"unknown variable; the control-center variables are {', '.join(VARIABLES)}")
         variables.append((name, _header_value(key, VARIABLES[name], value)))
     if variables and provider == "none":
-        raise ConfigError(s.key("variables"), "is set but provider is none, so nothing would serve them; set provider cloudflare, or move the values into fleet.agent and fleet.schedule")
+        raise ConfigError(s.key("variables"), "is set but provider is none, so nothing would serve them; set provider cloudflare or cloudfront, or move the values into fleet.agent and fleet.schedule")
     s.check_unknown()
-    return ControlCenter(provider, zone_id, hostname, tuple(hosts), tuple(variables))
+    return ControlCenter(provider, zone_id, hostname, tuple(hosts), tuple(variables), certificate_arn)
 
 
 _REGION_FIELDS = {
