@@ -95,15 +95,19 @@ def world(tmp_path):
     shims = tmp_path / "shims"
     shims.mkdir()
     calls = tmp_path / "aws-calls"
-    (shims / "aws").write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
-    (shims / "aws").chmod(0o755)
+    # Each cloud's CLI records its arguments; aliyun answers DescribeScalingGroups like the API does.
+    for cli in ("aws", "gcloud", "az", "aliyun"):
+        (shims / cli).write_text(
+            f'#!/bin/sh\necho "{cli} $*" >> {calls}\n'
+            'case "$*" in *DescribeScalingGroups*) echo \'{"ScalingGroups": {"ScalingGroup": [{"ScalingGroupId": "asg-123"}]}}\' ;; esac\n')
+        (shims / cli).chmod(0o755)
 
     class World:
         def __init__(self):
             self.repo, self.marker, self.calls, self.log = repo, marker, calls, tmp_path / "pre-post"
 
-        def run(self, s, run_id="1", cloud_group="p2p-agent-aws-eu-central-1"):
-            ref = ab.GroupRef("aws", "eu-central-1", cloud_group)
+        def run(self, s, run_id="1", ref=None):
+            ref = ref or ab.GroupRef("aws", "eu-central-1", "p2p-agent-aws-eu-central-1")
             script = ab.write_agent(s, ref, str(tmp_path / "agent"))
             env = {
                 "PATH": f"{shims}:{VENV_BIN}:/usr/bin:/bin",
@@ -173,9 +177,33 @@ def test_capacity_owner_agent_sets_its_own_group_from_the_control_center(world):
         r = world.run(settings([cc.url], capacityOwner="agent"))
     assert r.returncode == 0, r.stdout + r.stderr
     assert world.calls.read_text() == (
-        "autoscaling set-desired-capacity --region eu-central-1 --auto-scaling-group-name p2p-agent-aws-eu-central-1 "
+        "aws autoscaling set-desired-capacity --region eu-central-1 --auto-scaling-group-name p2p-agent-aws-eu-central-1 "
         "--desired-capacity 1\n"
     )
+
+
+@pytest.mark.parametrize("ref, expected", [
+    (ab.GroupRef("gcp", "europe-west3", "p2p-agent-gcp-europe-west3", gcp_project="my-proj"),
+     "gcloud compute instance-groups managed update-autoscaling p2p-agent-gcp-europe-west3 --project my-proj "
+     "--region europe-west3 --min-num-replicas 3 --quiet\n"),
+    (ab.GroupRef("azure", "westeurope", "p2p-agent-az-westeurope", azure_resource_group="p2p-agent-az-westeurope",
+                 azure_autoscale="p2p-agent-az-westeurope"),
+     "az login --identity --output none\n"
+     "az monitor autoscale update --resource-group p2p-agent-az-westeurope --name p2p-agent-az-westeurope "
+     "--min-count 3 --count 3 --output none\n"),
+    (ab.GroupRef("alibaba", "eu-central-1", "p2p-agent-ali-eu-central-1", alibaba_role="p2p-agent-ali-eu-central-1"),
+     "aliyun --mode EcsRamRole --ram-role-name p2p-agent-ali-eu-central-1 --region eu-central-1 ess DescribeScalingGroups "
+     "--RegionId eu-central-1 --ScalingGroupName p2p-agent-ali-eu-central-1\n"
+     "aliyun --mode EcsRamRole --ram-role-name p2p-agent-ali-eu-central-1 --region eu-central-1 ess ModifyScalingGroup "
+     "--RegionId eu-central-1 --ScalingGroupId asg-123 --DesiredCapacity 3\n"),
+])
+def test_capacity_owner_agent_on_the_other_clouds(world, ref, expected):
+    headers = {"cc-a-repository": str(world.repo), "cc-a-type": "bash", "cc-a-main-run": "main.sh",
+               "cc-a-desired-capacity": '{"all": 3, "aws": {"all": 2, "eu-central-1": 1}}'}
+    with _Server(headers) as cc:
+        r = world.run(settings([cc.url], capacityOwner="agent"), ref=ref)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert world.calls.read_text() == expected
 
 
 def test_capacity_left_alone_for_a_malformed_value_and_when_the_agent_does_not_own_it(world):

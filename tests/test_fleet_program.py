@@ -138,3 +138,35 @@ def test_cloudfront_control_center(at):
     assert dist.inputs["aliases"] == ["cc.example.org"]
     assert dist.provider.rsplit("::", 1)[0].endswith("pulumi:providers:aws::p2p-agent-cc-provider")
     assert check.violations(plan) == []
+
+
+FREE_FORM = ("tags", "labels", "metadata", "environmentVariables", "variables", "headers")
+
+
+def _snake_keys(value, path=""):
+    """Nested input keys the SDK did not translate to engine names: a key an Args type does
+    not declare passes through as written, so a misspelt or invented field shows up here."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if "_" in k and not k.startswith("__") and not path.endswith(FREE_FORM):
+                yield f"{path}.{k}"
+            yield from _snake_keys(v, f"{path}.{k}")
+    elif isinstance(value, list):
+        for v in value:
+            yield from _snake_keys(v, f"{path}[]")
+
+
+@pytest.mark.parametrize("sets", [[], ["fleet.capacityOwner=agent"], [
+    "fleet.controlCenter.provider=cloudfront", "fleet.controlCenter.certificateArn=arn:aws:acm:us-east-1:123456789012:certificate/a"]])
+def test_every_nested_argument_is_one_the_installed_sdks_declare(at, sets):
+    at(BEFORE)
+    plan = run("fleet", sets)
+    assert [(r.type, k) for r in plan.resources for k in _snake_keys(r.inputs)] == []
+
+
+def test_the_watcher_archives_ship_the_one_capacity_function(at):
+    at(BEFORE)
+    plan = run("fleet")
+    code = one(plan, "aws:lambda/function:Function").inputs["code"]["assets"]
+    assert {name: asset["path"] for name, asset in code.items()} == {
+        "watcher.py": "pegasus/fleet/watcher.py", "capacity.py": "pegasus/fleet/capacity.py", "timing.py": "pegasus/fleet/timing.py"}

@@ -115,7 +115,7 @@ if [ "$CAPACITY_OWNER" = "agent" ]; then
     log "setting the desired capacity of $GROUP to $n"
     case "$CLOUD" in
       aws) aws autoscaling set-desired-capacity --region "$REGION" --auto-scaling-group-name "$GROUP" --desired-capacity "$n" ;;
-      gcp) gcloud compute instance-groups managed update-autoscaling "$GROUP" --project "$GCP_PROJECT" --region "$REGION" --min-num-replicas "$n" --quiet ;;
+        gcp) gcloud compute instance-groups managed update-autoscaling "$GROUP" --project "$GCP_PROJECT" --region "$REGION" --min-num-replicas "$n" --quiet ;;
       azure) az login --identity --output none \
                && az monitor autoscale update --resource-group "$AZURE_RESOURCE_GROUP" --name "$AZURE_AUTOSCALE" --min-count "$n" --count "$n" --output none ;;
       alibaba)
