@@ -7,14 +7,7 @@ from datetime import datetime, timezone
 from typing import Callable, Optional
 
 import pulumi
-import pulumi_gcp as gcp
 
-from components import fleet_gcp_builder
-from components.fleet_alibaba import FleetGroupAlibaba
-from components.fleet_aws import FleetGroupAws
-from components.fleet_azure import FleetGroupAzure
-from components.fleet_cc import ControlCenter
-from components.fleet_gcp import FleetGroupGcp
 from pegasus.config.fleet import FleetSettings
 
 
@@ -25,6 +18,17 @@ def _now() -> datetime:
 def deploy(settings: FleetSettings, clock: Optional[Callable[[], datetime]] = None) -> None:
     """`clock`: the time schedules are compared with (default: now; tests freeze it). A
     scheduled time that has passed by then is not declared again."""
+    # Imported here, not at the top: the Azure and Alibaba SDKs cost about a second of import
+    # that the validator blueprint, which never uses them, should not pay.
+    import pulumi_gcp as gcp
+
+    from components import fleet_gcp_builder
+    from components.fleet_alibaba import FleetGroupAlibaba
+    from components.fleet_aws import FleetGroupAws
+    from components.fleet_azure import FleetGroupAzure
+    from components.fleet_cc import ControlCenter
+    from components.fleet_gcp import FleetGroupGcp
+
     now = (clock or _now)()
     for warning in settings.warnings:
         pulumi.log.warn(warning)

@@ -152,7 +152,7 @@ def test_variables_without_a_provider_are_refused():
     raw = with_fleet(capacityOwner="agent", controlCenter={"provider": "none", "variables": {"cc-a-delay": 5}})
     assert error(raw) == (
         "pegasus:fleet.controlCenter.variables: is set but provider is none, so nothing would serve them; set provider "
-        "cloudflare, or move the values into fleet.agent and fleet.schedule")
+        "cloudflare or cloudfront, or move the values into fleet.agent and fleet.schedule")
 
 
 def test_fleet_refuses_validator_sections_and_the_validator_refuses_fleet():
