@@ -3,16 +3,31 @@ agent on every VM, the control center, and the capacity owner's wiring. No Kuber
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable, Optional
 
 import pulumi
 
 from pegasus.config.fleet import FleetSettings
+from pegasus.fleet import timing
+
+ALIBABA_HORIZON = timedelta(days=90)  # ESS ScheduledTask launch_time limit
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def schedule_warnings(settings: FleetSettings, now: datetime) -> list[str]:
+    """What the clouds will refuse about the schedule, said before `pulumi up` tries it."""
+    out = []
+    if "alibaba" in settings.clouds():
+        s = settings.schedule
+        late = [c for c in timing.fleet_schedule(s.start, s.stop, s.start_offset, now) if c.at > now + ALIBABA_HORIZON]
+        if late:
+            out.append(f"fleet.schedule.{'stop' if late[0].name == 'stop' else 'start'} is more than 90 days ahead: ESS refuses a "
+                       "scheduled task that far out, so creating the Alibaba tasks fails; run `pulumi up` again closer to it")
+    return out
 
 
 def deploy(settings: FleetSettings, clock: Optional[Callable[[], datetime]] = None) -> None:
@@ -30,7 +45,7 @@ def deploy(settings: FleetSettings, clock: Optional[Callable[[], datetime]] = No
     from components.fleet_gcp import FleetGroupGcp
 
     now = (clock or _now)()
-    for warning in settings.warnings:
+    for warning in (*settings.warnings, *schedule_warnings(settings, now)):
         pulumi.log.warn(warning)
     if settings.control_center.provider != "none":
         ControlCenter(f"{settings.name}-cc", settings)

@@ -170,3 +170,12 @@ def test_the_watcher_archives_ship_the_one_capacity_function(at):
     code = one(plan, "aws:lambda/function:Function").inputs["code"]["assets"]
     assert {name: asset["path"] for name, asset in code.items()} == {
         "watcher.py": "pegasus/fleet/watcher.py", "capacity.py": "pegasus/fleet/capacity.py", "timing.py": "pegasus/fleet/timing.py"}
+
+
+def test_alibaba_schedules_beyond_90_days_are_a_warning(at):
+    at(datetime(2026, 8, 1, tzinfo=timezone.utc))
+    plan = run("fleet")
+    assert ("fleet.schedule.start is more than 90 days ahead: ESS refuses a scheduled task that far out, so creating the Alibaba "
+            "tasks fails; run `pulumi up` again closer to it") in plan.warnings
+    at(BEFORE)
+    assert not any("90 days" in w for w in run("fleet").warnings)
