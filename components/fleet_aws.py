@@ -52,7 +52,14 @@ class FleetGroupAws(pulumi.ComponentResource):
             srole = aws.iam.Role(f"{name}-scheduler", name=f"{group}-scheduler",
                                  assume_role_policy=b.trust_policy("scheduler.amazonaws.com"), tags=b.tags(settings, region), opts=child)
             aws.iam.RolePolicy(f"{name}-scheduler-invoke", role=srole.id, policy=fn.arn.apply(b.invoke_policy), opts=child)
-            aws.scheduler.Schedule(f"{name}-watcher", **b.scheduler_args(settings, region, fn.arn, srole.arn), opts=child)
+            follows = settings.watcher_follows_control_center()
+            if follows:
+                aws.iam.RolePolicy(f"{name}-watcher-cadence", role=wrole.id,
+                                   policy=srole.arn.apply(lambda arn: b.cadence_policy(settings, region, arn)), opts=child)
+            aws.scheduler.Schedule(
+                f"{name}-watcher", **b.scheduler_args(settings, region, fn.arn, srole.arn),
+                # With cc-w-scheduler served, the watcher owns its cadence.
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["scheduleExpression"] if follows else [])))
 
         self.group_name = asg.name
         self.register_outputs({"group_name": self.group_name})

@@ -133,9 +133,14 @@ def schedule_args(settings: FleetSettings, region: Region, now) -> dict[str, dic
     return out
 
 
+def schedule_name(settings: FleetSettings, region: Region) -> str:
+    return f"{group_name(settings, region)}-watcher"
+
+
 def watcher_environment(settings: FleetSettings, region: Region) -> dict:
     s = settings.schedule
-    return {
+    extra = {"PEGASUS_SCHEDULE": schedule_name(settings, region)} if settings.watcher_follows_control_center() else {}
+    return {**extra, 
         "PEGASUS_CLOUD": "aws",
         "PEGASUS_REGION": region.region,
         "PEGASUS_GROUP": group_name(settings, region),
@@ -164,7 +169,7 @@ def watcher_function_args(settings: FleetSettings, region: Region, role_arn: Any
 
 def scheduler_args(settings: FleetSettings, region: Region, function_arn: Any, role_arn: Any) -> dict:
     return {
-        "name": f"{group_name(settings, region)}-watcher",
+        "name": schedule_name(settings, region),
         "schedule_expression": settings.watcher_expression.aws,
         "schedule_expression_timezone": "UTC",
         "flexible_time_window": {"mode": "OFF"},
@@ -176,4 +181,18 @@ def invoke_policy(function_arn: str) -> str:
     return json.dumps({
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": function_arn}],
+    })
+
+
+def cadence_policy(settings: FleetSettings, region: Region, scheduler_role_arn: str) -> str:
+    """cc-w-scheduler: the watcher may read and update its own schedule, and pass that
+    schedule's role on (UpdateSchedule replaces the target, role included), nothing else."""
+    arn = f"arn:aws:scheduler:{region.region}:*:schedule/default/{schedule_name(settings, region)}"
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "OwnSchedule", "Effect": "Allow", "Action": ["scheduler:GetSchedule", "scheduler:UpdateSchedule"], "Resource": arn},
+            {"Sid": "PassItsRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": scheduler_role_arn,
+             "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}},
+        ],
     })

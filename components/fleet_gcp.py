@@ -47,7 +47,10 @@ class FleetGroupGcp(pulumi.ComponentResource):
         if settings.capacity_owner == "watcher":
             wsa = gcp.serviceaccount.Account(f"{name}-watcher", account_id=b.account_id(settings, region, "watcher"),
                                              project=settings.gcp_project, display_name=f"Pegasus fleet {group} watcher", opts=child)
-            gcp.projects.IAMMember(f"{name}-watcher-capacity", **b.capacity_binding_args(settings, region, capacity_role, pulumi.Output.concat("serviceAccount:", wsa.email)),
+            follows = settings.watcher_follows_control_center()
+            gcp.projects.IAMMember(f"{name}-watcher-capacity",
+                                   **b.capacity_binding_args(settings, region, capacity_role,
+                                                             pulumi.Output.concat("serviceAccount:", wsa.email), own_job=follows),
                                    opts=child)
             bucket = gcp.storage.Bucket(f"{name}-watcher-code", **b.bucket_args(settings, region), opts=child)
             obj = gcp.storage.BucketObject(f"{name}-watcher-code", name="watcher.zip", bucket=bucket.name,
@@ -58,7 +61,10 @@ class FleetGroupGcp(pulumi.ComponentResource):
                                                  project=settings.gcp_project, display_name=f"Pegasus fleet {group} scheduler", opts=child)
             gcp.cloudrunv2.ServiceIamMember(f"{name}-invoker", project=settings.gcp_project, location=region.region, name=fn.name,
                                             role="roles/run.invoker", member=pulumi.Output.concat("serviceAccount:", invoker.email), opts=child)
-            gcp.cloudscheduler.Job(f"{name}-watcher", **b.job_args(settings, region, fn.url, invoker.email), opts=child)
+            gcp.cloudscheduler.Job(
+                f"{name}-watcher", **b.job_args(settings, region, fn.url, invoker.email),
+                # With cc-w-scheduler served, the watcher owns its cadence.
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["schedule"] if follows else [])))
 
         self.group_name = autoscaler.name
         self.register_outputs({"group_name": self.group_name})

@@ -22,6 +22,7 @@ from pegasus.config.fleet import FleetSettings, Region
 from pegasus.fleet import capacity, timing
 
 CAPACITY_PERMISSIONS = ("compute.autoscalers.get", "compute.autoscalers.update")
+CADENCE_PERMISSIONS = ("cloudscheduler.jobs.get", "cloudscheduler.jobs.update")
 NO_STOP_DURATION = timedelta(days=365)
 FUNCTION_RUNTIME = "python312"
 
@@ -49,7 +50,7 @@ def custom_role_args(settings: FleetSettings) -> dict:
         "role_id": custom_role_id(settings),
         "title": f"Pegasus fleet {settings.name}: capacity writer",
         "description": "Read and update one autoscaler; every binding carries a condition naming it.",
-        "permissions": list(CAPACITY_PERMISSIONS),
+        "permissions": list(CAPACITY_PERMISSIONS) + (list(CADENCE_PERMISSIONS) if settings.watcher_follows_control_center() else []),
         "project": settings.gcp_project,
     }
 
@@ -58,15 +59,24 @@ def autoscaler_resource_name(settings: FleetSettings, region: Region) -> str:
     return f"projects/{settings.gcp_project}/regions/{region.region}/autoscalers/{group_name(settings, region)}"
 
 
-def capacity_binding_args(settings: FleetSettings, region: Region, role: Any, email: Any) -> dict:
+def job_name(settings: FleetSettings, region: Region) -> str:
+    return f"{group_name(settings, region)}-watcher"
+
+
+def job_resource_name(settings: FleetSettings, region: Region) -> str:
+    return f"projects/{settings.gcp_project}/locations/{region.region}/jobs/{job_name(settings, region)}"
+
+
+def capacity_binding_args(settings: FleetSettings, region: Region, role: Any, email: Any, own_job: bool = False) -> dict:
+    """`own_job`: the watcher following cc-w-scheduler may also update its own Cloud Scheduler job."""
+    expression = f'resource.name == "{autoscaler_resource_name(settings, region)}"'
+    if own_job:
+        expression += f' || resource.name == "{job_resource_name(settings, region)}"'
     return {
         "project": settings.gcp_project,
         "role": role,
         "member": email,
-        "condition": {
-            "title": f"only {group_name(settings, region)}",
-            "expression": f'resource.name == "{autoscaler_resource_name(settings, region)}"',
-        },
+        "condition": {"title": f"only {group_name(settings, region)}", "expression": expression},
     }
 
 
@@ -170,6 +180,7 @@ def watcher_environment(settings: FleetSettings, region: Region) -> dict:
     import json
 
     return {
+        **({"PEGASUS_SCHEDULE": job_name(settings, region)} if settings.watcher_follows_control_center() else {}),
         "PEGASUS_CLOUD": "gcp",
         "PEGASUS_REGION": region.region,
         "PEGASUS_GROUP": group_name(settings, region),
@@ -204,7 +215,7 @@ def function_args(settings: FleetSettings, region: Region, bucket: Any, obj: Any
 
 def job_args(settings: FleetSettings, region: Region, uri: Any, invoker_email: Any) -> dict:
     return {
-        "name": f"{group_name(settings, region)}-watcher",
+        "name": job_name(settings, region),
         "project": settings.gcp_project,
         "region": region.region,
         "schedule": settings.watcher_expression.cron,

@@ -103,6 +103,7 @@ def test_aws_watcher_function_and_schedule():
     r = region(s, "aws")
     fn = awsb.watcher_function_args(s, r, "arn:role", "CODE")
     assert fn["environment"] == {"variables": {
+        "PEGASUS_SCHEDULE": "p2p-agent-aws-eu-central-1-watcher",  # the example serves cc-w-scheduler
         "PEGASUS_CLOUD": "aws", "PEGASUS_REGION": "eu-central-1", "PEGASUS_GROUP": "p2p-agent-aws-eu-central-1",
         "PEGASUS_CC_HOSTS": '["cc.example.org"]', "PEGASUS_START_OFFSET": "900s", "PEGASUS_MIN_SIZE": "0", "PEGASUS_MAX_SIZE": "30"}}
     assert (fn["handler"], fn["runtime"], fn["reserved_concurrent_executions"]) == ("watcher.aws_handler", "python3.12", 1)
@@ -137,7 +138,13 @@ def test_gcp_capacity_binding_names_its_own_autoscaler():
         "condition": {"title": "only p2p-agent-gcp-europe-west3",
                       "expression": 'resource.name == "projects/my-proj/regions/europe-west3/autoscalers/p2p-agent-gcp-europe-west3"'},
     }
-    assert gcpb.custom_role_args(s)["permissions"] == ["compute.autoscalers.get", "compute.autoscalers.update"]
+    assert gcpb.custom_role_args(s)["permissions"] == ["compute.autoscalers.get", "compute.autoscalers.update",
+                                                       "cloudscheduler.jobs.get", "cloudscheduler.jobs.update"]
+    assert gcpb.capacity_binding_args(s, region(s, "gcp"), "r", "m", own_job=True)["condition"]["expression"] == (
+        'resource.name == "projects/my-proj/regions/europe-west3/autoscalers/p2p-agent-gcp-europe-west3" || '
+        'resource.name == "projects/my-proj/locations/europe-west3/jobs/p2p-agent-gcp-europe-west3-watcher"')
+    agent = fleet(capacityOwner="agent")
+    assert gcpb.custom_role_args(agent)["permissions"] == ["compute.autoscalers.get", "compute.autoscalers.update"]
     assert len(gcpb.account_id(s, region(s, "gcp"), "watcher")) <= 30
 
 
@@ -224,3 +231,16 @@ def test_cloudfront_function_answers_with_the_variables():
     assert args["default_cache_behavior"]["function_associations"] == [{"event_type": "viewer-request", "function_arn": "arn:fn"}]
     assert args["default_cache_behavior"]["cache_policy_id"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
     assert args["viewer_certificate"]["acm_certificate_arn"] == "arn:aws:acm:us-east-1:123456789012:certificate/abc"
+
+
+def test_aws_cadence_policy_is_its_own_schedule_and_role():
+    s = fleet()
+    assert json.loads(awsb.cadence_policy(s, region(s, "aws"), "arn:aws:iam::123456789012:role/sched")) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "OwnSchedule", "Effect": "Allow", "Action": ["scheduler:GetSchedule", "scheduler:UpdateSchedule"],
+             "Resource": "arn:aws:scheduler:eu-central-1:*:schedule/default/p2p-agent-aws-eu-central-1-watcher"},
+            {"Sid": "PassItsRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::123456789012:role/sched",
+             "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}},
+        ],
+    }

@@ -97,7 +97,13 @@ def test_watcher_owner_builds_the_watchers_and_no_agent_writer(at):
     assert one(plan, "gcp:cloudscheduler/job:Job").inputs["schedule"] == "*/15 * * * *"
     assert one(plan, "gcp:cloudfunctionsv2/function:Function").inputs["buildConfig"]["entryPoint"] == "gcp_handler"
     policies = [r.name for r in plan.by_type("aws:iam/rolePolicy:RolePolicy")]
-    assert sorted(policies) == ["p2p-agent-aws-eu-central-1-scheduler-invoke", "p2p-agent-aws-eu-central-1-watcher-capacity"]
+    assert sorted(policies) == ["p2p-agent-aws-eu-central-1-scheduler-invoke", "p2p-agent-aws-eu-central-1-watcher-cadence",
+                                "p2p-agent-aws-eu-central-1-watcher-capacity"]
+    # The example serves cc-w-scheduler: the watchers own their cadence.
+    assert one(plan, "aws:scheduler/schedule:Schedule").options["ignoreChanges"] == ["scheduleExpression"]
+    assert one(plan, "gcp:cloudscheduler/job:Job").options["ignoreChanges"] == ["schedule"]
+    assert one(plan, "aws:lambda/function:Function").inputs["environment"]["variables"]["PEGASUS_SCHEDULE"] == (
+        "p2p-agent-aws-eu-central-1-watcher")
     assert plan.by_type("azure-native:authorization:RoleAssignment") == []
     assert plan.by_type("alicloud:ram/role:Role") == []
 
@@ -179,3 +185,12 @@ def test_alibaba_schedules_beyond_90_days_are_a_warning(at):
             "tasks fails; run `pulumi up` again closer to it") in plan.warnings
     at(BEFORE)
     assert not any("90 days" in w for w in run("fleet").warnings)
+
+
+def test_without_cc_w_scheduler_the_stack_keeps_the_watcher_cadence(at):
+    at(BEFORE)
+    plan = run("fleet", ['fleet.controlCenter.variables={"cc-w-a-desired-capacity": 3}'])
+    assert one(plan, "aws:scheduler/schedule:Schedule").options["ignoreChanges"] == []
+    assert one(plan, "gcp:cloudscheduler/job:Job").options["ignoreChanges"] == []
+    assert "PEGASUS_SCHEDULE" not in one(plan, "aws:lambda/function:Function").inputs["environment"]["variables"]
+    assert [r.name for r in plan.by_type("aws:iam/rolePolicy:RolePolicy") if r.name.endswith("cadence")] == []

@@ -146,3 +146,44 @@ def test_the_function_archive_modules_import_on_their_own(tmp_path, module):
     (tmp_path / "main.py").write_text("from watcher import gcp_handler  # noqa: F401\n")
     r = subprocess.run([sys.executable, "-E", "-s", "-c", f"import {module}, main, sys; assert \"pegasus\" not in sys.modules"], cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("served, current, cloud, expected", [
+    ("*/10 * * * *", "rate(15 minutes)", "aws", "cron(*/10 * * * ? *)"),
+    ("*/10 * * * *", "cron(*/10 * * * ? *)", "aws", None),
+    ("*/10 * * * *", "*/15 * * * *", "gcp", "*/10 * * * *"),
+    ("*/10 * * * *", "*/10 * * * *", "gcp", None),
+    ("every ten minutes", "*/15 * * * *", "gcp", None),  # not cron: keep the schedule
+    ("", "*/15 * * * *", "gcp", None),
+])
+def test_cadence_from_cc_w_scheduler(served, current, cloud, expected):
+    assert w.decide_cadence({"cc-w-scheduler": served}, current, cloud) == expected
+
+
+@mock_aws
+def test_aws_schedule_follows_cc_w_scheduler_against_moto():
+    client = boto3.client("scheduler", region_name="eu-central-1")
+    target = {"Arn": "arn:aws:lambda:eu-central-1:123456789012:function:w", "RoleArn": "arn:aws:iam::123456789012:role/s"}
+    client.create_schedule(Name="w", ScheduleExpression="rate(15 minutes)", FlexibleTimeWindow={"Mode": "OFF"}, Target=target)
+    schedule = w.AwsSchedule(client, "w")
+    assert w.follow_cadence(schedule, {"cc-w-scheduler": "*/10 * * * *"}, "aws") == "cron(*/10 * * * ? *)"
+    after = client.get_schedule(Name="w")
+    assert after["ScheduleExpression"] == "cron(*/10 * * * ? *)"
+    assert (after["Target"]["Arn"], after["Target"]["RoleArn"]) == (target["Arn"], target["RoleArn"])
+    assert w.follow_cadence(schedule, {"cc-w-scheduler": "*/10 * * * *"}, "aws") is None
+
+
+def test_gcp_job_follows_cc_w_scheduler_against_a_fake_api():
+    calls = []
+    job = {"schedule": "*/15 * * * *"}
+
+    def request(method, url, body):
+        calls.append((method, url, body))
+        if method == "PATCH":
+            job.update(body)
+        return dict(job)
+
+    schedule = w.GcpJob(request, "proj", "europe-west3", "j")
+    assert w.follow_cadence(schedule, {"cc-w-scheduler": "*/10 * * * *"}, "gcp") == "*/10 * * * *"
+    base = "https://cloudscheduler.googleapis.com/v1/projects/proj/locations/europe-west3/jobs/j"
+    assert calls == [("GET", base, None), ("PATCH", f"{base}?updateMask=schedule", {"schedule": "*/10 * * * *"})]

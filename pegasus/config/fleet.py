@@ -118,6 +118,10 @@ class FleetSettings:
     blueprint: str = "fleet"
     warnings: tuple[str, ...] = field(default=())
 
+    def watcher_follows_control_center(self) -> bool:
+        """cc-w-scheduler is served: the watcher sets its own cadence, the stack keeps off it."""
+        return self.capacity_owner == "watcher" and any(k == "cc-w-scheduler" for k, _ in self.control_center.variables)
+
     def clouds(self) -> tuple[str, ...]:
         return tuple(c for c in CLOUDS if any(r.cloud == c for r in self.regions))
 

@@ -7,6 +7,8 @@ variables from the control center and keeps its one group's schedule and capacit
 - cc-w-a-stop in the future: a `watcher-stop` scheduled action with capacity 0.
 - Nothing is written when the group already has it, and a value that does not resolve to a
   non-negative integer leaves the capacity alone.
+- cc-w-scheduler, a 5-field cron, becomes the watcher's own schedule when it differs (only
+  when the control center serves it: then the stack leaves that schedule to the watcher).
 
 Standard library only (boto3 is in the Lambda runtime); shipped verbatim with capacity.py into
 the function archives. `decide` is pure; the adapters talk to one cloud each.
@@ -92,6 +94,54 @@ def decide(variables: dict[str, str], *, cloud: str, region: str, now: datetime,
     if stop is not None and not stopped and group.scheduled.get(STOP) != (stop, 0):
         actions.append(Action("schedule", STOP, stop, 0))
     return actions
+
+
+def decide_cadence(variables: dict[str, str], current: Optional[str], cloud: str) -> Optional[str]:
+    """The watcher's new schedule expression in the cloud's own form, or None to keep it."""
+    text = variables.get("cc-w-scheduler", "")
+    try:
+        every = timing.parse_every(text)
+    except ValueError:
+        return None
+    wanted = every.aws if cloud == "aws" else every.cron
+    return None if wanted == current else wanted
+
+
+class AwsSchedule:
+    """The watcher's own EventBridge Scheduler schedule, through boto3's scheduler client."""
+
+    def __init__(self, client, name: str):
+        self.client, self.name = client, name
+
+    def expression(self) -> str:
+        return self.client.get_schedule(Name=self.name)["ScheduleExpression"]
+
+    def update(self, expression: str) -> None:
+        current = self.client.get_schedule(Name=self.name)
+        # UpdateSchedule replaces the whole schedule: carry over what it had.
+        keep = {k: current[k] for k in ("FlexibleTimeWindow", "Target", "ScheduleExpressionTimezone", "State") if k in current}
+        self.client.update_schedule(Name=self.name, ScheduleExpression=expression, **keep)
+
+
+class GcpJob:
+    """The watcher's own Cloud Scheduler job, through the REST API (`request` as GcpGroup's)."""
+
+    def __init__(self, request: Callable, project: str, region: str, name: str):
+        self.request = request
+        self.url = f"https://cloudscheduler.googleapis.com/v1/projects/{project}/locations/{region}/jobs/{name}"
+
+    def expression(self) -> str:
+        return self.request("GET", self.url, None).get("schedule", "")
+
+    def update(self, expression: str) -> None:
+        self.request("PATCH", f"{self.url}?updateMask=schedule", {"schedule": expression})
+
+
+def follow_cadence(schedule, variables: dict, cloud: str) -> Optional[str]:
+    wanted = decide_cadence(variables, schedule.expression(), cloud)
+    if wanted is not None:
+        schedule.update(wanted)
+    return wanted
 
 
 class AwsGroup:
@@ -191,7 +241,11 @@ def aws_handler(event, context):  # pragma: no cover - the Lambda entry point; r
     env = _from_env()
     group = AwsGroup(boto3.client("autoscaling", region_name=env["region"]), os.environ["PEGASUS_GROUP"])
     variables = read_control_center(json.loads(os.environ["PEGASUS_CC_HOSTS"]))
-    return _summary(run(group, variables, now=datetime.now(timezone.utc), **env))
+    summary = _summary(run(group, variables, now=datetime.now(timezone.utc), **env))
+    if os.environ.get("PEGASUS_SCHEDULE"):
+        schedule = AwsSchedule(boto3.client("scheduler", region_name=env["region"]), os.environ["PEGASUS_SCHEDULE"])
+        summary["schedule"] = follow_cadence(schedule, variables, "aws")
+    return summary
 
 
 def _metadata_token() -> str:  # pragma: no cover - only inside Google Cloud
@@ -211,6 +265,11 @@ def _gcp_request(method: str, url: str, body) -> dict:  # pragma: no cover - onl
 
 def gcp_handler(request):  # pragma: no cover - the Cloud Function entry point; run() is tested
     env = _from_env()
-    group = GcpGroup(_gcp_request, os.environ["PEGASUS_GCP_PROJECT"], env["region"], os.environ["PEGASUS_GROUP"])
+    project = os.environ["PEGASUS_GCP_PROJECT"]
+    group = GcpGroup(_gcp_request, project, env["region"], os.environ["PEGASUS_GROUP"])
     variables = read_control_center(json.loads(os.environ["PEGASUS_CC_HOSTS"]))
-    return json.dumps(_summary(run(group, variables, now=datetime.now(timezone.utc), **env)))
+    summary = _summary(run(group, variables, now=datetime.now(timezone.utc), **env))
+    if os.environ.get("PEGASUS_SCHEDULE"):
+        summary["schedule"] = follow_cadence(GcpJob(_gcp_request, project, env["region"], os.environ["PEGASUS_SCHEDULE"]),
+                                             variables, "gcp")
+    return json.dumps(summary)
