@@ -152,3 +152,14 @@ def label_value(value: str) -> str:
     """Coerce free text (an image version, say) into a valid label value."""
     cleaned = _LABEL_VALUE_BAD.sub("-", value)[:63].strip("-_.")
     return cleaned
+
+
+# The fleet blueprint: one autoscaled group per cloud and region. The name is the group's
+# physical name too (ASG, MIG and autoscaler, VMSS, ESS group), so the agent and the watcher
+# find their group by it, and the tag that scopes every capacity writer carries it.
+FLEET_GROUP_TAG = "pegasus-fleet-group"
+
+
+def fleet_group(fleet: str, cloud: str, region: str) -> str:
+    short = {"aws": "aws", "gcp": "gcp", "azure": "az", "alibaba": "ali"}[cloud]
+    return f"{fleet}-{short}-{region}"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Callable
 
-from stacks import provider, spacemesh, testnet, validator
+from stacks import fleet, provider, spacemesh, testnet, validator
 
 BLUEPRINTS: dict[str, Callable[..., None]] = {
     "validator": validator.deploy,
     "spacemesh": spacemesh.deploy,
     "provider": provider.deploy,
     "testnet": testnet.deploy,
+    "fleet": fleet.deploy,
 }
 
 

@@ -109,7 +109,7 @@ def test_config_file_without_a_stack_name_needs_stack(tmp_path, capsys):
 def test_an_unknown_stack_lists_the_stacks_that_exist(capsys):
     code, out, err = cli(capsys, "--stack", "nope")
     assert code == 2
-    assert err == (f"error: no stack 'nope': {PROJECT / 'Pulumi.nope.yaml'} does not exist; the stacks here are dev, eks, gke, provider, spacemesh, testnet, testnet-cloud "
+    assert err == (f"error: no stack 'nope': {PROJECT / 'Pulumi.nope.yaml'} does not exist; the stacks here are dev, eks, fleet, gke, provider, spacemesh, testnet, testnet-cloud "
                    "(or give --config-file PATH)\n")
 
 

@@ -85,7 +85,7 @@ def test_scan_takes_a_stack():
     assert "UNUSED SKIP" not in out.stdout  # skips other stacks need are not reported on a partial scan
     out = tool("tools.scan", "--stack", "nope")
     assert out.returncode == 2
-    assert out.stderr.startswith("error: no stack 'nope': ") and "the stacks here are dev, eks, gke" in out.stderr
+    assert out.stderr.startswith("error: no stack 'nope': ") and "the stacks here are dev, eks, fleet, gke" in out.stderr
 
 
 def test_chainheight_accepts_set(capsys):

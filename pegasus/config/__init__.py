@@ -37,11 +37,12 @@ BLUEPRINT_PARSERS = {
     "spacemesh": ("pegasus.config.spacemesh", "parse_spacemesh"),
     "provider": ("pegasus.config.provider", "parse_provider"),
     "testnet": ("pegasus.config.testnet", "parse_blueprint"),
+    "fleet": ("pegasus.config.fleet", "parse_fleet"),
 }
 
 
 def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Optional[set[str]] = None,
-          provider_config: Optional[Mapping[str, Any]] = None) -> "Settings":
+          provider_config: Optional[Mapping[str, Any]] = None) -> "Settings":  # or the blueprint's own type (BLUEPRINT_PARSERS)
     """Turn the `pegasus` namespace (keys without the `pegasus:` prefix, objects already
     decoded) into Settings, or raise ConfigError naming the first bad key.
     `provider_config`: other namespaces' keys the warnings compare with (`aws:region`, `gcp:region`)."""

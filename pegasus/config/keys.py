@@ -57,7 +57,7 @@ DEFAULT_SPC_RESOURCES = {
 }
 
 # One composition in stacks/ each; all but validator parse their own settings.
-BLUEPRINTS = ("validator", "spacemesh", "provider", "testnet")
+BLUEPRINTS = ("validator", "spacemesh", "provider", "testnet", "fleet")
 
 KEYS: tuple[Key, ...] = (
     _k("blueprint", "string", "validator", f"Which composition in stacks/ to deploy. One of: {', '.join(BLUEPRINTS)}."),
@@ -244,15 +244,52 @@ KEYS: tuple[Key, ...] = (
     _k("testnet.registry", "object", None, "testnet: optional image repositories for per-commit builds: {provider: ecr|gar, repositories: [...], keepLast: N, region, project (gar)}; keeps the newest keepLast images."),
 )
 
+# The fleet blueprint (stacks/fleet.py, pegasus/config/fleet.py): autoscaled VM groups on four
+# clouds. It reads only pegasus:fleet, and no other section.
+_REGIONS = "Fields of each entry: {where}, minSize (default 0), maxSize (required, at least minSize), {size}{extra}."
+KEYS = KEYS + (
+    _k("fleet.name", "string", "p2p-agent", "Prefix of every group, role and function. DNS-1123, at most 20 characters."),
+    _k("fleet.schedule.start", "string", "now", "When the fleet starts: an RFC 3339 time (a scheduled action per group), now (groups start at their desired capacity), or watcher (the watcher schedules it from cc-w-a-start; needs capacityOwner watcher)."),
+    _k("fleet.schedule.stop", "string", None, "RFC 3339 time at which every group is scheduled down to 0. Unset: no stop. A time already past is not scheduled."),
+    _k("fleet.schedule.startOffset", "string", "0m", "Added to an RFC 3339 start: 90s, 15m, 1h30m or `3 minutes`."),
+    _k("fleet.desiredCapacity", "object", 1, "Desired instances per group: an integer, or {\"all\": 3, \"aws\": {\"all\": 2, \"eu-central-1\": 1}} (cloud.region beats cloud.all beats all). The group's initial capacity and the default of cc-a-desired-capacity."),
+    _k("fleet.capacityOwner", "string", "schedule", "The one writer of desired capacity: schedule (only the scheduled actions), watcher (the cloud function) or agent (each VM, for its own group). Two are refused."),
+    _k("fleet.watcher.expression", "string", "rate(15 minutes)", "capacityOwner watcher: how often the watcher runs, rate(N minutes|hours) or a 5-field cron expression (UTC)."),
+    _k("fleet.agent.repository", "string", None, "Git repository the agent pulls (cc-a-repository default). Required."),
+    _k("fleet.agent.type", "string", "ansible", "ansible (ansible-pull runs mainRun as a playbook) or bash (mainRun is a script in the repository)."),
+    _k("fleet.agent.mainRun", "string", "ansible/playbook.yml", "Path in the repository of the playbook or script."),
+    _k("fleet.agent.preRun", "string", "", "Shell command run before mainRun."),
+    _k("fleet.agent.postRun", "string", "", "Shell command run after mainRun."),
+    _k("fleet.agent.cron", "string", "*/15 * * * *", "5-field cron expression of the agent's runs on each VM."),
+    _k("fleet.agent.delay", "integer", 60, "Maximum random delay, in seconds, before each run (0-3600), so a fleet does not pull at once."),
+    _k("fleet.agent.forceRun", "boolean", False, "Run mainRun even when the repository did not change."),
+    _k("fleet.controlCenter.provider", "string", "none", "cloudflare (a response-header transform ruleset on hostname), cloudfront (a distribution whose viewer-request function answers with the headers) or none (static config: the agent uses its defaults, or hosts you run yourself)."),
+    _k("fleet.controlCenter.zoneId", "string", None, "cloudflare: the zone ID of hostname. Required there."),
+    _k("fleet.controlCenter.hostname", "string", None, "cloudflare: the proxied hostname whose responses carry the variables; cloudfront: the distribution's alternate domain name (point a CNAME at it). Required for both."),
+    _k("fleet.controlCenter.certificateArn", "string", None, "cloudfront: the ACM certificate of hostname, in us-east-1. Required there."),
+    _k("fleet.controlCenter.hosts", "array", [], "Control-center hosts (or http(s) URLs) the agent and watcher HEAD in order; the first that answers wins. Default: [hostname]."),
+    _k("fleet.controlCenter.variables", "object", {}, "The cc-w-* and cc-a-* variables served as response headers (document 004's table); times RFC 3339, cc-w-scheduler a cron, desired capacities an integer or the JSON form."),
+    _k("fleet.clouds.aws.regions", "array", [], _REGIONS.format(where="region", size="instanceType (default t3.small)", extra=", image (default: Ubuntu 24.04 through its SSM parameter), availabilityZones (default: the region's available zones)")),
+    _k("fleet.clouds.gcp.project", "string", None, "gcp: the project ID. Required when gcp has regions."),
+    _k("fleet.clouds.gcp.regions", "array", [], _REGIONS.format(where="region", size="machineType (default e2-small)", extra=", image (default ubuntu-os-cloud/ubuntu-2404-lts-amd64)")),
+    _k("fleet.clouds.azure.regions", "array", [], _REGIONS.format(where="location", size="vmSize (default Standard_B1s)", extra="")),
+    _k("fleet.clouds.azure.adminSshPublicKey", "string", None, "azure: the OpenSSH public key Azure requires for a Linux scale set. Required when azure has regions; keep no private key to allow no logins."),
+    _k("fleet.clouds.alibaba.regions", "array", [], _REGIONS.format(where="region", size="instanceType (default ecs.t6-c1m1.large)", extra=", zoneId (default <region>a), imageNameRegex (default ^ubuntu_24_04_x64)")),
+    _k("fleet.openPorts", "array", [], "P2P ports open to the internet, TCP and UDP: \"30303\" or \"1024-65535\". 22 is refused: SSH goes through allowSsh."),
+    _k("fleet.allowSsh", "boolean", False, "Open port 22 to sshCidrs."),
+    _k("fleet.sshCidrs", "array", [], "allowSsh: the operator CIDRs SSH is open to; 0.0.0.0/0 and ::/0 are refused."),
+)
+
 KEYS_BY_PATH = {k.path: k for k in KEYS}
 SECTIONS = ("cluster", "ingress", "karpenter", "monitoring", "alerting", "logging", "charts", "storage", "spc", "chain", "chainlets",
-            "spacemesh", "spacemeshSecrets", "provider", "providerSecrets", "testnet")
+            "spacemesh", "spacemeshSecrets", "provider", "providerSecrets", "testnet", "fleet")
 # Sections that belong to one blueprint, each parsed by its own module (pegasus/config/<blueprint>.py):
 # set under another blueprint they are an error, not ignored.
 BLUEPRINT_SECTIONS = {
     "spacemesh": ("spacemesh", "spacemeshSecrets"),
     "provider": ("provider", "providerSecrets"),
     "testnet": ("testnet",),
+    "fleet": ("fleet",),
 }
 PROVIDER_ONLY_SECTIONS = BLUEPRINT_SECTIONS["provider"]
 TOP_LEVEL_SCALARS = tuple(k.path for k in KEYS if "." not in k.path)

@@ -15,10 +15,12 @@ from pulumi_policy import EnforcementLevel
 
 from . import (
     bucket_exposure,
+    capacity_writer_scope,
     chain_data_claim_templates,
     chain_data_volumes,
     cluster_hardening,
     container_hygiene,
+    imdsv2_required,
     karpenter_ami,
     key_material,
     lb_listener_limits,
@@ -28,6 +30,7 @@ from . import (
     signing_workloads,
     tenant_isolation,
     unique_producer_keys,
+    ssh_exposure,
     unique_signer_keys,
     volume_encryption,
 )
@@ -54,6 +57,9 @@ ALL_POLICIES = [
     tenant_isolation.POLICY,
     no_cluster_admin.POLICY,
     unique_producer_keys.POLICY,
+    imdsv2_required.POLICY,
+    ssh_exposure.POLICY,
+    capacity_writer_scope.POLICY,
 ]
 
 

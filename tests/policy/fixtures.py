@@ -369,6 +369,7 @@ def launch_template() -> dict:
             {"deviceName": "/dev/xvda", "ebs": {"volumeSize": 100.0, "volumeType": "gp3", "encrypted": "true"}},
             {"deviceName": "/dev/sdb", "virtualName": "ephemeral0"},
         ],
+        "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1, "httpEndpoint": "enabled"},
     }
 
 

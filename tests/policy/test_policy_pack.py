@@ -44,6 +44,9 @@ ROSTER = {
     "pegasus-tenant-isolation": ("mandatory", StackValidationPolicy),
     "pegasus-no-cluster-admin": ("mandatory", ResourceValidationPolicy),
     "pegasus-unique-producer-keys": ("mandatory", StackValidationPolicy),
+    "pegasus-imdsv2-required": ("mandatory", ResourceValidationPolicy),
+    "pegasus-ssh-not-open-to-the-internet": ("mandatory", ResourceValidationPolicy),
+    "pegasus-capacity-writer-scoped": ("mandatory", ResourceValidationPolicy),
 }
 
 
@@ -317,6 +320,12 @@ def bad_stack():
             "apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
             "metadata": {"name": n, "namespace": "testnet-qa-7", "labels": {"pegasus.saga.xyz/role": "producer"}},
             "spec": {"dataFrom": [{"extract": {"key": "qa-7/whale-1"}}]}}, n) for n in ("whale-1-key", "whale-2-key")],
+        # The fleet's policies (tests/policy/test_policy_fleet.py has their fixtures).
+        f.resource(f.LAUNCH_TEMPLATE, {"metadataOptions": {"httpTokens": "optional"}}, "imdsv1-template"),
+        f.resource("aws:ec2/securityGroup:SecurityGroup",
+                   {"ingress": [{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["0.0.0.0/0"]}]}, "open-ssh"),
+        f.resource("aws:iam/rolePolicy:RolePolicy", {"policy": '{"Statement": [{"Effect": "Allow", '
+                   '"Action": "autoscaling:SetDesiredCapacity", "Resource": "*"}]}'}, "any-group-writer"),
     ]
 
 

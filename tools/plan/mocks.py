@@ -219,6 +219,13 @@ class PlanMocks(pmocks.Mocks):
                     "userId": "AROAPLANNER:planner", "id": ACCOUNT_ID}
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        if token == "alicloud:ecs/getImages:getImages":
+            # The fleet's image lookup: one system image named like the regex asks.
+            image = {"id": "ubuntu_24_04_x64_20G_alibase_placeholder.vhd", "name": "ubuntu_24_04_x64_20G_alibase_placeholder"}
+            return {"images": [image], "ids": [image["id"]], "id": "images"}
+        if token == "azure-native:authorization:getClientConfig":
+            return {"subscriptionId": "00000000-0000-0000-0000-000000000000", "tenantId": "00000000-0000-0000-0000-000000000001",
+                    "clientId": "00000000-0000-0000-0000-000000000002", "objectId": "00000000-0000-0000-0000-000000000003"}
         return {}
 
     def new_resource(self, args: pmocks.MockResourceArgs):
@@ -265,6 +272,8 @@ class PlanMocks(pmocks.Mocks):
             return self._aws(typ, name, outputs)
         if typ.startswith("gcp:"):
             return self._gcp(typ, name, outputs)
+        if typ.startswith("azure-native:"):
+            return self._azure(typ, name, outputs)
         return ("" if not args.custom else rid), outputs
 
     def _dynamic(self, args: pmocks.MockResourceArgs):
@@ -315,6 +324,21 @@ class PlanMocks(pmocks.Mocks):
             return rid, outputs
         outputs["arn"] = self._arn(service, typ.split(":")[-1].lower(), physical)
         return f"{name}-id", outputs
+
+    def _azure(self, typ: str, name: str, outputs: dict):
+        # The input form of an identity (a list of IDs) is not its output form (a map of
+        # objects), and the SDK falls back to the inputs for any output left out.
+        identity = outputs.get("identity")
+        if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+            identity["userAssignedIdentities"] = {i: {} for i in identity["userAssignedIdentities"] if isinstance(i, str)}
+        kind = typ.split(":")[-1]
+        physical = next((v for k, v in outputs.items() if k.endswith("Name") and isinstance(v, str)), f"{name}-placeholder")
+        outputs.setdefault("name", physical)
+        if kind == "UserAssignedIdentity":
+            outputs["principalId"] = self._mark("principalId", f"{name}-principal-id")
+            outputs["clientId"] = self._mark("clientId", f"{name}-client-id")
+        rid = self._mark("id", f"/subscriptions/00000000-0000-0000-0000-000000000000/providers/{kind}/{physical}")
+        return rid, outputs
 
     def _gcp(self, typ: str, name: str, outputs: dict):
         physical = outputs.get("name") or f"{name}-placeholder"

@@ -123,6 +123,15 @@ def _region(cfg: StackConfig) -> tuple[str, str]:
     cluster = cfg.values.get(f"{cfg.project}:cluster")
     if isinstance(cluster, dict):
         return str(cluster.get("region") or "us-east-1"), str(cluster.get("project") or "example-project")
+    fleet = cfg.values.get(f"{cfg.project}:fleet")
+    if isinstance(fleet, dict):
+        # The fleet blueprint: placeholders name its first AWS region and its GCP project.
+        clouds = fleet.get("clouds") if isinstance(fleet.get("clouds"), dict) else {}
+        aws, gcp = clouds.get("aws") or {}, clouds.get("gcp") or {}
+        regions = aws.get("regions") if isinstance(aws, dict) else None
+        first = regions[0] if isinstance(regions, list) and regions and isinstance(regions[0], dict) else {}
+        project = gcp.get("project") if isinstance(gcp, dict) else None
+        return str(first.get("region") or "us-east-1"), str(project or "example-project")
     return "us-east-1", "example-project"
 
 

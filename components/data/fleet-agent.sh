@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The Pegasus fleet agent (design document 004, "Agent"). cron runs it on every VM:
+#  1. HEAD the control-center hosts in order; the first that answers gives the cc-a-* headers.
+#  2. Empty or missing values fall back to the defaults rendered below from pegasus:fleet.
+#  3. Wait a random delay, run pre-run, ansible-pull or bash of the repository, post-run.
+#  4. With capacityOwner agent, set this VM's own group's desired capacity.
+# Rendered by components/fleet_agent_builder.py; the settings block below is generated.
+set -u
+
+# @SETTINGS@
+
+AGENT_DIR="${PEGASUS_AGENT_DIR:-$AGENT_DIR}"
+STATE_DIR="${PEGASUS_AGENT_STATE:-$STATE_DIR}"
+mkdir -p "$STATE_DIR"
+
+log() { echo "pegasus-agent: $*"; }
+
+# One run at a time: a slow pull must not overlap the next cron tick.
+exec 9>"$STATE_DIR/lock"
+if ! flock -n 9; then
+  log "another run holds $STATE_DIR/lock; skipping"
+  exit 0
+fi
+
+HEADERS=""
+CC_SOURCE="defaults"
+for host in "${CC_HOSTS[@]}"; do
+  case "$host" in
+    http://*|https://*) url="$host" ;;
+    *) url="https://$host/" ;;
+  esac
+  # A host answers with an HTTP status below 500; an error page carries no variables.
+  if out=$(curl -sS -I --max-time "$CC_TIMEOUT" -o /dev/null -D - "$url" 2>/dev/null); then
+    status=$(printf '%s\n' "$out" | head -n1 | awk '{print $2}')
+    if [ -n "$status" ] && [ "$status" -lt 500 ]; then
+      HEADERS=$(printf '%s\n' "$out" | tr -d '\r')
+      CC_SOURCE="$url"
+      break
+    fi
+  fi
+  log "control center $url did not answer"
+done
+log "variables from $CC_SOURCE"
+
+# var NAME DEFAULT: the cc-a-NAME header of the answering host, or DEFAULT when empty.
+var() {
+  local value
+  value=$(printf '%s\n' "$HEADERS" | awk -v want="cc-a-$1" '
+    { i = index($0, ":"); if (i == 0) next
+      name = tolower(substr($0, 1, i - 1))
+      if (name == want) { v = substr($0, i + 1); sub(/^[ \t]+/, "", v); sub(/[ \t]+$/, "", v); print v; exit } }')
+  if [ -n "$value" ]; then printf '%s' "$value"; else printf '%s' "$2"; fi
+}
+
+REPOSITORY=$(var repository "$DEFAULT_REPOSITORY")
+TYPE=$(var type "$DEFAULT_TYPE")
+MAIN_RUN=$(var main-run "$DEFAULT_MAIN_RUN")
+PRE_RUN=$(var pre-run "$DEFAULT_PRE_RUN")
+POST_RUN=$(var post-run "$DEFAULT_POST_RUN")
+DELAY=$(var delay "$DEFAULT_DELAY")
+FORCE_RUN=$(var force-run "$DEFAULT_FORCE_RUN")
+DESIRED_CAPACITY=$(var desired-capacity "$DEFAULT_DESIRED_CAPACITY")
+
+case "$DELAY" in ''|*[!0-9]*) log "cc-a-delay $DELAY is not a number; using $DEFAULT_DELAY"; DELAY=$DEFAULT_DELAY ;; esac
+if [ "$DELAY" -gt 0 ]; then
+  sleep $((RANDOM % (DELAY + 1)))
+fi
+
+if [ -n "$PRE_RUN" ]; then
+  bash -c "$PRE_RUN" || log "pre-run failed with $?"
+fi
+
+WORK="$STATE_DIR/repository"
+rc=0
+case "$TYPE" in
+  ansible)
+    only_if_changed="--only-if-changed"
+    [ "$FORCE_RUN" = "true" ] && only_if_changed=""
+    # shellcheck disable=SC2086  # an empty flag must vanish
+    ansible-pull --url "$REPOSITORY" --directory "$WORK" --inventory localhost, $only_if_changed "$MAIN_RUN" || rc=$?
+    ;;
+  bash)
+    changed=1
+    if [ -d "$WORK/.git" ]; then
+      before=$(git -C "$WORK" rev-parse HEAD)
+      git -C "$WORK" fetch --quiet origin && git -C "$WORK" reset --quiet --hard FETCH_HEAD || rc=$?
+      [ "$(git -C "$WORK" rev-parse HEAD)" = "$before" ] && changed=0
+    else
+      rm -rf "$WORK"
+      git clone --quiet "$REPOSITORY" "$WORK" || rc=$?
+    fi
+    if [ "$rc" -eq 0 ] && { [ "$changed" -eq 1 ] || [ "$FORCE_RUN" = "true" ]; }; then
+      (cd "$WORK" && bash "$MAIN_RUN") || rc=$?
+    elif [ "$rc" -eq 0 ]; then
+      log "repository unchanged; not running $MAIN_RUN (cc-a-force-run true runs it anyway)"
+    fi
+    ;;
+  *)
+    log "unknown executor type $TYPE; use ansible or bash"
+    rc=2
+    ;;
+esac
+[ "$rc" -ne 0 ] && log "$TYPE run failed with $rc"
+
+if [ -n "$POST_RUN" ]; then
+  bash -c "$POST_RUN" || log "post-run failed with $?"
+fi
+
+if [ "$CAPACITY_OWNER" = "agent" ]; then
+  # The same resolution the program and the watcher use (pegasus/fleet/capacity.py).
+  n=$(python3 "$AGENT_DIR/capacity.py" "$DESIRED_CAPACITY" "$CLOUD" "$REGION")
+  if [ -z "$n" ]; then
+    log "desired capacity $DESIRED_CAPACITY has no value for $CLOUD/$REGION; leaving the group as it is"
+  else
+    log "setting the desired capacity of $GROUP to $n"
+    case "$CLOUD" in
+      aws) aws autoscaling set-desired-capacity --region "$REGION" --auto-scaling-group-name "$GROUP" --desired-capacity "$n" ;;
+        gcp) gcloud compute instance-groups managed update-autoscaling "$GROUP" --project "$GCP_PROJECT" --region "$REGION" --min-num-replicas "$n" --quiet ;;
+      azure) az login --identity --output none \
+               && az monitor autoscale update --resource-group "$AZURE_RESOURCE_GROUP" --name "$AZURE_AUTOSCALE" --min-count "$n" --count "$n" --output none ;;
+      alibaba)
+        id=$(aliyun --mode EcsRamRole --ram-role-name "$ALIBABA_ROLE" --region "$REGION" ess DescribeScalingGroups \
+               --RegionId "$REGION" --ScalingGroupName "$GROUP" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ScalingGroups"]["ScalingGroup"][0]["ScalingGroupId"])') \
+          && aliyun --mode EcsRamRole --ram-role-name "$ALIBABA_ROLE" --region "$REGION" ess ModifyScalingGroup \
+               --RegionId "$REGION" --ScalingGroupId "$id" --DesiredCapacity "$n" ;;
+    esac || log "setting the desired capacity failed with $?"
+  fi
+fi
+exit "$rc"
