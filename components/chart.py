@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
+from pegasus.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class Chart:
@@ -37,3 +39,17 @@ def missing_archives(charts: Iterable[Chart], local_dir: str, base_dir: str) -> 
     """The archives a stack needs that the mirror lacks (checked before anything is declared)."""
     folder = os.path.join(base_dir, local_dir)
     return sorted({c.archive for c in charts if not os.path.isfile(os.path.join(folder, c.archive))})
+
+
+def check_mirror(charts: Iterable[Chart], local_dir: Optional[str], base_dir: str) -> None:
+    """Refuse a `charts.localDir` that lacks an archive the stack installs, before anything is
+    declared: a Helm release failing half way through an `up` leaves a partial stack."""
+    if local_dir is None:
+        return
+    missing = missing_archives(charts, local_dir, base_dir)
+    if missing:
+        raise ConfigError(
+            "charts.localDir",
+            f"{local_dir} lacks {', '.join(missing)}; put the packaged charts there "
+            "(`helm pull <chart> --version <v>` writes <chart>-<v>.tgz) or unset charts.localDir",
+        )

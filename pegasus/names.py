@@ -58,6 +58,9 @@ PLATFORM_CHAIN_COMPONENT = "platform-chain"
 DO_NOT_DISRUPT = "karpenter.sh/do-not-disrupt"
 # The cluster autoscaler (GKE node auto-provisioning too) ignores Karpenter's annotation.
 SAFE_TO_EVICT = "cluster-autoscaler.kubernetes.io/safe-to-evict"
+# A namespace label the AWS Load Balancer Controller reads: it injects readiness gates into the
+# pods there, so a rollout waits until the NLB has registered the new pod.
+READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
 # Node pools: the label Pegasus puts on every node it asks for, and the taint that keeps
 # everything but signers off signer nodes.
 POOL_LABEL = "pegasus.saga.xyz/pool"

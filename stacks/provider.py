@@ -16,7 +16,7 @@ import os
 import pulumi
 
 from components import chain_state, ingress_builder, monitoring_builder, provider_builder as pb
-from components.chart import Chart, missing_archives
+from components.chart import Chart, check_mirror
 from components.cluster import Cluster
 from components.http_scaling import HttpScaling
 from components.ingress import Ingress
@@ -75,15 +75,7 @@ def charts(settings: ProviderStackSettings) -> list[Chart]:
 
 
 def check_chart_mirror(settings: ProviderStackSettings, base_dir: str) -> None:
-    if settings.charts_dir is None:
-        return
-    missing = missing_archives(charts(settings), settings.charts_dir, base_dir)
-    if missing:
-        raise ConfigError(
-            "charts.localDir",
-            f"{settings.charts_dir} lacks {', '.join(missing)}; put the packaged charts there "
-            "(`helm pull <chart> --version <v>` writes <chart>-<v>.tgz) or unset charts.localDir",
-        )
+    check_mirror(charts(settings), settings.charts_dir, base_dir)
 
 
 def pod_secrets(settings: ProviderStackSettings, pods: tuple[pm.PodManifest, ...]) -> dict[str, dict[str, str]]:

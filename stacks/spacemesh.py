@@ -19,7 +19,7 @@ from components import spacemesh_ops_builder as ob
 from components.cluster import Cluster
 from components.cluster_builder import common_tags
 from components import logging_builder, monitoring_builder
-from components.chart import missing_archives
+from components.chart import check_mirror
 from components.k8s_util import custom_resource_args
 from components.spacemesh import SpacemeshNetwork
 from components.spacemesh_cloud import SpacemeshNodePool, SpacemeshPublishing
@@ -56,12 +56,7 @@ def charts(settings: SpacemeshStackSettings) -> list:
 
 
 def check_chart_mirror(settings: SpacemeshStackSettings, base_dir: str) -> None:
-    if settings.charts_dir is None:
-        return
-    missing = missing_archives(charts(settings), settings.charts_dir, base_dir)
-    if missing:
-        raise ConfigError("charts.localDir", f"{settings.charts_dir} lacks {', '.join(missing)}; put the packaged charts there "
-                                             "(`helm pull <chart> --version <v>` writes <chart>-<v>.tgz) or unset charts.localDir")
+    check_mirror(charts(settings), settings.charts_dir, base_dir)
 
 
 def deploy(settings: SpacemeshStackSettings) -> None:

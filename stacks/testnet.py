@@ -23,7 +23,7 @@ import pulumi_kubernetes as k8s
 from components import cluster_builder, ingress_builder, karpenter_builder, testnet_builder as tb, testnet_secrets_builder as sb
 from components import workload_builder as wb
 from components.chain_node import ChainNode
-from components.chart import missing_archives
+from components.chart import check_mirror
 from components.cluster import Cluster
 from components.ingress import Ingress
 from components.k8s_util import body
@@ -33,7 +33,6 @@ from pegasus.config import IngressSettings, LoggingSettings
 from pegasus.config.testnet import Region, TestnetBlueprint, TestnetSettings
 from pegasus import names
 from pegasus.errors import ConfigError
-from stacks.validator import READINESS_GATE_LABEL
 
 
 @dataclass
@@ -143,7 +142,7 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
         shard_lb_annotations = {i: {**a, **health} for i, a in shard_addresses.annotations.items()}
         # As for a validator (stacks/validator.py): readiness gates keep a target serving through
         # a rollout, and a gated controller pod takes minutes to be Ready.
-        namespace_labels = {READINESS_GATE_LABEL: "enabled"}
+        namespace_labels = {names.READINESS_GATE_LABEL: "enabled"}
         release_timeout = 900
     ingress = Ingress(
         f"{region.name}-ingress", settings, tb.backends(plans, testnet),
@@ -212,10 +211,7 @@ def seed_records(deployments: list[RegionDeployment], testnet: TestnetSettings) 
 
 def deploy(settings: TestnetBlueprint) -> None:
     testnet = settings.testnet
-    if settings.charts_dir is not None:
-        missing = missing_archives(charts(testnet), settings.charts_dir, os.getcwd())
-        if missing:
-            raise ConfigError("charts.localDir", f"{settings.charts_dir} lacks {', '.join(missing)}; put the packaged charts there or unset charts.localDir")
+    check_mirror(charts(testnet), settings.charts_dir, os.getcwd())
     for warning in settings.warnings:
         pulumi.log.warn(warning)
     genesis = read_genesis(testnet, os.getcwd())

@@ -18,7 +18,7 @@ from components import chain_node_builder, chain_state, chainlet_builder, cluste
 from components import karpenter_builder
 from components import logging_builder, monitoring_builder
 from components import workload_builder as wb
-from components.chart import Chart, missing_archives
+from components.chart import Chart, check_mirror
 from components.chain_node import ChainNode
 from components.chain_state import ChainState
 from components.chainlet import Chainlet
@@ -50,17 +50,7 @@ def charts(settings: Settings) -> list[Chart]:
 
 
 def check_chart_mirror(settings: Settings, base_dir: str) -> None:
-    if settings.charts_dir is None:
-        return
-    missing = missing_archives(charts(settings), settings.charts_dir, base_dir)
-    if missing:
-        raise ConfigError(
-            "charts.localDir",
-            f"{settings.charts_dir} lacks {', '.join(missing)}; put the packaged charts there "
-            "(`helm pull <chart> --version <v>` writes <chart>-<v>.tgz) or unset charts.localDir",
-        )
-
-READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
+    check_mirror(charts(settings), settings.charts_dir, base_dir)
 
 
 def read_chain(settings: Settings) -> ChainView:
@@ -145,7 +135,7 @@ def deploy(settings: Settings) -> None:
         # The LB controller's webhook gives each controller pod a readiness gate, so a rollout
         # or a consolidation keeps an old pod until its replacement is a healthy target
         # (LBC docs/deploy/pod_readiness_gate.md): never every target draining at once.
-        namespace_labels[READINESS_GATE_LABEL] = "enabled"
+        namespace_labels[names.READINESS_GATE_LABEL] = "enabled"
         # With the gates a rolled controller pod is Ready only once the NLBs report it healthy,
         # minutes per pod: more than Helm's default 5 minutes for two of them.
         ingress_timeout = 900

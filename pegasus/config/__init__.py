@@ -27,6 +27,7 @@ from pegasus.config.validator import (
 )
 from pegasus.config import advice as advisories
 from pegasus.config.platform import _cluster, _karpenter
+from pegasus.config import fields
 from pegasus.errors import ConfigError
 
 # Keys of other namespaces that the warnings compare with.
@@ -73,12 +74,8 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Opti
     monitoring = _monitoring(sections["monitoring"], secret_keys)
     alerting = _alerting(sections["alerting"], secret_keys)
     logging_ = _logging(sections["logging"], cluster.provider)
-    storage_class = sections["storage"].get("className", str)
-    if storage_class is not None and not _DNS1123.match(storage_class):
-        raise ConfigError("storage.className", f"{storage_class!r} is not a valid StorageClass name")
-    charts_dir = sections["charts"].get("localDir", str)
-    if charts_dir is not None and not charts_dir.strip():
-        raise ConfigError("charts.localDir", "is empty; set it to a folder of packaged charts, or unset it to use the chart repositories")
+    storage_class = fields.storage_class(sections["storage"])
+    charts_dir = fields.charts_dir(sections["charts"])
     spc = _spc(sections["spc"], stack)
     chain = _chain(sections["chain"])
     chainlets = _chainlets(sections["chainlets"])

@@ -209,3 +209,19 @@ def log_retention_days(section: "_Section", field_: str, default: int) -> int:
 def is_kubeconfig_content(value: str) -> bool:
     return "\n" in value or value.lstrip().startswith(("apiVersion", "{"))
 
+
+
+def storage_class(s: "_Section") -> Optional[str]:
+    """`storage.className`: the StorageClass of chain volumes; unset is the cluster's default."""
+    name = s.get("className", str)
+    if name is not None and not _DNS1123.match(name):
+        raise ConfigError("storage.className", f"{name!r} is not a valid StorageClass name")
+    return name
+
+
+def charts_dir(s: "_Section") -> Optional[str]:
+    """`charts.localDir`: a folder of packaged charts that releases install from instead of their repositories."""
+    folder = s.get("localDir", str)
+    if folder is not None and not folder.strip():
+        raise ConfigError("charts.localDir", "is empty; set it to a folder of packaged charts, or unset it to use the chart repositories")
+    return folder

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Optional, Union
 from pegasus.config.fields import Secret, _Section, _describe, _DNS1123
 from pegasus.config.platform import ClusterSettings, _cluster
 from pegasus.config.validator import AlertingSettings, MonitoringSettings, _alerting, _monitoring
+from pegasus.config import fields
 from pegasus.errors import ConfigError
 
 # Sections a provider stack reads. `providerSecrets` is separate from `provider` because a
@@ -187,12 +188,8 @@ def parse_provider(raw: Mapping[str, Any], *, project: str, stack: str, secret_k
     cluster = _cluster(sections["cluster"], stack, secret_keys)
     monitoring = _monitoring(sections["monitoring"], secret_keys)
     alerting = _alerting(sections["alerting"], secret_keys)
-    storage_class = sections["storage"].get("className", str)
-    if storage_class is not None and not _DNS1123.match(storage_class):
-        raise ConfigError("storage.className", f"{storage_class!r} is not a valid StorageClass name")
-    charts_dir = sections["charts"].get("localDir", str)
-    if charts_dir is not None and not charts_dir.strip():
-        raise ConfigError("charts.localDir", "is empty; set it to a folder of packaged charts, or unset it to use the chart repositories")
+    storage_class = fields.storage_class(sections["storage"])
+    charts_dir = fields.charts_dir(sections["charts"])
     provider = _provider(sections["provider"], raw.get("providerSecrets"), secret_keys)
     for section in sections.values():
         section.check_unknown()

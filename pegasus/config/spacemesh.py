@@ -24,6 +24,7 @@ from pegasus.config.platform import ClusterSettings, _cluster
 from pegasus.config.validator import (
     AlertingSettings, LoggingSettings, MonitoringSettings, _alerting, _logging, _monitoring, image_reference,
 )
+from pegasus.config import fields
 from pegasus.errors import ConfigError
 
 SECTION = "spacemesh"
@@ -432,12 +433,8 @@ def parse_spacemesh(raw: Mapping[str, Any], *, project: str, stack: str, secret_
     monitoring = _monitoring(sections["monitoring"], secret_keys)
     alerting = _alerting(sections["alerting"], secret_keys)
     logging_ = _logging(sections["logging"], cluster.provider)
-    storage_class = sections["storage"].get("className", str)
-    if storage_class is not None and not _DNS1123.match(storage_class):
-        raise ConfigError("storage.className", f"{storage_class!r} is not a valid StorageClass name")
-    charts_dir = sections["charts"].get("localDir", str)
-    if charts_dir is not None and not charts_dir.strip():
-        raise ConfigError("charts.localDir", "is empty; set it to a folder of packaged charts, or unset it")
+    storage_class = fields.storage_class(sections["storage"])
+    charts_dir = fields.charts_dir(sections["charts"])
     sec_section = _Section(SECRETS_SECTION, raw.get(SECRETS_SECTION))
     secrets = _secrets(sec_section, secret_keys)
     sm_section = _Section(SECTION, raw.get(SECTION))

@@ -16,6 +16,7 @@ from typing import Any, Optional
 from pegasus.config.fields import Resources, _Section, _describe, _quantity, _resources, _DNS1123, log_retention_days
 from pegasus.config.keys import DEFAULT_DAEMON_RESOURCES, DEFAULT_WORKER_RESOURCES, KEYS
 from pegasus.config.platform import ClusterSettings, KarpenterSettings, _cluster, _karpenter
+from pegasus.config import fields
 from pegasus.errors import ConfigError
 
 SECRET_STORES = ("aws", "gcp", "kubernetes")
@@ -498,9 +499,7 @@ def parse_blueprint(raw: dict, *, project: str, stack: str, secret_keys: set[str
             raise ConfigError(key, "is a setting of the validator blueprint; a testnet sets its clusters per region, in testnet.regions[].cluster")
     testnet = parse_testnet(_Section("testnet", raw.get("testnet")), stack, secret_keys)
     charts = _Section("charts", raw.get("charts"))
-    charts_dir = charts.get("localDir", str)
-    if charts_dir is not None and not charts_dir.strip():
-        raise ConfigError("charts.localDir", "is empty; set it to a folder of packaged charts, or unset it to use the chart repositories")
+    charts_dir = fields.charts_dir(charts)
     charts.check_unknown()
     warnings = []
     for region in testnet.regions:
