@@ -8,8 +8,11 @@ reserved IP) get placeholder values from documentation ranges (`.invalid` names,
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import concurrent.futures
 import json
+import threading
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -18,6 +21,7 @@ import dill
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pmocks
 from pulumi.runtime import rpc
+from pulumi.runtime.proto import resource_pb2
 
 ACCOUNT_ID = "123456789012"
 DEPLOYER_ROLE = "pegasus-deployer"  # the role the offline plan pretends to run as
@@ -105,6 +109,14 @@ class RecordingMonitor(pmocks.MockMonitor):
     def __init__(self, mocks: "PlanMocks"):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        # The program's event loop. The SDK calls the monitor from executor threads, and the
+        # SDK's own mock deserializes a registration's inputs right there: a resource
+        # reference among them (a node group's cluster and role) is rebuilt as a resource
+        # whose lookup task belongs to that thread's loop, and when the program's end awaits
+        # that task still pending, the plan fails with "attached to a different loop" (now and
+        # then, by timing). Against the engine the SDK deserializes on the program's loop, so
+        # the plan does that too (`_register`).
+        self.main_loop: Optional[asyncio.AbstractEventLoop] = None
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
         """URNs as the engine makes them: the parent's whole qualified type chain, and no
@@ -147,9 +159,38 @@ class RecordingMonitor(pmocks.MockMonitor):
             self.registrations.append(reg)
             self.mocks.current = reg
         try:
-            return super().RegisterResource(request)
+            if self.main_loop is None or request.type == "pulumi:pulumi:Stack":
+                return super().RegisterResource(request)
+            return self._register(request)
         finally:
             self.mocks.current = None
+
+    def _register(self, request):
+        """The SDK mock's RegisterResource (pulumi 3.272.0, runtime/mocks.py), with the inputs
+        deserialized and the outputs serialized on the program's loop."""
+        urn = self.make_urn(request.parent, request.type, request.name)
+        inputs = self._on_program_loop(lambda: rpc.deserialize_properties(request.object))
+        args = pmocks.MockResourceArgs(
+            typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+            resource_id=request.importId, custom=request.custom or False,
+            transforms=pmocks._resolve_callbacks(request.transforms),
+        )
+        id_, state = self.mocks.new_resource(args)
+        obj = asyncio.run_coroutine_threadsafe(rpc.serialize_properties(state, {}), self.main_loop).result()
+        self.resources[urn] = pmocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=obj)
+
+    def _on_program_loop(self, fn):
+        done: concurrent.futures.Future = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                done.set_result(fn())
+            except BaseException as e:  # noqa: BLE001 - handed to the calling thread
+                done.set_exception(e)
+
+        self.main_loop.call_soon_threadsafe(run)
+        return done.result()
 
 
 def _copy(value: Any) -> Any:
@@ -182,9 +223,19 @@ class PlanMocks(pmocks.Mocks):
         # The stack's last state as readStackResourceOutputs would return it: empty, as before
         # a first deployment, unless a state export is given.
         self.state = state or {}
-        self.current: Optional[Registration] = None
+        # The registration being answered, per thread: the SDK registers from several worker
+        # threads at once, and a placeholder belongs to the one its thread is answering.
+        self._local = threading.local()
         self.placeholders: list[Placeholder] = []
         self._addresses: set[int] = set()
+
+    @property
+    def current(self) -> Optional[Registration]:
+        return getattr(self._local, "registration", None)
+
+    @current.setter
+    def current(self, registration: Optional[Registration]) -> None:
+        self._local.registration = registration
 
     # -- helpers
     def _mark(self, prop: str, value: Any) -> Any:

@@ -106,7 +106,7 @@ def _event_loops():
     main_loop.set_default_executor(executor)
     asyncio.set_event_loop(main_loop)
     try:
-        yield
+        yield main_loop
     finally:
         executor.shutdown(wait=True)
         for loop in [*created, main_loop]:
@@ -160,7 +160,8 @@ def run_plan(project_dir: str, cfg: StackConfig, *, main: str = "__main__.py", s
                 secret_outputs.append(key)
 
     try:
-        with _cwd(project_dir), _event_loops():
+        with _cwd(project_dir), _event_loops() as main_loop:
+            monitor.main_loop = main_loop
             psettings.ROOT.set(None)
             pmocks.set_mocks(mocks, project=cfg.project, stack=cfg.stack, preview=False, logger=logger, monitor=monitor)
             set_all_config(cfg.engine_config(), sorted(cfg.secret_keys))
