@@ -188,3 +188,18 @@ def test_a_testnet_name_that_is_another_testnets_p2p_namespace_is_refused():
     from tests.test_testnet_config import parsed
 
     assert parsed(tn(name="ingress-qa")).testnet.name == "ingress-qa"
+
+
+def test_the_policy_pack_still_knows_a_testnets_shard():
+    from policy.policies import public_exposure
+    from tests.policy.harness import check
+
+    shard = p2p.plan_shards((p2p.P2PBackend("seed-0", "testnet-qa-7", "seed-0-p2p", 8302, 0),), settings())[0]
+    props = ib.shard_service(shard, settings(), "qa-7-local", naming=QA)
+    assert check(public_exposure.POLICY, "kubernetes:core/v1:Service", props) == []
+    props["spec"]["ports"][0]["port"] = 26657
+    assert check(public_exposure.POLICY, "kubernetes:core/v1:Service", props) == [
+        "spec.ports[0] port 26657 exposes CometBFT RPC on a LoadBalancer Service; this p2p shard publishes "
+        "ingress.basePort to ingress.basePort + ingress.shardSize - 1, so move ingress.basePort clear of it, "
+        "or list the port in allowedPorts if it must be public"
+    ]
