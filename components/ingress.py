@@ -28,31 +28,35 @@ class Ingress(pulumi.ComponentResource):
                  shard_lb_annotations: Optional[Mapping[int, Mapping[str, Any]]] = None,
                  release_timeout: Optional[int] = None,
                  charts_dir: Optional[str] = None, controller_service: Optional[Mapping[str, Any]] = None,
+                 naming: names.IngressNames = names.INGRESS,
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:ingress:Ingress", name, None, opts)
         self.shards = p2p.plan_shards(backends, settings)
+        # Several data planes may share a cluster (testnets in a shared regional cluster, beside
+        # a validator): every name they would otherwise share comes from `naming`.
+        self.naming = naming
         guard_deps = [guard] if guard is not None else []
-        ns_manifest = wb.namespace(names.INGRESS_NAMESPACE, "ingress", names.INGRESS_NAMESPACE)
+        ns_manifest = wb.namespace(naming.namespace, "ingress", naming.namespace)
         ns_manifest["metadata"]["labels"].update(namespace_labels or {})
         ns = k8s.core.v1.Namespace(f"{name}-ns", **body(ns_manifest), opts=pulumi.ResourceOptions(parent=self))
         routing = pulumi.ResourceOptions(parent=self, depends_on=[ns, *guard_deps])
         data = ib.services_configmap_data(self.shards)
-        tcp = k8s.core.v1.ConfigMap(f"{name}-tcp-services", **body(ib.services_configmap(names.TCP_SERVICES_CONFIGMAP, data)), opts=routing)
+        tcp = k8s.core.v1.ConfigMap(f"{name}-tcp-services", **body(ib.services_configmap(naming.tcp_services, data, naming)), opts=routing)
         udp = ib.has_udp(self.shards)
         routing_maps = [tcp]
         if udp:
             udp_data = ib.services_configmap_data(self.shards, "UDP")
             routing_maps.append(k8s.core.v1.ConfigMap(
-                f"{name}-udp-services", **body(ib.services_configmap(ib.UDP_SERVICES_CONFIGMAP, udp_data)), opts=routing))
+                f"{name}-udp-services", **body(ib.services_configmap(naming.udp_services, udp_data, naming)), opts=routing))
         # The release's values never mention a backend: routing changes stay in the
         # ConfigMap above, which the controller reloads in place.
         # The controller pods need a node to run on before the atomic release times out.
-        values = ib.controller_values(settings, udp)
+        values = ib.controller_values(settings, udp, naming)
         if controller_service is not None:
             # The provider blueprint serves HTTP through the controller's own Service.
             values["controller"]["service"] = dict(controller_service)
         self.release = helm_release(
-            f"{name}-controller", ib.CHART, names.INGRESS_NAMESPACE, values,
+            f"{name}-controller", ib.chart(naming), naming.namespace, values,
             pulumi.ResourceOptions(parent=self, depends_on=[ns, *routing_maps, *workload_dependencies]),
             local_dir=charts_dir, **({"timeout": release_timeout} if release_timeout else {}),
         )
@@ -63,7 +67,7 @@ class Ingress(pulumi.ComponentResource):
             if settings.cloud == "gke" and gcp is not None:
                 address = reserve_shard_address(self, name, shard.index, cluster_name, gcp)
                 static_name = f"{cluster_name}-p2p-{shard.index}"
-            manifest = ib.shard_service(shard, settings, cluster_name, static_address_name=static_name)
+            manifest = ib.shard_service(shard, settings, cluster_name, static_address_name=static_name, naming=naming)
             manifest["metadata"]["annotations"].update((shard_lb_annotations or {}).get(shard.index, {}))
             # Protected: deleting a shard Service gives up the address its chainlets advertise.
             svc = k8s.core.v1.Service(

@@ -16,6 +16,7 @@ exactly those backends.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Optional
 
 from components import p2p_builder as p2p
@@ -24,9 +25,14 @@ from pegasus import names
 from pegasus.config import IngressSettings
 
 # Controller v1.15.1, the project's final release (ingress-nginx retired in March 2026).
-UDP_SERVICES_CONFIGMAP = "pegasus-udp-services"
+UDP_SERVICES_CONFIGMAP = names.UDP_SERVICES_CONFIGMAP
 
 CHART = Chart(names.INGRESS_RELEASE, "ingress-nginx", "4.15.1", "https://kubernetes.github.io/ingress-nginx")
+
+
+def chart(naming: names.IngressNames = names.INGRESS) -> Chart:
+    """The pinned chart under the data plane's release name."""
+    return CHART if naming.release == CHART.release else replace(CHART, release=naming.release)
 
 
 def services_configmap_data(shards: tuple[p2p.Shard, ...], protocol: str = "TCP") -> dict[str, str]:
@@ -40,25 +46,25 @@ def has_udp(shards: tuple[p2p.Shard, ...]) -> bool:
 
 
 def shard_service(shard: p2p.Shard, settings: IngressSettings, cluster_name: str,
-                  static_address_name: Optional[str] = None) -> dict:
-    name = names.shard_service_name(shard.index)
+                  static_address_name: Optional[str] = None, naming: names.IngressNames = names.INGRESS) -> dict:
+    name = naming.shard_service(shard.index)
     return p2p.shard_service(
         shard, settings, cluster_name,
         name=name,
-        namespace=names.INGRESS_NAMESPACE,
-        selector=names.INGRESS_CONTROLLER_SELECTOR,
+        namespace=naming.namespace,
+        selector=naming.controller_selector,
         labels=names.labels("p2p-shard", name, name="ingress-nginx"),
         static_address_name=static_address_name,
     )
 
 
-def services_configmap(name: str, data: dict[str, str]) -> dict:
+def services_configmap(name: str, data: dict[str, str], naming: names.IngressNames = names.INGRESS) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
             "name": name,
-            "namespace": names.INGRESS_NAMESPACE,
+            "namespace": naming.namespace,
             "labels": names.labels("p2p-routing", name, name="ingress-nginx"),
         },
         "data": data,
@@ -84,14 +90,16 @@ CONTROLLER_CONFIG = {
 }
 
 
-def controller_values(settings: IngressSettings, udp: bool = False) -> dict:
-    """`udp`: some backend listens on UDP, so the controller also reads the udp-services ConfigMap."""
-    ns = names.INGRESS_NAMESPACE
-    extra_args = {"tcp-services-configmap": f"{ns}/{names.TCP_SERVICES_CONFIGMAP}"}
+def controller_values(settings: IngressSettings, udp: bool = False, naming: names.IngressNames = names.INGRESS) -> dict:
+    """`udp`: some backend listens on UDP, so the controller also reads the udp-services ConfigMap.
+    `naming`: the data plane's names; another release also names the chart's cluster-scoped
+    objects apart (see names.IngressNames)."""
+    ns = naming.namespace
+    extra_args = {"tcp-services-configmap": f"{ns}/{naming.tcp_services}"}
     if udp:
-        extra_args["udp-services-configmap"] = f"{ns}/{UDP_SERVICES_CONFIGMAP}"
+        extra_args["udp-services-configmap"] = f"{ns}/{naming.udp_services}"
     return {
-        "fullnameOverride": names.INGRESS_RELEASE,
+        "fullnameOverride": naming.release,
         "controller": {
             "replicaCount": settings.controller_replicas,
             "config": dict(CONTROLLER_CONFIG),
@@ -101,12 +109,12 @@ def controller_values(settings: IngressSettings, udp: bool = False) -> dict:
             # other's Ingresses or leader lock. Pegasus creates no Ingress, so the validating
             # webhook (cluster-wide, and a second one would judge the other's Ingresses) and
             # its certificate jobs are off.
-            "ingressClass": names.INGRESS_CLASS,
+            "ingressClass": naming.ingress_class,
             "ingressClassResource": {
-                "name": names.INGRESS_CLASS,
+                "name": naming.ingress_class,
                 "enabled": True,
                 "default": False,
-                "controllerValue": names.INGRESS_CONTROLLER_CLASS,
+                "controllerValue": naming.controller_class,
             },
             "admissionWebhooks": {"enabled": False},
             # p2p traffic arrives through the shard Services; nothing HTTP is public.
@@ -123,7 +131,7 @@ def controller_values(settings: IngressSettings, udp: bool = False) -> dict:
                 "maxSkew": 1,
                 "topologyKey": "kubernetes.io/hostname",
                 "whenUnsatisfiable": "ScheduleAnyway",
-                "labelSelector": {"matchLabels": dict(names.INGRESS_CONTROLLER_SELECTOR)},
+                "labelSelector": {"matchLabels": naming.controller_selector},
             }],
         },
     }

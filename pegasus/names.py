@@ -8,6 +8,7 @@ Changing one here renames a live object, so each is a deliberate constant.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from pegasus.errors import InvalidName
 
@@ -44,6 +45,7 @@ INGRESS_CONTROLLER_SELECTOR = {
     "app.kubernetes.io/component": "controller",
 }
 TCP_SERVICES_CONFIGMAP = "pegasus-tcp-services"
+UDP_SERVICES_CONFIGMAP = "pegasus-udp-services"
 INGRESS_CLASS = "pegasus-p2p"
 INGRESS_CONTROLLER_CLASS = "pegasus.saga.xyz/ingress-nginx"
 
@@ -115,6 +117,69 @@ def chainlet_data_claim_name() -> str:
 def shard_service_name(shard: int) -> str:
     """Named in the design document: the Nth LoadBalancer is `ingress-nginx-controller-p2p-N`."""
     return f"ingress-nginx-controller-p2p-{shard}"
+
+
+# Helm refuses a release name longer than this (its release Secret's name must fit).
+HELM_RELEASE_MAX = 53
+
+
+@dataclass(frozen=True)
+class IngressNames:
+    """Every name one ingress-nginx p2p data plane takes in its cluster. The defaults are the
+    validator's (the constants above); a cluster that hosts several data planes (testnets
+    sharing a regional cluster, beside a validator) gives each its own, from `ingress_names`.
+
+    What must differ between two data planes in one cluster, read in the ingress-nginx 4.15.1
+    chart: the namespace; the release, since with `fullnameOverride` = release the chart names
+    its ClusterRole and ClusterRoleBinding (clusterrole.yaml, clusterrolebinding.yaml) after it
+    and Helm refuses to adopt another release's object; the IngressClass
+    (controller-ingressclass.yaml: `ingressClassResource.name`, cluster-scoped); and the
+    controller class it claims. The controller's selector (`app.kubernetes.io/instance:
+    .Release.Name`, _helpers.tpl) and election ID (`<fullname>-leader`) follow from the release.
+    The admission webhook's cluster-scoped objects are not rendered (webhooks are off). The
+    routing ConfigMaps and shard Services are namespaced, so they keep their names, and the
+    shard Services the name the design document and the policy pack know."""
+
+    namespace: str = INGRESS_NAMESPACE
+    release: str = INGRESS_RELEASE
+    tcp_services: str = TCP_SERVICES_CONFIGMAP
+    udp_services: str = UDP_SERVICES_CONFIGMAP
+    ingress_class: str = INGRESS_CLASS
+    controller_class: str = INGRESS_CONTROLLER_CLASS
+
+    @property
+    def controller_selector(self) -> dict[str, str]:
+        """ingress-nginx with fullnameOverride = release labels its controller pods like this."""
+        return {
+            "app.kubernetes.io/name": "ingress-nginx",
+            "app.kubernetes.io/instance": self.release,
+            "app.kubernetes.io/component": "controller",
+        }
+
+    def shard_service(self, shard: int) -> str:
+        return shard_service_name(shard)
+
+    def cluster_scoped(self) -> tuple[tuple[str, str], ...]:
+        """(kind, name) of every cluster-scoped object the release renders with our values."""
+        return (("ClusterRole", self.release), ("ClusterRoleBinding", self.release), ("IngressClass", self.ingress_class))
+
+
+INGRESS = IngressNames()
+
+
+def ingress_names(prefix: str) -> IngressNames:
+    """A data plane of its own: namespace `<prefix>-ingress`, release, IngressClass and
+    controller class `<prefix>-p2p`. `prefix` is what owns the data plane, e.g. a testnet's
+    namespace `testnet-<name>`."""
+    release = dns1123_label(f"{prefix}-p2p", "ingress-nginx release")
+    if len(release) > HELM_RELEASE_MAX:
+        raise InvalidName(f"ingress-nginx release {release!r} is longer than Helm's {HELM_RELEASE_MAX} characters; use a shorter name")
+    return IngressNames(
+        namespace=dns1123_label(f"{prefix}-ingress", "ingress namespace"),
+        release=release,
+        ingress_class=release,
+        controller_class=f"pegasus.saga.xyz/{release}",
+    )
 
 
 def data_claim_name(node: str) -> str:

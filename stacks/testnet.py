@@ -2,9 +2,10 @@
 
 Per region: its own cluster (the Cluster component, or a shared cluster's kubeconfig from
 another stack) and its own kubernetes provider, the namespace testnet-<name>, ingress-nginx
-with the p2p shards, the genesis ConfigMap, one ChainNode per daemon (seeds, block
-producers, SNARK coordinators) behind its slot's public port, SNARK worker Deployments, test
-services, and the peers.txt ConfigMap. Across regions: the seeds' Cloudflare records and the
+with the p2p shards (under names of the testnet's own, so testnets share a cluster), the
+genesis ConfigMap, one ChainNode per daemon (seeds, block producers, SNARK coordinators)
+behind its slot's public port, SNARK worker Deployments, test services, and the peers.txt
+ConfigMap. Across regions: the seeds' Cloudflare records and the
 peer list every daemon bootstraps from.
 
 Keys never enter the program: a block producer names its key (keyRef), and External Secrets
@@ -62,8 +63,15 @@ def ingress_settings(testnet: TestnetSettings, region: Region) -> IngressSetting
     )
 
 
+def ingress_names(testnet: TestnetSettings) -> names.IngressNames:
+    """The testnet's own p2p data plane in every region: namespace testnet-<name>-ingress,
+    release, IngressClass and controller class testnet-<name>-p2p. A shared regional cluster
+    then hosts several testnets and a validator side by side (names.IngressNames)."""
+    return names.ingress_names(testnet.namespace)
+
+
 def charts(testnet: TestnetSettings) -> list:
-    out = [ingress_builder.CHART]
+    out = [ingress_builder.chart(ingress_names(testnet))]
     if any(r.provider == "eks" for r in testnet.regions):
         out.append(cluster_builder.LBC_CHART)
     if any(r.secret_store != "kubernetes" for r in testnet.regions):
@@ -149,7 +157,7 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
         cluster_name=region.cluster.name if region.cluster else f"{testnet.name}-{region.name}",
         lb_dependencies=cluster.lb_dependencies if cluster else [], gcp=cluster.gke if cluster else None,
         shard_lb_annotations=shard_lb_annotations, namespace_labels=namespace_labels, release_timeout=release_timeout,
-        workload_dependencies=workloads_may_start, charts_dir=charts_dir, opts=opts,
+        workload_dependencies=workloads_may_start, charts_dir=charts_dir, naming=ingress_names(testnet), opts=opts,
     )
     if testnet.logging and cluster is not None and (cluster.eks or cluster.gke):
         from components.logging import Logging

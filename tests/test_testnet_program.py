@@ -47,30 +47,30 @@ def test_one_region(tmp_path):
     # Its advertised port is its slot's, and it is the seed.
     assert seed_args[seed_args.index("-external-port") + 1] == "8302" and "-seed" in seed_args
     whale_args = sets["whale-1"].inputs["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert whale_args[whale_args.index("-peer") + 1] == f"/dns4/ingress-nginx-controller-p2p-0.sagasrv-ingress.lb.pending.invalid/tcp/8302/p2p/{PEER}"
+    assert whale_args[whale_args.index("-peer") + 1] == f"/dns4/ingress-nginx-controller-p2p-0.testnet-solo-ingress.lb.pending.invalid/tcp/8302/p2p/{PEER}"
     assert whale_args[whale_args.index("-external-port") + 1] == "8303"
-    routing = obj(plan, "ConfigMap", "pegasus-tcp-services", "sagasrv-ingress").inputs["data"]
+    routing = obj(plan, "ConfigMap", "pegasus-tcp-services", "testnet-solo-ingress").inputs["data"]
     assert routing == {"20000": "testnet-solo/seed-0-p2p:8302", "20001": "testnet-solo/whale-1-p2p:8303",
                        "20002": "testnet-solo/pool-a-p2p:8304"}
-    shard = obj(plan, "Service", "ingress-nginx-controller-p2p-0", "sagasrv-ingress")
+    shard = obj(plan, "Service", "ingress-nginx-controller-p2p-0", "testnet-solo-ingress")
     assert [p["port"] for p in shard.inputs["spec"]["ports"]] == [8302, 8303, 8304]
     assert {p["protocol"] for p in shard.inputs["spec"]["ports"]} == {"TCP"}
     # No cloud records without a domain; the peer list names the shard.
     assert not [r for r in plan.resources if r.type.startswith("cloudflare:")]
-    assert plan.outputs["peerList"] == [f"/dns4/ingress-nginx-controller-p2p-0.sagasrv-ingress.lb.pending.invalid/tcp/8302/p2p/{PEER}"]
+    assert plan.outputs["peerList"] == [f"/dns4/ingress-nginx-controller-p2p-0.testnet-solo-ingress.lb.pending.invalid/tcp/8302/p2p/{PEER}"]
     checked, errors = validate_plan(plan, "1.35")
     assert errors == [] and checked > 20
 
 
 def test_udp_reaches_the_shards_and_the_controller(tmp_path):
     plan = run(config_file=write_stack(tmp_path, one_region(udp=True)))
-    shard = obj(plan, "Service", "ingress-nginx-controller-p2p-0", "sagasrv-ingress")
+    shard = obj(plan, "Service", "ingress-nginx-controller-p2p-0", "testnet-solo-ingress")
     assert [(p["port"], p["protocol"]) for p in shard.inputs["spec"]["ports"]] == [
         (8302, "TCP"), (8302, "UDP"), (8303, "TCP"), (8303, "UDP"), (8304, "TCP"), (8304, "UDP")]
-    assert obj(plan, "ConfigMap", "pegasus-udp-services", "sagasrv-ingress").inputs["data"] == {
+    assert obj(plan, "ConfigMap", "pegasus-udp-services", "testnet-solo-ingress").inputs["data"] == {
         "20000": "testnet-solo/seed-0-p2p:8302", "20001": "testnet-solo/whale-1-p2p:8303", "20002": "testnet-solo/pool-a-p2p:8304"}
     release = [r for r in plan.resources if r.type == "kubernetes:helm.sh/v3:Release"][0]
-    assert release.inputs["values"]["controller"]["extraArgs"]["udp-services-configmap"] == "sagasrv-ingress/pegasus-udp-services"
+    assert release.inputs["values"]["controller"]["extraArgs"]["udp-services-configmap"] == "testnet-solo-ingress/pegasus-udp-services"
 
 
 def test_three_regions_each_on_its_own_provider(three):
@@ -193,4 +193,4 @@ def test_manifests_of_several_clusters_go_under_their_provider(three, tmp_path):
     written = write_manifests(three, str(tmp_path / "out"))
     genesis = sorted(w for w in written if w.endswith("ConfigMap-qa-7-genesis.yaml"))
     assert genesis == [f"{g}-cluster-k8s/testnet-qa-7/ConfigMap-qa-7-genesis.yaml" for g in ("apse1", "euw1", "use1")]
-    assert "use1-cluster-k8s/helm/pegasus-ingress-nginx.values.yaml" in written
+    assert "use1-cluster-k8s/helm/testnet-qa-7-p2p.values.yaml" in written

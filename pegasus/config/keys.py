@@ -222,7 +222,7 @@ KEYS: tuple[Key, ...] = (
     _k("providerSecrets.<pod>/<volume>", "string", None, "provider: contents of a pod's secret volume (set with --secret; the manifest never holds them).", secret=True,
        placeholder="placeholder-pod-secret"),
     # testnet blueprint (pegasus/config/testnet.py)
-    _k("testnet.name", "string", None, "testnet: the testnet's name (DNS-1123, at most 30 characters). Namespace testnet-<name> in every region; seeds are seed-<n>.<name>.<domain>. Required."),
+    _k("testnet.name", "string", None, "testnet: the testnet's name (DNS-1123, at most 30 characters). Namespace testnet-<name> in every region, its p2p data plane testnet-<name>-ingress (so the name may not end in -ingress); seeds are seed-<n>.<name>.<domain>. Required."),
     _k("testnet.image", "string", None, "testnet: the Mina daemon image (tag or digest), also used by SNARK workers. Required."),
     _k("testnet.genesisFile", "string", None, "testnet: path of the network's daemon.json, relative to the project; a ConfigMap mounted in every daemon (-config-file). Required."),
     _k("testnet.ha", "boolean", True, "testnet: true needs at least 3 distinct regions; false runs in exactly 1."),

@@ -31,6 +31,7 @@ _PEER_ID = re.compile(r"^(12D3KooW|Qm)[1-9A-HJ-NP-Za-km-z]{40,52}$")
 _KEY_REF = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _STACK_REF = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
 MAX_NAME = 30  # namespace testnet-<name> and seed-<n>.<name>.<domain> stay short
+INGRESS_SUFFIX = "-ingress"  # a testnet's p2p namespace is testnet-<name>-ingress
 
 
 @dataclass(frozen=True)
@@ -350,6 +351,11 @@ def parse_testnet(s: _Section, stack: str, secret_keys: set[str]) -> TestnetSett
     if not name:
         raise ConfigError(s.key("name"), "is required: the testnet's name, like qa-7 (namespace testnet-<name> in every region)")
     _name(s.key("name"), name, "the testnet name")
+    if name.endswith(INGRESS_SUFFIX):
+        # Testnet qa-7's p2p data plane lives in namespace testnet-qa-7-ingress
+        # (stacks/testnet.py, names.ingress_names), which is testnet qa-7-ingress's own namespace.
+        raise ConfigError(s.key("name"), f"{name!r} ends in {INGRESS_SUFFIX!r}, which would make its namespace testnet-{name} "
+                          f"the p2p namespace of testnet {name[:-len(INGRESS_SUFFIX)]!r} in a shared cluster; pick another name")
     from pegasus.config.validator import image_reference
 
     image = s.get("image", str)

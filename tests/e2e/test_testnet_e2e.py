@@ -57,13 +57,13 @@ def test_up_creates_the_region(e2e, testnet):
     for s in sets:
         assert s["status"].get("readyReplicas", 0) == 1, s["metadata"]["name"]
     # The shard's real address (the local LB loop's) is what every daemon advertises.
-    shard = e2e.cluster.get("service", "-n", "sagasrv-ingress", "ingress-nginx-controller-p2p-0")
+    shard = e2e.cluster.get("service", "-n", "testnet-qa-7-ingress", "ingress-nginx-controller-p2p-0")
     ip = shard["status"]["loadBalancer"]["ingress"][0]["ip"]
     ports = {s["metadata"]["name"]: s["spec"]["template"]["spec"]["containers"][0]["args"] for s in sets}
     for name, args in ports.items():
         assert args[args.index("-external-ip") + 1] == ip, name
     assert sorted(p["port"] for p in shard["spec"]["ports"]) == [8302, 8303, 8304]
-    routing = e2e.cluster.get("configmap", "-n", "sagasrv-ingress", "pegasus-tcp-services")["data"]
+    routing = e2e.cluster.get("configmap", "-n", "testnet-qa-7-ingress", "pegasus-tcp-services")["data"]
     assert routing == {"20000": "testnet-qa-7/seed-0-p2p:8302", "20001": "testnet-qa-7/whale-1-p2p:8303",
                        "20002": "testnet-qa-7/pool-a-p2p:8304"}
     peers = e2e.cluster.get("configmap", "-n", "testnet-qa-7", "qa-7-peers")["data"]["peers.txt"]
