@@ -165,6 +165,12 @@ class IngressNames:
 
 
 INGRESS = IngressNames()
+# The provider blueprint's HTTP entry to the KEDA interceptor: an ingress-nginx of its own, so a
+# provider cluster can also run a validator's (or a testnet's) p2p data plane.
+PROVIDER_INGRESS = IngressNames(
+    namespace="provider-ingress", release="provider-http", ingress_class="provider-http",
+    controller_class="pegasus.saga.xyz/provider-http",
+)
 
 
 def ingress_names(prefix: str) -> IngressNames:

@@ -66,7 +66,7 @@ LB_ANNOTATIONS = {
 
 
 def charts(settings: ProviderStackSettings) -> list[Chart]:
-    out = [ingress_builder.CHART, pb.KEDA_CHART, pb.HTTP_ADDON_CHART, monitoring_builder.KPS_CHART, monitoring_builder.BLACKBOX_CHART]
+    out = [ingress_builder.chart(names.PROVIDER_INGRESS), pb.KEDA_CHART, pb.HTTP_ADDON_CHART, monitoring_builder.KPS_CHART, monitoring_builder.BLACKBOX_CHART]
     if settings.cluster.provider == "eks":
         from components import cluster_builder
 
@@ -136,11 +136,11 @@ def deploy(settings: ProviderStackSettings) -> None:
     ingress = Ingress(
         "ingress", _ingress(_Section("ingress", {}), cloud), (), cluster_name=settings.cluster.name,
         lb_dependencies=cluster.lb_dependencies, gcp=None, workload_dependencies=cluster.lb_dependencies,
-        charts_dir=settings.charts_dir,
+        charts_dir=settings.charts_dir, naming=names.PROVIDER_INGRESS,
         controller_service={"type": "LoadBalancer", "annotations": dict(LB_ANNOTATIONS[cloud])},
         opts=k8s_opts,
     )
-    scaling = HttpScaling("http-scaling", host_suffix=p.http_host_suffix, ingress_class=names.INGRESS_CLASS,
+    scaling = HttpScaling("http-scaling", host_suffix=p.http_host_suffix, ingress_class=names.PROVIDER_INGRESS.ingress_class,
                           interceptor_replicas=p.interceptor_replicas, webhooks=p.keda_webhooks,
                           ingress_dependencies=[ingress.release], charts_dir=settings.charts_dir, opts=k8s_opts)
     monitoring = Monitoring("monitoring", settings.monitoring, settings.alerting, cluster.general_storage_class,

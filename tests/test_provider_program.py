@@ -141,9 +141,14 @@ def test_the_provider_stack_plans_on_a_cloud_with_the_policy_pack(sets, tmp_path
 def test_the_http_route_and_the_release_order():
     plan = example("provider")
     releases = {r.inputs["name"]: r for r in plan.by_type("kubernetes:helm.sh/v3:Release")}
-    controller = releases["pegasus-ingress-nginx"].inputs["values"]["controller"]
+    # An ingress-nginx of its own (names.PROVIDER_INGRESS): a validator's p2p data plane may share the cluster.
+    controller = releases["provider-http"].inputs["values"]["controller"]
+    assert releases["provider-http"].inputs["namespace"] == "provider-ingress"
     assert controller["service"] == {"type": "LoadBalancer", "annotations": {}}
-    assert controller["ingressClassResource"]["name"] == "pegasus-p2p"
+    assert controller["ingressClassResource"]["name"] == "provider-http"
+    assert controller["ingressClassResource"]["controllerValue"] == "pegasus.saga.xyz/provider-http"
+    hosts = next(r for r in plan.by_type("kubernetes:networking.k8s.io/v1:Ingress"))
+    assert hosts.inputs["spec"]["ingressClassName"] == "provider-http"
     keda_urn = next(r.urn for r in plan.resources if r.name == "http-scaling-keda")
     assert keda_urn in releases["keda-add-ons-http"].options["dependsOn"]
     assert releases["keda"].inputs["values"] == {"webhooks": {"enabled": True}, "metricsServer": {"enabled": True}}
