@@ -203,3 +203,18 @@ def test_the_policy_pack_still_knows_a_testnets_shard():
         "ingress.basePort to ingress.basePort + ingress.shardSize - 1, so move ingress.basePort clear of it, "
         "or list the port in allowedPorts if it must be public"
     ]
+
+
+def test_a_provider_and_a_testnet_share_a_cluster_without_a_colliding_name(tmp_path):
+    # The provider's HTTP ingress-nginx has names of its own (names.PROVIDER_INGRESS). A validator
+    # still could not join them: it and the provider both install the Monitoring release.
+    folder = tmp_path / "qa-a"
+    folder.mkdir()
+    testnet = declared_names(run(config_file=write_stack(folder, shared_cluster_testnet("qa-a", {"provider": "existing", "context": "kind-local"}))))
+    provider = declared_names(example("provider"))
+    assert ("", "IngressClass", "provider-http") in provider
+    assert ("provider-ingress", "helm.sh/Release", "provider-http") in provider
+    assert testnet & provider == set()
+    validator = declared_names(example("dev"))
+    assert {o for o in validator & provider if o[1] == "helm.sh/Release"} == {
+        ("sagasrv-metrics", "helm.sh/Release", "kube-prometheus-stack"), ("sagasrv-metrics", "helm.sh/Release", "blackbox-exporter")}
