@@ -113,6 +113,9 @@ def test_kwokctl_runs_every_component_from_the_cache_on_loopback():
             "etcdBinary": "/cache/bin/etcd",
             "disableQPSLimits": True,
         },
+        "componentsPatches": [
+            {"name": "kube-apiserver", "extraArgs": [{"key": "service-cluster-ip-range", "value": "10.96.0.0/16"}]},
+        ],
     }
 
 

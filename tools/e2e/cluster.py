@@ -95,6 +95,10 @@ def pv_manifest(i: int, size: str) -> dict:
     }
 
 
+# Apart from the pod range (198.18.0.0/15) and the loopback node addresses.
+SERVICE_CIDR = "10.96.0.0/16"
+
+
 def kwokctl_config(tc: Toolchain) -> dict:
     kube = versions()["KUBE_VERSION"]
     return {
@@ -112,6 +116,12 @@ def kwokctl_config(tc: Toolchain) -> dict:
             "etcdBinary": tc.path("etcd"),
             "disableQPSLimits": True,
         },
+        # kwokctl leaves the API server at its default Service range, 10.0.0.0/24: 254 ClusterIPs,
+        # which 500 chainlets (a Service each, plus the platform's) run out of ("failed to
+        # allocate a serviceIP: range is full", bench.e2e at 500). A /16 holds 65,534.
+        "componentsPatches": [
+            {"name": "kube-apiserver", "extraArgs": [{"key": "service-cluster-ip-range", "value": SERVICE_CIDR}]},
+        ],
     }
 
 
