@@ -225,3 +225,19 @@ def charts_dir(s: "_Section") -> Optional[str]:
     if folder is not None and not folder.strip():
         raise ConfigError("charts.localDir", "is empty; set it to a folder of packaged charts, or unset it to use the chart repositories")
     return folder
+
+
+def live_or_snapshot(s: "_Section", live: str, url_key: str, url_what: str, snapshot_example: str) -> tuple[str, Optional[str], Optional[str]]:
+    """A `source` that is either a live endpoint (`live`, its URL in `url_key`) or a JSON
+    snapshot file: the source, the URL and the snapshot path, each required for its source."""
+    source = s.choice("source", (live, "snapshot"), live)
+    url = s.get(url_key, str)
+    snapshot = s.get("snapshot", str)
+    if source == live:
+        if not url:
+            raise ConfigError(s.key(url_key), f"is required when {s.key('source')} is {live}; set it to {url_what}")
+        if not re.match(r"^https?://[^/\s]+", url):
+            raise ConfigError(s.key(url_key), f"{url!r} must be an http:// or https:// URL")
+    if source == "snapshot" and not snapshot:
+        raise ConfigError(s.key("snapshot"), f"is required when {s.key('source')} is snapshot; set it to a JSON file such as {snapshot_example}")
+    return source, url, snapshot

@@ -87,16 +87,8 @@ def _address(s: _Section, key: str, value: Optional[str]) -> str:
 
 def _payments(parent: _Section) -> PaymentsSettings:
     s = _Section("provider.payments", parent.get("payments", dict, {}))
-    source = s.choice("source", ("evm", "snapshot"), "evm")
-    rpc_url = s.get("rpcUrl", str)
-    snapshot = s.get("snapshot", str)
-    if source == "evm":
-        if not rpc_url:
-            raise ConfigError(s.key("rpcUrl"), "is required when provider.payments.source is evm; set it to the chain's JSON-RPC URL, e.g. https://rpc.example.org")
-        if not re.match(r"^https?://[^/\s]+", rpc_url):
-            raise ConfigError(s.key("rpcUrl"), f"{rpc_url!r} must be an http:// or https:// URL")
-    if source == "snapshot" and not snapshot:
-        raise ConfigError(s.key("snapshot"), "is required when provider.payments.source is snapshot; set it to a JSON file such as chain/payments.dev.json")
+    source, rpc_url, snapshot = fields.live_or_snapshot(
+        s, "evm", "rpcUrl", "the chain's JSON-RPC URL, e.g. https://rpc.example.org", "chain/payments.dev.json")
     chain_id = s.get("chainId", int)
     if chain_id is None:
         raise ConfigError(s.key("chainId"), "is required: the EVM chain ID the payment contract lives on (1 for Ethereum mainnet)")

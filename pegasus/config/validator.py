@@ -8,7 +8,8 @@ from typing import Mapping, Optional
 
 from pegasus.errors import ConfigError
 from pegasus.config.fields import (
-    Resources, Secret, _Section, _describe, _duration, _quantity, _resources, _DNS1123, _ENV_NAME, log_retention_days,
+    Resources, Secret, _Section, _describe, _duration, _quantity, _resources, _DNS1123, _ENV_NAME, live_or_snapshot,
+    log_retention_days,
 )
 from pegasus.config.keys import (
     DEFAULT_CHAINLET_RESOURCES, DEFAULT_SPC_RESOURCES, GATEWAY_MAX_LISTENERS, INGRESS_PROVIDERS, INGRESS_RESERVED_PORTS,
@@ -289,16 +290,8 @@ def require_spc_env(spc: SpcSettings) -> None:
 
 
 def _chain(s: _Section) -> ChainSettings:
-    source = s.choice("source", ("rest", "snapshot"), "rest")
-    endpoint = s.get("endpoint", str)
-    snapshot = s.get("snapshot", str)
-    if source == "rest":
-        if not endpoint:
-            raise ConfigError(s.key("endpoint"), "is required when chain.source is rest; set it to the chain's REST API, e.g. https://api.example.org")
-        if not re.match(r"^https?://[^/\s]+", endpoint):
-            raise ConfigError(s.key("endpoint"), f"{endpoint!r} must be an http:// or https:// URL")
-    if source == "snapshot" and not snapshot:
-        raise ConfigError(s.key("snapshot"), "is required when chain.source is snapshot; set it to a JSON file such as chain/snapshot.dev.json")
+    source, endpoint, snapshot = live_or_snapshot(
+        s, "rest", "endpoint", "the chain's REST API, e.g. https://api.example.org", "chain/snapshot.dev.json")
     height = s.get("height", int)
     if height is not None and height < 1:
         raise ConfigError(s.key("height"), f"must be a block height of at least 1, or unset for the latest; got {height}")
