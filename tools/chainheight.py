@@ -16,13 +16,11 @@ PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def latest_height(stack: str | None, config_file: str | None = None, sets: list[str] | None = None) -> int:
     sys.path.insert(0, PROJECT)
-    from pegasus import config
     from pegasus.chain import reader
     from tools.plan.stackfile import assemble
 
     cfg = assemble(PROJECT, stack, config_file, sets or [])
-    raw = {k.split(":", 1)[1]: config.decode(k.split(":", 1)[1], v) for k, v in cfg.values.items() if k.startswith("pegasus:")}
-    chain = config.parse(raw, project=cfg.project, stack=cfg.stack, secret_keys={k.split(":", 1)[1] for k in cfg.secret_keys}).chain
+    chain = cfg.settings().chain
     if chain.source == "snapshot":
         return reader.read_snapshot(chain.snapshot, PROJECT).height
     source = reader.RestSource(chain.endpoint, chain.api_prefix, 1, chain.timeout_seconds, chain.retries)

@@ -104,13 +104,11 @@ def meter(base: str, start: float, end: float, step: int, prices: Mapping[str, s
 def _stack(stack: Optional[str], config_file: Optional[str], sets: list[str]):
     sys.path.insert(0, PROJECT)
     from components import provider_builder as pb
-    from pegasus import config
     from pegasus.provider import manifests
     from tools.plan.stackfile import assemble
 
     cfg = assemble(PROJECT, stack, config_file, sets)
-    raw = {k.split(":", 1)[1]: config.decode(k.split(":", 1)[1], v) for k, v in cfg.values.items() if k.startswith("pegasus:")}
-    settings = config.parse(raw, project=cfg.project, stack=cfg.stack, secret_keys={k.split(":", 1)[1] for k in cfg.secret_keys})
+    settings = cfg.settings()
     if settings.blueprint != "provider":
         raise MeterError(f"stack {cfg.stack} runs the {settings.blueprint} blueprint; metering needs a provider stack")
     p = settings.provider

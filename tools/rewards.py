@@ -60,12 +60,10 @@ def managed_accounts(stack: str | None, config_file: str | None, sets: list[str]
     """coinbase address -> the stack's miners smeshing to it."""
     sys.path.insert(0, PROJECT)
     from components.spacemesh_builder import plan_nodes
-    from pegasus import config
     from tools.plan.stackfile import assemble
 
     cfg = assemble(PROJECT, stack, config_file, sets)
-    raw = {k.split(":", 1)[1]: config.decode(k.split(":", 1)[1], v) for k, v in cfg.values.items() if k.startswith("pegasus:")}
-    settings = config.parse(raw, project=cfg.project, stack=cfg.stack, secret_keys={k.split(":", 1)[1] for k in cfg.secret_keys})
+    settings = cfg.settings()
     if settings.blueprint != "spacemesh":
         raise RewardsError(f"stack {cfg.stack} runs blueprint {settings.blueprint}, not spacemesh")
     out: dict[str, list[str]] = {}

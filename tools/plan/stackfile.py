@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import yaml
 
-from pegasus.config import KEYS_BY_PATH, NAMESPACE
+from pegasus.config import KEYS_BY_PATH, NAMESPACE, decode, parse
 
 
 class UsageError(Exception):
@@ -32,6 +32,14 @@ class StackConfig:
 
     def engine_config(self) -> dict[str, str]:
         return {k: _engine_string(v) for k, v in self.values.items()}
+
+    def settings(self):
+        """The stack's settings as the program parses them, for the tools that read a stack
+        without planning it (tools.chainheight, tools.meter, tools.rewards)."""
+        prefix = NAMESPACE + ":"
+        raw = {k[len(prefix):]: decode(k[len(prefix):], v) for k, v in self.values.items() if k.startswith(prefix)}
+        secret = {k[len(prefix):] for k in self.secret_keys if k.startswith(prefix)}
+        return parse(raw, project=self.project, stack=self.stack, secret_keys=secret)
 
 
 def _engine_string(value: Any) -> str:
