@@ -121,39 +121,25 @@ def archive_deployment(testnet: TestnetSettings, region: Region) -> dict:
     assert archive is not None
     name = archive_name(testnet)
     labels = _labels(testnet, "archive")
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": testnet.namespace, "labels": labels, "annotations": {names.SKIP_AWAIT: "true"}},
-        "spec": {
-            "replicas": 1,
-            # Two archive processes would write the same blocks concurrently.
-            "strategy": {"type": "Recreate"},
-            "selector": {"matchLabels": names.selector(COMPONENT, f"{testnet.name}-archive", name="archive")},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-                    "containers": [{
-                        "name": "archive", "image": archive.image, "imagePullPolicy": "IfNotPresent",
-                        "args": ["run", "-postgres-uri", "$(ARCHIVE_DB_URI)", "-server-port", str(ARCHIVE_PORT),
-                                 "-config-file", f"{tb.GENESIS_DIR}/{tb.GENESIS_FILE}"],
-                        "env": _env(testnet),
-                        "ports": [{"name": "archive", "containerPort": ARCHIVE_PORT, "protocol": "TCP"}],
-                        "readinessProbe": {"tcpSocket": {"port": "archive"}, "periodSeconds": 10},
-                        "livenessProbe": {"tcpSocket": {"port": "archive"}, "initialDelaySeconds": 60, "periodSeconds": 30,
-                                          "failureThreshold": 10},
-                        "volumeMounts": [{"name": "genesis", "mountPath": tb.GENESIS_DIR, "readOnly": True}],
-                        "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
-                        "securityContext": _SECURITY,
-                    }],
-                    "volumes": [{"name": "genesis", "configMap": {"name": tb.genesis_configmap_name(testnet)}}],
-                },
-            },
-        },
+    container = {
+        "name": "archive", "image": archive.image, "imagePullPolicy": "IfNotPresent",
+        "args": ["run", "-postgres-uri", "$(ARCHIVE_DB_URI)", "-server-port", str(ARCHIVE_PORT),
+                 "-config-file", f"{tb.GENESIS_DIR}/{tb.GENESIS_FILE}"],
+        "env": _env(testnet),
+        "ports": [{"name": "archive", "containerPort": ARCHIVE_PORT, "protocol": "TCP"}],
+        "readinessProbe": {"tcpSocket": {"port": "archive"}, "periodSeconds": 10},
+        "livenessProbe": {"tcpSocket": {"port": "archive"}, "initialDelaySeconds": 60, "periodSeconds": 30,
+                          "failureThreshold": 10},
+        "volumeMounts": [{"name": "genesis", "mountPath": tb.GENESIS_DIR, "readOnly": True}],
+        "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}},
+        "securityContext": _SECURITY,
     }
+    return tb.deployment(
+        name, testnet, labels, names.selector(COMPONENT, f"{testnet.name}-archive", name="archive"), [container],
+        # Two archive processes would write the same blocks concurrently.
+        strategy={"type": "Recreate"},
+        volumes=[{"name": "genesis", "configMap": {"name": tb.genesis_configmap_name(testnet)}}],
+    )
 
 
 def archive_service(testnet: TestnetSettings) -> dict:

@@ -339,32 +339,39 @@ def worker_deployment(pool: SnarkPool, testnet: TestnetSettings) -> dict:
               "pegasus.saga.xyz/testnet": testnet.name, "pegasus.saga.xyz/pool": pool.name}
     selector = names.selector(WORKER_COMPONENT, f"{testnet.name}-{pool.name}", name=WORKER_COMPONENT)
     coordinator = f"{internal_service(pool.name)}.{testnet.namespace}.svc.cluster.local:{CLIENT.port}"
+    return deployment(name, testnet, labels, selector, [{
+        "name": WORKER_COMPONENT,
+        "image": testnet.image,
+        "imagePullPolicy": "IfNotPresent",
+        "args": ["internal", "snark-worker", "-proof-level", "full", "-daemon-address", coordinator],
+        "resources": testnet.worker_resources.as_k8s(),
+        "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]}},
+    }], replicas=pool.workers)
+
+
+def deployment(name: str, testnet: TestnetSettings, labels: dict, selector: dict, containers: list[dict], *,
+               replicas: int = 1, strategy: Optional[dict] = None, volumes: Optional[list[dict]] = None) -> dict:
+    """A stateless Deployment in the testnet's namespace (SNARK workers, test services, the
+    archive): no service-account token or service links, RuntimeDefault seccomp, and not awaited,
+    so one slow image does not fail the whole `up`; alerts watch readiness instead."""
+    pod: dict = {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": containers,
+    }
+    if volumes:
+        pod["volumes"] = volumes
+    spec: dict = {"replicas": replicas}
+    if strategy:
+        spec["strategy"] = strategy
+    spec["selector"] = {"matchLabels": selector}
+    spec["template"] = {"metadata": {"labels": labels}, "spec": pod}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": name, "namespace": testnet.namespace, "labels": labels,
-                     "annotations": {names.SKIP_AWAIT: "true"}},
-        "spec": {
-            "replicas": pool.workers,
-            "selector": {"matchLabels": selector},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-                    "containers": [{
-                        "name": WORKER_COMPONENT,
-                        "image": testnet.image,
-                        "imagePullPolicy": "IfNotPresent",
-                        "args": ["internal", "snark-worker", "-proof-level", "full", "-daemon-address", coordinator],
-                        "resources": testnet.worker_resources.as_k8s(),
-                        "securityContext": {"allowPrivilegeEscalation": False, "privileged": False,
-                                            "capabilities": {"drop": ["ALL"]}},
-                    }],
-                },
-            },
-        },
+        "metadata": {"name": name, "namespace": testnet.namespace, "labels": labels, "annotations": {names.SKIP_AWAIT: "true"}},
+        "spec": spec,
     }
 
 
@@ -406,25 +413,7 @@ def test_service_deployment(service: Any, testnet: TestnetSettings) -> dict:
     }
     if service.args:
         container["args"] = list(service.args)
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": service.name, "namespace": testnet.namespace, "labels": labels,
-                     "annotations": {names.SKIP_AWAIT: "true"}},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": selector},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "automountServiceAccountToken": False,
-                    "enableServiceLinks": False,
-                    "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
-                    "containers": [container],
-                },
-            },
-        },
-    }
+    return deployment(service.name, testnet, labels, selector, [container])
 
 
 def network_policy(testnet: TestnetSettings, plans: tuple[DaemonPlan, ...]) -> dict:
