@@ -2,7 +2,7 @@
 
 Pure Python, so that the program needs no native crypto wheel in its venv: it hashes a few
 dozen short inputs per run (namespace names and one function selector). Checked against
-known vectors and eth-hash in tests/test_provider_builder.py.
+known vectors and eth-hash in tests/provider/test_builder.py.
 """
 
 from __future__ import annotations

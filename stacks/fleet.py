@@ -8,8 +8,8 @@ from typing import Callable, Optional
 
 import pulumi
 
-from pegasus.config.fleet import FleetSettings
-from pegasus.fleet import timing
+from components.fleet.config import FleetSettings
+from components.fleet import timing
 
 ALIBABA_HORIZON = timedelta(days=90)  # ESS ScheduledTask launch_time limit
 
@@ -37,12 +37,12 @@ def deploy(settings: FleetSettings, clock: Optional[Callable[[], datetime]] = No
     # that the validator blueprint, which never uses them, should not pay.
     import pulumi_gcp as gcp
 
-    from components import fleet_gcp_builder
-    from components.fleet_alibaba import FleetGroupAlibaba
-    from components.fleet_aws import FleetGroupAws
-    from components.fleet_azure import FleetGroupAzure
-    from components.fleet_cc import ControlCenter
-    from components.fleet_gcp import FleetGroupGcp
+    from components.fleet import gcp_builder as fleet_gcp_builder
+    from components.fleet.alibaba import FleetGroupAlibaba
+    from components.fleet.aws import FleetGroupAws
+    from components.fleet.azure import FleetGroupAzure
+    from components.fleet.cc import ControlCenter
+    from components.fleet.gcp import FleetGroupGcp
 
     now = (clock or _now)()
     for warning in (*settings.warnings, *schedule_warnings(settings, now)):

@@ -15,22 +15,25 @@ import os
 
 import pulumi
 
-from components import chain_state, ingress_builder, monitoring_builder, provider_builder as pb
-from components.chart import Chart, check_mirror
-from components.cluster import Cluster
-from components.http_scaling import HttpScaling
-from components.ingress import Ingress
-from components.metering import Metering
-from components.monitoring import Monitoring
-from components.payment_state import PAYMENT_STATE_TYPE, PaymentState
-from components.tenant_pod import TenantPod
+from components.chain import chain_state
+from components.p2p import ingress_builder
+from components.monitoring import monitoring_builder
+from components.provider import builder as pb
+from components.kube.chart import Chart, check_mirror
+from components.cluster.cluster import Cluster
+from components.provider.http_scaling import HttpScaling
+from components.p2p.ingress import Ingress
+from components.provider.metering import Metering
+from components.monitoring.monitoring import Monitoring
+from components.provider.payment_state import PAYMENT_STATE_TYPE, PaymentState
+from components.provider.tenant_pod import TenantPod
 from pegasus import names
 from pegasus.config.fields import _Section, is_kubeconfig_content
-from pegasus.config.provider import ProviderStackSettings
+from components.provider.config import ProviderStackSettings
 from pegasus.config.validator import _ingress
 from pegasus.errors import ConfigError
-from pegasus.provider import manifests as pm
-from pegasus.provider import payments
+from components.provider import manifests as pm
+from components.provider import payments
 
 
 def check_against_last_run(settings: ProviderStackSettings, view: payments.PaymentView, state: dict) -> None:
@@ -68,7 +71,7 @@ LB_ANNOTATIONS = {
 def charts(settings: ProviderStackSettings) -> list[Chart]:
     out = [ingress_builder.chart(names.PROVIDER_INGRESS), pb.KEDA_CHART, pb.HTTP_ADDON_CHART, monitoring_builder.KPS_CHART, monitoring_builder.BLACKBOX_CHART]
     if settings.cluster.provider == "eks":
-        from components import cluster_builder
+        from components.cluster import cluster_builder
 
         out.append(cluster_builder.LBC_CHART)
     return out

@@ -2,8 +2,8 @@
 sized from the pods, the nodes and PoETs, its public config and discovery entry, DNS, and
 the operations around it (metrics, logs, spacemesh-watch, Pyroscope).
 
-Each spacecraft command is a config change followed by `pulumi up` (README, Blueprint:
-spacemesh): nothing is created from the clock, from logs or from what happens to run.
+Each spacecraft command is a config change followed by `pulumi up` (docs/blueprints/spacemesh.md):
+nothing is created from the clock, from logs or from what happens to run.
 """
 
 from __future__ import annotations
@@ -14,17 +14,17 @@ import os
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import spacemesh_builder as sb
-from components import spacemesh_ops_builder as ob
-from components.cluster import Cluster
-from components.cluster_builder import common_tags
-from components import logging_builder, monitoring_builder
-from components.chart import check_mirror
-from components.k8s_util import custom_resource_args
-from components.spacemesh import SpacemeshNetwork
-from components.spacemesh_cloud import SpacemeshNodePool, SpacemeshPublishing
-from components.spacemesh_ops import SpacemeshTools, SpacemeshWeb
-from pegasus.config.spacemesh import SpacemeshStackSettings
+from components.spacemesh import builder as sb
+from components.spacemesh import ops_builder as ob
+from components.cluster.cluster import Cluster
+from components.cluster.cluster_builder import common_tags
+from components.monitoring import logging_builder, monitoring_builder
+from components.kube.chart import check_mirror
+from components.kube.k8s_util import custom_resource_args
+from components.spacemesh.network import SpacemeshNetwork
+from components.spacemesh.cloud import SpacemeshNodePool, SpacemeshPublishing
+from components.spacemesh.ops import SpacemeshTools, SpacemeshWeb
+from components.spacemesh.config import SpacemeshStackSettings
 from pegasus.errors import ConfigError
 
 
@@ -98,14 +98,14 @@ def deploy(settings: SpacemeshStackSettings) -> None:
     SpacemeshPublishing("spacemesh-publish", s, public, gcp_provider=gcp_provider, web_address=web_address)
 
     if s.metrics:
-        from components.monitoring import Monitoring
+        from components.monitoring.monitoring import Monitoring
 
         monitoring = Monitoring("monitoring", settings.monitoring, settings.alerting, cluster.general_storage_class,
                                 (), charts_dir=settings.charts_dir, opts=k8s_opts)
         k8s.apiextensions.CustomResource("spacemesh-pod-monitor", **custom_resource_args(ob.pod_monitor(settings.monitoring.scrape_interval)),
                                          opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[monitoring])))
     if settings.logging.enabled:
-        from components.logging import Logging
+        from components.monitoring.logging import Logging
 
         Logging("logging", settings.logging, c.name, cluster.provider, eks=None, gke=cluster.gke,
                 tags=common_tags(c, settings.stack), charts_dir=settings.charts_dir, opts=k8s_opts)

@@ -21,17 +21,19 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components import cluster_builder, ingress_builder, karpenter_builder, testnet_builder as tb, testnet_secrets_builder as sb
-from components import workload_builder as wb
-from components.chain_node import ChainNode
-from components.chart import check_mirror
-from components.cluster import Cluster
-from components.ingress import Ingress
-from components.k8s_util import body
-from components.testnet_keys import TestnetKeys
-from components.testnet_monitoring import TestnetMonitoring
+from components.cluster import cluster_builder, karpenter_builder
+from components.p2p import ingress_builder
+from components.testnet import builder as tb, secrets_builder as sb, stateless_builder as stb
+from components.chain import workload_builder as wb
+from components.chain.chain_node import ChainNode
+from components.kube.chart import check_mirror
+from components.cluster.cluster import Cluster
+from components.p2p.ingress import Ingress
+from components.kube.k8s_util import body
+from components.testnet.keys import TestnetKeys
+from components.testnet.monitoring import TestnetMonitoring
 from pegasus.config import IngressSettings, LoggingSettings
-from pegasus.config.testnet import Region, TestnetBlueprint, TestnetSettings
+from components.testnet.config import Region, TestnetBlueprint, TestnetSettings
 from pegasus import names
 from pegasus.errors import ConfigError
 
@@ -79,11 +81,11 @@ def charts(testnet: TestnetSettings) -> list:
     if testnet.karpenter is not None:
         out += [karpenter_builder.CRD_CHART, karpenter_builder.CHART]
     if any(r.archive is not None for r in testnet.regions):
-        from components import testnet_archive_builder
+        from components.testnet import archive_builder as testnet_archive_builder
 
         out.append(testnet_archive_builder.CNPG_CHART)
     if testnet.logging and any(r.provider in ("eks", "gke") for r in testnet.regions):
-        from components import logging_builder
+        from components.monitoring import logging_builder
 
         out.append(logging_builder.CHART)
     return out
@@ -130,7 +132,7 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
     workloads_may_start: list = []
     placement = wb.Placement()
     if eks is not None and testnet.karpenter is not None:
-        from components.karpenter import Karpenter
+        from components.cluster.karpenter import Karpenter
 
         # As for a validator: the system nodes take critical add-ons only, so every release and
         # daemon waits for the NodePools, and daemons run on the never-expiring signers pool.
@@ -140,7 +142,7 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
         workloads_may_start = list(karpenter.workload_dependencies)
         placement = karpenter_builder.signer_placement()
     if eks is not None:
-        from components.shard_addresses import ShardAddresses
+        from components.p2p.shard_addresses import ShardAddresses
 
         # Mina's -external-ip takes an address, not a name: on eks the shards sit on
         # Elastic IPs, whose first is what the daemons advertise.
@@ -160,7 +162,7 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
         workload_dependencies=workloads_may_start, charts_dir=charts_dir, naming=ingress_names(testnet), opts=opts,
     )
     if testnet.logging and cluster is not None and (cluster.eks or cluster.gke):
-        from components.logging import Logging
+        from components.monitoring.logging import Logging
 
         Logging(f"{region.name}-logging", LoggingSettings(True, testnet.log_retention_days), region.cluster.name, provider,
                 eks=cluster.eks, gke=cluster.gke, tags=cluster_builder.common_tags(region.cluster, stack),
@@ -169,7 +171,7 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
     k8s.networking.v1.NetworkPolicy(f"{region.name}-network-policy", **body(tb.network_policy(testnet, plans)), opts=in_ns)
     genesis_cm = k8s.core.v1.ConfigMap(f"{region.name}-genesis", **body(tb.genesis_configmap(testnet, genesis)), opts=in_ns)
     if region.archive is not None:
-        from components.testnet_archive import TestnetArchive
+        from components.testnet.archive import TestnetArchive
 
         TestnetArchive(f"{region.name}-archive", testnet, region, namespace=ns, provider=provider, genesis=genesis_cm,
                        workload_dependencies=workloads_may_start, charts_dir=charts_dir)
@@ -248,21 +250,21 @@ def deploy(settings: TestnetBlueprint) -> None:
                              workload_dependencies=[*key_secrets, *d.workload_dependencies], opts=opts)
             region_out[plan.name] = {"role": plan.role, "address": node.p2p_address, "slot": plan.address.slot,
                                      "shard": plan.address.shard, "port": plan.address.port,
-                                     "graphql": tb.graphql_url(plan.name, testnet)}
+                                     "graphql": stb.graphql_url(plan.name, testnet)}
         for pool in d.region.snark_pools:
-            workers = k8s.apps.v1.Deployment(f"{d.region.name}-{tb.worker_name(pool)}", **body(tb.worker_deployment(pool, testnet)), opts=in_ns)
-            hpa = tb.worker_hpa(pool, testnet)
+            workers = k8s.apps.v1.Deployment(f"{d.region.name}-{stb.worker_name(pool)}", **body(stb.worker_deployment(pool, testnet)), opts=in_ns)
+            hpa = stb.worker_hpa(pool, testnet)
             if hpa is not None:
-                k8s.autoscaling.v2.HorizontalPodAutoscaler(f"{d.region.name}-{tb.worker_name(pool)}-hpa", **body(hpa),
+                k8s.autoscaling.v2.HorizontalPodAutoscaler(f"{d.region.name}-{stb.worker_name(pool)}-hpa", **body(hpa),
                                                            opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[workers])))
         for service in d.region.test_services:
-            k8s.apps.v1.Deployment(f"{d.region.name}-{service.name}", **body(tb.test_service_deployment(service, testnet)), opts=in_ns)
+            k8s.apps.v1.Deployment(f"{d.region.name}-{service.name}", **body(stb.test_service_deployment(service, testnet)), opts=in_ns)
         if testnet.monitoring:
             TestnetMonitoring(f"{d.region.name}-monitoring", testnet, d.region, d.namespace,
                               opts=pulumi.ResourceOptions(providers=[d.provider]))
         daemons_out[d.region.name] = region_out
     if testnet.registry is not None:
-        from components.registry import ImageRegistry
+        from components.testnet.registry import ImageRegistry
 
         pulumi.export("imageRepositories", ImageRegistry("registry", testnet.registry).urls)
     pulumi.export("namespace", testnet.namespace)

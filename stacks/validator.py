@@ -14,20 +14,22 @@ import os
 
 import pulumi
 
-from components import chain_node_builder, chain_state, chainlet_builder, cluster_builder, gateway_builder, ingress_builder
-from components import karpenter_builder
-from components import logging_builder, monitoring_builder
-from components import workload_builder as wb
-from components.chart import Chart, check_mirror
-from components.chain_node import ChainNode
-from components.chain_state import ChainState
-from components.chainlet import Chainlet
-from components.cluster import Cluster
-from components.cluster_builder import common_tags
-from components.gateway import EnvoyGatewayIngress
-from components.ingress import Ingress
-from components.monitoring import Monitoring, ProbeGroup
-from components.monitoring_builder import ProbeTarget
+from components.chain import chain_node_builder, chain_state, chainlet_builder
+from components.cluster import cluster_builder
+from components.p2p import gateway_builder, ingress_builder
+from components.cluster import karpenter_builder
+from components.monitoring import logging_builder, monitoring_builder
+from components.chain import workload_builder as wb
+from components.kube.chart import Chart, check_mirror
+from components.chain.chain_node import ChainNode
+from components.chain.chain_state import ChainState
+from components.chain.chainlet import Chainlet
+from components.cluster.cluster import Cluster
+from components.cluster.cluster_builder import common_tags
+from components.p2p.gateway import EnvoyGatewayIngress
+from components.p2p.ingress import Ingress
+from components.monitoring.monitoring import Monitoring, ProbeGroup
+from components.monitoring.monitoring_builder import ProbeTarget
 from pegasus import chainstate, ledger, names
 from pegasus.chain import reader
 from pegasus.chain.model import ChainView
@@ -78,7 +80,7 @@ def check_data_plane_switch(settings: Settings, before: str | None) -> None:
         "ingress.provider",
         f"this stack runs the {before} data plane; switching to {now} replaces every shard load balancer, and an "
         "address that is not pinned (gke reserved IP, eks EIPs, a MetalLB IP in ingress.shardAnnotations) or "
-        "published as ingress.p2pDomain changes for every chainlet. Follow the README's migration section, then "
+        "published as ingress.p2pDomain changes for every chainlet. Follow docs/operations.md (\"Migrating a running stack\"), then "
         "set ingress.allowProviderSwitch=true for that one `up`",
     )
 
@@ -113,7 +115,7 @@ def deploy(settings: Settings) -> None:
     workloads_may_start: list[pulumi.Resource] = []
     placement = wb.Placement()
     if settings.karpenter.enabled and eks is not None:
-        from components.karpenter import Karpenter
+        from components.cluster.karpenter import Karpenter
 
         karpenter = Karpenter("karpenter", settings.karpenter, eks, cluster.provider,
                               common_tags(settings.cluster, settings.stack), charts_dir=settings.charts_dir, opts=k8s_opts)
@@ -129,8 +131,8 @@ def deploy(settings: Settings) -> None:
     ingress_timeout = None
     envoy = ingress_settings.provider == "envoy-gateway"
     if eks is not None:
-        from components.cluster_builder import nlb_controller_health_check_annotations
-        from components.shard_addresses import ShardAddresses, nlb_subnet_annotations
+        from components.cluster.cluster_builder import nlb_controller_health_check_annotations
+        from components.p2p.shard_addresses import ShardAddresses, nlb_subnet_annotations
 
         # The LB controller's webhook gives each controller pod a readiness gate, so a rollout
         # or a consolidation keeps an old pod until its replacement is a healthy target
@@ -206,7 +208,7 @@ def deploy(settings: Settings) -> None:
                             charts_dir=settings.charts_dir, data_plane=ingress_settings.provider, opts=k8s_opts)
 
     if settings.logging.enabled:
-        from components.logging import Logging
+        from components.monitoring.logging import Logging
 
         Logging("logging", settings.logging, settings.cluster.name, cluster.provider,
                 eks=cluster.eks, gke=cluster.gke, tags=common_tags(settings.cluster, settings.stack),

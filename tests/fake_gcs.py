@@ -1,4 +1,4 @@
-"""A local server speaking the subset of the GCS JSON API that pegasus/discovery.py uses:
+"""A local server speaking the subset of the GCS JSON API that components/spacemesh/discovery.py uses:
 object metadata, media download at a generation, and media upload with ifGenerationMatch.
 Bound to 127.0.0.1 on a free port; the test starts and stops it."""
 

@@ -1,5 +1,5 @@
-"""python -m tools.configdoc: the config reference table in README.md, generated from
-pegasus/config/ (a test keeps the README in step with it)."""
+"""python -m tools.configdoc: the config reference table in docs/config.md, generated from
+pegasus/config/ (a test keeps docs/config.md in step with it)."""
 
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ def main(argv=None) -> int:
 
     argparse.ArgumentParser(
         prog="python -m tools.configdoc",
-        description="Print the config reference table for README.md, generated from pegasus/config/keys.py; "
-                    "paste it between the config-reference markers (tests/test_project_files.py checks it).",
+        description="Print the config reference table for docs/config.md, generated from pegasus/config/keys.py; "
+                    "paste it between the config-reference markers (tests/stacks/test_project_files.py checks it).",
     ).parse_args(argv)
     sys.stdout.write(block() + "\n")
     return 0

@@ -2,7 +2,7 @@
 used and reserved over a time range, and what it owes under the stack's pricing table
 (`pegasus:provider.pricing`).
 
-It integrates the recording rules of components/metering_builder.py (CPU cores and memory
+It integrates the recording rules of components/provider/metering_builder.py (CPU cores and memory
 bytes per tenant namespace, used and reserved) over a range query: every sample stands for
 one step, so the sum of value x step is CPU-seconds or byte-seconds. Decimal arithmetic
 throughout, so a bill never carries float rounding.
@@ -85,7 +85,7 @@ def integrate(series: list, step: int) -> dict[str, Decimal]:
 
 def meter(base: str, start: float, end: float, step: int, prices: Mapping[str, str],
           pods_by_namespace: Mapping[str, str]) -> list[Usage]:
-    from components.metering_builder import RECORDS
+    from components.provider.metering_builder import RECORDS
 
     if end <= start:
         raise MeterError("--since must be before --until")
@@ -103,8 +103,8 @@ def meter(base: str, start: float, end: float, step: int, prices: Mapping[str, s
 
 def _stack(stack: Optional[str], config_file: Optional[str], sets: list[str]):
     sys.path.insert(0, PROJECT)
-    from components import provider_builder as pb
-    from pegasus.provider import manifests
+    from components.provider import builder as pb
+    from components.provider import manifests
     from tools.plan.stackfile import assemble
 
     cfg = assemble(PROJECT, stack, config_file, sets)

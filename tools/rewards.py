@@ -59,7 +59,7 @@ def accounts(url: str, layer: int = 0, timeout: float = 30) -> dict[str, int]:
 def managed_accounts(stack: str | None, config_file: str | None, sets: list[str]) -> dict[str, list[str]]:
     """coinbase address -> the stack's miners smeshing to it."""
     sys.path.insert(0, PROJECT)
-    from components.spacemesh_builder import plan_nodes
+    from components.spacemesh.builder import plan_nodes
     from tools.plan.stackfile import assemble
 
     cfg = assemble(PROJECT, stack, config_file, sets)

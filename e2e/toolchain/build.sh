@@ -5,7 +5,7 @@
 # decide it, so a pin change builds anew, a changed wrapper rebuilds only its own binaries,
 # and a warm cache builds nothing. Prints the bin directory on its last line of stdout.
 #
-# Why these versions (see the README, "The e2e toolchain"):
+# Why these versions (see docs/e2e.md, "The e2e toolchain"):
 #   pulumi CLI 3.274.1: the Python SDK pin is 3.272.0, whose pkg/v3 module the Go proxy does not
 #     serve (nor 3.273.0); 3.274.1 is the oldest newer one it does, and a newer CLI is supported.
 #   pulumi-language-python: our own host in pulumi/langhost (the upstream module is not served).

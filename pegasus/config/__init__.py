@@ -5,8 +5,8 @@ everything else receives those settings. Components never call `pulumi.Config`.
 
 Most keys are structured (`pulumi config set --path cluster.provider eks` stores the object
 `pegasus:cluster`), and Pulumi's project schema cannot type objects, so `Pulumi.yaml`
-declares only the scalar keys. `KEYS` below is the reference for all of them: the README's
-config table and the Pulumi.yaml declarations are checked against it by the tests.
+declares only the scalar keys. `KEYS` below is the reference for all of them: the
+config table in docs/config.md and the Pulumi.yaml declarations are checked against it by the tests.
 """
 
 from __future__ import annotations
@@ -35,10 +35,10 @@ PROVIDER_KEYS = ("aws:region", "gcp:region")
 
 # The blueprints with settings of their own: (module, function) parsing them. Imported only when chosen.
 BLUEPRINT_PARSERS = {
-    "spacemesh": ("pegasus.config.spacemesh", "parse_spacemesh"),
-    "provider": ("pegasus.config.provider", "parse_provider"),
-    "testnet": ("pegasus.config.testnet", "parse_blueprint"),
-    "fleet": ("pegasus.config.fleet", "parse_fleet"),
+    "spacemesh": ("components.spacemesh.config", "parse_spacemesh"),
+    "provider": ("components.provider.config", "parse_provider"),
+    "testnet": ("components.testnet.config", "parse_blueprint"),
+    "fleet": ("components.fleet.config", "parse_fleet"),
 }
 
 

@@ -1,6 +1,6 @@
 """The key reference: every config key, its type, default and description.
 
-The README's config table and the Pulumi.yaml declarations are checked against `KEYS` by the tests.
+The config table in docs/config.md and the Pulumi.yaml declarations are checked against `KEYS` by the tests.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ def _k(path, type_, default, description, secret=False, placeholder=None):
     return Key(path, type_, default, description, secret, placeholder)
 
 
-# Backends per load balancer. p2p is TCP only (components/p2p_builder.py), so each backend is
+# Backends per load balancer. p2p is TCP only (components/p2p/p2p_builder.py), so each backend is
 # one port of its shard Service. On eks that is one NLB listener (at most 50 per NLB,
 # "adjustable: no") and one inbound rule in the security group the AWS Load Balancer
 # Controller manages, which writes one rule per Service port and source CIDR
@@ -86,7 +86,7 @@ KEYS: tuple[Key, ...] = (
     _k("cluster.logRetentionDays", "integer", 90, "eks: retention of the control-plane log group /aws/eks/<name>/cluster, one of CloudWatch Logs' values."),
     _k("cluster.autoprovisioning", "object", {"enabled": True, "cpuLimit": 1000, "memoryLimitGb": 4000}, "gke: node auto-provisioning, the GKE counterpart of Karpenter."),
     # ingress
-    _k("ingress.provider", "string", "ingress-nginx", "The p2p data plane behind the shards: ingress-nginx (retired upstream in March 2026, reloads on every routing change) or envoy-gateway (recommended for new installs: one Gateway per shard, a TCPRoute per chainlet, no reloads). Switching replaces the shard load balancers; see \"Choosing the p2p data plane\" in the README."),
+    _k("ingress.provider", "string", "ingress-nginx", "The p2p data plane behind the shards: ingress-nginx (retired upstream in March 2026, reloads on every routing change) or envoy-gateway (recommended for new installs: one Gateway per shard, a TCPRoute per chainlet, no reloads). Switching replaces the shard load balancers; see \"Choosing the p2p data plane\" in docs/operations.md."),
     _k("ingress.allowProviderSwitch", "boolean", False, "Allow one `up` that changes ingress.provider on a stack that already runs the other data plane. Every shard load balancer is replaced; only pinned addresses (gke reserved IPs, eks EIPs, a MetalLB IP, or ingress.p2pDomain) survive. Unset it again afterwards."),
     _k("ingress.shardSize", "integer", 25, "Chainlets per p2p LoadBalancer shard (one TCP listener and one security-group rule each on eks). At most 50 on eks (50 listeners per NLB) and gke. Changing it moves addresses."),
     _k("ingress.basePort", "integer", 1025, "First public port of every shard; a shard uses basePort..basePort+shardSize-1."),
@@ -116,7 +116,7 @@ KEYS: tuple[Key, ...] = (
     _k("monitoring.scrapeInterval", "string", "30s", "Scrape interval of the chain PodMonitors."),
     _k("monitoring.probeInterval", "string", "60s", "Interval of the blackbox probes of public p2p endpoints."),
     _k("monitoring.admissionWebhooks", "boolean", True, "The Prometheus operator's admission webhooks, which validate PrometheusRules. false also turns off the operator's TLS, whose certificate the webhook job makes: for clusters whose API server cannot reach pods (the e2e cluster)."),
-    _k("monitoring.externalProberUrl", "string", None, "URL of a blackbox exporter outside the cluster (https://prober.example.org:9115) that also probes every public p2p endpoint; see README, External probing."),
+    _k("monitoring.externalProberUrl", "string", None, "URL of a blackbox exporter outside the cluster (https://prober.example.org:9115) that also probes every public p2p endpoint; see docs/operations.md, External probing."),
     _k("monitoring.externalProberAuthSecret", "string", None, "Secret in sagasrv-metrics with keys username and password for the external prober's basic auth."),
     _k("monitoring.grafanaAdminPassword", "string", None, "Grafana admin password (secret). Default: the chart generates one and keeps it.", secret=True,
        placeholder="placeholder-grafana-password"),
@@ -164,7 +164,7 @@ KEYS: tuple[Key, ...] = (
     _k("chainlets.stakeOwnerAddress", "string", None, "STAKE_OWNER_ADDRESS: the account that owns this validator's stake on every chainlet (saga1...)."),
     _k("chainlets.snapshotInterval", "integer", 1000, "SNAPSHOT_INTERVAL: blocks between state-sync snapshots; 0 turns snapshots off."),
     _k("chainlets.snapshotKeepRecent", "integer", 2, "SNAPSHOT_KEEP_RECENT: snapshots kept."),
-    _k("chainlets.keySecret", "string", None, "Name of a Secret that must exist in every chainlet namespace (KEYPASSWD and the like, via envFrom); sync it there with External Secrets, see README."),
+    _k("chainlets.keySecret", "string", None, "Name of a Secret that must exist in every chainlet namespace (KEYPASSWD and the like, via envFrom); sync it there with External Secrets, see docs/operations.md (Keys)."),
     _k("chainlets.env", "object", {}, "Extra plain environment variables for every chainlet (OPTS, VOTING_PERIOD, STAKE_AMOUNT, ...; no keys: use keySecret)."),
     _k("chainlets.chainEnv", "object", {}, "Extra plain environment variables for one chainlet: {<chainId>: {NAME: value}}; they win over chainlets.env."),
     # spacemesh (blueprint spacemesh, design document 002)
@@ -221,7 +221,7 @@ KEYS: tuple[Key, ...] = (
        "provider: prices per CPU-second and memory-byte-second, used and reserved, as decimal strings; `python -m tools.meter` bills with them."),
     _k("providerSecrets.<pod>/<volume>", "string", None, "provider: contents of a pod's secret volume (set with --secret; the manifest never holds them).", secret=True,
        placeholder="placeholder-pod-secret"),
-    # testnet blueprint (pegasus/config/testnet.py)
+    # testnet blueprint (components/testnet/config.py)
     _k("testnet.name", "string", None, "testnet: the testnet's name (DNS-1123, at most 30 characters). Namespace testnet-<name> in every region, its p2p data plane testnet-<name>-ingress (so the name may not end in -ingress); seeds are seed-<n>.<name>.<domain>. Required."),
     _k("testnet.image", "string", None, "testnet: the Mina daemon image (tag or digest), also used by SNARK workers. Required."),
     _k("testnet.genesisFile", "string", None, "testnet: path of the network's daemon.json, relative to the project; a ConfigMap mounted in every daemon (-config-file). Required."),
@@ -233,7 +233,7 @@ KEYS: tuple[Key, ...] = (
     _k("testnet.basePort", "integer", 8302, "testnet: first public p2p port of every shard; a daemon listens on and advertises its slot's port (-external-port)."),
     _k("testnet.shardSize", "integer", 25, "testnet: daemons per p2p LoadBalancer shard in a region (at most 50)."),
     _k("testnet.peerListUrl", "string", None, "testnet: an http(s) URL serving the peer list (publish the stack output peerList there); passed as -peer-list-url to every daemon."),
-    _k("testnet.udp", "boolean", False, "testnet: also publish every daemon's p2p port on UDP. Off: the Mina daemon's libp2p listens on TCP only (see README, Blueprint: testnet)."),
+    _k("testnet.udp", "boolean", False, "testnet: also publish every daemon's p2p port on UDP. Off: the Mina daemon's libp2p listens on TCP only (see docs/blueprints/testnet.md)."),
     _k("testnet.storageSize", "string", "50Gi", "testnet: volume size of every daemon."),
     _k("testnet.resources", "object", DEFAULT_DAEMON_RESOURCES, "testnet: requests and limits of every daemon."),
     _k("testnet.workerResources", "object", DEFAULT_WORKER_RESOURCES, "testnet: requests and limits of every SNARK worker."),
@@ -244,7 +244,7 @@ KEYS: tuple[Key, ...] = (
     _k("testnet.registry", "object", None, "testnet: optional image repositories for per-commit builds: {provider: ecr|gar, repositories: [...], keepLast: N, region, project (gar)}; keeps the newest keepLast images."),
 )
 
-# The fleet blueprint (stacks/fleet.py, pegasus/config/fleet.py): autoscaled VM groups on four
+# The fleet blueprint (stacks/fleet.py, components/fleet/config.py): autoscaled VM groups on four
 # clouds. It reads only pegasus:fleet, and no other section.
 _REGIONS = "Fields of each entry: {where}, minSize (default 0), maxSize (required, at least minSize), {size}{extra}."
 KEYS = KEYS + (

@@ -101,7 +101,7 @@ class ChainletSettings:
     chain_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
-# Variables Pegasus sets on every chainlet from chain data and config (components/chainlet_builder.py).
+# Variables Pegasus sets on every chainlet from chain data and config (components/chain/chainlet_builder.py).
 CHAINLET_ENV_RESERVED = frozenset({
     "CHAINID", "EXTERNAL_ADDRESS", "MAINTAINERS", "VALIDATOR_ADDRESSES", "VALIDATOR_ADDRESSES_COSMOS",
     "LOGLEVEL", "KEYNAME", "STAKE_OWNER_ADDRESS", "SNAPSHOT_INTERVAL", "SNAPSHOT_KEEP_RECENT",

@@ -1,7 +1,7 @@
 """The public-exposure and listener-limit rules on envoy-gateway's Gateways and routes."""
 
-from components import gateway_builder as gb
-from components import p2p_builder as p2p
+from components.p2p import gateway_builder as gb
+from components.p2p import p2p_builder as p2p
 from policy.policies import lb_listener_limits, public_exposure
 from pegasus.config import IngressSettings
 from tests.policy.harness import check

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import copy
 
-from components import provider_builder as pb
+from components.provider import builder as pb
 from policy.policies import no_cluster_admin, tenant_isolation
-from pegasus.provider.manifests import parse_manifest
+from components.provider.manifests import parse_manifest
 from tests.policy import fixtures as f
 from tests.policy.harness import check, check_stack
-from tests.test_provider_builder import NS, SUFFIX, doc
+from tests.provider.test_builder import NS, SUFFIX, doc
 
 ISOLATION = tenant_isolation.POLICY
 NAMESPACE, NETPOL, QUOTA = tenant_isolation.NAMESPACE, tenant_isolation.NETWORK_POLICY, tenant_isolation.QUOTA

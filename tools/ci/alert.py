@@ -49,7 +49,7 @@ def alert(gh: GitHub, workflow: str, run_url: str, failed: list[str], now: datet
         return f"commented on issue #{open_issue['number']}"
     body = (f"{line}\n\nThis issue is the alert: while it is open, further failures only add a comment at most "
             "once an hour. Close it when the cause is fixed; the next failure opens a new one.\n\n"
-            "Where to look: the README's Operations section (\"How to recover after a failed run\").")
+            "Where to look: docs/operations.md (\"How to recover after a failed run\").")
     created = gh.call("POST", "/repos/{repo}/issues", {"title": title(workflow), "body": body})
     done = f"opened issue #{created['number']}"
     if webhook:

@@ -112,7 +112,7 @@ def verdict(stack: str, locks: list[Lock], now: datetime, max_age_minutes: int) 
                    f"that took it was killed and left it behind. First make sure no operation is active: no reconcile "
                    f"of {stack} is running in GitHub Actions and nobody runs pulumi on it by hand. Then clear it with "
                    f"`pulumi cancel --stack {stack} --yes` (on a self-managed backend it deletes the stack's lock files) "
-                   f"or delete {lock.url}, and follow the README's recovery steps for an update that failed half way.")
+                   f"or delete {lock.url}, and follow the recovery steps in docs/operations.md for an update that failed half way.")
     return 1, (f"{held}: another pulumi operation is running on it, so this run stops before it starts. If that "
                f"operation was killed, its lock is stale after {max_age_minutes} minutes and a later run says how to clear it.")
 

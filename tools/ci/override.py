@@ -1,7 +1,7 @@
 """python -m tools.ci.override --stack S 'KEY=VALUE': a one-run config override.
 
 A dispatched reconcile can carry one override, e.g. `chainlets.maxRemovals=3` to let a guard
-pass once (see the README, "How to override a guard safely"). It is set with
+pass once (see docs/operations.md, "How to override a guard safely"). It is set with
 `pulumi config set --path KEY VALUE` in the run's own checkout, so it applies to that run and
 is never committed: the next run reads the stack file as it is on `main` again.
 
@@ -28,7 +28,7 @@ def parse(text: str) -> tuple[str, str]:
     # `--path` also takes list elements (`cluster.adminRoleArns[0]`): the key is what precedes them.
     known = KEYS_BY_PATH.get(re.sub(r"\[[0-9]+\]$", "", key))
     if known is None:
-        raise CIError(f"{key!r} is not a Pegasus config key (see the README's config reference)")
+        raise CIError(f"{key!r} is not a Pegasus config key (see the config reference in docs/config.md)")
     if known.secret:
         raise CIError(f"{key} is a secret, and a workflow input is logged in plain text: set it with "
                       f"`pulumi config set --secret --path {key} ...` and commit the encrypted value instead")

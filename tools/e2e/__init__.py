@@ -1,2 +1,2 @@
 """The real-engine harness: a toolchain built from Go modules, a local kwok cluster, and the
-environment for `pulumi preview` and `pulumi up` against it. See the README, "The real engine here"."""
+environment for `pulumi preview` and `pulumi up` against it. See docs/e2e.md, "The real engine here"."""

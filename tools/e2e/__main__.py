@@ -1,7 +1,7 @@
 """python -m tools.e2e up | down | status
 
   eval "$(venv/bin/python -m tools.e2e up)"   # build or find the toolchain, start the cluster, print exports
-  pulumi stack init dev && pulumi up          # the README's real path, against the local cluster
+  pulumi stack init dev && pulumi up          # the real path (docs/blueprints/validator.md), against the local cluster
   venv/bin/python -m tools.e2e down           # stop every process `up` started
 """
 

@@ -265,7 +265,7 @@ class PlanMocks(pmocks.Mocks):
             return {"names": [f"{self.region}a", f"{self.region}b", f"{self.region}c"],
                     "zoneIds": ["use1-az1", "use1-az2", "use1-az3"], "id": self.region}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            # CI deploys with a role it assumes through OIDC (README, CI credentials).
+            # CI deploys with a role it assumes through OIDC (docs/operations.md, CI credentials).
             return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{DEPLOYER_ROLE}/planner",
                     "userId": "AROAPLANNER:planner", "id": ACCOUNT_ID}
         if token == "aws:index/getPartition:getPartition":

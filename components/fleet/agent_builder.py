@@ -1,0 +1,137 @@
+"""The fleet agent, rendered: its shell script with the settings filled in, and the
+cloud-init document that installs it with cron on every VM of a group.
+
+The script (components/fleet/data/fleet-agent.sh) is ours, not the original Terraform's: it reads
+the control center, falls back to the config's defaults, and runs ansible-pull or bash.
+Desired-capacity resolution is not re-implemented in bash: cloud-init writes
+components/fleet/capacity.py next to the script and the agent calls `python3 capacity.py`, so
+the agent, the watcher and the program share one function.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from dataclasses import dataclass
+import yaml
+
+from components.fleet.config import FleetSettings, Region
+
+DATA = os.path.join(os.path.dirname(__file__), "data")
+AGENT_TEMPLATE = os.path.join(DATA, "fleet-agent.sh")
+CAPACITY_SOURCE = os.path.join(os.path.dirname(__file__), "capacity.py")
+AGENT_DIR = "/opt/pegasus-agent"
+STATE_DIR = "/var/lib/pegasus-agent"
+CC_TIMEOUT = 5  # seconds per control-center host
+
+# What the agent needs on an Ubuntu 24.04 image, beyond cloud-init itself. The capacity writer's
+# CLI is installed only where the agent writes capacity (capacityOwner agent).
+BASE_PACKAGES = ("cron", "curl", "git", "python3", "util-linux")
+CLI_INSTALL = {
+    "aws": ["snap install aws-cli --classic"],
+    # gcloud ships with Google's Ubuntu images.
+    "gcp": [],
+    "azure": ["curl -sL https://aka.ms/InstallAzureCLIDeb | bash"],
+    "alibaba": ["curl -sL https://aliyuncli.alicdn.com/aliyun-cli-linux-latest-amd64.tgz | tar -xz -C /usr/local/bin aliyun"],
+}
+
+
+@dataclass(frozen=True)
+class GroupRef:
+    """What the agent on one group's VMs needs to know about the group it belongs to."""
+
+    cloud: str
+    region: str
+    group: str
+    gcp_project: str = ""
+    azure_resource_group: str = ""
+    azure_autoscale: str = ""
+    alibaba_role: str = ""
+
+
+def default_desired_capacity(settings: FleetSettings) -> str:
+    value = settings.desired_capacity
+    return json.dumps(value, separators=(", ", ": ")) if isinstance(value, dict) else str(value)
+
+
+def settings_block(settings: FleetSettings, ref: GroupRef) -> str:
+    """The script's settings as bash assignments, every value shell-quoted."""
+    a = settings.agent
+    values = [
+        ("AGENT_DIR", AGENT_DIR),
+        ("STATE_DIR", STATE_DIR),
+        ("CC_TIMEOUT", str(CC_TIMEOUT)),
+        ("CLOUD", ref.cloud),
+        ("REGION", ref.region),
+        ("GROUP", ref.group),
+        ("CAPACITY_OWNER", settings.capacity_owner),
+        ("GCP_PROJECT", ref.gcp_project),
+        ("AZURE_RESOURCE_GROUP", ref.azure_resource_group),
+        ("AZURE_AUTOSCALE", ref.azure_autoscale),
+        ("ALIBABA_ROLE", ref.alibaba_role),
+        ("DEFAULT_REPOSITORY", a.repository),
+        ("DEFAULT_TYPE", a.type),
+        ("DEFAULT_MAIN_RUN", a.main_run),
+        ("DEFAULT_PRE_RUN", a.pre_run),
+        ("DEFAULT_POST_RUN", a.post_run),
+        ("DEFAULT_DELAY", str(a.delay)),
+        ("DEFAULT_FORCE_RUN", "true" if a.force_run else "false"),
+        ("DEFAULT_DESIRED_CAPACITY", default_desired_capacity(settings)),
+    ]
+    lines = [f"{k}={shlex.quote(v)}" for k, v in values]
+    lines.append("CC_HOSTS=(" + " ".join(shlex.quote(h) for h in settings.control_center.hosts) + ")")
+    return "\n".join(lines)
+
+
+def agent_script(settings: FleetSettings, ref: GroupRef) -> str:
+    with open(AGENT_TEMPLATE, encoding="utf-8") as f:
+        template = f.read()
+    return template.replace("# @SETTINGS@", settings_block(settings, ref), 1)
+
+
+def capacity_source() -> str:
+    with open(CAPACITY_SOURCE, encoding="utf-8") as f:
+        return f.read()
+
+
+def cron_line(settings: FleetSettings) -> str:
+    return f"{settings.agent.cron} root {AGENT_DIR}/agent.sh >> /var/log/pegasus-agent.log 2>&1\n"
+
+
+def packages(settings: FleetSettings) -> list[str]:
+    extra = ["ansible"] if settings.agent.type == "ansible" or any(k == "cc-a-type" for k, _ in settings.control_center.variables) else []
+    return [*BASE_PACKAGES, *extra]
+
+
+def cloud_init(settings: FleetSettings, ref: GroupRef) -> str:
+    """The #cloud-config user data of one group's VMs: packages, the agent, its cron entry,
+    and a first run at boot rather than at the first cron tick."""
+    runcmd: list = []
+    if settings.capacity_owner == "agent":
+        runcmd += [["bash", "-c", c] for c in CLI_INSTALL[ref.cloud]]
+    runcmd.append(["bash", "-c", f"{AGENT_DIR}/agent.sh >> /var/log/pegasus-agent.log 2>&1 &"])
+    doc = {
+        "package_update": True,
+        "packages": packages(settings),
+        "write_files": [
+            {"path": f"{AGENT_DIR}/agent.sh", "permissions": "0755", "owner": "root:root", "content": agent_script(settings, ref)},
+            {"path": f"{AGENT_DIR}/capacity.py", "permissions": "0644", "owner": "root:root", "content": capacity_source()},
+            {"path": "/etc/cron.d/pegasus-agent", "permissions": "0644", "owner": "root:root", "content": cron_line(settings)},
+        ],
+        "runcmd": runcmd,
+    }
+    return "#cloud-config\n" + yaml.safe_dump(doc, sort_keys=False, width=1000)
+
+
+def write_agent(settings: FleetSettings, ref: GroupRef, directory: str) -> str:
+    """Write agent.sh and capacity.py into `directory` as cloud-init would, for running the
+    agent outside a VM (the tests do). Returns the script's path."""
+    os.makedirs(directory, exist_ok=True)
+    script = os.path.join(directory, "agent.sh")
+    with open(script, "w", encoding="utf-8") as f:
+        f.write(agent_script(settings, ref))
+    os.chmod(script, 0o755)
+    with open(os.path.join(directory, "capacity.py"), "w", encoding="utf-8") as f:
+        f.write(capacity_source())
+    return script

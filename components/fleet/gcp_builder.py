@@ -1,0 +1,226 @@
+"""Pure builders of one GCP region's fleet group: firewall rules, instance template, regional
+managed instance group, the autoscaler with scaling schedules, the service accounts, and the
+watcher (Cloud Function on Cloud Scheduler).
+
+GCP has no one-time scaled action: a scaling schedule is a cron with a duration that raises the
+autoscaler's minimum. The fleet's start is a schedule at the start minute lasting until the stop
+(or a year), kept while that window is open, so an update inside the window never drops it. The
+desired capacity is the autoscaler's minReplicas, and it carries ignoreChanges.
+
+A capacity writer's service account holds a custom role bound with an IAM condition on its own
+autoscaler's resource name, so it can update that autoscaler and no other.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import timedelta
+from typing import Any, Optional
+
+from pegasus import names
+from components.fleet.config import FleetSettings, Region
+from components.fleet import capacity, timing
+
+CAPACITY_PERMISSIONS = ("compute.autoscalers.get", "compute.autoscalers.update")
+CADENCE_PERMISSIONS = ("cloudscheduler.jobs.get", "cloudscheduler.jobs.update")
+NO_STOP_DURATION = timedelta(days=365)
+FUNCTION_RUNTIME = "python312"
+
+
+def group_name(settings: FleetSettings, region: Region) -> str:
+    return names.fleet_group(settings.name, "gcp", region.region)
+
+
+def labels(settings: FleetSettings, region: Region) -> dict:
+    return {"pegasus-fleet": settings.name, names.FLEET_GROUP_TAG: group_name(settings, region), "managed-by": "pegasus"}
+
+
+def account_id(settings: FleetSettings, region: Region, role: str) -> str:
+    """6-30 characters: the fleet name and a hash of the region and role."""
+    digest = format(zlib.crc32(f"{region.region}/{role}".encode()), "08x")
+    return f"{settings.name}-{digest}"[:30]
+
+
+def custom_role_id(settings: FleetSettings) -> str:
+    return settings.name.replace("-", "_") + "_fleet_capacity"
+
+
+def custom_role_args(settings: FleetSettings) -> dict:
+    return {
+        "role_id": custom_role_id(settings),
+        "title": f"Pegasus fleet {settings.name}: capacity writer",
+        "description": "Read and update one autoscaler; every binding carries a condition naming it.",
+        "permissions": list(CAPACITY_PERMISSIONS) + (list(CADENCE_PERMISSIONS) if settings.watcher_follows_control_center() else []),
+        "project": settings.gcp_project,
+    }
+
+
+def autoscaler_resource_name(settings: FleetSettings, region: Region) -> str:
+    return f"projects/{settings.gcp_project}/regions/{region.region}/autoscalers/{group_name(settings, region)}"
+
+
+def job_name(settings: FleetSettings, region: Region) -> str:
+    return f"{group_name(settings, region)}-watcher"
+
+
+def job_resource_name(settings: FleetSettings, region: Region) -> str:
+    return f"projects/{settings.gcp_project}/locations/{region.region}/jobs/{job_name(settings, region)}"
+
+
+def capacity_binding_args(settings: FleetSettings, region: Region, role: Any, email: Any, own_job: bool = False) -> dict:
+    """`own_job`: the watcher following cc-w-scheduler may also update its own Cloud Scheduler job."""
+    expression = f'resource.name == "{autoscaler_resource_name(settings, region)}"'
+    if own_job:
+        expression += f' || resource.name == "{job_resource_name(settings, region)}"'
+    return {
+        "project": settings.gcp_project,
+        "role": role,
+        "member": email,
+        "condition": {"title": f"only {group_name(settings, region)}", "expression": expression},
+    }
+
+
+def firewall_args(settings: FleetSettings, region: Region) -> list[tuple[str, dict]]:
+    group = group_name(settings, region)
+    out = []
+    if settings.open_ports:
+        ports = [f"{lo}-{hi}" if lo != hi else str(lo) for lo, hi in settings.open_ports]
+        out.append(("p2p", {"name": f"{group}-p2p", "network": "default", "project": settings.gcp_project,
+                            "direction": "INGRESS", "source_ranges": ["0.0.0.0/0"], "target_tags": [group],
+                            "allows": [{"protocol": "tcp", "ports": ports}, {"protocol": "udp", "ports": ports}]}))
+    if settings.allow_ssh:
+        out.append(("ssh", {"name": f"{group}-ssh", "network": "default", "project": settings.gcp_project,
+                            "direction": "INGRESS", "source_ranges": list(settings.ssh_cidrs), "target_tags": [group],
+                            "allows": [{"protocol": "tcp", "ports": ["22"]}]}))
+    return out
+
+
+def instance_template_args(settings: FleetSettings, region: Region, user_data: str, email: Any) -> dict:
+    group = group_name(settings, region)
+    return {
+        # Templates are immutable: a change makes a new one (name_prefix), then the group moves.
+        "name_prefix": f"{group}-",
+        "project": settings.gcp_project,
+        "machine_type": region.size,
+        "disks": [{"source_image": region.image, "auto_delete": True, "boot": True, "disk_size_gb": 20}],
+        "network_interfaces": [{"network": "default", "access_configs": [{}]}],
+        "metadata": {"user-data": user_data, "enable-oslogin": "TRUE", "block-project-ssh-keys": "TRUE"},
+        "service_account": {"email": email, "scopes": ["cloud-platform"]},
+        "shielded_instance_config": {"enable_secure_boot": True, "enable_vtpm": True, "enable_integrity_monitoring": True},
+        "tags": [group],
+        "labels": labels(settings, region),
+    }
+
+
+def group_manager_args(settings: FleetSettings, region: Region, template: Any) -> dict:
+    group = group_name(settings, region)
+    return {
+        "name": group,
+        "project": settings.gcp_project,
+        "region": region.region,
+        "base_instance_name": group,
+        "versions": [{"name": "primary", "instance_template": template}],
+        "update_policy": {"type": "PROACTIVE", "minimal_action": "REPLACE", "max_surge_fixed": 3, "max_unavailable_fixed": 0},
+    }
+
+
+def desired(settings: FleetSettings, region: Region) -> Optional[int]:
+    return capacity.resolve(settings.desired_capacity, "gcp", region.region)
+
+
+def scaling_schedules(settings: FleetSettings, region: Region, now) -> list[dict]:
+    """The start window, while it is still open (a start in the past whose stop is ahead
+    stays: dropping it would scale a running fleet down)."""
+    s = settings.schedule
+    n = desired(settings, region)
+    if not hasattr(s.start, "tzinfo") or n is None:
+        return []
+    at = s.start + s.start_offset
+    end = s.stop or at + NO_STOP_DURATION
+    if end <= now:
+        return []
+    return [{
+        "name": f"{settings.name}-start",
+        "schedule": f"{at.minute} {at.hour} {at.day} {at.month} *",
+        "time_zone": "Etc/UTC",
+        "duration_sec": int((end - at).total_seconds()),
+        "min_required_replicas": min(max(n, region.min_size), region.max_size),
+        "description": f"Pegasus fleet start {timing.format_time(at)} until {timing.format_time(end)}",
+    }]
+
+
+def autoscaler_args(settings: FleetSettings, region: Region, target: Any, now) -> dict:
+    s = settings.schedule
+    initial = timing.initial_capacity(s.start, s.stop, s.start_offset, desired(settings, region), region.min_size,
+                                      region.max_size, now)
+    policy = {
+        "min_replicas": initial,
+        "max_replicas": region.max_size,
+        "cooldown_period": 60,
+        "mode": "ON",
+        # A GCP autoscaler always has a CPU signal (0.6 when none is given); at 0.99 it adds no
+        # VMs for load, so capacity follows the schedules and the capacity owner.
+        "cpu_utilization": {"target": 0.99},
+    }
+    schedules = scaling_schedules(settings, region, now)
+    if schedules:
+        policy["scaling_schedules"] = schedules
+    return {"name": group_name(settings, region), "project": settings.gcp_project, "region": region.region,
+            "target": target, "autoscaling_policy": policy}
+
+
+def autoscaler_ignore_changes(settings: FleetSettings) -> list[str]:
+    ignore = ["autoscalingPolicy.minReplicas"]
+    if settings.capacity_owner == "watcher":
+        ignore.append("autoscalingPolicy.scalingSchedules")
+    return ignore
+
+
+def watcher_environment(settings: FleetSettings, region: Region) -> dict:
+    import json
+
+    return {
+        **({"PEGASUS_SCHEDULE": job_name(settings, region)} if settings.watcher_follows_control_center() else {}),
+        "PEGASUS_CLOUD": "gcp",
+        "PEGASUS_REGION": region.region,
+        "PEGASUS_GROUP": group_name(settings, region),
+        "PEGASUS_GCP_PROJECT": settings.gcp_project,
+        "PEGASUS_CC_HOSTS": json.dumps(list(settings.control_center.hosts)),
+        "PEGASUS_START_OFFSET": f"{int(settings.schedule.start_offset.total_seconds())}s",
+        "PEGASUS_MIN_SIZE": str(region.min_size),
+        "PEGASUS_MAX_SIZE": str(region.max_size),
+    }
+
+
+def bucket_args(settings: FleetSettings, region: Region) -> dict:
+    return {"name": f"{settings.gcp_project}-{group_name(settings, region)}-watcher"[:63], "project": settings.gcp_project,
+            "location": region.region.upper(), "uniform_bucket_level_access": True,
+            "public_access_prevention": "enforced", "force_destroy": True, "labels": labels(settings, region)}
+
+
+def function_args(settings: FleetSettings, region: Region, bucket: Any, obj: Any, email: Any) -> dict:
+    return {
+        "name": f"{group_name(settings, region)}-watcher",
+        "project": settings.gcp_project,
+        "location": region.region,
+        "build_config": {"runtime": FUNCTION_RUNTIME, "entry_point": "gcp_handler",
+                         "source": {"storage_source": {"bucket": bucket, "object": obj}}},
+        "service_config": {"max_instance_count": 1, "available_memory": "256M", "timeout_seconds": 60,
+                           "service_account_email": email, "ingress_settings": "ALLOW_ALL",
+                           "all_traffic_on_latest_revision": True,
+                           "environment_variables": watcher_environment(settings, region)},
+        "labels": labels(settings, region),
+    }
+
+
+def job_args(settings: FleetSettings, region: Region, uri: Any, invoker_email: Any) -> dict:
+    return {
+        "name": job_name(settings, region),
+        "project": settings.gcp_project,
+        "region": region.region,
+        "schedule": settings.watcher_expression.cron,
+        "time_zone": "Etc/UTC",
+        "attempt_deadline": "120s",
+        "http_target": {"uri": uri, "http_method": "POST",
+                        "oidc_token": {"service_account_email": invoker_email, "audience": uri}},
+    }

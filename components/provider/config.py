@@ -1,0 +1,198 @@
+"""The `provider` blueprint's settings (design document 003): `pegasus:provider`, plus the
+platform sections it shares with the validator (cluster, monitoring, alerting, charts, storage).
+
+The validator's chain, chainlet, ingress and platform-chain sections mean nothing here, and
+setting one is an error rather than silently ignored. Pod manifests are read by
+components/provider/manifests.py, the payment chain by components/provider/payments.py.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Union
+
+from pegasus.config.fields import Secret, _Section, _describe, _DNS1123
+from pegasus.config.platform import ClusterSettings, _cluster
+from pegasus.config.validator import AlertingSettings, MonitoringSettings, _alerting, _monitoring
+from pegasus.config import fields
+from pegasus.errors import ConfigError
+
+# Sections a provider stack reads. `providerSecrets` is separate from `provider` because a
+# secret is stored per top-level key: the whole section is encrypted or none of it.
+PROVIDER_SECTIONS = ("cluster", "monitoring", "alerting", "charts", "storage", "provider", "providerSecrets")
+VALIDATOR_ONLY_SECTIONS = ("ingress", "karpenter", "logging", "spc", "chain", "chainlets")
+
+_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_PRICE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+PRICED = ("cpuSecond", "memoryByteSecond", "cpuReservedSecond", "memoryReservedByteSecond")
+
+
+@dataclass(frozen=True)
+class PaymentsSettings:
+    source: str  # evm | snapshot
+    rpc_url: Optional[str]
+    chain_id: int
+    contract: str
+    provider_address: str
+    block_tag: Union[str, int]  # "latest" or a block number
+    snapshot: Optional[str]
+    timeout_seconds: int = 10
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """Price per unit in the currency named, as decimal strings (no float rounding)."""
+
+    currency: str
+    prices: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    manifests: str
+    http_host_suffix: str
+    payments: PaymentsSettings
+    max_removals: int
+    allow_block_regression: bool
+    pricing: Pricing
+    interceptor_replicas: int = 3
+    keda_webhooks: bool = True
+    secrets: Mapping[str, Secret] = field(default_factory=dict)  # "<pod>/<volume>" -> contents
+
+
+@dataclass(frozen=True)
+class ProviderStackSettings:
+    """Everything a provider stack needs; `blueprint` selects stacks/provider.py."""
+
+    project: str
+    stack: str
+    blueprint: str
+    cluster: ClusterSettings
+    monitoring: MonitoringSettings
+    alerting: AlertingSettings
+    storage_class: Optional[str]
+    provider: ProviderSettings
+    charts_dir: Optional[str] = None
+    warnings: tuple[str, ...] = ()
+
+
+def _address(s: _Section, key: str, value: Optional[str]) -> str:
+    if not value:
+        raise ConfigError(s.key(key), "is required; set it to a 0x-prefixed 20-byte hex address")
+    if not _ADDRESS.match(value):
+        raise ConfigError(s.key(key), f"{value!r} is not a 0x-prefixed 20-byte hex address")
+    return value.lower()
+
+
+def _payments(parent: _Section) -> PaymentsSettings:
+    s = _Section("provider.payments", parent.get("payments", dict, {}))
+    source, rpc_url, snapshot = fields.live_or_snapshot(
+        s, "evm", "rpcUrl", "the chain's JSON-RPC URL, e.g. https://rpc.example.org", "chain/payments.dev.json")
+    chain_id = s.get("chainId", int)
+    if chain_id is None:
+        raise ConfigError(s.key("chainId"), "is required: the EVM chain ID the payment contract lives on (1 for Ethereum mainnet)")
+    if chain_id < 1:
+        raise ConfigError(s.key("chainId"), f"must be a chain ID of at least 1; got {chain_id}")
+    tag = s.raw("blockTag")
+    if tag is None or tag == "latest":
+        block_tag: Union[str, int] = "latest"
+    elif isinstance(tag, int) and not isinstance(tag, bool) and tag >= 0:
+        block_tag = tag
+    elif isinstance(tag, str) and tag.isdigit():
+        block_tag = int(tag)
+    else:
+        raise ConfigError(s.key("blockTag"), f"must be latest or a block number; got {_describe(tag)}")
+    out = PaymentsSettings(
+        source=source,
+        rpc_url=rpc_url.rstrip("/") if rpc_url else None,
+        chain_id=chain_id,
+        contract=_address(s, "contract", s.get("contract", str)),
+        provider_address=_address(s, "providerAddress", s.get("providerAddress", str)),
+        block_tag=block_tag,
+        snapshot=snapshot,
+        timeout_seconds=s.int_range("timeoutSeconds", 10, 1, 300),
+    )
+    s.check_unknown()
+    return out
+
+
+def _pricing(parent: _Section) -> Pricing:
+    s = _Section("provider.pricing", parent.get("pricing", dict, {}))
+    currency = s.get("currency", str, "wei")
+    prices = {}
+    for name in PRICED:
+        value = s.get(name, str, "0")
+        if not _PRICE.match(value):
+            raise ConfigError(s.key(name), f"{value!r} must be a non-negative decimal number, like 0.000002")
+        prices[name] = value
+    s.check_unknown()
+    return Pricing(currency, prices)
+
+
+def _secrets(raw: Any, secret_keys: set[str]) -> dict[str, Secret]:
+    s = _Section("providerSecrets", raw)
+    out = {}
+    for key in sorted(s.value):
+        value = s.get(key, str)
+        parts = key.split("/")
+        if len(parts) != 2 or not all(_DNS1123.match(p) for p in parts):
+            raise ConfigError(s.key(key), "must be named <pod>/<volume>: the manifest's file name without extension and its secret volume")
+        if "providerSecrets" not in secret_keys:
+            raise ConfigError(
+                s.key(key),
+                f"holds a secret but was stored in plain text; set it with `pulumi config set --secret --path 'providerSecrets[\"{key}\"]' <value>`",
+            )
+        out[key] = Secret(value or "")
+    return out
+
+
+def _provider(s: _Section, secrets_raw: Any, secret_keys: set[str]) -> ProviderSettings:
+    suffix = s.get("httpHostSuffix", str)
+    if not suffix:
+        raise ConfigError(s.key("httpHostSuffix"), "is required: the DNS suffix pod hosts answer under, like pods.example.org")
+    labels = suffix.split(".")
+    if len(labels) < 2 or not all(_DNS1123.match(label) for label in labels):
+        raise ConfigError(s.key("httpHostSuffix"), f"{suffix!r} is not a DNS domain like pods.example.org")
+    manifests = s.get("manifests", str, "pods/")
+    if not manifests.strip():
+        raise ConfigError(s.key("manifests"), "is empty; set it to the folder of pod manifests, like pods/")
+    return ProviderSettings(
+        manifests=manifests,
+        http_host_suffix=suffix,
+        payments=_payments(s),
+        max_removals=s.int_range("maxRemovals", 0, 0, 100000),
+        allow_block_regression=s.get("allowBlockRegression", bool, False),
+        pricing=_pricing(s),
+        interceptor_replicas=s.int_range("interceptorReplicas", 3, 1, 50),
+        keda_webhooks=s.get("kedaWebhooks", bool, True),
+        secrets=_secrets(secrets_raw, secret_keys),
+    )
+
+
+def parse_provider(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: set[str]) -> ProviderStackSettings:
+    """The provider blueprint's half of `pegasus.config.parse`: `raw` has passed the top-level
+    key check already."""
+    for name in VALIDATOR_ONLY_SECTIONS:
+        if name in raw:
+            raise ConfigError(name, "applies to the validator blueprint only; remove it from this provider stack")
+    sections = {name: _Section(name, raw.get(name)) for name in PROVIDER_SECTIONS if name != "providerSecrets"}
+    cluster = _cluster(sections["cluster"], stack, secret_keys)
+    monitoring = _monitoring(sections["monitoring"], secret_keys)
+    alerting = _alerting(sections["alerting"], secret_keys)
+    storage_class = fields.storage_class(sections["storage"])
+    charts_dir = fields.charts_dir(sections["charts"])
+    provider = _provider(sections["provider"], raw.get("providerSecrets"), secret_keys)
+    for section in sections.values():
+        section.check_unknown()
+    warnings = []
+    if provider.payments.source == "snapshot" and cluster.provider != "existing":
+        warnings.append(
+            f"provider.payments.source is snapshot on the {cluster.provider} cluster: payment channels come from "
+            f"{provider.payments.snapshot}, not from the chain. Switch to provider.payments.source evm before the first real `pulumi up`."
+        )
+    return ProviderStackSettings(
+        project=project, stack=stack, blueprint="provider", cluster=cluster, monitoring=monitoring,
+        alerting=alerting, storage_class=storage_class, provider=provider, charts_dir=charts_dir,
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,67 @@
+"""One paid pod: its namespace and everything in it (see components/provider/builder.py).
+
+A funded pod gets its Deployment and HTTPScaledObject; an exhausted one loses exactly those
+two and keeps its namespace, Services, volumes, Secrets, quota and policy, so paying again
+brings it back on the same data and the same host.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.provider import builder as pb
+from components.kube.k8s_util import body, custom_resource_args
+from components.provider.manifests import PodManifest
+
+
+class TenantPod(pulumi.ComponentResource):
+    namespace: str
+    running: bool
+
+    def __init__(self, name: str, pod: PodManifest, *, namespace: str, channel_annotation: str, funded: bool,
+                 storage_class: Optional[str], secrets: Mapping[str, Any], guard: pulumi.Resource,
+                 platform: Sequence[pulumi.Resource] = (), opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("pegasus:provider:TenantPod", name, None, opts)
+        self.namespace, self.running = namespace, funded
+        ns = k8s.core.v1.Namespace(f"{name}-ns", **body(pb.namespace(pod, namespace, channel_annotation)),
+                                   # Deleting a namespace deletes every claim in it, protected or not.
+                                   opts=pulumi.ResourceOptions(parent=self, depends_on=[guard], retain_on_delete=True))
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns, guard])
+        k8s.networking.v1.NetworkPolicy(f"{name}-isolation", **body(pb.network_policy(pod, namespace)), opts=in_ns)
+        k8s.core.v1.ResourceQuota(f"{name}-quota", **body(pb.resource_quota(pod, namespace)), opts=in_ns)
+        # The pod's data: protected and retained, so neither an exhausted channel, a removed
+        # manifest nor a `pulumi destroy` takes it.
+        claims = [
+            k8s.core.v1.PersistentVolumeClaim(
+                f"{name}-{claim['metadata']['name']}", **body(claim),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, guard], protect=True, retain_on_delete=True),
+            )
+            for claim in pb.claims(pod, namespace, storage_class)
+        ]
+        for volume in pb.secret_volumes(pod):
+            k8s.core.v1.Secret(
+                f"{name}-{pb.secret_name(volume)}",
+                metadata=pb.secret_metadata(pod, namespace, volume),
+                string_data={"data": pulumi.Output.secret(secrets[volume.name])},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, guard], retain_on_delete=True),
+            )
+        services = [k8s.core.v1.Service(f"{name}-{svc['metadata']['name']}", **body(svc), opts=in_ns)
+                    for svc in pb.services(pod, namespace)]
+        if funded:
+            hso = pb.http_scaled_object(pod, namespace)
+            # The scaler owns the replica count of an HTTP pod: Pulumi sets 0 once and never
+            # resets what the scaler chose.
+            deployment = k8s.apps.v1.Deployment(
+                f"{name}-deployment", **body(pb.deployment(pod, namespace)),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, guard, *claims, *services],
+                                            ignore_changes=["spec.replicas"] if hso else None),
+            )
+            if hso is not None:
+                # The CRD comes with the add-on's release.
+                k8s.apiextensions.CustomResource(
+                    f"{name}-scaler", **custom_resource_args(hso),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment, guard, *platform]))
+        self.register_outputs({"namespace": namespace, "running": funded})

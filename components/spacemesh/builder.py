@@ -1,0 +1,243 @@
+"""Pure builders of a Spacemesh network (design document 002): which node is what, which
+PoET each node uses, how big the node pool is, and the go-spacemesh config and flags.
+
+Sources, read upstream rather than guessed:
+- spacecraft (spacemeshos/go-spacecraft network/create.go, k8s/sm.go, gcp/gke.go): the node
+  numbering, the round robin over PoETs, the bootnode chain (bootstrap -> bootnodes -> miners),
+  `POST /v1/start {"gatewayAddresses": [...]}`, the gateways being the first miners' gRPC, the
+  pool size from pod resources and the hostPort 5000+n.
+- go-spacemesh (cmd/root.go, config/config.go, config/genesis.go, p2p/host.go,
+  api/grpcserver/config.go): `genesis.genesis-time`, `genesis.genesis-extra-data`,
+  `p2p.bootnodes`, `main.poet-servers` ([{address, pubkey}]; `main.poet-server` is deprecated),
+  `api.grpc-public-listener`, `api.grpc-json-listener`, and the flags --listen,
+  --advertise-address, --p2p-bootnode, --smeshing-*, --poet-servers, --metrics-port. go-spacemesh
+  decodes its config with ErrorUnused (node/node.go), so an unknown key such as spacecraft's
+  `p2p.network-id` would stop the node: the renderer writes only keys that exist.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+from components.chain import workload_builder as wb
+from components.spacemesh.config import Machine, SpacemeshSettings, node_names
+
+COMPONENT = "spacemesh-node"
+POET_COMPONENT = "poet"
+ROLE_LABEL = "pegasus.spacemesh.io/role"
+POOL = "spacemesh"
+GRPC = wb.Port("grpc", 6000)
+JSON_API = wb.Port("json", 7000)
+METRICS = wb.Port("metrics", 1010)
+POET_REST = wb.Port("rest", 5000)
+HOST_PORT_BASE = 5000
+CONFIG_DIR = "/etc/spacemesh"
+DATA_DIR = "/data"
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    name: str  # miner-N, as spacecraft numbers them
+    number: int
+    role: str  # bootstrap | bootnode | miner
+    poet: int  # index into the PoETs
+    coinbase: str
+    p2p_port: int
+
+
+def namespace(network: str) -> str:
+    return f"spacemesh-{network}"  # network is DNS-1123 and at most 40 characters (config)
+
+
+def poet_name(index: int) -> str:
+    return f"poet-{index + 1}"
+
+
+def round_robin(count: int, poets: int) -> list[int]:
+    """Spacecraft's nextPoet: one counter over the bootstrap node, the bootnodes and then the
+    miners, wrapping at the number of PoETs."""
+    return [i % poets for i in range(count)]
+
+
+def plan_nodes(s: SpacemeshSettings) -> tuple[NodePlan, ...]:
+    groups = node_names(s.bootstrap, s.bootnodes, s.miners)
+    ordered = [(n, "bootstrap") for n in groups["bootstrap"]] + [(n, "bootnode") for n in groups["bootnodes"]] + \
+        [(n, "miner") for n in groups["miners"]]
+    poets = round_robin(len(ordered), s.poets)
+    out = []
+    for (name, role), poet in zip(ordered, poets):
+        number = int(name.split("-")[1])
+        port = HOST_PORT_BASE + number if s.bootnode_addressing == "hostPort" else s.p2p_port
+        out.append(NodePlan(name, number, role, poet, s.coinbases.get(name, s.coinbase), port))
+    return tuple(out)
+
+
+def node_pool_size(pods: Iterable[tuple[int, int]], machine: Machine) -> int:
+    """max(ceil(sum CPU / machine CPU), ceil(sum RAM / machine RAM)), at least 1: spacecraft's
+    formula (gcp/gke.go) in exact integers. Spacecraft parsed quantities with
+    strconv.ParseInt(x, 10, 8), an int8, so any total above 127 was clamped; nothing here is."""
+    cpu = mem = 0
+    for c, m in pods:
+        cpu += c
+        mem += m
+    by_cpu = -(-cpu // machine.millicpu)
+    by_mem = -(-mem // machine.memory_bytes)
+    return max(by_cpu, by_mem, 1)
+
+
+def upgrade_order(plans: Sequence[NodePlan]) -> list[str]:
+    """Who moves first in a staged upgrade: miners from the highest number down, then the
+    bootnodes, the bootstrap node last, so the nodes others dial move after everything else."""
+    rank = {"miner": 0, "bootnode": 1, "bootstrap": 2}
+    return [p.name for p in sorted(plans, key=lambda p: (rank[p.role], -p.number))]
+
+
+def node_images(s: SpacemeshSettings, plans: Sequence[NodePlan]) -> dict[str, str]:
+    moved = set(upgrade_order(plans)[: s.upgrade_nodes]) if s.upgrade_image else set()
+    return {p.name: (s.upgrade_image if p.name in moved else s.image) for p in plans}
+
+
+def pool_pods(s: SpacemeshSettings) -> list[tuple[int, int]]:
+    """The pods the pool is sized for: every node and every PoET (both are pinned to it)."""
+    return [(s.miner.millicpu, s.miner.memory_bytes)] * s.miners + [(s.poet.millicpu, s.poet.memory_bytes)] * s.poets
+
+
+def pinned_to_distinct_nodes(s: SpacemeshSettings) -> int:
+    return s.bootnodes + (1 if s.bootstrap else 0)
+
+
+def pool_autoscaling(s: SpacemeshSettings) -> dict:
+    """Start at the computed size; let the autoscaler add what anti-affinity needs (every
+    bootnode on its own node) and what the sum misses (bin packing is never perfect)."""
+    size = node_pool_size(pool_pods(s), s.machine)
+    return {"minNodeCount": size, "maxNodeCount": max(size, pinned_to_distinct_nodes(s)) + size}
+
+
+def service_host(name: str, ns: str) -> str:
+    return f"{name}.{ns}.svc.cluster.local"
+
+
+def internal_service(node: str) -> str:
+    return f"{node}-internal"
+
+
+def public_service(node: str) -> str:
+    return f"{node}-p2p"
+
+
+def has_public_p2p(s: SpacemeshSettings, p: NodePlan) -> bool:
+    return s.bootnode_addressing == "loadBalancer" and p.role in ("bootstrap", "bootnode")
+
+
+def p2p_service(s: SpacemeshSettings, p: NodePlan) -> str:
+    """The Service that carries a node's p2p port: its LoadBalancer (whose cluster DNS name
+    works inside the cluster too) for LB-addressed bootnodes, its internal Service otherwise."""
+    return public_service(p.name) if has_public_p2p(s, p) else internal_service(p.name)
+
+
+def poet_address(index: int, ns: str) -> str:
+    return f"http://{service_host(poet_name(index), ns)}:{POET_REST.port}"
+
+
+def poet_servers(indexes: Sequence[int], ns: str, pubkeys: Sequence[str]) -> list[dict]:
+    return [{"address": poet_address(i, ns), "pubkey": pubkeys[i] if pubkeys else ""} for i in indexes]
+
+
+def bootnode_multiaddr(host: str, port: int, peer_id: str) -> str:
+    return f"/dns4/{host}/tcp/{port}/p2p/{peer_id}"
+
+
+def internal_bootnode_addresses(s: SpacemeshSettings, plans: Sequence[NodePlan], role: str, ns: str) -> list[str]:
+    return [bootnode_multiaddr(service_host(p2p_service(s, p), ns), p.p2p_port, s.identities[p.name])
+            for p in plans if p.role == role]
+
+
+def bootnodes_for(s: SpacemeshSettings, plans: Sequence[NodePlan], role: str, ns: str) -> list[str]:
+    """The bootnode chain of spacecraft: the bootstrap node knows none, the bootnodes know the
+    bootstrap node (or the network they join), the miners know the bootnodes."""
+    if role == "bootstrap":
+        return []
+    if role == "bootnode":
+        return internal_bootnode_addresses(s, plans, "bootstrap", ns) if s.bootstrap else list(s.existing_bootnodes)
+    return internal_bootnode_addresses(s, plans, "bootnode", ns)
+
+
+def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict:
+    out = dict(base)
+    for k, v in overlay.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
+    return out
+
+
+def render_config(base: Mapping[str, Any], s: SpacemeshSettings, *, bootnodes: Sequence[str],
+                  poets: Sequence[Mapping[str, str]]) -> dict:
+    """go-spacemesh's config.json: the user's file with the keys Pegasus owns merged in."""
+    genesis: dict = {"genesis-extra-data": s.genesis_extra_data}
+    if s.genesis_time is not None:
+        genesis["genesis-time"] = s.genesis_time
+    overlay = {
+        "genesis": genesis,
+        "p2p": {"bootnodes": list(bootnodes)},
+        "main": {"poet-servers": [dict(p) for p in poets], "metrics-port": METRICS.port},
+        "api": {"grpc-public-listener": f"0.0.0.0:{GRPC.port}", "grpc-json-listener": f"0.0.0.0:{JSON_API.port}"},
+    }
+    return deep_merge(base, overlay)
+
+
+def config_map_name(role: str) -> str:
+    return f"config-{role}"
+
+
+def role_configs(base: Mapping[str, Any], s: SpacemeshSettings, plans: Sequence[NodePlan], ns: str) -> dict[str, dict]:
+    """One config per role; the first PoET in each, as in the public config (each node's own
+    PoET comes by flag). Roles without nodes are left out."""
+    first = poet_servers([0], ns, s.poet_pubkeys)
+    return {role: render_config(base, s, bootnodes=bootnodes_for(s, plans, role, ns), poets=first)
+            for role in ("bootstrap", "bootnode", "miner") if any(p.role == role for p in plans)}
+
+
+def public_config(base: Mapping[str, Any], s: SpacemeshSettings, public_bootnodes: Sequence[str],
+                  first_poet: str) -> dict:
+    """The config.json home smeshers download: public bootnode addresses and the first PoET."""
+    return render_config(base, s, bootnodes=public_bootnodes,
+                         poets=[{"address": first_poet, "pubkey": s.poet_pubkeys[0] if s.poet_pubkeys else ""}])
+
+
+def node_args(s: SpacemeshSettings, p: NodePlan, ns: str, pyroscope_url: Optional[str] = None) -> tuple[str, ...]:
+    args = [
+        f"--config={CONFIG_DIR}/config.json",
+        f"--data-folder={DATA_DIR}/node",
+        f"--listen=/ip4/0.0.0.0/tcp/{p.p2p_port}",
+        f"--smeshing-coinbase={p.coinbase}",
+        "--smeshing-start=true",
+        f"--smeshing-opts-datadir={DATA_DIR}/post",
+        "--log-encoder=json",
+        f"--poet-servers={json.dumps(poet_servers([p.poet], ns, s.poet_pubkeys), separators=(',', ':'))}",
+    ]
+    if p.role in ("bootstrap", "bootnode"):
+        args.append("--p2p-bootnode")
+    if s.metrics:
+        args += ["--metrics", f"--metrics-port={METRICS.port}"]
+    if pyroscope_url and p.number in s.pyroscope_miners:
+        args += ["--pprof-server", f"--profiler-url={pyroscope_url}", f"--profiler-name={p.name}"]
+    return tuple(args)
+
+
+def grpc_url(host: str, port: Any) -> str:
+    return f"{host}:{port}"
+
+
+def poet_args(s: SpacemeshSettings) -> tuple[str, ...]:
+    """spacecraft's PoET flags (k8s/sm.go DeployPoet), then the stack's own."""
+    return (f"--restlisten=0.0.0.0:{POET_REST.port}", "--jsonlog", *s.poet_args)
+
+
+def poet_start_body(gateways: Sequence[str]) -> dict:
+    """spacecraft network/create.go: every PoET starts with the first miners' gRPC URLs."""
+    return {"gatewayAddresses": list(gateways)}
+
+
+def gateway_addresses(s: SpacemeshSettings, plans: Sequence[NodePlan], ns: str) -> list[str]:
+    return [grpc_url(service_host(internal_service(p.name), ns), GRPC.port) for p in plans[: s.poet_gateway_amount]]

@@ -1,0 +1,209 @@
+"""Pure builders of the Kubernetes objects of a Spacemesh network: node and PoET specs, the
+bootnodes' disruption budget and anti-affinity, and the PoET start Jobs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Mapping, Optional, Sequence
+
+from components.chain import chain_node_builder as cnb
+from components.p2p import p2p_builder
+from components.spacemesh import builder as sb
+from components.chain import workload_builder as wb
+from pegasus import names
+from pegasus.config import Resources
+from components.spacemesh.config import PodSize, SpacemeshSettings
+
+# Pinned: the Job only runs curl against the PoET's REST API.
+CURL_IMAGE = "curlimages/curl:8.11.1"
+BOOTNODE_ROLES = ("bootstrap", "bootnode")
+IDENTITY_DIR = "/etc/spacemesh-identity"
+
+
+def _resources(size: PodSize) -> Resources:
+    # Requests equal limits, as spacecraft set them: the pool is sized from these numbers.
+    return Resources(size.cpu, size.memory, size.cpu, size.memory)
+
+
+def placement(cloud: str) -> wb.Placement:
+    """On gke the network's own pool, which is sized for it; an existing cluster places freely."""
+    return wb.Placement(node_selector={names.POOL_LABEL: sb.POOL}) if cloud == "gke" else wb.Placement()
+
+
+def bootnode_anti_affinity() -> dict:
+    """Bootnodes never share a Kubernetes node: one VM down takes one bootnode with it."""
+    return {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{
+        "labelSelector": {"matchExpressions": [{"key": sb.ROLE_LABEL, "operator": "In", "values": list(BOOTNODE_ROLES)}]},
+        "topologyKey": "kubernetes.io/hostname",
+    }]}}
+
+
+def bootnode_pdb(ns: str) -> dict:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "bootnodes", "namespace": ns, "labels": names.labels(sb.COMPONENT, "bootnodes")},
+        "spec": {
+            "maxUnavailable": 1,
+            "selector": {"matchExpressions": [{"key": sb.ROLE_LABEL, "operator": "In", "values": list(BOOTNODE_ROLES)}]},
+        },
+    }
+
+
+def identity_secret_name(node: str) -> str:
+    return f"{node}-p2p-identity"
+
+
+def coinbase_secret_name(node: str) -> str:
+    return f"{node}-coinbase"
+
+
+def identity_init_container(image: str) -> dict:
+    """Put the configured p2p.key where go-spacemesh looks (<data-folder>/p2p/p2p.key,
+    node/node.go and p2p/identity.go) once; a key already on the volume is never overwritten."""
+    target = f"{sb.DATA_DIR}/node/p2p"
+    return {
+        "name": "p2p-identity",
+        "image": image,
+        "command": ["/bin/sh", "-c", f"mkdir -p {target} && [ -f {target}/p2p.key ] || cp {IDENTITY_DIR}/p2p.key {target}/p2p.key"],
+        "volumeMounts": [{"name": "data", "mountPath": sb.DATA_DIR}, {"name": "identity", "mountPath": IDENTITY_DIR, "readOnly": True}],
+        "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]}},
+        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
+    }
+
+
+def node_spec(s: SpacemeshSettings, p: sb.NodePlan, ns: str, cloud: str, cluster_name: str,
+              storage_class: Optional[str], pyroscope_url: Optional[str] = None,
+              lb_annotations: Optional[Mapping[str, str]] = None, allocate_node_ports: bool = True,
+              image: Optional[str] = None) -> cnb.ChainNodeSpec:
+    """`image`: this node's image during a staged upgrade (spacemesh_builder.node_images)."""
+    image = image or s.image
+    p2p = wb.Port("p2p", p.p2p_port)
+    bootnode = p.role in BOOTNODE_ROLES
+    public_p2p = sb.has_public_p2p(s, p)
+    workload = wb.ChainWorkload(
+        name=p.name,
+        namespace=ns,
+        component=sb.COMPONENT,
+        instance=p.name,
+        image=image,
+        data_path=sb.DATA_DIR,
+        storage_size=s.miner.disk,
+        storage_class=storage_class,
+        resources=_resources(s.miner),
+        claim_name=names.data_claim_name(p.name),
+        ports=(p2p, sb.GRPC, sb.JSON_API, sb.METRICS),
+        # A smesher signs ATXs and proposals with its own key: two copies would be malfeasance.
+        signer=True,
+        extra_labels={sb.ROLE_LABEL: p.role, "pegasus.spacemesh.io/network": s.network},
+        placement=placement(cloud),
+        command=("/bin/go-spacemesh",),
+        args=sb.node_args(s, p, ns, pyroscope_url),
+        config_mounts=(("config", sb.config_map_name(p.role), sb.CONFIG_DIR),),
+        secret_mounts=(("identity", identity_secret_name(p.name), IDENTITY_DIR),) if bootnode else (),
+        host_ports={"p2p": p.p2p_port} if bootnode and s.bootnode_addressing == "hostPort" else {},
+        affinity=bootnode_anti_affinity() if bootnode else None,
+        init_containers=(identity_init_container(image),) if bootnode else (),
+        # go-spacemesh opens its public gRPC listener once the node is up; a syncing node is
+        # still ready in this sense (the p2p Services publish not-ready addresses anyway).
+        probe_port=sb.GRPC.name,
+    )
+    if public_p2p:
+        return cnb.ChainNodeSpec(
+            workload=workload, public_service=sb.public_service(p.name), internal_service=sb.internal_service(p.name),
+            public_ports=(p2p,), internal_ports=(sb.GRPC, sb.JSON_API, sb.METRICS),
+            lb_annotations={**p2p_builder.public_lb_annotations(
+                cloud, f"pegasus.saga.xyz/cluster={cluster_name},pegasus.spacemesh.io/node={p.name}"), **(lb_annotations or {})},
+            lb_spec=p2p_builder.public_lb_spec(cloud, allocate_node_ports),
+            advertise_env=None, advertise_arg="--advertise-address",
+        )
+    if bootnode:  # hostPort: reached on the node's own address, no public Service
+        return cnb.ChainNodeSpec(
+            workload=workload, public_service=sb.public_service(p.name), internal_service=sb.internal_service(p.name),
+            public_ports=(), internal_ports=(p2p, sb.GRPC, sb.JSON_API, sb.METRICS),
+            advertise_env=None, with_public_service=False,
+        )
+    # Miners: gRPC and JSON as NodePorts, as spacecraft exposed them (the `hosts` output).
+    return cnb.ChainNodeSpec(
+        workload=workload, public_service=f"{p.name}-api", internal_service=sb.internal_service(p.name),
+        public_ports=(sb.GRPC, sb.JSON_API), internal_ports=(p2p, sb.METRICS),
+        lb_spec={"type": "NodePort"}, advertise_env=None, public_protect=False,
+        lb_annotations={"pegasus.saga.xyz/public-ports": f"{sb.GRPC.port},{sb.JSON_API.port}"},
+    )
+
+
+def poet_spec(s: SpacemeshSettings, index: int, ns: str, storage_class: Optional[str], cloud: str = "gke") -> cnb.ChainNodeSpec:
+    name = sb.poet_name(index)
+    workload = wb.ChainWorkload(
+        name=name, namespace=ns, component=sb.POET_COMPONENT, instance=name, image=s.poet_image,
+        data_path="/root/.poet", storage_size=s.poet.disk, storage_class=storage_class,
+        resources=_resources(s.poet), claim_name=names.data_claim_name(name), ports=(sb.POET_REST,),
+        signer=False, extra_labels={"pegasus.spacemesh.io/network": s.network}, placement=placement(cloud),
+        command=("/bin/poet",), args=sb.poet_args(s), probe_port=sb.POET_REST.name,
+    )
+    return cnb.ChainNodeSpec(
+        workload=workload, public_service=f"{name}-public", internal_service=name,
+        public_ports=(), internal_ports=(sb.POET_REST,),
+        advertise_env=None, with_public_service=False,
+    )
+
+
+def poet_public_service(ns: str, cloud: str, cluster_name: str, allocate_node_ports: bool) -> dict:
+    """The first PoET goes into the public config, so home smeshers need to reach it."""
+    name = sb.poet_name(0)
+    spec = dict(p2p_builder.public_lb_spec(cloud, allocate_node_ports))
+    spec["selector"] = names.selector(sb.POET_COMPONENT, name, name=name)
+    spec["ports"] = [{"name": "rest", "port": sb.POET_REST.port, "targetPort": "rest", "protocol": "TCP"}]
+    return {
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": f"{name}-public", "namespace": ns, "labels": names.labels(sb.POET_COMPONENT, name, name=name),
+                     "annotations": p2p_builder.public_lb_annotations(cloud, f"pegasus.saga.xyz/cluster={cluster_name},pegasus.spacemesh.io/node={name}")},
+        "spec": spec,
+    }
+
+
+def poet_start_job(index: int, ns: str, gateways: Sequence[str]) -> dict:
+    """Starts one PoET with its gateways, once. The name carries a hash of the request, so the
+    same request is the same Job (a second `up` changes nothing) and a new gateway list is a
+    new Job. A PoET that is already running answers with an error that says so; the script
+    counts that as done, so a re-run never fails on a started PoET."""
+    name = sb.poet_name(index)
+    body = json.dumps(sb.poet_start_body(gateways), separators=(",", ":"), sort_keys=True)
+    digest = hashlib.sha256(body.encode()).hexdigest()[:10]
+    url = f"http://{sb.service_host(name, ns)}:{sb.POET_REST.port}/v1/start"
+    script = (
+        f"out=$(curl -sS -X POST -H 'Content-Type: application/json' --retry 30 --retry-all-errors --retry-delay 10 "
+        f"-d '{body}' -w '\\n%{{http_code}}' {url}) || exit 1; code=$(echo \"$out\" | tail -n1); "
+        "case $code in 2*) exit 0;; esac; echo \"$out\" | grep -qi 'already' && exit 0; echo \"$out\"; exit 1"
+    )
+    return {
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": f"{name}-start-{digest}", "namespace": ns, "labels": names.labels(sb.POET_COMPONENT, name, name=f"{name}-start")},
+        "spec": {
+            "backoffLimit": 6,
+            "template": {
+                "metadata": {"labels": names.labels(sb.POET_COMPONENT, name, name=f"{name}-start")},
+                "spec": {
+                    "restartPolicy": "OnFailure",
+                    "automountServiceAccountToken": False,
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [{
+                        "name": "start", "image": CURL_IMAGE, "imagePullPolicy": "IfNotPresent",
+                        "command": ["/bin/sh", "-c", script],
+                        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
+                        "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True,
+                                            "capabilities": {"drop": ["ALL"]}},
+                    }],
+                },
+            },
+        },
+    }
+
+
+def config_map(role: str, ns: str, config: Mapping[str, Any]) -> dict:
+    return {
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": sb.config_map_name(role), "namespace": ns, "labels": names.labels(sb.COMPONENT, f"config-{role}")},
+        "data": {"config.json": json.dumps(config, indent=2, sort_keys=True)},
+    }

@@ -1,0 +1,97 @@
+"""Pure builders for a testnet's metrics: one PodMonitor over its daemons and the alert rules.
+
+The metric names are the daemon's own (src/lib/mina_metrics/prometheus_metrics/mina_metrics.ml,
+namespace "Mina" from mina_metrics/namespace.ml, names `<namespace>_<subsystem>_<name>`):
+
+- `Mina_Block_producer_blocks_produced` (counter, "blocks produced and submitted by the daemon")
+- `Mina_Network_peers` (gauge, "# of peers seen through gossip net")
+- `Mina_Snark_work_completed_snark_work_received_rpc` (counter, "# of completed snark work
+  bundles received via rpc": what a coordinator's workers hand in)
+
+The daemon serves them on -metrics-port (components/testnet_builder.METRICS).
+"""
+
+from __future__ import annotations
+
+from pegasus import names
+from components.testnet.config import Region, TestnetSettings
+from components.testnet import builder as tb
+
+BLOCKS_PRODUCED = "Mina_Block_producer_blocks_produced"
+PEERS = "Mina_Network_peers"
+SNARK_WORK_RECEIVED = "Mina_Snark_work_completed_snark_work_received_rpc"
+ROLE_LABEL = "pegasus.saga.xyz/role"
+MIN_PEERS = 3
+
+
+def _meta_label(label: str) -> str:
+    return "__meta_kubernetes_pod_label_" + "".join(c if c.isalnum() else "_" for c in label)
+
+
+def pod_monitor(testnet: TestnetSettings, interval: str = "30s") -> dict:
+    name = f"{testnet.name}-daemons"
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": {"name": name, "namespace": testnet.namespace, "labels": names.labels("monitoring", name)},
+        "spec": {
+            "selector": {"matchLabels": {"app.kubernetes.io/component": tb.COMPONENT}},
+            "podMetricsEndpoints": [{
+                "port": tb.METRICS.name, "interval": interval, "path": "/metrics",
+                # The alerts tell producers and coordinators from seeds, and name the daemon.
+                "relabelings": [
+                    {"sourceLabels": [_meta_label(ROLE_LABEL)], "targetLabel": "role"},
+                    {"sourceLabels": [_meta_label("app.kubernetes.io/name")], "targetLabel": "daemon"},
+                ],
+            }],
+        },
+    }
+
+
+def rules(testnet: TestnetSettings, region: Region) -> dict:
+    ns = testnet.namespace
+    daemons = len(tb.plan_region(region, testnet))
+    sel = f'namespace="{ns}"'
+    group = [
+        {
+            "alert": "MinaDaemonDown",
+            # `up == 0` misses a pod that is gone altogether, so the count of live targets is
+            # compared with the number of daemons the region runs.
+            "expr": f'(count(up{{{sel}, job="{ns}/{testnet.name}-daemons"}} == 1) or vector(0)) < {daemons}',
+            "for": "5m",
+            "labels": {"severity": "critical", "testnet": testnet.name, "region": region.name},
+            "annotations": {"summary": f"fewer than {daemons} daemons of testnet {testnet.name} in {region.name} serve metrics"},
+        },
+        {
+            "alert": "MinaLowPeerCount",
+            "expr": f"{PEERS}{{{sel}}} < {MIN_PEERS}",
+            "for": "10m",
+            "labels": {"severity": "warning", "testnet": testnet.name, "region": region.name},
+            "annotations": {"summary": "daemon {{ $labels.daemon }} sees {{ $value }} peers"},
+        },
+    ]
+    if region.block_producers:
+        group.append({
+            "alert": "MinaBlockProductionStopped",
+            # One slot is 3 minutes on Mina's mainnet constants; a region's producers together
+            # winning no slot for an hour means they are not producing, not unlucky.
+            "expr": f'sum(increase({BLOCKS_PRODUCED}{{{sel}, role="producer"}}[1h])) == 0',
+            "for": "10m",
+            "labels": {"severity": "critical", "testnet": testnet.name, "region": region.name},
+            "annotations": {"summary": f"no block produced in {region.name} for an hour"},
+        })
+    if region.snark_pools:
+        group.append({
+            "alert": "MinaNoSnarkWork",
+            "expr": f'sum by (daemon) (increase({SNARK_WORK_RECEIVED}{{{sel}, role="coordinator"}}[30m])) == 0',
+            "for": "15m",
+            "labels": {"severity": "warning", "testnet": testnet.name, "region": region.name},
+            "annotations": {"summary": "coordinator {{ $labels.daemon }} received no SNARK work from its workers in 30 minutes"},
+        })
+    name = f"{testnet.name}-alerts"
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": name, "namespace": ns, "labels": names.labels("monitoring", name)},
+        "spec": {"groups": [{"name": f"testnet-{testnet.name}", "rules": group}]},
+    }

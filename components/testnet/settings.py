@@ -1,0 +1,137 @@
+"""The testnet blueprint's settings types (design document 001): what components/testnet/config.py
+parses `pegasus:testnet` into, frozen, and what every builder and component of the blueprint takes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from pegasus.config.fields import Resources
+from pegasus.config.platform import ClusterSettings, KarpenterSettings
+
+
+@dataclass(frozen=True)
+class StackCluster:
+    """cluster.provider stack: the kubeconfig is another Pegasus stack's output."""
+
+    stack: str
+    output: str = "kubeconfig"
+
+
+@dataclass(frozen=True)
+class Seed:
+    index: int
+    libp2p_key_ref: Optional[str] = None  # a Secret (store) entry with the libp2p keypair
+    peer_id: Optional[str] = None  # known only with a given keypair
+
+
+@dataclass(frozen=True)
+class Producer:
+    name: str
+    key_ref: str
+
+
+@dataclass(frozen=True)
+class SnarkPool:
+    name: str
+    coordinator_key_ref: str
+    fee: str
+    work_selection: str
+    workers: int
+    max_workers: int
+
+
+@dataclass(frozen=True)
+class TestService:
+    name: str
+    image: str
+    args: tuple[str, ...]
+    daemon: str
+
+
+@dataclass(frozen=True)
+class Archive:
+    """The archive process beside one daemon, with its Postgres (CloudNativePG)."""
+
+    image: str  # minaprotocol/mina-archive:<tag>
+    daemon: str  # the daemon that sends it blocks (-archive-address)
+    storage_size: str = "20Gi"
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    cluster: Optional[ClusterSettings]
+    stack_cluster: Optional[StackCluster]
+    seeds: tuple[Seed, ...]
+    block_producers: tuple[Producer, ...]
+    snark_pools: tuple[SnarkPool, ...]
+    archive: Optional[Archive]
+    test_services: tuple[TestService, ...]
+    secret_store: str = "kubernetes"  # testnet.secretStore unless the region sets its own
+
+    @property
+    def provider(self) -> str:
+        return "stack" if self.stack_cluster else self.cluster.provider  # type: ignore[union-attr]
+
+    @property
+    def cloud(self) -> str:
+        """What decides load-balancer annotations: a shared cluster is treated like an existing one."""
+        return "existing" if self.stack_cluster else self.cluster.provider  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
+class Registry:
+    provider: str
+    repositories: tuple[str, ...]
+    keep_last: int
+    region: Optional[str] = None  # ecr: AWS region; gar: GCP region
+    project: Optional[str] = None  # gar
+
+
+@dataclass(frozen=True)
+class TestnetSettings:
+    name: str
+    image: str
+    genesis_file: str
+    ha: bool
+    domain: Optional[str]
+    cloudflare_zone_id: Optional[str]
+    secret_store: str
+    regions: tuple[Region, ...]
+    base_port: int = 8302
+    shard_size: int = 25
+    internal_base_port: int = 20000
+    peer_list_url: Optional[str] = None
+    udp: bool = False
+    storage_size: str = "50Gi"
+    resources: Resources = Resources("2", "8Gi", "4", "16Gi")
+    worker_resources: Resources = Resources("2", "4Gi", "4", "8Gi")
+    registry: Optional[Registry] = None
+    monitoring: bool = True
+    karpenter: Optional[KarpenterSettings] = None  # for the eks regions; None without one
+    logging: bool = False
+    log_retention_days: int = 30
+
+    @property
+    def namespace(self) -> str:
+        return f"testnet-{self.name}"
+
+
+@dataclass(frozen=True)
+class TestnetBlueprint:
+    """What `parse` returns for `pegasus:blueprint: testnet`."""
+
+    project: str
+    stack: str
+    blueprint: str
+    testnet: TestnetSettings
+    charts_dir: Optional[str] = None
+    warnings: tuple[str, ...] = ()
+
+
+def daemon_names(region: Region) -> list[str]:
+    """Every daemon of a region in slot order: seeds, then producers, then SNARK coordinators."""
+    return ([f"seed-{s.index}" for s in region.seeds] + [p.name for p in region.block_producers]
+            + [p.name for p in region.snark_pools])

@@ -1,0 +1,104 @@
+"""Pure builders for a testnet's stateless Deployments: SNARK workers and their HPA, test
+services, and the one pod skeleton they and the archive share (`deployment`)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from components.testnet.builder import CLIENT, GRAPHQL, internal_service
+from components.testnet.settings import SnarkPool, TestnetSettings
+from pegasus import names
+
+WORKER_COMPONENT = "snark-worker"
+TEST_SERVICE_COMPONENT = "test-service"
+TEST_SERVICE_RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}}
+
+
+def worker_name(pool: SnarkPool) -> str:
+    return f"{pool.name}-workers"
+
+
+def worker_deployment(pool: SnarkPool, testnet: TestnetSettings) -> dict:
+    """A pool's SNARK workers: stateless, so a Deployment an HPA may scale. The command is the
+    one Mina's own test framework starts workers with (`internal snark-worker -proof-level full
+    -daemon-address <coordinator>:8301`, src/lib/integration_test_*/)."""
+    name = worker_name(pool)
+    labels = {**names.labels(WORKER_COMPONENT, f"{testnet.name}-{pool.name}", name=WORKER_COMPONENT),
+              "pegasus.saga.xyz/testnet": testnet.name, "pegasus.saga.xyz/pool": pool.name}
+    selector = names.selector(WORKER_COMPONENT, f"{testnet.name}-{pool.name}", name=WORKER_COMPONENT)
+    coordinator = f"{internal_service(pool.name)}.{testnet.namespace}.svc.cluster.local:{CLIENT.port}"
+    return deployment(name, testnet, labels, selector, [{
+        "name": WORKER_COMPONENT,
+        "image": testnet.image,
+        "imagePullPolicy": "IfNotPresent",
+        "args": ["internal", "snark-worker", "-proof-level", "full", "-daemon-address", coordinator],
+        "resources": testnet.worker_resources.as_k8s(),
+        "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]}},
+    }], replicas=pool.workers)
+
+
+def deployment(name: str, testnet: TestnetSettings, labels: dict, selector: dict, containers: list[dict], *,
+               replicas: int = 1, strategy: Optional[dict] = None, volumes: Optional[list[dict]] = None) -> dict:
+    """A stateless Deployment in the testnet's namespace (SNARK workers, test services, the
+    archive): no service-account token or service links, RuntimeDefault seccomp, and not awaited,
+    so one slow image does not fail the whole `up`; alerts watch readiness instead."""
+    pod: dict = {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": containers,
+    }
+    if volumes:
+        pod["volumes"] = volumes
+    spec: dict = {"replicas": replicas}
+    if strategy:
+        spec["strategy"] = strategy
+    spec["selector"] = {"matchLabels": selector}
+    spec["template"] = {"metadata": {"labels": labels}, "spec": pod}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": testnet.namespace, "labels": labels, "annotations": {names.SKIP_AWAIT: "true"}},
+        "spec": spec,
+    }
+
+
+def worker_hpa(pool: SnarkPool, testnet: TestnetSettings) -> Optional[dict]:
+    """CPU-scaled between workers and maxWorkers; none when they are equal."""
+    if pool.max_workers <= pool.workers:
+        return None
+    name = worker_name(pool)
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name, "namespace": testnet.namespace,
+                     "labels": names.labels(WORKER_COMPONENT, f"{testnet.name}-{pool.name}", name=WORKER_COMPONENT)},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+            "minReplicas": pool.workers,
+            "maxReplicas": pool.max_workers,
+            # Proving is CPU-bound: a busy pool runs its workers near their request.
+            "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}],
+        },
+    }
+
+
+def graphql_url(daemon: str, testnet: TestnetSettings) -> str:
+    return f"http://{internal_service(daemon)}.{testnet.namespace}.svc.cluster.local:{GRAPHQL.port}/graphql"
+
+
+def test_service_deployment(service: Any, testnet: TestnetSettings) -> dict:
+    labels = {**names.labels(TEST_SERVICE_COMPONENT, f"{testnet.name}-{service.name}", name=service.name),
+              "pegasus.saga.xyz/testnet": testnet.name}
+    selector = names.selector(TEST_SERVICE_COMPONENT, f"{testnet.name}-{service.name}", name=service.name)
+    container: dict = {
+        "name": service.name,
+        "image": service.image,
+        "imagePullPolicy": "IfNotPresent",
+        "env": [{"name": "DAEMON_GRAPHQL_URL", "value": graphql_url(service.daemon, testnet)}],
+        "resources": dict(TEST_SERVICE_RESOURCES),
+        "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]}},
+    }
+    if service.args:
+        container["args"] = list(service.args)
+    return deployment(service.name, testnet, labels, selector, [container])

@@ -1,0 +1,231 @@
+"""The fleet agent for real: bash runs the rendered script against control-center servers on
+127.0.0.1, ansible-pull (ansible-core from PyPI) pulls a local git repository whose playbook
+writes a marker file, and the capacity writer's CLI is a PATH shim that records its arguments."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from components.fleet import agent_builder as ab
+from pegasus import config
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def settings(hosts, **fleet):
+    agent = {"repository": "REPLACED", "delay": 0, **fleet.pop("agent", {})}
+    raw = {"blueprint": "fleet", "fleet": {
+        "agent": agent,
+        "controlCenter": {"hosts": hosts},
+        "clouds": {"aws": {"regions": [{"region": "eu-central-1", "maxSize": 30}]}},
+        **fleet,
+    }}
+    return config.parse(raw, project="pegasus", stack="fleet")
+
+
+class _Server:
+    """A control center: answers HEAD with the given headers (cc-a-* variables)."""
+
+    def __init__(self, headers: dict, status: int = 200):
+        self.hits = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_HEAD(self):
+                outer.hits += 1
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join()
+
+
+def _closed_port_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+def _git(repo: Path, *args):
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org"})
+
+
+@pytest.fixture
+def world(tmp_path):
+    """A repository with a playbook and a script that each write a marker naming themselves,
+    a PATH shim for `aws`, and a runner for the rendered agent."""
+    repo = tmp_path / "repo"
+    (repo / "ansible").mkdir(parents=True)
+    marker = tmp_path / "marker"
+    (repo / "ansible" / "playbook.yml").write_text(
+        "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
+        "    - copy: {dest: \"{{ lookup('env', 'MARKER') }}\", content: \"playbook {{ lookup('env', 'RUN') }}\\n\"}\n"
+    )
+    (repo / "main.sh").write_text('echo "script $RUN" > "$MARKER"\n')
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "config")
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    calls = tmp_path / "aws-calls"
+    # Each cloud's CLI records its arguments; aliyun answers DescribeScalingGroups like the API does.
+    for cli in ("aws", "gcloud", "az", "aliyun"):
+        (shims / cli).write_text(
+            f'#!/bin/sh\necho "{cli} $*" >> {calls}\n'
+            'case "$*" in *DescribeScalingGroups*) echo \'{"ScalingGroups": {"ScalingGroup": [{"ScalingGroupId": "asg-123"}]}}\' ;; esac\n')
+        (shims / cli).chmod(0o755)
+
+    class World:
+        def __init__(self):
+            self.repo, self.marker, self.calls, self.log = repo, marker, calls, tmp_path / "pre-post"
+
+        def run(self, s, run_id="1", ref=None):
+            ref = ref or ab.GroupRef("aws", "eu-central-1", "p2p-agent-aws-eu-central-1")
+            script = ab.write_agent(s, ref, str(tmp_path / "agent"))
+            env = {
+                "PATH": f"{shims}:{VENV_BIN}:/usr/bin:/bin",
+                "HOME": str(tmp_path / "home"),
+                "PEGASUS_AGENT_DIR": str(tmp_path / "agent"),
+                "PEGASUS_AGENT_STATE": str(tmp_path / "state"),
+                "MARKER": str(marker),
+                "RUN": run_id,
+                "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-tmp"),
+            }
+            return subprocess.run(["bash", script], env=env, capture_output=True, text=True, timeout=240)
+
+    return World()
+
+
+def test_defaults_from_config_when_no_control_center_answers(world):
+    s = settings([_closed_port_url()], agent={"repository": str(world.repo), "type": "bash", "mainRun": "main.sh",
+                                             "preRun": f"echo pre >> {world.repo.parent}/pre-post",
+                                             "postRun": f"echo post >> {world.repo.parent}/pre-post"})
+    r = world.run(s)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "variables from defaults" in r.stdout
+    assert world.marker.read_text() == "script 1\n"
+    assert world.log.read_text() == "pre\npost\n"
+
+
+def test_first_host_that_answers_wins_and_empty_values_fall_back(world):
+    # The first host is down; the second answers with an empty cc-a-main-run (so the default
+    # applies) and a pre-run; the third would say bash and is never asked.
+    second = {"cc-a-type": "ansible", "cc-a-main-run": "", "cc-a-pre-run": f"echo second >> {world.log}",
+              "cc-a-repository": str(world.repo)}
+    third = {"cc-a-type": "bash", "cc-a-main-run": "main.sh"}
+    with _Server(second) as b, _Server(third) as c:
+        s = settings([_closed_port_url(), b.url, c.url], agent={"repository": "/nonexistent", "type": "bash"})
+        r = world.run(s)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert (b.hits, c.hits) == (1, 0)
+    assert f"variables from {b.url}" in r.stdout
+    assert world.marker.read_text() == "playbook 1\n"  # the default mainRun, ansible/playbook.yml
+    assert world.log.read_text() == "second\n"
+
+
+def test_ansible_pull_runs_only_when_changed_unless_forced(world):
+    with _Server({"cc-a-repository": str(world.repo)}) as cc:
+        s = settings([cc.url])
+        assert world.run(s, "1").returncode == 0
+        assert world.marker.read_text() == "playbook 1\n"
+        r = world.run(s, "2")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert world.marker.read_text() == "playbook 1\n"  # unchanged repository: not run
+    with _Server({"cc-a-repository": str(world.repo), "cc-a-force-run": "true"}) as cc:
+        r = world.run(settings([cc.url]), "3")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert world.marker.read_text() == "playbook 3\n"
+    (world.repo / "ansible" / "extra.txt").write_text("change\n")
+    _git(world.repo, "add", ".")
+    _git(world.repo, "commit", "-q", "-m", "change")
+    with _Server({"cc-a-repository": str(world.repo)}) as cc:
+        assert world.run(settings([cc.url]), "4").returncode == 0
+        assert world.marker.read_text() == "playbook 4\n"
+
+
+def test_capacity_owner_agent_sets_its_own_group_from_the_control_center(world):
+    headers = {"cc-a-repository": str(world.repo), "cc-a-type": "bash", "cc-a-main-run": "main.sh",
+               "cc-a-desired-capacity": '{"all": 3, "aws": {"all": 2, "eu-central-1": 1}}'}
+    with _Server(headers) as cc:
+        r = world.run(settings([cc.url], capacityOwner="agent"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert world.calls.read_text() == (
+        "aws autoscaling set-desired-capacity --region eu-central-1 --auto-scaling-group-name p2p-agent-aws-eu-central-1 "
+        "--desired-capacity 1\n"
+    )
+
+
+@pytest.mark.parametrize("ref, expected", [
+    (ab.GroupRef("gcp", "europe-west3", "p2p-agent-gcp-europe-west3", gcp_project="my-proj"),
+     "gcloud compute instance-groups managed update-autoscaling p2p-agent-gcp-europe-west3 --project my-proj "
+     "--region europe-west3 --min-num-replicas 3 --quiet\n"),
+    (ab.GroupRef("azure", "westeurope", "p2p-agent-az-westeurope", azure_resource_group="p2p-agent-az-westeurope",
+                 azure_autoscale="p2p-agent-az-westeurope"),
+     "az login --identity --output none\n"
+     "az monitor autoscale update --resource-group p2p-agent-az-westeurope --name p2p-agent-az-westeurope "
+     "--min-count 3 --count 3 --output none\n"),
+    (ab.GroupRef("alibaba", "eu-central-1", "p2p-agent-ali-eu-central-1", alibaba_role="p2p-agent-ali-eu-central-1"),
+     "aliyun --mode EcsRamRole --ram-role-name p2p-agent-ali-eu-central-1 --region eu-central-1 ess DescribeScalingGroups "
+     "--RegionId eu-central-1 --ScalingGroupName p2p-agent-ali-eu-central-1\n"
+     "aliyun --mode EcsRamRole --ram-role-name p2p-agent-ali-eu-central-1 --region eu-central-1 ess ModifyScalingGroup "
+     "--RegionId eu-central-1 --ScalingGroupId asg-123 --DesiredCapacity 3\n"),
+])
+def test_capacity_owner_agent_on_the_other_clouds(world, ref, expected):
+    headers = {"cc-a-repository": str(world.repo), "cc-a-type": "bash", "cc-a-main-run": "main.sh",
+               "cc-a-desired-capacity": '{"all": 3, "aws": {"all": 2, "eu-central-1": 1}}'}
+    with _Server(headers) as cc:
+        r = world.run(settings([cc.url], capacityOwner="agent"), ref=ref)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert world.calls.read_text() == expected
+
+
+def test_capacity_left_alone_for_a_malformed_value_and_when_the_agent_does_not_own_it(world):
+    headers = {"cc-a-repository": str(world.repo), "cc-a-type": "bash", "cc-a-main-run": "main.sh",
+               "cc-a-desired-capacity": "three"}
+    with _Server(headers) as cc:
+        r = world.run(settings([cc.url], capacityOwner="agent"))
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "leaving the group as it is" in r.stdout
+        headers["cc-a-desired-capacity"] = "5"
+        r = world.run(settings([cc.url], capacityOwner="schedule"))
+        assert r.returncode == 0
+    assert not world.calls.exists()
+
+
+def test_unreachable_control_center_and_unreachable_repository_fail_without_touching_capacity(world):
+    s = settings([_closed_port_url(), _closed_port_url()], capacityOwner="agent",
+                 agent={"repository": str(world.repo.parent / "missing"), "type": "bash", "mainRun": "main.sh"},
+                 desiredCapacity=4)
+    r = world.run(s)
+    assert r.returncode != 0
+    assert r.stdout.count("did not answer") == 2
+    assert not world.marker.exists()
+    # The default capacity still applies: the agent owns it, and config is the fallback.
+    assert world.calls.read_text().endswith("--desired-capacity 4\n")

@@ -1,0 +1,246 @@
+"""The fleet builders, without mocks: whole objects compared, from one default fixture."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timedelta, timezone
+
+import yaml
+
+from components.fleet import agent_builder as ab
+from components.fleet import alibaba_builder as alib
+from components.fleet import aws_builder as awsb
+from components.fleet import azure_builder as azb
+from components.fleet import cc_builder as ccb
+from components.fleet import gcp_builder as gcpb
+from tests.fleet.test_config import example_raw, parse, with_fleet
+
+BEFORE = datetime(2026, 12, 1, tzinfo=timezone.utc)
+START = datetime(2026, 12, 10, 13, 15, tzinfo=timezone.utc)  # start + the 15m offset
+STOP = datetime(2026, 12, 17, 13, tzinfo=timezone.utc)
+
+
+def fleet(**changes):
+    return parse(with_fleet(**changes) if changes else example_raw())
+
+
+def region(s, cloud):
+    return next(r for r in s.regions if r.cloud == cloud)
+
+
+def test_aws_capacity_policy_is_tag_conditioned_to_its_own_group():
+    assert json.loads(awsb.capacity_policy("p2p-agent-aws-eu-central-1")) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "OwnGroupOnly", "Effect": "Allow",
+             "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:UpdateAutoScalingGroup",
+                        "autoscaling:PutScheduledUpdateGroupAction", "autoscaling:DeleteScheduledAction"],
+             "Resource": "*",
+             "Condition": {"StringEquals": {"autoscaling:ResourceTag/pegasus-fleet-group": "p2p-agent-aws-eu-central-1"}}},
+            {"Sid": "Describe", "Effect": "Allow",
+             "Action": ["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScheduledActions"], "Resource": "*"},
+        ],
+    }
+
+
+def test_aws_launch_template_requires_imdsv2_and_carries_the_agent():
+    s = fleet()
+    r = region(s, "aws")
+    args = awsb.launch_template_args(s, r, "#cloud-config\n", "sg-1", "profile")
+    user_data = base64.b64decode(args.pop("user_data")).decode()
+    assert user_data == "#cloud-config\n"
+    tags = {"pegasus-fleet": "p2p-agent", "pegasus-fleet-group": "p2p-agent-aws-eu-central-1", "managed-by": "pegasus"}
+    assert args == {
+        "name": "p2p-agent-aws-eu-central-1",
+        "image_id": "resolve:ssm:/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id",
+        "instance_type": "t3.small",
+        "metadata_options": {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
+        "iam_instance_profile": {"name": "profile"},
+        "vpc_security_group_ids": ["sg-1"],
+        "update_default_version": True,
+        "tag_specifications": [{"resource_type": "instance", "tags": tags}],
+        "tags": tags,
+    }
+
+
+def test_aws_group_and_schedules_before_the_start():
+    s = fleet()
+    r = region(s, "aws")
+    assert awsb.group_args(s, r, "lt-1", ["eu-central-1a"], BEFORE) == {
+        "name": "p2p-agent-aws-eu-central-1", "min_size": 0, "max_size": 30, "desired_capacity": 0,
+        "launch_template": {"id": "lt-1", "version": "$Latest"}, "availability_zones": ["eu-central-1a"],
+        "tags": [{"key": "pegasus-fleet", "value": "p2p-agent", "propagate_at_launch": True},
+                 {"key": "pegasus-fleet-group", "value": "p2p-agent-aws-eu-central-1", "propagate_at_launch": True},
+                 {"key": "managed-by", "value": "pegasus", "propagate_at_launch": True}],
+    }
+    assert awsb.schedule_args(s, r, BEFORE) == {
+        "start": {"scheduled_action_name": "p2p-agent-start", "autoscaling_group_name": "p2p-agent-aws-eu-central-1",
+                  "start_time": "2026-12-10T13:15:00Z", "desired_capacity": 1},  # aws.eu-central-1 of desiredCapacity
+        "stop": {"scheduled_action_name": "p2p-agent-stop", "autoscaling_group_name": "p2p-agent-aws-eu-central-1",
+                 "start_time": "2026-12-17T13:00:00Z", "desired_capacity": 0, "min_size": 0},
+    }
+
+
+def test_aws_passed_start_is_not_declared_again():
+    s = fleet()
+    assert list(awsb.schedule_args(s, region(s, "aws"), START + timedelta(minutes=1))) == ["stop"]
+    assert awsb.schedule_args(s, region(s, "aws"), STOP) == {}
+
+
+def test_aws_security_group_opens_p2p_and_ssh_only_to_operators():
+    s = fleet(allowSsh=True, sshCidrs=["203.0.113.0/24"], openPorts=["30303"])
+    args = awsb.security_group_args(s, region(s, "aws"))
+    assert args["ingress"] == [
+        {"protocol": "tcp", "from_port": 30303, "to_port": 30303, "cidr_blocks": ["0.0.0.0/0"], "description": "p2p"},
+        {"protocol": "udp", "from_port": 30303, "to_port": 30303, "cidr_blocks": ["0.0.0.0/0"], "description": "p2p"},
+        {"protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["203.0.113.0/24"], "description": "ssh from the operators"},
+    ]
+
+
+def test_aws_watcher_function_and_schedule():
+    s = fleet()
+    r = region(s, "aws")
+    fn = awsb.watcher_function_args(s, r, "arn:role", "CODE")
+    assert fn["environment"] == {"variables": {
+        "PEGASUS_SCHEDULE": "p2p-agent-aws-eu-central-1-watcher",  # the example serves cc-w-scheduler
+        "PEGASUS_CLOUD": "aws", "PEGASUS_REGION": "eu-central-1", "PEGASUS_GROUP": "p2p-agent-aws-eu-central-1",
+        "PEGASUS_CC_HOSTS": '["cc.example.org"]', "PEGASUS_START_OFFSET": "900s", "PEGASUS_MIN_SIZE": "0", "PEGASUS_MAX_SIZE": "30"}}
+    assert (fn["handler"], fn["runtime"], fn["reserved_concurrent_executions"]) == ("watcher.aws_handler", "python3.12", 1)
+    assert awsb.scheduler_args(s, r, "arn:fn", "arn:srole") == {
+        "name": "p2p-agent-aws-eu-central-1-watcher", "schedule_expression": "rate(15 minutes)",
+        "schedule_expression_timezone": "UTC", "flexible_time_window": {"mode": "OFF"},
+        "target": {"arn": "arn:fn", "role_arn": "arn:srole", "retry_policy": {"maximum_retry_attempts": 0}},
+    }
+
+
+def test_gcp_autoscaler_keeps_the_open_start_window():
+    s = fleet()
+    r = region(s, "gcp")
+    window = {"name": "p2p-agent-start", "schedule": "15 13 10 12 *", "time_zone": "Etc/UTC",
+              "duration_sec": int((STOP - START).total_seconds()), "min_required_replicas": 3,
+              "description": "Pegasus fleet start 2026-12-10T13:15:00Z until 2026-12-17T13:00:00Z"}
+    assert gcpb.autoscaler_args(s, r, "mig", BEFORE) == {
+        "name": "p2p-agent-gcp-europe-west3", "project": "my-proj", "region": "europe-west3", "target": "mig",
+        "autoscaling_policy": {"min_replicas": 0, "max_replicas": 30, "cooldown_period": 60, "mode": "ON",
+                               "cpu_utilization": {"target": 0.99}, "scaling_schedules": [window]},
+    }
+    # Inside the window the schedule stays (dropping it would scale the fleet down); after it, it goes.
+    assert gcpb.scaling_schedules(s, r, START + timedelta(days=1)) == [window]
+    assert gcpb.scaling_schedules(s, r, STOP) == []
+    assert gcpb.autoscaler_ignore_changes(s) == ["autoscalingPolicy.minReplicas", "autoscalingPolicy.scalingSchedules"]
+
+
+def test_gcp_capacity_binding_names_its_own_autoscaler():
+    s = fleet()
+    assert gcpb.capacity_binding_args(s, region(s, "gcp"), "projects/my-proj/roles/r", "serviceAccount:x") == {
+        "project": "my-proj", "role": "projects/my-proj/roles/r", "member": "serviceAccount:x",
+        "condition": {"title": "only p2p-agent-gcp-europe-west3",
+                      "expression": 'resource.name == "projects/my-proj/regions/europe-west3/autoscalers/p2p-agent-gcp-europe-west3"'},
+    }
+    assert gcpb.custom_role_args(s)["permissions"] == ["compute.autoscalers.get", "compute.autoscalers.update",
+                                                       "cloudscheduler.jobs.get", "cloudscheduler.jobs.update"]
+    assert gcpb.capacity_binding_args(s, region(s, "gcp"), "r", "m", own_job=True)["condition"]["expression"] == (
+        'resource.name == "projects/my-proj/regions/europe-west3/autoscalers/p2p-agent-gcp-europe-west3" || '
+        'resource.name == "projects/my-proj/locations/europe-west3/jobs/p2p-agent-gcp-europe-west3-watcher"')
+    agent = fleet(capacityOwner="agent")
+    assert gcpb.custom_role_args(agent)["permissions"] == ["compute.autoscalers.get", "compute.autoscalers.update"]
+    assert len(gcpb.account_id(s, region(s, "gcp"), "watcher")) <= 30
+
+
+def test_azure_profiles_default_and_fixed_date_window():
+    s = fleet()
+    r = region(s, "azure")
+    assert azb.profiles(s, r, BEFORE) == [
+        {"name": "p2p-agent-start", "rules": [], "capacity": {"minimum": "3", "maximum": "30", "default": "3"},
+         "fixed_date": {"time_zone": "UTC", "start": "2026-12-10T13:15:00Z", "end": "2026-12-17T13:00:00Z"}},
+        {"name": "default", "rules": [], "capacity": {"minimum": "0", "maximum": "30", "default": "0"}},
+    ]
+    assert azb.profiles(s, r, STOP) == [{"name": "default", "rules": [], "capacity": {"minimum": "0", "maximum": "30", "default": "0"}}]
+    assert azb.autoscale_ignore_changes(s) == []
+    assert azb.autoscale_ignore_changes(fleet(capacityOwner="agent")) == ["profiles"]
+    assert azb.role_assignment_args("sub", "/scope/autoscale", "pid") == {
+        "scope": "/scope/autoscale", "principal_id": "pid", "principal_type": "ServicePrincipal",
+        "role_definition_id": "/subscriptions/sub/providers/Microsoft.Authorization/roleDefinitions/749f88d5-cbae-40b8-bcfc-e573ddc772fa"}
+
+
+def test_alibaba_scheduled_tasks_and_ram_policy():
+    s = fleet()
+    r = region(s, "alibaba")
+    assert alib.scheduled_task_args(s, r, "asg-1", BEFORE) == {
+        "start": {"scheduled_task_name": "p2p-agent-start", "scaling_group_id": "asg-1", "launch_time": "2026-12-10T13:15Z",
+                  "desired_capacity": 3, "min_value": 0, "max_value": 30, "launch_expiration_time": 600, "task_enabled": True},
+        "stop": {"scheduled_task_name": "p2p-agent-stop", "scaling_group_id": "asg-1", "launch_time": "2026-12-17T13:00Z",
+                 "desired_capacity": 0, "min_value": 0, "max_value": 30, "launch_expiration_time": 600, "task_enabled": True},
+    }
+    assert json.loads(alib.capacity_policy(r, "asg-1"))["Statement"][0] == {
+        "Effect": "Allow", "Action": ["ess:ModifyScalingGroup"], "Resource": ["acs:ess:eu-central-1:*:scalinggroup/asg-1"]}
+
+
+def test_cloudflare_ruleset_sets_every_variable_on_the_hostname():
+    s = fleet(controlCenter__variables={"cc-a-delay": 30, "cc-a-pre-run": "", "cc-w-a-desired-capacity": {"all": 2}})
+    assert ccb.ruleset_args(s) == {
+        "zone_id": "023e105f4ecef8ad9ca31a8372d0c353",
+        "name": "pegasus fleet p2p-agent control center",
+        "description": "cc-w-* and cc-a-* variables of the Pegasus fleet, as response headers",
+        "kind": "zone",
+        "phase": "http_response_headers_transform",
+        "rules": [{"ref": "pegasus_fleet_p2p_agent", "description": "control-center variables on cc.example.org",
+                   "expression": '(http.host eq "cc.example.org")', "action": "rewrite",
+                   "action_parameters": {"headers": {"cc-a-delay": {"operation": "set", "value": "30"},
+                                                     "cc-w-a-desired-capacity": {"operation": "set", "value": '{"all": 2}'}}},
+                   "enabled": True}],
+    }
+
+
+def test_cloud_init_installs_the_agent_its_capacity_function_and_cron():
+    s = fleet(capacityOwner="agent")
+    ref = ab.GroupRef("aws", "eu-central-1", "p2p-agent-aws-eu-central-1")
+    text = ab.cloud_init(s, ref)
+    assert text.startswith("#cloud-config\n")
+    doc = yaml.safe_load(text)
+    assert doc["packages"] == ["cron", "curl", "git", "python3", "util-linux", "ansible"]
+    files = {f["path"]: f for f in doc["write_files"]}
+    assert files["/etc/cron.d/pegasus-agent"]["content"] == (
+        "*/15 * * * * root /opt/pegasus-agent/agent.sh >> /var/log/pegasus-agent.log 2>&1\n")
+    assert files["/opt/pegasus-agent/capacity.py"]["content"] == ab.capacity_source()
+    assert files["/opt/pegasus-agent/agent.sh"]["content"] == ab.agent_script(s, ref)
+    assert doc["runcmd"] == [["bash", "-c", "snap install aws-cli --classic"],
+                             ["bash", "-c", "/opt/pegasus-agent/agent.sh >> /var/log/pegasus-agent.log 2>&1 &"]]
+    assert "DEFAULT_DESIRED_CAPACITY='{\"all\": 3, \"aws\": {\"all\": 2, \"eu-central-1\": 1}}'" in ab.settings_block(s, ref)
+    assert "CC_HOSTS=(cc.example.org)" in ab.settings_block(s, ref)
+
+
+def test_cloudfront_function_answers_with_the_variables():
+    """The generated function, run with node: what CloudFront's viewer-request returns."""
+    import shutil
+    import subprocess
+
+    s = fleet(controlCenter__provider="cloudfront", controlCenter__zoneId=None,
+              controlCenter__certificateArn="arn:aws:acm:us-east-1:123456789012:certificate/abc",
+              controlCenter__variables={"cc-a-delay": 30, "cc-a-pre-run": "", "cc-a-repository": "https://x/y.git"})
+    code = ccb.cloudfront_function_code(s)
+    node = shutil.which("node")
+    assert node, "node runs the CloudFront function in this test"
+    out = subprocess.run([node, "-e", code + "\nconsole.log(JSON.stringify(handler({request: {method: 'HEAD'}})));"],
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out) == {"statusCode": 200, "statusDescription": "OK", "headers": {
+        "cc-a-delay": {"value": "30"}, "cc-a-repository": {"value": "https://x/y.git"}}}
+    args = ccb.distribution_args(s, "arn:fn")
+    assert args["aliases"] == ["cc.example.org"]
+    assert args["default_cache_behavior"]["function_associations"] == [{"event_type": "viewer-request", "function_arn": "arn:fn"}]
+    assert args["default_cache_behavior"]["cache_policy_id"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+    assert args["viewer_certificate"]["acm_certificate_arn"] == "arn:aws:acm:us-east-1:123456789012:certificate/abc"
+
+
+def test_aws_cadence_policy_is_its_own_schedule_and_role():
+    s = fleet()
+    assert json.loads(awsb.cadence_policy(s, region(s, "aws"), "arn:aws:iam::123456789012:role/sched")) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "OwnSchedule", "Effect": "Allow", "Action": ["scheduler:GetSchedule", "scheduler:UpdateSchedule"],
+             "Resource": "arn:aws:scheduler:eu-central-1:*:schedule/default/p2p-agent-aws-eu-central-1-watcher"},
+            {"Sid": "PassItsRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::123456789012:role/sched",
+             "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}},
+        ],
+    }

@@ -1,0 +1,189 @@
+"""The watcher functions run locally: the AWS adapter against moto's Auto Scaling, the GCP
+adapter against a fake autoscaler API, and reading the control center over HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from components.fleet import watcher as w
+from tests.fleet.test_agent import _Server, _closed_port_url
+
+NOW = datetime(2026, 12, 10, 13, tzinfo=timezone.utc)
+GROUP = "p2p-agent-aws-eu-central-1"
+
+
+def variables(start=NOW - timedelta(minutes=1), stop=NOW + timedelta(days=7), capacity='{"all": 3, "aws": {"eu-central-1": 2}}',
+              offset="15m"):
+    out = {"cc-w-a-desired-capacity": capacity, "cc-w-a-start-offset": offset}
+    if start:
+        out["cc-w-a-start"] = start.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if stop:
+        out["cc-w-a-stop"] = stop.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return out
+
+
+def decide(vars_, group=None, now=NOW, cloud="aws"):
+    return w.decide(vars_, cloud=cloud, region="eu-central-1", now=now, default_offset=timedelta(0), min_size=0,
+                    max_size=10, group=group or w.GroupState(0))
+
+
+def test_start_passed_schedules_start_at_the_offset_and_the_stop():
+    stop = NOW + timedelta(days=7)
+    assert decide(variables()) == [
+        w.Action("schedule", w.START, NOW - timedelta(minutes=1) + timedelta(minutes=15), 2),
+        w.Action("schedule", w.STOP, stop, 0),
+    ]
+
+
+def test_nothing_is_written_twice():
+    at = NOW - timedelta(minutes=1) + timedelta(minutes=15)
+    state = w.GroupState(0, {w.START: (at, 2), w.STOP: (NOW + timedelta(days=7), 0)})
+    assert decide(variables(), state) == []
+
+
+def test_once_the_offset_passed_the_capacity_is_set_directly_and_only_when_it_differs():
+    later = NOW + timedelta(hours=1)
+    assert decide(variables(), w.GroupState(0), later)[0] == w.Action("capacity", capacity=2)
+    assert [a.kind for a in decide(variables(), w.GroupState(2), later)] == ["schedule"]  # only the stop
+
+
+def test_future_start_malformed_capacity_and_passed_stop_change_nothing():
+    assert [a.name for a in decide(variables(start=NOW + timedelta(days=1)))] == [w.STOP]
+    assert [a.name for a in decide(variables(capacity="three"))] == [w.STOP]
+    assert decide(variables(stop=NOW - timedelta(minutes=1)), w.GroupState(5), NOW + timedelta(hours=1)) == []
+
+
+def test_capacity_is_kept_within_the_group_bounds():
+    assert decide(variables(capacity="50"), now=NOW + timedelta(hours=1))[0] == w.Action("capacity", capacity=10)
+
+
+@mock_aws
+def test_aws_adapter_against_moto():
+    client = boto3.client("autoscaling", region_name="eu-central-1")
+    client.create_launch_configuration(LaunchConfigurationName="lc", ImageId="ami-12c6146b", InstanceType="t3.small")
+    client.create_auto_scaling_group(AutoScalingGroupName=GROUP, LaunchConfigurationName="lc", MinSize=0, MaxSize=10,
+                                     DesiredCapacity=0, AvailabilityZones=["eu-central-1a"])
+    group = w.AwsGroup(client, GROUP)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    vars_ = variables(start=now - timedelta(minutes=5), stop=now + timedelta(days=2), offset="1 hour")
+    kwargs = dict(cloud="aws", region="eu-central-1", default_offset=timedelta(0), min_size=0, max_size=10)
+    first = w.run(group, vars_, now=now, **kwargs)
+    assert [a.name for a in first] == [w.START, w.STOP]
+    actions = {a["ScheduledActionName"]: a for a in client.describe_scheduled_actions(AutoScalingGroupName=GROUP)["ScheduledUpdateGroupActions"]}
+    assert actions[w.START]["DesiredCapacity"] == 2
+    assert actions[w.START]["StartTime"].astimezone(timezone.utc) == now + timedelta(minutes=55)
+    assert (actions[w.STOP]["DesiredCapacity"], actions[w.STOP]["MinSize"]) == (0, 0)
+    # The next run finds both in place and writes nothing.
+    assert w.run(group, vars_, now=now, **kwargs) == []
+    # After the start, the watcher sets the capacity itself.
+    assert w.run(group, vars_, now=now + timedelta(hours=2), **kwargs) == [w.Action("capacity", capacity=2)]
+    assert client.describe_auto_scaling_groups(AutoScalingGroupNames=[GROUP])["AutoScalingGroups"][0]["DesiredCapacity"] == 2
+
+
+class FakeAutoscalerApi:
+    """The Compute API's regional autoscaler GET and PATCH, for one autoscaler."""
+
+    def __init__(self, name):
+        self.name = name
+        self.resource = {"name": name, "autoscalingPolicy": {"minReplicas": 0, "maxReplicas": 10}}
+        self.patches = 0
+
+    def __call__(self, method, url, body):
+        base = "https://compute.googleapis.com/compute/v1/projects/proj/regions/europe-west3/autoscalers"
+        if method == "GET":
+            assert url == f"{base}/{self.name}"
+            return self.resource
+        assert (method, url) == ("PATCH", f"{base}?autoscaler={self.name}")
+        self.patches += 1
+        self.resource = body
+        return {"kind": "compute#operation"}
+
+
+def test_gcp_adapter_against_a_fake_autoscaler_api():
+    api = FakeAutoscalerApi("p2p-agent-gcp-europe-west3")
+    group = w.GcpGroup(api, "proj", "europe-west3", api.name)
+    start, stop = NOW - timedelta(minutes=1), NOW + timedelta(days=7)
+    vars_ = variables(start=start, stop=stop, capacity='{"gcp": {"all": 4}}', offset="0m")
+    kwargs = dict(cloud="gcp", region="europe-west3", default_offset=timedelta(0), min_size=0, max_size=10)
+    assert w.run(group, vars_, now=NOW, **kwargs) == [w.Action("capacity", capacity=4), w.Action("schedule", w.STOP, stop, 0)]
+    policy = api.resource["autoscalingPolicy"]
+    assert policy["minReplicas"] == 4
+    assert policy["scalingSchedules"][w.STOP]["description"] == stop.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert w.run(group, vars_, now=NOW, **kwargs) == []
+    assert api.patches == 2
+    # A start in the future of the offset becomes a scaling schedule at that minute.
+    vars_ = variables(start=NOW - timedelta(minutes=1), stop=stop, capacity="3", offset="1h")
+    w.run(group, vars_, now=NOW, **kwargs)
+    start_schedule = api.resource["autoscalingPolicy"]["scalingSchedules"][w.START]
+    at = NOW - timedelta(minutes=1) + timedelta(hours=1)
+    assert (start_schedule["schedule"], start_schedule["minRequiredReplicas"]) == (f"{at.minute} {at.hour} {at.day} {at.month} *", 3)
+
+
+def test_control_center_first_host_that_answers_and_only_watcher_variables():
+    with _Server({"cc-w-a-start": "2026-12-10T13:00:00Z", "cc-a-delay": "5"}, status=404) as a, \
+            _Server({"cc-w-a-start": "2027-01-01T00:00:00Z"}) as b:
+        assert w.read_control_center([_closed_port_url(), a.url, b.url]) == {"cc-w-a-start": "2026-12-10T13:00:00Z"}
+        assert b.hits == 0
+    with _Server({"cc-w-a-stop": "x"}, status=503) as down:
+        assert w.read_control_center([down.url, _closed_port_url()]) == {}
+
+
+@pytest.mark.parametrize("module", ["watcher", "capacity", "timing"])
+def test_the_function_archive_modules_import_on_their_own(tmp_path, module):
+    """In the archive the modules sit side by side, outside the repository's package."""
+    import shutil
+    import subprocess
+    import sys
+
+    from components.fleet.watcher_code import FLEET_DIR, MODULES
+
+    for m in MODULES:
+        shutil.copy(f"{FLEET_DIR}/{m}", tmp_path / m)
+    (tmp_path / "main.py").write_text("from watcher import gcp_handler  # noqa: F401\n")
+    r = subprocess.run([sys.executable, "-E", "-s", "-c", f"import {module}, main, sys; assert \"pegasus\" not in sys.modules"], cwd=tmp_path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("served, current, cloud, expected", [
+    ("*/10 * * * *", "rate(15 minutes)", "aws", "cron(*/10 * * * ? *)"),
+    ("*/10 * * * *", "cron(*/10 * * * ? *)", "aws", None),
+    ("*/10 * * * *", "*/15 * * * *", "gcp", "*/10 * * * *"),
+    ("*/10 * * * *", "*/10 * * * *", "gcp", None),
+    ("every ten minutes", "*/15 * * * *", "gcp", None),  # not cron: keep the schedule
+    ("", "*/15 * * * *", "gcp", None),
+])
+def test_cadence_from_cc_w_scheduler(served, current, cloud, expected):
+    assert w.decide_cadence({"cc-w-scheduler": served}, current, cloud) == expected
+
+
+@mock_aws
+def test_aws_schedule_follows_cc_w_scheduler_against_moto():
+    client = boto3.client("scheduler", region_name="eu-central-1")
+    target = {"Arn": "arn:aws:lambda:eu-central-1:123456789012:function:w", "RoleArn": "arn:aws:iam::123456789012:role/s"}
+    client.create_schedule(Name="w", ScheduleExpression="rate(15 minutes)", FlexibleTimeWindow={"Mode": "OFF"}, Target=target)
+    schedule = w.AwsSchedule(client, "w")
+    assert w.follow_cadence(schedule, {"cc-w-scheduler": "*/10 * * * *"}, "aws") == "cron(*/10 * * * ? *)"
+    after = client.get_schedule(Name="w")
+    assert after["ScheduleExpression"] == "cron(*/10 * * * ? *)"
+    assert (after["Target"]["Arn"], after["Target"]["RoleArn"]) == (target["Arn"], target["RoleArn"])
+    assert w.follow_cadence(schedule, {"cc-w-scheduler": "*/10 * * * *"}, "aws") is None
+
+
+def test_gcp_job_follows_cc_w_scheduler_against_a_fake_api():
+    calls = []
+    job = {"schedule": "*/15 * * * *"}
+
+    def request(method, url, body):
+        calls.append((method, url, body))
+        if method == "PATCH":
+            job.update(body)
+        return dict(job)
+
+    schedule = w.GcpJob(request, "proj", "europe-west3", "j")
+    assert w.follow_cadence(schedule, {"cc-w-scheduler": "*/10 * * * *"}, "gcp") == "*/10 * * * *"
+    base = "https://cloudscheduler.googleapis.com/v1/projects/proj/locations/europe-west3/jobs/j"
+    assert calls == [("GET", base, None), ("PATCH", f"{base}?updateMask=schedule", {"schedule": "*/10 * * * *"})]

@@ -1,0 +1,218 @@
+"""Pure builders and config of the spacemesh blueprint: whole values, exact messages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.spacemesh import builder as sb
+from components.spacemesh import publish_builder as pb
+from components.spacemesh import workload_builder as swb
+from pegasus.config import parse
+from components.spacemesh.config import Machine, memory_bytes, millicpu
+from pegasus.errors import ConfigError
+
+IDS = {f"miner-{i}": f"12D3KooW{'A' * 44}{i}z" for i in range(1, 8)}
+
+
+def raw(**spacemesh):
+    base = {
+        "network": "devnet-412", "image": "spacemeshos/go-spacemesh:v1.7.6", "poetImage": "spacemeshos/poet:v0.10.10",
+        "genesisTime": "2026-12-15T12:00:00Z", "coinbase": "stest1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut",
+        "bootnodes": 2, "miners": 5, "poets": 2, "poetGatewayAmount": 2,
+        "identities": {k: v for k, v in IDS.items() if k in ("miner-1", "miner-2", "miner-3")},
+    }
+    base.update(spacemesh)
+    keys = {n: "key-" + n for n in base["identities"]}
+    return {"blueprint": "spacemesh", "cluster": {"provider": "existing"}, "spacemesh": base,
+            "spacemeshSecrets": {"p2pKeys": keys}}
+
+
+def settings(**kw):
+    return parse(raw(**kw), project="pegasus", stack="t", secret_keys={"spacemeshSecrets"}).spacemesh
+
+
+def error(r, secret_keys=frozenset({"spacemeshSecrets"})) -> str:
+    with pytest.raises(ConfigError) as e:
+        parse(r, project="pegasus", stack="t", secret_keys=set(secret_keys))
+    return str(e.value)
+
+
+def test_node_pool_size_is_the_larger_ceiling_and_never_clamped_at_127():
+    machine = Machine("e2-standard-16", 16000, 64 * 2**30)
+    # 20 miners of 2 CPU/8Gi and 3 PoETs of 1 CPU/2Gi: 43 CPU -> 3 nodes, 166Gi -> 3 nodes.
+    pods = [(2000, 8 * 2**30)] * 20 + [(1000, 2 * 2**30)] * 3
+    assert sb.node_pool_size(pods, machine) == 3
+    # Memory-bound: 10 pods of 1 CPU and 20Gi need 4 nodes by memory, 1 by CPU.
+    assert sb.node_pool_size([(1000, 20 * 2**30)] * 10, machine) == 4
+    # Spacecraft's int8 parse clamped totals at 127; 300 miners of 2 CPU need 38 nodes.
+    assert sb.node_pool_size([(2000, 2**30)] * 300, machine) == 38
+    assert sb.node_pool_size([(64000, 2**30)] * 1, machine) == 4
+    assert sb.node_pool_size([], machine) == 1
+
+
+def test_quantities():
+    assert millicpu("k", "2") == 2000 and millicpu("k", "500m") == 500 and millicpu("k", 16) == 16000
+    assert memory_bytes("k", "8Gi") == 8 * 2**30 and memory_bytes("k", "2G") == 2 * 10**9
+    with pytest.raises(ConfigError) as e:
+        memory_bytes("spacemesh.machine.memory", "64Gb")
+    assert str(e.value) == "pegasus:spacemesh.machine.memory: '64Gb' is not a Kubernetes quantity; write it like 500m, 2, 1Gi or 100Gi"
+
+
+def test_round_robin_over_every_node_in_order():
+    assert sb.round_robin(7, 3) == [0, 1, 2, 0, 1, 2, 0]
+    plans = sb.plan_nodes(settings())
+    assert [(p.name, p.role, p.poet) for p in plans] == [
+        ("miner-1", "bootstrap", 0), ("miner-2", "bootnode", 1), ("miner-3", "bootnode", 0),
+        ("miner-4", "miner", 1), ("miner-5", "miner", 0),
+    ]
+
+
+def test_bootnode_selection_without_bootstrap_starts_at_miner_1():
+    s = settings(bootstrap=False, genesisTime=None, identities={"miner-1": IDS["miner-1"], "miner-2": IDS["miner-2"]},
+                 existingBootnodes=[f"/dns4/boot.example.org/tcp/5000/p2p/{IDS['miner-7']}"])
+    plans = sb.plan_nodes(s)
+    assert [(p.name, p.role) for p in plans] == [("miner-1", "bootnode"), ("miner-2", "bootnode"),
+                                                 ("miner-3", "miner"), ("miner-4", "miner"), ("miner-5", "miner")]
+    ns = sb.namespace(s.network)
+    assert sb.bootnodes_for(s, plans, "bootnode", ns) == [f"/dns4/boot.example.org/tcp/5000/p2p/{IDS['miner-7']}"]
+    assert sb.bootnodes_for(s, plans, "miner", ns) == [
+        f"/dns4/miner-1-p2p.spacemesh-devnet-412.svc.cluster.local/tcp/7513/p2p/{IDS['miner-1']}",
+        f"/dns4/miner-2-p2p.spacemesh-devnet-412.svc.cluster.local/tcp/7513/p2p/{IDS['miner-2']}",
+    ]
+
+
+def test_ports_loadbalancer_and_hostport():
+    assert [p.p2p_port for p in sb.plan_nodes(settings())] == [7513] * 5
+    assert [p.p2p_port for p in sb.plan_nodes(settings(bootnodeAddressing="hostPort"))] == [5001, 5002, 5003, 5004, 5005]
+    s = settings(bootnodeAddressing="hostPort")
+    spec = swb.node_spec(s, sb.plan_nodes(s)[1], "ns", "existing", "c", None)
+    assert spec.with_public_service is False
+    assert spec.workload.host_ports == {"p2p": 5002}
+    miner = swb.node_spec(s, sb.plan_nodes(s)[3], "ns", "existing", "c", None)
+    assert miner.lb_spec == {"type": "NodePort"} and [p.port for p in miner.public_ports] == [6000, 7000]
+    assert miner.workload.host_ports == {} and miner.workload.affinity is None
+
+
+def test_config_rendering_merges_genesis_bootnodes_and_poets_into_the_users_file():
+    s = settings()
+    base = {"main": {"layer-duration": "5m"}, "p2p": {"min-peers": 10}}
+    plans = sb.plan_nodes(s)
+    configs = sb.role_configs(base, s, plans, "spacemesh-devnet-412")
+    poet = {"address": "http://poet-1.spacemesh-devnet-412.svc.cluster.local:5000", "pubkey": ""}
+    assert configs["bootnode"] == {
+        "main": {"layer-duration": "5m", "poet-servers": [poet], "metrics-port": 1010},
+        "p2p": {"min-peers": 10, "bootnodes": [f"/dns4/miner-1-p2p.spacemesh-devnet-412.svc.cluster.local/tcp/7513/p2p/{IDS['miner-1']}"]},
+        "genesis": {"genesis-extra-data": "devnet-412", "genesis-time": "2026-12-15T12:00:00Z"},
+        "api": {"grpc-public-listener": "0.0.0.0:6000", "grpc-json-listener": "0.0.0.0:7000"},
+    }
+    assert configs["bootstrap"]["p2p"]["bootnodes"] == []
+    assert len(configs["miner"]["p2p"]["bootnodes"]) == 2
+    assert "network-id" not in json.dumps(configs)  # go-spacemesh v1 rejects unknown keys (ErrorUnused)
+
+
+def test_node_args_carry_each_nodes_own_poet_and_coinbase():
+    s = settings(coinbases={"miner-4": "stest1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"}, metrics=True)
+    p = sb.plan_nodes(s)[3]
+    assert sb.node_args(s, p, "ns") == (
+        "--config=/etc/spacemesh/config.json", "--data-folder=/data/node", "--listen=/ip4/0.0.0.0/tcp/7513",
+        "--smeshing-coinbase=stest1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq", "--smeshing-start=true",
+        "--smeshing-opts-datadir=/data/post", "--log-encoder=json",
+        '--poet-servers=[{"address":"http://poet-2.ns.svc.cluster.local:5000","pubkey":""}]',
+        "--metrics", "--metrics-port=1010",
+    )
+
+
+def test_poet_start_job_is_named_by_its_request():
+    a = swb.poet_start_job(0, "ns", ["miner-1-internal.ns.svc.cluster.local:6000"])
+    b = swb.poet_start_job(0, "ns", ["miner-1-internal.ns.svc.cluster.local:6000"])
+    c = swb.poet_start_job(0, "ns", ["miner-2-internal.ns.svc.cluster.local:6000"])
+    assert a == b and a["metadata"]["name"] != c["metadata"]["name"]
+    assert a["metadata"]["name"].startswith("poet-1-start-")
+    script = a["spec"]["template"]["spec"]["containers"][0]["command"][2]
+    assert '{"gatewayAddresses":["miner-1-internal.ns.svc.cluster.local:6000"]}' in script
+    assert "http://poet-1.ns.svc.cluster.local:5000/v1/start" in script
+
+
+def test_discovery_entry_has_spacecrafts_fields():
+    s = settings(bucket="sm-networks", discovery={"bucket": "sm-discovery", "netId": 412},
+                 dns={"zoneId": "z", "domain": "spacemesh.example.org"})
+    e = pb.discovery_entry(s)
+    assert list(e) == ["netName", "netID", "conf", "grpcAPI", "jsonAPI", "explorer", "explorerAPI", "explorerVersion",
+                       "explorerConf", "dash", "dashAPI", "dashVersion", "repository", "minNodeVersion", "maxNodeVersion",
+                       "minSmappRelease", "latestSmappRelease", "smappBaseDownloadUrl", "nodeBaseDownloadUrl"]
+    assert e["conf"] == "https://storage.googleapis.com/sm-networks/devnet-412/config.json"
+    assert e["grpcAPI"] == "https://api-devnet-412.spacemesh.example.org/"
+    assert e["dashAPI"] == "wss://dash-api-devnet-412.spacemesh.example.org/ws"
+    assert (e["repository"], e["minNodeVersion"]) == ("spacemeshos/go-spacemesh", "v1.7.6")
+    assert [(r.name, r.proxied) for r in pb.dns_records(s)] == [
+        ("api-devnet-412.spacemesh.example.org", False), ("api-json-devnet-412.spacemesh.example.org", True),
+        ("explorer-api-devnet-412.spacemesh.example.org", True), ("dash-api-devnet-412.spacemesh.example.org", True)]
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"network": "Devnet_412"}, "pegasus:spacemesh.network: 'Devnet_412' must be lowercase letters, digits and '-', at most 40 characters (DNS-1123: it names namespaces and DNS records)"),
+    ({"genesisTime": None}, "pegasus:spacemesh.genesisTime: is required when bootstrap is true and is never taken from the clock; set it explicitly, like 2026-12-15T12:00:00Z"),
+    ({"genesisTime": "2026-12-15 12:00:00"}, "pegasus:spacemesh.genesisTime: '2026-12-15 12:00:00' is not an RFC 3339 time with a zone; write it like 2026-12-15T12:00:00Z"),
+    ({"genesisTime": "2026-13-15T12:00:00Z"}, "pegasus:spacemesh.genesisTime: '2026-13-15T12:00:00Z' is not a valid date and time; write it like 2026-12-15T12:00:00Z"),
+    ({"bootstrap": False}, "pegasus:spacemesh.existingBootnodes: is required when bootstrap is false: list the multiaddrs of the network to join"),
+    ({"miners": 2}, "pegasus:spacemesh.miners: must be between 3 and 10000 (the bootstrap node and the bootnodes are miners too: at least 3); got 2"),
+    ({"resources": {"miner": {"memory": "lots"}}}, "pegasus:spacemesh.resources.miner.memory: 'lots' is not a Kubernetes quantity; write it like 500m, 2, 1Gi or 100Gi"),
+    ({"identities": {}}, "pegasus:spacemesh.identities.miner-1: is required: the bootnode's peer ID goes into every other node's bootnodes; generate its key with go-spacemesh's gen-p2p-identity and set the key in spacemeshSecrets.p2pKeys"),
+])
+def test_config_errors(change, message):
+    r = raw()
+    for k, v in change.items():
+        if v is None:
+            r["spacemesh"].pop(k)
+        else:
+            r["spacemesh"][k] = v
+    assert error(r) == message
+
+
+def test_spacemesh_needs_no_validator_sections_and_refuses_them():
+    s = parse(raw(), project="pegasus", stack="t", secret_keys={"spacemeshSecrets"})
+    assert s.blueprint == "spacemesh" and not hasattr(s, "spc")
+    r = raw()
+    r["spc"] = {"image": "x"}
+    assert error(r) == "pegasus:spc: belongs to the validator blueprint and is not used by blueprint spacemesh; remove pegasus:spc from the stack"
+
+
+def test_cluster_defaults_to_gke():
+    r = raw()
+    r["cluster"] = {"region": "us-central1", "project": "p"}
+    assert parse(r, project="pegasus", stack="t", secret_keys={"spacemeshSecrets"}).cluster.provider == "gke"
+
+
+def test_secrets_in_plain_text_are_refused():
+    assert error(raw(), secret_keys=frozenset()) == (
+        "pegasus:spacemeshSecrets.p2pKeys: holds secrets but was stored in plain text; set each with "
+        "`pulumi config set --secret --path spacemeshSecrets.p2pKeys.<node> <value>`")
+
+
+def test_every_spacemesh_key_in_the_reference_is_read_by_its_parser(monkeypatch):
+    from pegasus import config
+
+    read: set[str] = set()
+    original = config._Section.check_unknown
+
+    def record(self):
+        read.update(f"{self.name}.{f}" for f in self.used)
+        return original(self)
+
+    monkeypatch.setattr(config._Section, "check_unknown", record)
+    parse(raw(), project="pegasus", stack="t", secret_keys={"spacemeshSecrets"})
+    documented = {k.path for k in config.KEYS if k.path.startswith(("spacemesh.", "spacemeshSecrets."))}
+    assert {k for k in read if k.startswith(("spacemesh.", "spacemeshSecrets."))} == documented
+
+
+def test_a_staged_upgrade_moves_miners_first_and_the_bootstrap_node_last():
+    s = settings(upgrade={"image": "spacemeshos/go-spacemesh:v1.7.7", "nodes": 3})
+    plans = sb.plan_nodes(s)
+    assert sb.upgrade_order(plans) == ["miner-5", "miner-4", "miner-3", "miner-2", "miner-1"]
+    assert sb.node_images(s, plans) == {
+        "miner-1": "spacemeshos/go-spacemesh:v1.7.6", "miner-2": "spacemeshos/go-spacemesh:v1.7.6",
+        "miner-3": "spacemeshos/go-spacemesh:v1.7.7", "miner-4": "spacemeshos/go-spacemesh:v1.7.7",
+        "miner-5": "spacemeshos/go-spacemesh:v1.7.7"}
+    assert error(raw(upgrade={"nodes": 1})) == "pegasus:spacemesh.upgrade.image: is required when upgrade.nodes is set: the image those nodes move to"

@@ -1,0 +1,308 @@
+"""pegasus:testnet: parsing, defaults and errors by exact message."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from pegasus import config
+from pegasus.config import ConfigError, parse
+from components.testnet.config import Producer, Seed, SnarkPool, StackCluster
+from components.testnet.config import TestnetBlueprint as Blueprint
+
+IMAGE = "minaprotocol/mina-daemon:3.1.0"
+
+
+def region(name, **extra):
+    return {"name": name, "cluster": {"provider": "existing", "context": f"kind-{name}"}, **extra}
+
+
+BASE = {
+    "name": "qa-7",
+    "image": IMAGE,
+    "genesisFile": "testnets/qa-7/daemon.json",
+    "ha": True,
+    "regions": [
+        region("use1", seeds=2, blockProducers=[{"name": "whale-1", "keyRef": "whale-1"}],
+               snarkPools=[{"name": "pool-a", "coordinatorKeyRef": "snark-a", "workers": 2}]),
+        region("euw1", seeds=1, blockProducers=[{"name": "whale-2", "keyRef": "whale-2"}]),
+        region("apse1", blockProducers=[{"name": "whale-3", "keyRef": "whale-3"}]),
+    ],
+}
+
+
+def tn(**changes) -> dict:
+    out = copy.deepcopy(BASE)
+    out.update(changes)
+    return out
+
+
+def parsed(t: dict, **raw) -> Blueprint:
+    return parse({"blueprint": "testnet", "testnet": t, **raw}, project="pegasus", stack="qa")
+
+
+def error(t: dict, **raw) -> str:
+    with pytest.raises(ConfigError) as e:
+        parsed(t, **raw)
+    return str(e.value)
+
+
+def test_a_testnet_needs_no_validator_settings():
+    s = parsed(tn())
+    assert s.blueprint == "testnet"
+    t = s.testnet
+    assert (t.name, t.namespace, t.secret_store, t.base_port, t.shard_size, t.udp) == ("qa-7", "testnet-qa-7", "kubernetes", 8302, 25, False)
+    use1 = t.regions[0]
+    assert use1.seeds == (Seed(0), Seed(1))
+    # Numbered across the testnet: one DNS name per seed.
+    assert t.regions[1].seeds == (Seed(2),)
+    assert use1.block_producers == (Producer("whale-1", "whale-1"),)
+    assert use1.snark_pools == (SnarkPool("pool-a", "snark-a", "0.025", "seq", 2, 2),)
+    assert use1.cluster.provider == "existing" and use1.cluster.context == "kind-use1"
+    # Every region's cluster gets its own default name, so the cloud resources do not collide.
+    assert [r.cluster.name for r in t.regions] == ["pegasus-qa-use1", "pegasus-qa-euw1", "pegasus-qa-apse1"]
+
+
+def test_ha_with_fewer_than_three_distinct_regions():
+    t = tn(regions=BASE["regions"][:2])
+    assert error(t) == (
+        "pegasus:testnet.ha: an HA testnet needs at least 3 distinct regions, got 2 (use1, euw1); add regions or set ha false"
+    )
+
+
+def test_a_region_listed_twice():
+    regions = copy.deepcopy(BASE["regions"])
+    regions[2]["name"] = "use1"
+    assert error(tn(regions=regions)) == "pegasus:testnet.regions[2].name: region 'use1' is listed twice"
+
+
+def test_non_ha_runs_in_exactly_one_region():
+    assert error(tn(ha=False)) == (
+        "pegasus:testnet.ha: is false, so the testnet runs in exactly 1 region, got 3; set ha true for more"
+    )
+    assert len(parsed(tn(ha=False, regions=BASE["regions"][:1])).testnet.regions) == 1
+
+
+def test_duplicate_key_ref_across_regions():
+    regions = copy.deepcopy(BASE["regions"])
+    regions[2]["blockProducers"][0]["keyRef"] = "whale-1"
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.regions[2].blockProducers[0].keyRef: 'whale-1' is already the key of block producer use1/whale-1; "
+        "every block producer needs its own key"
+    )
+
+
+def test_unknown_work_selection():
+    regions = copy.deepcopy(BASE["regions"])
+    regions[0]["snarkPools"][0]["workSelection"] = "fifo"
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.regions[0].snarkPools[0].workSelection: must be one of seq, rand, roffset; got 'fifo'"
+    )
+
+
+@pytest.mark.parametrize("name", ["QA-7", "qa_7", "-qa", "a" * 31])
+def test_testnet_name_must_be_dns1123(name):
+    assert error(tn(name=name)) == (
+        f"pegasus:testnet.name: {name!r} must be the testnet name of lowercase letters, digits and '-' (DNS-1123), at most 30 characters"
+    )
+
+
+def test_region_and_daemon_names_must_be_dns1123():
+    regions = copy.deepcopy(BASE["regions"])
+    regions[1]["blockProducers"][0]["name"] = "Whale 2"
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.regions[1].blockProducers[0].name: 'Whale 2' must be a name of lowercase letters, digits and '-' (DNS-1123), at most 30 characters"
+    )
+
+
+def test_a_kubernetes_key_ref_names_a_secret():
+    regions = copy.deepcopy(BASE["regions"])
+    regions[0]["blockProducers"][0]["keyRef"] = "qa-7/whale-1"
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.regions[0].blockProducers[0].keyRef: 'qa-7/whale-1' must name an existing Secret in the testnet "
+        "namespace (DNS-1123) when testnet.secretStore is kubernetes"
+    )
+    # A secret-manager path is fine with a cloud store.
+    assert parsed(tn(regions=regions, secretStore="aws")).testnet.regions[0].block_producers[0].key_ref == "qa-7/whale-1"
+
+
+def test_validator_sections_are_refused_on_a_testnet():
+    assert error(tn(), cluster={"provider": "eks"}) == (
+        "pegasus:cluster: is a setting of the validator blueprint; a testnet sets its clusters per region, in testnet.regions[].cluster"
+    )
+
+
+def test_the_testnet_section_is_refused_on_a_validator():
+    with pytest.raises(ConfigError) as e:
+        parse({"testnet": tn()}, project="pegasus", stack="dev")
+    assert str(e.value) == "pegasus:testnet: applies to the testnet blueprint only, and this stack's blueprint is validator; remove it, or set pegasus:blueprint to testnet"
+
+
+def test_stack_provider_reads_a_shared_clusters_kubeconfig():
+    regions = copy.deepcopy(BASE["regions"])
+    regions[0]["cluster"] = {"provider": "stack", "stack": "org/pegasus/platform-use1"}
+    regions[1]["cluster"] = {"provider": "stack", "stack": "org/pegasus/platform-euw1", "output": "sharedKubeconfig"}
+    t = parsed(tn(regions=regions)).testnet
+    assert (t.regions[0].stack_cluster, t.regions[0].cluster) == (StackCluster("org/pegasus/platform-use1", "kubeconfig"), None)
+    assert t.regions[1].stack_cluster == StackCluster("org/pegasus/platform-euw1", "sharedKubeconfig")
+    assert (t.regions[0].provider, t.regions[0].cloud) == ("stack", "existing")
+    regions[0]["cluster"] = {"provider": "stack"}
+    assert error(tn(regions=regions)) == "pegasus:testnet.regions[0].cluster.stack: is required"
+    regions[0]["cluster"] = {"provider": "stack", "stack": "org/pegasus/x", "region": "us-east-1"}
+    assert error(tn(regions=regions)) == "pegasus:testnet.regions[0].cluster.region: unknown key; use provider, stack, output"
+
+
+def test_region_clusters_reuse_the_cluster_parser():
+    regions = copy.deepcopy(BASE["regions"])
+    regions[0]["cluster"] = {"provider": "eks"}
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.regions[0].cluster.region: is required when cluster.provider is eks; set it, e.g. "
+        "pulumi config set --path cluster.region us-east-1"
+    )
+    regions[0]["cluster"] = {"provider": "existing", "contxt": "kind-use1"}
+    assert error(tn(regions=regions)).startswith(
+        "pegasus:testnet.regions[0].cluster.contxt: unknown key; use provider stack, or the keys of pegasus:cluster (provider, name, kubeconfig,"
+    )
+
+
+def test_seeds_with_known_peer_ids():
+    regions = copy.deepcopy(BASE["regions"])
+    peer = "12D3KooWCoGWacXE4FRwAX8VqhnWVKhz5TTEecWEuGmiNrDt2XLf"
+    regions[0]["seeds"] = [{"libp2pKeyRef": "qa-7-seed-0", "peerId": peer}]
+    assert parsed(tn(regions=regions)).testnet.regions[0].seeds == (Seed(0, "qa-7-seed-0", peer),)
+    regions[0]["seeds"] = [{"libp2pKeyRef": "qa-7-seed-0", "peerId": "not-a-peer"}]
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.regions[0].seeds[0].peerId: 'not-a-peer' is not a libp2p peer ID like 12D3KooW... "
+        "(`mina libp2p generate-keypair` prints it)"
+    )
+
+
+def test_a_testnet_needs_a_seed():
+    regions = copy.deepcopy(BASE["regions"])
+    for r in regions:
+        r.pop("seeds", None)
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.regions: no region has a seed node; give at least one region seeds: 1 or more"
+    )
+
+
+def test_test_services_name_a_daemon_of_their_region():
+    regions = copy.deepcopy(BASE["regions"])
+    regions[1]["testServices"] = [{"name": "tx-bot", "image": "example/bot:1.0", "daemon": "whale-1"}]
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.regions[1].testServices[0].daemon: 'whale-1' is not a daemon of region euw1; one of seed-2, whale-2"
+    )
+
+
+def test_domain_and_zone_go_together():
+    assert error(tn(domain="testnets.example.org")) == (
+        "pegasus:testnet.cloudflareZoneId: domain and cloudflareZoneId are set together: the seed records "
+        "seed-<n>.<name>.<domain> live in that Cloudflare zone"
+    )
+
+
+def test_pool_scaling_bounds():
+    regions = copy.deepcopy(BASE["regions"])
+    regions[0]["snarkPools"][0]["maxWorkers"] = 1
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.regions[0].snarkPools[0].maxWorkers: must be between 2 and 500 and at least workers; got 1"
+    )
+
+
+def test_unknown_testnet_key():
+    assert error(tn(seedCount=3)) == (
+        "pegasus:testnet.seedCount: unknown key; the known keys of pegasus:testnet are "
+        + ", ".join(k.path.split(".", 1)[1] for k in config.KEYS if k.path.startswith("testnet."))
+    )
+
+
+def test_every_testnet_key_in_the_reference_is_read_by_the_parser(monkeypatch):
+    read: set[str] = set()
+    original = config._Section.check_unknown
+
+    def record(self):
+        if self.name == "testnet":
+            read.update(f"testnet.{f}" for f in self.used)
+        return original(self)
+
+    monkeypatch.setattr(config._Section, "check_unknown", record)
+    parsed(tn())
+    assert read == {k.path for k in config.KEYS if k.path.startswith("testnet.")}
+
+
+def test_the_example_stacks_parse():
+    import yaml
+
+    from tests.conftest import PROJECT
+
+    for stack in ("testnet", "testnet-cloud"):
+        doc = yaml.safe_load((PROJECT / f"Pulumi.{stack}.yaml").read_text())
+        raw = {k.split(":", 1)[1]: v for k, v in doc["config"].items() if k.startswith("pegasus:")}
+        s = parse(raw, project="pegasus", stack=stack)
+        assert s.blueprint == "testnet"
+    assert [r.cluster.provider for r in s.testnet.regions] == ["eks", "gke", "eks"]
+
+
+def test_archive_settings():
+    regions = copy.deepcopy(BASE["regions"])
+    regions[0]["archive"] = {"enabled": True}
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.regions[0].archive.image: is required with archive enabled: the archive process image, "
+        "like minaprotocol/mina-archive:<tag>")
+    regions[0]["archive"] = {"enabled": True, "image": "minaprotocol/mina-archive:3.1.0"}
+    archive = parsed(tn(regions=regions)).testnet.regions[0].archive
+    assert (archive.image, archive.daemon, archive.storage_size) == ("minaprotocol/mina-archive:3.1.0", "seed-0", "20Gi")
+    regions[0]["archive"]["daemon"] = "whale-9"
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.regions[0].archive.daemon: 'whale-9' is not a daemon of region use1; one of seed-0, seed-1, whale-1, pool-a")
+    regions[0]["archive"] = {"enabled": False}
+    assert parsed(tn(regions=regions)).testnet.regions[0].archive is None
+
+
+def test_ha_counts_places_not_names():
+    regions = copy.deepcopy(BASE["regions"])
+    for r, name in zip(regions, ("use1", "use1b", "euw1")):
+        r["cluster"] = {"provider": "eks", "region": "eu-west-1" if name == "euw1" else "us-east-1",
+                        "publicAccessCidrs": ["203.0.113.0/24"]}
+        r["name"] = name
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.ha: an HA testnet needs at least 3 distinct regions, got 2 (eks us-east-1, eks eu-west-1); "
+        "add regions or set ha false"
+    )
+
+
+def test_udp_on_eks_halves_the_shard():
+    regions = copy.deepcopy(BASE["regions"])
+    regions[0]["cluster"] = {"provider": "eks", "region": "us-east-1", "publicAccessCidrs": ["203.0.113.0/24"]}
+    assert error(tn(regions=regions, udp=True, shardSize=40)) == (
+        "pegasus:testnet.shardSize: must be at most 25 with testnet.udp and an eks region: each daemon takes a TCP "
+        "and a UDP listener, and an NLB has at most 50; got 40"
+    )
+    assert parsed(tn(regions=regions, udp=True)).testnet.shard_size == 25
+
+
+def test_warnings_name_what_to_set():
+    s = parsed(tn())
+    assert s.warnings == (
+        "testnet.domain is unset: the seeds of region use1 get no DNS name, and the peer list names their shard "
+        "addresses, which change if a shard load balancer is ever recreated",
+        "use1/seed-0, use1/seed-1, euw1/seed-2 generate their libp2p keypair on first start, so their peer IDs are "
+        "unknown and they are left out of the peer list; give seeds as [{libp2pKeyRef, peerId}] to publish them",
+        "no seed has a known peer ID and testnet.peerListUrl is unset: daemons other than seeds get no -peer to "
+        "bootstrap from; give a seed as {libp2pKeyRef, peerId}, or publish the peer list and set testnet.peerListUrl",
+    )
+    assert len(parsed(tn(peerListUrl="https://peers.example.org/qa-7.txt")).warnings) == 2
+
+
+def test_karpenter_applies_to_eks_regions():
+    assert parsed(tn()).testnet.karpenter is None
+    assert error(tn(karpenter={"cpuLimit": "64"})) == (
+        "pegasus:testnet.karpenter: applies to eks regions, and this testnet has none; remove it")
+    regions = copy.deepcopy(BASE["regions"])
+    regions[0]["cluster"] = {"provider": "eks", "region": "us-east-1", "publicAccessCidrs": ["203.0.113.0/24"]}
+    k = parsed(tn(regions=regions, karpenter={"cpuLimit": "64"})).testnet.karpenter
+    assert (k.enabled, k.cpu_limit, k.expire_after) == (True, "64", "720h")
+    assert parsed(tn(regions=regions, karpenter={"enabled": False})).testnet.karpenter is None
+    assert error(tn(regions=regions, karpenter={"cpuLimt": "64"})).startswith(
+        "pegasus:testnet.karpenter.cpuLimt: unknown key; use the keys of pegasus:karpenter (enabled, instanceFamilies,")
