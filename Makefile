@@ -4,7 +4,7 @@
 PYTHON ?= python3
 STACK ?= dev
 
-.PHONY: plan test unit e2e toolchain bench clean
+.PHONY: plan test unit e2e toolchain bench charts clean
 
 venv/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv venv
@@ -34,6 +34,10 @@ unit: venv/.installed venv-scan/.installed
 
 e2e: venv/.installed toolchain
 	venv/bin/python -m pytest -q -m e2e
+
+# Pulls the pinned chart archives in charts/ again from their repositories (needs helm and a network).
+charts:
+	bash charts/refresh.sh
 
 bench: venv/.installed
 	venv/bin/python -m bench

@@ -1,7 +1,7 @@
 """The platform sections of the validator blueprint: the cluster and Karpenter.
 
 Karpenter values are checked against the NodePool CRD of Karpenter 1.14.1
-(../shared/crds/karpenter.sh_nodepools.yaml) so that a bad value fails at preview, not when
+(schemas/crds/karpenter.sh_nodepools.yaml) so that a bad value fails at preview, not when
 the API server rejects the NodePool half way through an update.
 """
 

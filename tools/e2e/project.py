@@ -16,11 +16,12 @@ from typing import Optional
 
 from tools.e2e.toolchain import REPO
 
-CHARTS = REPO.parent / "shared" / "charts"
+# The pinned chart archives live in the repository (charts/README.md): a fresh clone is self-contained.
+CHARTS = REPO / "charts"
 
 # The stack config the local cluster needs, beside the stack's own. Fake pods run no containers,
 # so a webhook served by a chart's pods could never answer: these are values a user with the
-# same constraint sets too (README, "Charts offline").
+# same constraint sets too (docs/e2e.md, "Charts offline").
 LOCAL_CLUSTER_CONFIG = {
     "charts.localDir": str(CHARTS),
     "monitoring.admissionWebhooks": "false",

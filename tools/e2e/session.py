@@ -53,7 +53,7 @@ class Session:
             "PULUMI_IGNORE_AMBIENT_PLUGINS": "true",
             "PULUMI_DIY_BACKEND_NO_LEGACY_WARNING": "true",
             "PULUMI_SKIP_CONFIRMATIONS": "true",
-            "PEGASUS_E2E_CHARTS": str(toolchain.REPO.parent / "shared" / "charts"),
+            "PEGASUS_E2E_CHARTS": str(toolchain.REPO / "charts"),
         }
 
     def full_env(self) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """Validate every planned Kubernetes object in strict mode: built-in kinds against the
 upstream OpenAPI schema of the cluster's Kubernetes version (kubernetes-validate), custom
-resources against the CRDs in ../shared/crds and those a chart ships itself (the Gateway API and
-Envoy Gateway CRDs, read from the packaged gateway-helm chart in ../shared/charts). Unknown
+resources against the CRDs in schemas/crds and those a chart ships itself (the Gateway API and
+Envoy Gateway CRDs, read from the packaged gateway-helm chart in charts/). Unknown
 fields are errors in both."""
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ import yaml
 from tools.plan.render import kubernetes_object
 from tools.plan.runner import Plan
 
-DEFAULT_CRD_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "crds")
-DEFAULT_CHART_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "charts")
+DEFAULT_CRD_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "schemas", "crds")
+DEFAULT_CHART_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "charts")
 
 
 def _chart_crd_archives() -> tuple[str, ...]:
-    from components import gateway_builder, provider_builder
+    from components.p2p import gateway_builder
+    from components.provider import builder as provider_builder
 
     return (gateway_builder.CHART.archive, provider_builder.HTTP_ADDON_CHART.archive)
 
