@@ -53,7 +53,9 @@ class ProviderSettings:
     manifests: str
     http_host_suffix: str
     payments: PaymentsSettings
-    max_removals: int
+    # None: the guard's default, paymentstate.default_max_removals (a tenth of the pods funded
+    # last run, at least one); an integer (0 included) overrides it.
+    max_removals: Optional[int]
     allow_block_regression: bool
     pricing: Pricing
     interceptor_replicas: int = 3
@@ -161,7 +163,7 @@ def _provider(s: _Section, secrets_raw: Any, secret_keys: set[str]) -> ProviderS
         manifests=manifests,
         http_host_suffix=suffix,
         payments=_payments(s),
-        max_removals=s.int_range("maxRemovals", 0, 0, 100000),
+        max_removals=None if s.raw("maxRemovals") is None else s.int_range("maxRemovals", 0, 0, 100000),
         allow_block_regression=s.get("allowBlockRegression", bool, False),
         pricing=_pricing(s),
         interceptor_replicas=s.int_range("interceptorReplicas", 3, 1, 50),

@@ -213,7 +213,7 @@ KEYS: tuple[Key, ...] = (
     _k("provider.payments.blockTag", "string", "latest", "provider: latest (read once, then every call pinned to that block) or a block number."),
     _k("provider.payments.snapshot", "string", None, "provider, snapshot: path of the JSON file, relative to the project. Required for snapshot."),
     _k("provider.payments.timeoutSeconds", "integer", 10, "provider, evm: timeout of one JSON-RPC request."),
-    _k("provider.maxRemovals", "integer", 0, "provider: how many funded pods may become exhausted in one run before the PaymentState guard refuses it."),
+    _k("provider.maxRemovals", "integer", None, "provider: how many funded pods may become exhausted in one run before the PaymentState guard refuses it. Unset: a tenth of the pods funded at the last run, at least one (so one ordinary exhaustion needs no change, and a read that empties every channel of two or more pods is refused); 0 refuses any."),
     _k("provider.allowBlockRegression", "boolean", False, "provider: override: accept a payment read at a lower block than the last one applied."),
     _k("provider.interceptorReplicas", "integer", 3, "provider: minimum replicas of the HTTP add-on's interceptor (the chart's interceptor.replicas.min)."),
     _k("provider.kedaWebhooks", "boolean", True, "provider: KEDA's admission webhooks and its metrics API server (an APIService). false turns both off, for clusters whose API server cannot reach pods (the e2e cluster); pods then still scale 0 <-> 1, but not beyond one replica."),

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.e2e
 
 HELLO_NS = "tpod-u6cyftauah6qpwzijba7tffjgs6od5ylxe5tzznkmflg4hmhfy3q"
 HELLO_POD_ID = "0x826f0f29bc11776435469cf9070fb912bc8d6abcfe82e67e2ccd820b74127a68"
+GAME_POD_ID = "0x7856184c3bbbd880c3e2532e24463a0a0f808d5b52ec18b7acfdcae86bed9134"
 SNAPSHOT = "chain/payments.e2e.json"
 
 
@@ -82,15 +83,17 @@ def test_a_lower_block_and_too_many_removals_are_refused(e2e, provider):
     with pytest.raises(PulumiError) as e:
         provider.preview()
     assert "below block 1200 applied last time" in e.value.proc.stdout + e.value.proc.stderr
-    edit_snapshot(provider, +11, **{HELLO_POD_ID: "0"})
+    # Both funded channels empty at once: more than the default limit (provider.maxRemovals unset).
+    edit_snapshot(provider, +11, **{HELLO_POD_ID: "0", GAME_POD_ID: "0"})
     with pytest.raises(PulumiError) as e:
         provider.up()
-    assert "more than provider.maxRemovals=0 allows" in e.value.proc.stdout + e.value.proc.stderr
+    assert "more than the default limit of 1" in e.value.proc.stdout + e.value.proc.stderr
     assert f"{HELLO_NS}/tpod-dep-{HELLO_NS[5:]}" in names(e2e, "deployments")
 
 
 def test_an_exhausted_channel_removes_the_deployment_and_keeps_the_volume(e2e, provider):
-    provider.set("provider.maxRemovals", "1")
+    # One of the two funded channels runs dry: removed without any config change.
+    edit_snapshot(provider, +1, **{GAME_POD_ID: "250000000000000000"})
     provider.up()
     assert f"{HELLO_NS}/tpod-dep-{HELLO_NS[5:]}" not in names(e2e, "deployments")
     assert f"{HELLO_NS}/tpod-hso" not in names(e2e, "httpscaledobjects.http.keda.sh")

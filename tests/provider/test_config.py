@@ -29,7 +29,8 @@ def test_a_provider_stack_needs_no_validator_settings():
     assert s.blueprint == "provider" and s.cluster.provider == "existing"
     assert s.provider.payments == PaymentsSettings("snapshot", None, 31337, "0x5fbdb2315678afecb367f032d93f642f64180aa3",
                                                    "0x" + "dd" * 20, "latest", "chain/payments.dev.json", 10)
-    assert (s.provider.manifests, s.provider.max_removals, s.provider.interceptor_replicas) == ("pods/", 0, 3)
+    # maxRemovals unset: the guard's default limit applies (components/provider/paymentstate.py).
+    assert (s.provider.manifests, s.provider.max_removals, s.provider.interceptor_replicas) == ("pods/", None, 3)
     assert s.provider.pricing.currency == "wei" and s.provider.pricing.prices["cpuSecond"] == "0"
 
 
