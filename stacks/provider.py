@@ -155,7 +155,7 @@ def deploy(settings: ProviderStackSettings) -> None:
         channel = view.channels[pod.name]
         funded = channel.status == payments.FUNDED
         ns = namespaces[pod.name]
-        TenantPod(
+        tenant = TenantPod(
             f"pod-{pod.name}", pod, namespace=ns,
             channel_annotation=pb.payment_channel_annotation(pod, view.chain_id, p.payments.contract, p.payments.provider_address),
             funded=funded, storage_class=cluster.storage_class, secrets=secrets.get(pod.name, {}), guard=guard,
@@ -167,6 +167,10 @@ def deploy(settings: ProviderStackSettings) -> None:
             "host": http[1].http_host if http else None,
             "status": channel.status,
             "available": str(channel.available),
+            "addresses": tenant.addresses,
+            # As of this run's apply: tenant Deployments are not awaited (one tenant's bad
+            # image must not fail every tenant's run), so health is reported, not enforced.
+            "readyReplicas": tenant.ready_replicas,
         }
 
     c = settings.cluster

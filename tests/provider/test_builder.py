@@ -33,7 +33,9 @@ def doc(**pod_overrides):
             "resourceRequests": [{"resource": "cpu", "amountMillis": 250}, {"resource": "memory", "amount": "268435456"}],
         }],
         "volumes": [
-            {"name": "data", "type": "VOLUME_FILESYSTEM", "filesystem": {"resourceRequests": [{"resource": "storage", "amount": 1073741824}]}},
+            # RW_MANY: a ReadWriteOnce volume cannot serve replicas.max 3 (see the RWO tests).
+            {"name": "data", "type": "VOLUME_FILESYSTEM", "accessMode": "VOLUME_RW_MANY",
+             "filesystem": {"resourceRequests": [{"resource": "storage", "amount": 1073741824}]}},
             {"name": "key", "type": "VOLUME_SECRET"},
         ],
         "replicas": {"min": 0, "max": 3, "targetPendingRequests": 5},
@@ -109,12 +111,21 @@ def test_namespace_object_carries_the_payment_channel():
     }
 
 
-def test_deployment_starts_at_zero_replicas():
-    assert pb.deployment(manifest(), NS) == {
+def http_only():
+    """doc() without its TCP port: a pure HTTP pod, which may idle at zero."""
+    d = doc()
+    d["pod"]["containers"][0]["ports"] = d["pod"]["containers"][0]["ports"][:1]
+    return manifest(d)
+
+
+def test_deployment_starts_at_zero_replicas_and_is_not_awaited():
+    assert pb.deployment(http_only(), NS) == {
         "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": pb.deployment_name(NS), "namespace": NS, "labels": LABELS},
+        "metadata": {"name": pb.deployment_name(NS), "namespace": NS, "labels": LABELS,
+                     "annotations": {"pulumi.com/skipAwait": "true"}},
         "spec": {
             "replicas": 0,
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "selector": {"matchLabels": SELECTOR},
             "template": {"metadata": {"labels": LABELS}, "spec": {
                 "automountServiceAccountToken": False,
@@ -123,8 +134,7 @@ def test_deployment_starts_at_zero_replicas():
                 "hostAliases": [{"ip": "127.0.0.1", "hostnames": ["web"]}],
                 "containers": [{
                     "name": "web", "image": "nginx:1.27.3",
-                    "ports": [{"name": "p0-80", "containerPort": 80, "protocol": "TCP"},
-                              {"name": "p0-22", "containerPort": 22, "protocol": "TCP"}],
+                    "ports": [{"name": "p0-80", "containerPort": 80, "protocol": "TCP"}],
                     "volumeMounts": [{"name": "data", "mountPath": "/data"},
                                      {"name": "key", "mountPath": "/etc/key", "readOnly": True, "subPath": "data"}],
                     "resources": {"requests": {"cpu": "250m", "memory": "268435456"},
@@ -161,7 +171,7 @@ def test_services_clusterip_for_http_and_nodeport_for_tcp():
 
 
 def test_http_scaled_object_in_the_add_on_0_15_shape():
-    assert pb.http_scaled_object(manifest(), NS) == {
+    assert pb.http_scaled_object(http_only(), NS) == {
         "apiVersion": "http.keda.sh/v1alpha1", "kind": "HTTPScaledObject",
         "metadata": {"name": "tpod-hso", "namespace": NS, "labels": LABELS},
         "spec": {
@@ -197,9 +207,10 @@ def test_network_policy_admits_the_interceptor_the_namespace_and_only_the_nodepo
     }
 
 
-def test_resource_quota_from_requests_times_max_replicas():
+def test_resource_quota_from_requests_times_max_replicas_plus_the_surge():
+    # 250m and 256Mi per pod, (3 replicas + 1 surge pod).
     assert pb.resource_quota(manifest(), NS)["spec"] == {"hard": {
-        "requests.cpu": "750m", "requests.memory": "805306368", "limits.cpu": "750m", "limits.memory": "805306368",
+        "requests.cpu": "1", "requests.memory": "1073741824", "limits.cpu": "1", "limits.memory": "1073741824",
         "persistentvolumeclaims": "1", "requests.storage": "1073741824",
         "services": "2", "services.nodeports": "1", "services.loadbalancers": "0",
     }}
@@ -209,7 +220,7 @@ def test_claims_skip_await_and_use_the_class():
     assert pb.claims(manifest(), NS, "retained") == [{
         "apiVersion": "v1", "kind": "PersistentVolumeClaim",
         "metadata": {"name": "tpod-pvc-data", "namespace": NS, "labels": LABELS, "annotations": {"pulumi.com/skipAwait": "true"}},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1073741824"}}, "storageClassName": "retained"},
+        "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1073741824"}}, "storageClassName": "retained"},
     }]
 
 
