@@ -126,7 +126,7 @@ def _tenant(name: str, pod_id: str, **overrides):
     return pod, pb, pb.namespace_name(pod.publisher, pod.pod_id)
 
 
-def test_a_gpu_tenant_passes_the_api_servers_validation_and_a_half_gpu_does_not(e2e):
+def test_a_gpu_tenant_passes_the_api_servers_validation_and_an_unequal_gpu_limit_does_not(e2e):
     pod, pb, ns = _tenant("gpu", "0x" + "01" * 32, resourceRequests=[
         {"resource": "cpu", "amountMillis": 100}, {"resource": "memory", "amount": 67108864},
         {"resource": "nvidia.com/gpu", "amount": 1}])
