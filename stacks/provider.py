@@ -26,6 +26,8 @@ from components.p2p.ingress import Ingress
 from components.provider.metering import Metering
 from components.monitoring.monitoring import Monitoring
 from components.provider.payment_state import PAYMENT_STATE_TYPE, PaymentState
+from components.provider.settlement import Settlement
+from components.provider import settlement_builder
 from components.provider.tenant_pod import TenantPod
 from pegasus import names
 from pegasus.config.fields import _Section, is_kubeconfig_content
@@ -172,6 +174,17 @@ def deploy(settings: ProviderStackSettings) -> None:
             # image must not fail every tenant's run), so health is reported, not enforced.
             "readyReplicas": tenant.ready_replicas,
         }
+
+    settle = p.settlement
+    if settle.enabled:
+        # Every pod, exhausted ones too: the last ticks' usage may still be owed from what the channel holds.
+        Settlement("settlement", settlement_builder.config(
+            contract=p.payments.contract, provider=p.payments.provider_address, chain_id=view.chain_id,
+            interval_seconds=settle.interval_seconds, tolerance=settle.tolerance, transfer_to=settle.transfer_to,
+            prices=p.pricing.prices,
+            pods=[{"name": pod.name, "namespace": namespaces[pod.name], "publisher": pod.publisher, "podId": pod.pod_id}
+                  for pod in pods],
+        ), key_secret=settle.key_secret, depends_on=[guard, monitoring.release], opts=k8s_opts)
 
     c = settings.cluster
     if c.provider != "existing" or (c.kubeconfig is not None and is_kubeconfig_content(c.kubeconfig.value)):

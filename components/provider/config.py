@@ -41,6 +41,18 @@ class PaymentsSettings:
 
 
 @dataclass(frozen=True)
+class SettlementSettings:
+    """The in-cluster settler (components/provider/settler.py). Its key and RPC URL are in a
+    Secret the operator creates (`key_secret`), never in config or state."""
+
+    enabled: bool = False
+    key_secret: str = "provider-settlement"
+    interval_seconds: int = 300
+    tolerance: int = 0  # wei: smaller withdrawals wait (gas), unless they empty the channel
+    transfer_to: Optional[str] = None  # default: the provider address itself
+
+
+@dataclass(frozen=True)
 class Pricing:
     """Price per unit in the currency named, as decimal strings (no float rounding)."""
 
@@ -61,6 +73,7 @@ class ProviderSettings:
     interceptor_replicas: int = 3
     keda_webhooks: bool = True
     secrets: Mapping[str, Secret] = field(default_factory=dict)  # "<pod>/<volume>" -> contents
+    settlement: SettlementSettings = field(default_factory=SettlementSettings)
 
 
 @dataclass(frozen=True)
@@ -132,6 +145,26 @@ def _pricing(parent: _Section) -> Pricing:
     return Pricing(currency, prices)
 
 
+def _settlement(parent: _Section) -> SettlementSettings:
+    s = _Section("provider.settlement", parent.get("settlement", dict, {}))
+    key_secret = s.get("keySecret", str, "provider-settlement")
+    if not _DNS1123.match(key_secret):
+        raise ConfigError(s.key("keySecret"), f"{key_secret!r} is not a Secret name (lowercase letters, digits and '-')")
+    tolerance = s.get("tolerance", str, "0")
+    if not tolerance.isdigit():
+        raise ConfigError(s.key("tolerance"), f"{tolerance!r} must be a whole number of wei, like 1000000000000000")
+    transfer_to = s.get("transferTo", str)
+    out = SettlementSettings(
+        enabled=s.get("enabled", bool, False),
+        key_secret=key_secret,
+        interval_seconds=s.int_range("intervalSeconds", 300, 60, 86400),
+        tolerance=int(tolerance),
+        transfer_to=_address(s, "transferTo", transfer_to) if transfer_to else None,
+    )
+    s.check_unknown()
+    return out
+
+
 def _secrets(raw: Any, secret_keys: set[str]) -> dict[str, Secret]:
     s = _Section("providerSecrets", raw)
     out = {}
@@ -169,6 +202,7 @@ def _provider(s: _Section, secrets_raw: Any, secret_keys: set[str]) -> ProviderS
         interceptor_replicas=s.int_range("interceptorReplicas", 3, 1, 50),
         keda_webhooks=s.get("kedaWebhooks", bool, True),
         secrets=_secrets(secrets_raw, secret_keys),
+        settlement=_settlement(s),
     )
 
 

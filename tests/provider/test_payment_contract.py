@@ -181,3 +181,16 @@ def test_signatures_match_eth_keys_and_the_address_is_the_keys():
     digest = st.keccak256(b"settle")
     theirs = key.sign_msg_hash(digest)
     assert st.sign(PROVIDER_KEY, digest) == (theirs.v, theirs.r, theirs.s)
+
+
+def test_the_config_the_stack_mounts_settles_on_the_real_contract(chain, server):
+    from components.provider import settlement_builder as sb
+
+    pod_id, before = channel(chain, 1000), chain.token_balance(chain.provider)
+    config = sb.config(contract=chain.contract, provider=chain.provider, chain_id=chain.chain_id, interval_seconds=300,
+                       tolerance=0, transfer_to=None, prices={"cpuSecond": "2"},
+                       pods=[{"name": "p", "namespace": "tpod-p", "publisher": chain.publisher, "podId": pod_id}])
+    # What settler.main does per tick, with the metered quantities given instead of read from Prometheus.
+    usage = lambda _pod: st.owed_for({"cpuSecond": 60}, config["prices"])  # noqa: E731
+    lines = st.settle_once(json.loads(json.dumps(config)), st.Rpc(server.url), PROVIDER_KEY, {}, usage)
+    assert lines == ["p: withdrew 120, still owed 0"] and chain.token_balance(chain.provider) == before + 120
