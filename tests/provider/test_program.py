@@ -139,7 +139,8 @@ def test_the_provider_stack_plans_on_a_cloud_with_the_policy_pack(sets, tmp_path
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Policy check: no violations" in proc.stdout
     plan = json.loads(out.read_text())
-    assert len([r for r in plan["resources"] if r["type"] == "kubernetes:apps/v1:Deployment"]) == 2
+    deployments = [r for r in plan["resources"] if r["type"] == "kubernetes:apps/v1:Deployment"]
+    assert sorted(r["name"] for r in deployments) == ["pod-game-deployment", "pod-hello-deployment", "settlement-settler"]
 
 
 def test_the_http_route_and_the_release_order():
