@@ -106,7 +106,7 @@ def guard_inputs(settings: ProviderStackSettings, view: payments.PaymentView, na
     p = settings.provider.payments
     return {
         "source": p.source,
-        "rpcUrl": p.rpc_url,
+        "rpcHost": payments.redact(p.rpc_url.value) if p.rpc_url else None,
         "snapshot": p.snapshot,
         "chainId": view.chain_id,
         "contract": p.contract,

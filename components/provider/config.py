@@ -31,7 +31,7 @@ PRICED = ("cpuSecond", "memoryByteSecond", "cpuReservedSecond", "memoryReservedB
 @dataclass(frozen=True)
 class PaymentsSettings:
     source: str  # evm | snapshot
-    rpc_url: Optional[str]
+    rpc_url: Optional[Secret]  # often carries an API key: never in state, logs or errors
     chain_id: int
     contract: str
     provider_address: str
@@ -100,10 +100,26 @@ def _address(s: _Section, key: str, value: Optional[str]) -> str:
     return value.lower()
 
 
-def _payments(parent: _Section) -> PaymentsSettings:
+def _rpc_url(s: _Section, url: Optional[str], secret_keys: set[str]) -> Optional[Secret]:
+    """The RPC URL is a secret (providers put API keys in it) and https unless allowInsecure:
+    over plain http anyone on the path can answer `available()` and decide which pods run."""
+    insecure = s.get("allowInsecure", bool, False)
+    if not url:
+        return None
+    if "provider" not in secret_keys:
+        raise ConfigError(s.key("rpcUrl"), "holds a secret (RPC URLs carry API keys) but was stored in plain text; set it with "
+                          "`pulumi config set --secret --path provider.payments.rpcUrl <url>`")
+    if not url.startswith("https://") and not insecure:
+        raise ConfigError(s.key("rpcUrl"), "is not an https:// URL; use https, or set provider.payments.allowInsecure true "
+                          "for a node you reach over a trusted network (a local chain)")
+    return Secret(url.rstrip("/"))
+
+
+def _payments(parent: _Section, secret_keys: set[str]) -> PaymentsSettings:
     s = _Section("provider.payments", parent.get("payments", dict, {}))
     source, rpc_url, snapshot = fields.live_or_snapshot(
         s, "evm", "rpcUrl", "the chain's JSON-RPC URL, e.g. https://rpc.example.org", "chain/payments.dev.json")
+    rpc_secret = _rpc_url(s, rpc_url if source == "evm" else None, secret_keys)
     chain_id = s.get("chainId", int)
     if chain_id is None:
         raise ConfigError(s.key("chainId"), "is required: the EVM chain ID the payment contract lives on (1 for Ethereum mainnet)")
@@ -120,7 +136,7 @@ def _payments(parent: _Section) -> PaymentsSettings:
         raise ConfigError(s.key("blockTag"), f"must be latest or a block number; got {_describe(tag)}")
     out = PaymentsSettings(
         source=source,
-        rpc_url=rpc_url.rstrip("/") if rpc_url else None,
+        rpc_url=rpc_secret,
         chain_id=chain_id,
         contract=_address(s, "contract", s.get("contract", str)),
         provider_address=_address(s, "providerAddress", s.get("providerAddress", str)),
@@ -195,7 +211,7 @@ def _provider(s: _Section, secrets_raw: Any, secret_keys: set[str]) -> ProviderS
     return ProviderSettings(
         manifests=manifests,
         http_host_suffix=suffix,
-        payments=_payments(s),
+        payments=_payments(s, secret_keys),
         max_removals=None if s.raw("maxRemovals") is None else s.int_range("maxRemovals", 0, 0, 100000),
         allow_block_regression=s.get("allowBlockRegression", bool, False),
         pricing=_pricing(s),

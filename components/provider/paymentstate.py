@@ -22,7 +22,8 @@ from typing import Any
 
 from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
 
-INPUT_KEYS = ("source", "rpcUrl", "snapshot", "chainId", "contract", "providerAddress", "block", "pods",
+# rpcHost, not the URL: the URL is a secret and these inputs are stored in plain state.
+INPUT_KEYS = ("source", "rpcHost", "snapshot", "chainId", "contract", "providerAddress", "block", "pods",
               "maxRemovals", "allowBlockRegression")
 MAX_LISTED = 10
 DEFAULT_REMOVAL_FRACTION = 10  # one in ten of the pods funded last run
@@ -65,7 +66,7 @@ def guard_failures(olds: dict[str, Any], news: dict[str, Any]) -> list[CheckFail
         failures.append(CheckFailure(
             "block",
             f"the payments were read at block {new_block}, below block {old_block} applied last time: the node behind "
-            f"{news.get('rpcUrl') or news.get('snapshot')} is stale or lagging, and planning from it could remove or "
+            f"{news.get('rpcHost') or news.get('snapshot')} is stale or lagging, and planning from it could remove or "
             "restore pods on old balances. Point provider.payments.rpcUrl at a synced node. If the lower block is "
             "expected, run once with `pulumi config set --path provider.allowBlockRegression true`, then remove the flag.",
         ))

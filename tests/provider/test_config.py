@@ -45,12 +45,27 @@ def test_a_provider_stack_needs_no_validator_settings():
     ({**PROVIDER, "payments": {**PAYMENTS, "contract": "0x1234"}}, "pegasus:provider.payments.contract: '0x1234' is not a 0x-prefixed 20-byte hex address"),
     ({**PROVIDER, "payments": {**PAYMENTS, "blockTag": "safe"}}, "pegasus:provider.payments.blockTag: must be latest or a block number; got the string 'safe'"),
     ({**PROVIDER, "payments": {**PAYMENTS, "rpcURL": "x"}},
-     "pegasus:provider.payments.rpcURL: unknown key; the known keys of pegasus:provider.payments are source, rpcUrl, chainId, contract, providerAddress, blockTag, snapshot, timeoutSeconds"),
+     "pegasus:provider.payments.rpcURL: unknown key; the known keys of pegasus:provider.payments are source, rpcUrl, allowInsecure, chainId, contract, providerAddress, blockTag, snapshot, timeoutSeconds"),
     ({**PROVIDER, "maxRemovals": -1}, "pegasus:provider.maxRemovals: must be between 0 and 100000; got -1"),
     ({**PROVIDER, "pricing": {"cpuSecond": "-1"}}, "pegasus:provider.pricing.cpuSecond: '-1' must be a non-negative decimal number, like 0.000002"),
 ])
 def test_provider_errors(provider, message):
     assert error(provider=provider) == message
+
+
+def test_the_rpc_url_is_a_secret_and_https_unless_allowed():
+    evm = {**PAYMENTS, "source": "evm", "rpcUrl": "https://rpc.example.org/v3/KEY123/"}
+    assert error(provider={**PROVIDER, "payments": evm}) == (
+        "pegasus:provider.payments.rpcUrl: holds a secret (RPC URLs carry API keys) but was stored in plain text; set it "
+        "with `pulumi config set --secret --path provider.payments.rpcUrl <url>`")
+    url = parse({"provider"}, provider={**PROVIDER, "payments": evm}).provider.payments.rpc_url
+    assert url.value == "https://rpc.example.org/v3/KEY123" and "KEY123" not in repr(url)
+    plain = {**evm, "rpcUrl": "http://10.0.0.5:8545/KEY123"}
+    message = error({"provider"}, provider={**PROVIDER, "payments": plain})
+    assert message == ("pegasus:provider.payments.rpcUrl: is not an https:// URL; use https, or set "
+                       "provider.payments.allowInsecure true for a node you reach over a trusted network (a local chain)")
+    allowed = parse({"provider"}, provider={**PROVIDER, "payments": {**plain, "allowInsecure": True}})
+    assert allowed.provider.payments.rpc_url.value == "http://10.0.0.5:8545/KEY123"
 
 
 def test_block_tag_number_and_string_number():

@@ -7,7 +7,7 @@ from components.provider.paymentstate import PaymentStateProvider, default_max_r
 
 def record(block=100, chain_id=1, statuses=None, **extra):
     statuses = statuses or {"a": "funded", "b": "funded"}
-    return {"source": "evm", "rpcUrl": "https://rpc.example.org", "snapshot": None, "chainId": chain_id,
+    return {"source": "evm", "rpcHost": "https://rpc.example.org", "snapshot": None, "chainId": chain_id,
             "contract": "0x" + "cc" * 20, "providerAddress": "0x" + "dd" * 20, "block": block,
             "pods": {name: {"namespace": f"tpod-{name}", "status": s, "available": "0" if s == "exhausted" else "5"}
                      for name, s in statuses.items()},

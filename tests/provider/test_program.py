@@ -74,7 +74,7 @@ def test_an_exhausted_channel_removes_only_the_deployment_and_the_scaler(tmp_pat
 
 
 @pytest.mark.parametrize("sets, message", [
-    (["provider.payments.source=evm", "provider.payments.rpcUrl=http://127.0.0.1:9"],
+    (["provider.payments.source=evm", "provider.payments.rpcUrl=http://127.0.0.1:9/KEY123", "provider.payments.allowInsecure=true"],
      "pegasus:provider.payments.rpcUrl: eth_chainId at http://127.0.0.1:9 failed ([Errno 111] Connection refused); "
      "check the URL and provider.payments.timeoutSeconds; nothing was planned"),
     (["provider.payments.chainId=1"],
