@@ -345,9 +345,21 @@ def http_scaled_object(pod: PodManifest, ns: str) -> Optional[dict]:
     }
 
 
+# Egress a tenant never gets: the cluster's and the VPC's private ranges (other tenants,
+# Prometheus and Alertmanager, the nodes, the cloud's internal services), carrier-grade NAT,
+# and link-local (169.254.169.254 is the cloud metadata service: node credentials).
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8")
+# GKE's NodeLocal DNSCache answers on this link-local address (kubernetes.io docs, nodelocaldns).
+NODE_LOCAL_DNS = "169.254.20.10/32"
+DNS_PORTS = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
+
+
 def network_policy(pod: PodManifest, ns: str) -> dict:
     """Ingress only from the interceptor and from the pod's own namespace. A NodePort port is
-    public by design, so it alone is open to any source; every other port of the pod stays closed."""
+    public by design, so it alone is open to any source; every other port of the pod stays closed.
+    Egress: DNS (kube-system, or the node-local cache), the pod's own namespace, and public
+    addresses only: the upstream manifest has no field to declare more, and a tenant that
+    reaches private addresses reaches other tenants and the unauthenticated metrics stack."""
     rules: list[dict] = [
         {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": KEDA_NAMESPACE}},
                    "podSelector": {"matchLabels": dict(INTERCEPTOR_LABELS)}}]},
@@ -356,11 +368,17 @@ def network_policy(pod: PodManifest, ns: str) -> dict:
     tcp = [{"port": p.container_port, "protocol": "TCP"} for c in pod.containers for p in c.ports if p.tcp_node_port is not None]
     if tcp:
         rules.append({"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp})
+    egress = [
+        {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}},
+                {"ipBlock": {"cidr": NODE_LOCAL_DNS}}], "ports": DNS_PORTS},
+        {"to": [{"podSelector": {}}]},
+        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}]},
+    ]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {"name": NETWORK_POLICY_NAME, "namespace": ns, "labels": labels(pod)},
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": rules},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": rules, "egress": egress},
     }
 
 
@@ -392,7 +410,7 @@ def resource_quota(pod: PodManifest, ns: str) -> dict:
         for resource, quantity in c.requests:
             totals[resource] = totals.get(resource, 0) + _millis(quantity) * pods
     hard = {f"requests.{r}": _from_millis(m) for r, m in sorted(totals.items())}
-    hard.update({f"limits.{r}": _from_millis(totals[r]) for r in ("cpu", "memory")})
+    hard.update({f"limits.{r}": _from_millis(totals[r]) for r in ("cpu", "memory", "ephemeral-storage") if r in totals})
     claims = [v for v in pod.volumes if v.type == "VOLUME_FILESYSTEM"]
     hard["persistentvolumeclaims"] = str(len(claims))
     hard["requests.storage"] = str(sum(_storage_bytes(v.storage) for v in claims))

@@ -35,10 +35,13 @@ _IMAGE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]{1,5})?/)?[a-z0-9][a-z0-
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Resource names the scheduler and the quota understand; anything else would be an extended
 # resource nobody offers.
-RESOURCES = ("cpu", "memory", "nvidia.com/gpu")
+RESOURCES = ("cpu", "memory", "ephemeral-storage", "nvidia.com/gpu")
+# A container's scratch disk (its writable layer, logs, emptyDir) when the manifest states none:
+# without a limit one tenant fills the node's disk and the kubelet evicts its neighbours.
+DEFAULT_EPHEMERAL_BYTES = 2 * 1024**3
 # Extended resources are counted in whole units: the API server refuses a fractional request
 # and a limit that differs from the request (pkg/apis/core/validation, validateResourceRequirements).
-WHOLE_UNITS = ("nvidia.com/gpu",)
+WHOLE_UNITS = ("nvidia.com/gpu", "ephemeral-storage")
 VOLUME_TYPES = ("VOLUME_EMPTY", "VOLUME_FILESYSTEM", "VOLUME_SECRET")
 ACCESS_MODES = {"VOLUME_RW_ONE": "ReadWriteOnce", "VOLUME_RW_MANY": "ReadWriteMany"}
 # protojson also reads an enum by its number (proto/pod.proto: Volume.Type, Volume.AccessMode).
@@ -246,6 +249,8 @@ def _container(r: _Reader, raw: Any, where: str, index: int, suffix: str) -> Con
         if resource not in RESOURCES:
             raise r.fail(_join(qw, "resource"), f"{resource!r} is not one of {', '.join(RESOURCES)}")
         requests.append((resource, quantity))
+    if "ephemeral-storage" not in dict(requests):
+        requests.append(("ephemeral-storage", str(DEFAULT_EPHEMERAL_BYTES)))
     for resource in ("cpu", "memory"):
         if resource not in dict(requests):
             raise r.fail(_join(where, "resourceRequests"), f"has no {resource} request; every container states cpu and memory (they are what the pod pays for and what its quota allows)")

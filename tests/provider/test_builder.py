@@ -137,8 +137,9 @@ def test_deployment_starts_at_zero_replicas_and_is_not_awaited():
                     "ports": [{"name": "p0-80", "containerPort": 80, "protocol": "TCP"}],
                     "volumeMounts": [{"name": "data", "mountPath": "/data"},
                                      {"name": "key", "mountPath": "/etc/key", "readOnly": True, "subPath": "data"}],
-                    "resources": {"requests": {"cpu": "250m", "memory": "268435456"},
-                                  "limits": {"cpu": "250m", "memory": "268435456"}},
+                    # ephemeral-storage: the default scratch disk (the manifest states none), bounded.
+                    "resources": {"requests": {"cpu": "250m", "memory": "268435456", "ephemeral-storage": "2147483648"},
+                                  "limits": {"cpu": "250m", "memory": "268435456", "ephemeral-storage": "2147483648"}},
                     "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["NET_RAW"]}},
                 }],
                 "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "tpod-pvc-data"}},
@@ -194,15 +195,22 @@ def test_http_scaled_object_validates_against_the_pinned_crd_and_the_old_field_d
         "spec/scaleTargetRef: Additional properties are not allowed ('deployment' was unexpected)"]
 
 
-def test_network_policy_admits_the_interceptor_the_namespace_and_only_the_nodeport_port():
+def test_network_policy_admits_the_interceptor_the_namespace_and_only_the_nodeport_port_and_denies_private_egress():
     assert pb.network_policy(manifest(), NS) == {
         "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
         "metadata": {"name": "tpod-isolation", "namespace": NS, "labels": LABELS},
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [
             {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "keda"}},
                        "podSelector": {"matchLabels": {"app.kubernetes.io/component": "interceptor", "app.kubernetes.io/name": "http-add-on"}}}]},
             {"from": [{"podSelector": {}}]},
             {"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 22, "protocol": "TCP"}]},
+        ], "egress": [
+            {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}},
+                    {"ipBlock": {"cidr": "169.254.20.10/32"}}],
+             "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]},
+            {"to": [{"podSelector": {}}]},
+            {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                                                                 "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8"]}}]},
         ]},
     }
 
@@ -210,7 +218,8 @@ def test_network_policy_admits_the_interceptor_the_namespace_and_only_the_nodepo
 def test_resource_quota_from_requests_times_max_replicas_plus_the_surge():
     # 250m and 256Mi per pod, (3 replicas + 1 surge pod).
     assert pb.resource_quota(manifest(), NS)["spec"] == {"hard": {
-        "requests.cpu": "1", "requests.memory": "1073741824", "limits.cpu": "1", "limits.memory": "1073741824",
+        "requests.cpu": "1", "requests.ephemeral-storage": "8589934592", "requests.memory": "1073741824",
+        "limits.cpu": "1", "limits.memory": "1073741824", "limits.ephemeral-storage": "8589934592",
         "persistentvolumeclaims": "1", "requests.storage": "1073741824",
         "services": "2", "services.nodeports": "1", "services.loadbalancers": "0",
     }}

@@ -108,7 +108,7 @@ def test_a_gpu_limit_equals_its_request_and_the_quota_counts_requests_only():
 
 
 def test_gpus_in_amount_millis_must_be_whole_units():
-    assert manifest(gpu_doc(amountMillis=2000)).containers[0].requests[-1] == ("nvidia.com/gpu", "2")
+    assert dict(manifest(gpu_doc(amountMillis=2000)).containers[0].requests)["nvidia.com/gpu"] == "2"
     assert error(gpu_doc(amountMillis=500)) == (
         "pods/web.yaml: pod.containers[0].resourceRequests[2].amountMillis: 500 is not a whole number of nvidia.com/gpu "
         "units (0.5); nvidia.com/gpu is counted in whole units, use amount")
