@@ -21,6 +21,7 @@ from typing import Any, Optional
 
 import yaml
 
+from components.provider import signing
 from pegasus.errors import PegasusError
 
 EXTENSIONS = (".yaml", ".yml", ".json")
@@ -308,7 +309,7 @@ def parse_manifest(doc: Any, path: str, name: str, suffix: str) -> PodManifest:
         # says nothing about who pays.
         raise r.fail("", "is a bare Pod document; put it under pod: and add payment: with publisherAddress and podID")
     top = r.obj(doc, "", ("payment", "pod"), ("payment", "pod"))
-    pay = r.obj(top["payment"], "payment", ("publisherAddress", "podID"), ("publisherAddress", "podID"))
+    pay = r.obj(top["payment"], "payment", ("publisherAddress", "podID", "signature"), ("publisherAddress", "podID"))
     publisher, pod_id = str(pay["publisherAddress"]), str(pay["podID"])
     if not _ADDRESS.match(publisher):
         raise r.fail("payment.publisherAddress", f"{publisher!r} is not a 0x-prefixed 20-byte hex address")
@@ -357,6 +358,22 @@ def _check_unique(r: _Reader, values: list[str], where: str, what: str) -> None:
         seen.add(v)
 
 
+def check_signature(doc: dict, pod: PodManifest) -> None:
+    """Only the channel's publisher may name it (components/provider/signing.py): without this,
+    anyone who can add a file to the folder runs a pod on someone else's funded channel."""
+    signature = doc["payment"].get("signature")
+    fix = f"sign it with `PUBLISHER_KEY=0x... python -m components.provider.signing {pod.path}`"
+    if not signature:
+        raise ManifestError(pod.path, "payment.signature", f"is required: the channel's publisher signs the manifest; {fix}")
+    try:
+        signer = signing.signer_of(doc, str(signature))
+    except ValueError as e:
+        raise ManifestError(pod.path, "payment.signature", f"{e}; {fix}") from None
+    if signer != pod.publisher:
+        raise ManifestError(pod.path, "payment.signature", f"was made by {signer}, not by the channel's publisher {pod.publisher} "
+                            f"(or the manifest changed since it was signed); {fix}")
+
+
 def read_manifests(folder: str, base_dir: str, suffix: str) -> tuple[PodManifest, ...]:
     """Every pod manifest in `folder`, sorted by pod name. Fails on the first bad file."""
     root = os.path.join(base_dir, folder)
@@ -378,6 +395,7 @@ def read_manifests(folder: str, base_dir: str, suffix: str) -> tuple[PodManifest
             detail = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise ManifestError(path, "", f"cannot be read as {'JSON' if ext == '.json' else 'YAML'}: {detail}") from None
         pod = parse_manifest(doc, path, stem, suffix)
+        check_signature(doc, pod)
         if any(p.name == stem for p in pods):
             raise ManifestError(path, "", f"a second manifest for pod {stem!r}; keep one file per pod")
         if (pod.publisher, pod.pod_id) in pairs:

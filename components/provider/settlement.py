@@ -13,7 +13,7 @@ from components.kube.k8s_util import body
 from components.provider import settlement_builder as sb
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
-_CODE = {"settler.py": os.path.join(_HERE, "settler.py"),
+_CODE = {"settler.py": os.path.join(_HERE, "settler.py"), "secp256k1.py": os.path.join(_HERE, "secp256k1.py"),
          "keccak.py": os.path.join(_HERE, "..", "..", "pegasus", "keccak.py")}
 
 

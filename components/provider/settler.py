@@ -22,8 +22,6 @@ to sign and is never printed.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import os
 import sys
@@ -35,8 +33,10 @@ from typing import Any, Optional
 
 try:
     from pegasus.keccak import keccak256
-except ImportError:  # in the cluster: keccak.py sits next to this file
+    from components.provider.secp256k1 import address_of, sign
+except ImportError:  # in the cluster: keccak.py and secp256k1.py sit next to this file
     from keccak import keccak256  # type: ignore[no-redef]
+    from secp256k1 import address_of, sign  # type: ignore[no-redef]
 
 WITHDRAW_UP_TO = "withdrawUpTo(address,bytes32,uint256,address)"
 AVAILABLE = "available(address,address,bytes32)"
@@ -101,73 +101,6 @@ def _rlp_length(n: int, offset: int) -> bytes:
         return bytes([offset + n])
     raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
     return bytes([offset + 55 + len(raw)]) + raw
-
-
-# secp256k1 (SEC 2): y^2 = x^3 + 7 over F_p, generator G of order N.
-P = 2**256 - 2**32 - 977
-N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-G = (0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798,
-     0x483ADA7726A3C4655DA4FBFC0E1108A8FD17B448A68554199C47D08FFB10D4B8)
-
-
-def _add(a: Optional[tuple[int, int]], b: Optional[tuple[int, int]]) -> Optional[tuple[int, int]]:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    if a[0] == b[0] and (a[1] + b[1]) % P == 0:
-        return None
-    if a == b:
-        m = 3 * a[0] * a[0] * pow(2 * a[1], -1, P) % P
-    else:
-        m = (b[1] - a[1]) * pow(b[0] - a[0], -1, P) % P
-    x = (m * m - a[0] - b[0]) % P
-    return x, (m * (a[0] - x) - a[1]) % P
-
-
-def _mul(k: int, point: tuple[int, int] = G) -> tuple[int, int]:
-    out: Optional[tuple[int, int]] = None
-    while k:
-        if k & 1:
-            out = _add(out, point)
-        point = _add(point, point)  # type: ignore[assignment]
-        k >>= 1
-    assert out is not None
-    return out
-
-
-def address_of(key: int) -> str:
-    x, y = _mul(key)
-    return "0x" + keccak256(x.to_bytes(32, "big") + y.to_bytes(32, "big"))[12:].hex()
-
-
-def _nonce_k(key: int, digest: bytes) -> int:
-    """RFC 6979 deterministic nonce with HMAC-SHA256: no randomness source to get wrong."""
-    x, h = key.to_bytes(32, "big"), int.from_bytes(digest, "big") % N
-    v, k = b"\x01" * 32, b"\x00" * 32
-    k = hmac.new(k, v + b"\x00" + x + h.to_bytes(32, "big"), hashlib.sha256).digest()
-    v = hmac.new(k, v, hashlib.sha256).digest()
-    k = hmac.new(k, v + b"\x01" + x + h.to_bytes(32, "big"), hashlib.sha256).digest()
-    v = hmac.new(k, v, hashlib.sha256).digest()
-    while True:
-        v = hmac.new(k, v, hashlib.sha256).digest()
-        candidate = int.from_bytes(v, "big")
-        if 1 <= candidate < N:
-            return candidate
-        k = hmac.new(k, v + b"\x00", hashlib.sha256).digest()
-        v = hmac.new(k, v, hashlib.sha256).digest()
-
-
-def sign(key: int, digest: bytes) -> tuple[int, int, int]:
-    """(recovery id, r, s) with low s, as Ethereum requires (EIP-2)."""
-    k = _nonce_k(key, digest)
-    rx, ry = _mul(k)
-    r = rx % N
-    s = pow(k, -1, N) * (int.from_bytes(digest, "big") + r * key) % N
-    recovery = (ry & 1) | (2 if rx >= N else 0)
-    if s > N // 2:
-        s, recovery = N - s, recovery ^ 1
-    return recovery, r, s
 
 
 def signed_transaction(key: int, *, nonce: int, gas_price: int, gas: int, to: str, data: str, chain_id: int) -> str:

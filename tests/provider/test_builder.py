@@ -44,6 +44,17 @@ def doc(**pod_overrides):
     return {"payment": {"publisherAddress": PUB, "podID": POD_ID}, "pod": pod}
 
 
+# The well-known anvil/hardhat development key of PUB (account #1): tests sign with it.
+PUB_KEY = 0x59C6995E998F97A5A0044966F0945389DC9E86DAE88C7A8412F4603B6B78690D
+
+
+def signed(d):
+    from components.provider.signing import sign_manifest
+
+    d["payment"]["signature"] = sign_manifest(d, PUB_KEY)
+    return d
+
+
 def manifest(d=None):
     return parse_manifest(d or doc(), "pods/web.yaml", "web", SUFFIX)
 
@@ -286,13 +297,13 @@ def test_manifest_errors_name_the_file_and_field(mutate, message):
 def test_read_manifests_yaml_and_json_and_one_line_per_bad_file(tmp_path):
     folder = tmp_path / "pods"
     folder.mkdir()
-    (folder / "web.json").write_text(json.dumps(doc()))
+    (folder / "web.json").write_text(json.dumps(signed(doc())))
     other = doc()
     other["payment"]["podID"] = "0x" + "ee" * 32
     other["pod"]["containers"][0]["ports"][0]["hostHttpHost"] = "other"
     import yaml
 
-    (folder / "other.yaml").write_text(yaml.safe_dump(other))
+    (folder / "other.yaml").write_text(yaml.safe_dump(signed(other)))
     (folder / "README.md").write_text("not a manifest")
     assert [p.name for p in read_manifests("pods", str(tmp_path), SUFFIX)] == ["other", "web"]
     (folder / "broken.yaml").write_text("pod: [unclosed")
@@ -305,10 +316,10 @@ def test_read_manifests_yaml_and_json_and_one_line_per_bad_file(tmp_path):
 def test_two_pods_on_one_host_are_refused(tmp_path):
     folder = tmp_path / "pods"
     folder.mkdir()
-    (folder / "a.json").write_text(json.dumps(doc()))
+    (folder / "a.json").write_text(json.dumps(signed(doc())))
     twin = doc()
     twin["payment"]["podID"] = "0x" + "ee" * 32
-    (folder / "b.json").write_text(json.dumps(twin))
+    (folder / "b.json").write_text(json.dumps(signed(twin)))
     with pytest.raises(ManifestError) as e:
         read_manifests("pods", str(tmp_path), SUFFIX)
     assert str(e.value) == "pods/b.json: hostHttpHost: hello.pods.example.org is pod a's host already; every pod needs its own"

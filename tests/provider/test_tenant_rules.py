@@ -12,7 +12,7 @@ import pytest
 
 from components.provider import builder as pb
 from components.provider.manifests import ManifestError, read_manifests
-from tests.provider.test_builder import NS, SUFFIX, doc, error, manifest
+from tests.provider.test_builder import NS, SUFFIX, doc, error, manifest, signed
 
 UPSTREAM = Path(__file__).parent / "upstream"
 TRUSTED_PODS = json.loads((UPSTREAM / "trusted_pods.json").read_text())
@@ -139,7 +139,7 @@ def test_storage_in_amount_millis_is_whole_bytes_and_plans():
 
 
 def write(folder: Path, name: str, d: dict) -> None:
-    (folder / f"{name}.json").write_text(json.dumps(d))
+    (folder / f"{name}.json").write_text(json.dumps(signed(copy.deepcopy(d))))
 
 
 def test_two_pods_on_one_host_tcp_port_are_refused(tmp_path):
