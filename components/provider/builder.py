@@ -28,6 +28,7 @@ INTERCEPTOR_PORT = 8080
 # The interceptor pods' labels (the proxy Service's selector).
 INTERCEPTOR_LABELS = {"app.kubernetes.io/component": "interceptor", "app.kubernetes.io/name": "http-add-on"}
 POD_HOSTS_INGRESS = "pegasus-pod-hosts"
+CUSTOM_HOSTS_INGRESS = "pegasus-custom-hosts"
 
 NAMESPACE_PREFIX = "tpod-"
 # The original's namespace label and payment-channel annotation (pkg/kubernetes/namespaces.go).
@@ -132,6 +133,32 @@ def pod_hosts_ingress(suffix: str, ingress_class: str) -> dict:
             }],
         },
     }
+
+
+def custom_hosts_ingress(hosts: list[str], ingress_class: str) -> Optional[dict]:
+    """Pods' own domain names (not under the suffix): one rule each, to the interceptor, with
+    the same cold-start timeouts. Unlike the wildcard, adding or removing such a pod changes
+    this object, and ingress-nginx reloads once for it."""
+    if not hosts:
+        return None
+    backend = {"service": {"name": INTERCEPTOR_SERVICE, "port": {"number": INTERCEPTOR_PORT}}}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": CUSTOM_HOSTS_INGRESS, "namespace": KEDA_NAMESPACE,
+                     "labels": names.labels("pod-hosts", CUSTOM_HOSTS_INGRESS),
+                     "annotations": {names.SKIP_AWAIT: "true", **INGRESS_TIMEOUT_ANNOTATIONS}},
+        "spec": {
+            "ingressClassName": ingress_class,
+            "rules": [{"host": h, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}
+                      for h in sorted(hosts)],
+        },
+    }
+
+
+def custom_hosts(pods, suffix: str) -> list[str]:
+    return sorted(p.http_port[1].http_host for p in pods
+                  if p.http_port and not p.http_port[1].http_host.endswith("." + suffix))
 
 
 # --- tenant pods --------------------------------------------------------------------------

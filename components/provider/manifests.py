@@ -192,12 +192,14 @@ def _quantity(r: _Reader, raw: Any, where: str, whole: tuple[str, ...] = WHOLE_U
 
 
 def _host(r: _Reader, value: Any, where: str, suffix: str) -> str:
-    host = r.str(value, where).lower()
-    if host.endswith("." + suffix):
-        host = host[: -len(suffix) - 1]
-    if not _NAME.match(host) or len(host) > 63:
-        raise r.fail(where, f"{value!r} must be one DNS label (it answers as <label>.{suffix}) or end with .{suffix}")
-    return f"{host}.{suffix}"
+    """One label answers as <label>.<suffix> (the wildcard route). A full domain name is a
+    custom host, as upstream allows any hostHttpHost (pkg/kubernetes/utils.go puts it in the
+    HTTPScaledObject as given): it gets a route of its own, and its DNS is the publisher's."""
+    host = r.str(value, where).lower().rstrip(".")
+    labels = host.split(".")
+    if len(host) > 253 or not all(_NAME.match(label) and len(label) <= 63 for label in labels):
+        raise r.fail(where, f"{value!r} must be one DNS label (it answers as <label>.{suffix}) or a full domain name")
+    return host if len(labels) > 1 else f"{host}.{suffix}"
 
 
 def _container(r: _Reader, raw: Any, where: str, index: int, suffix: str) -> Container:

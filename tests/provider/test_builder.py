@@ -270,8 +270,9 @@ def test_two_http_hosts_in_one_pod_are_refused():
 
 
 @pytest.mark.parametrize("mutate, message", [
-    (lambda d: d["pod"]["containers"][0]["ports"][0].update(hostHttpHost="hello.other.org"),
-     "pod.containers[0].ports[0].hostHttpHost: 'hello.other.org' must be one DNS label (it answers as <label>.pods.example.org) or end with .pods.example.org"),
+    # A full domain name outside the suffix is a custom host (upstream takes any host); a malformed one is refused.
+    (lambda d: d["pod"]["containers"][0]["ports"][0].update(hostHttpHost="hello_world.other.org"),
+     "pod.containers[0].ports[0].hostHttpHost: 'hello_world.other.org' must be one DNS label (it answers as <label>.pods.example.org) or a full domain name"),
     (lambda d: d["pod"]["containers"][0]["image"].update(url="nginx:latest"),
      "pod.containers[0].image.url: 'nginx:latest' must be a pinned image reference: a version tag (not latest) or an @sha256 digest"),
     (lambda d: d["pod"]["volumes"][1].update(secret={"contentsString": "hunter2"}),

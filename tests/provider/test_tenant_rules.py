@@ -208,3 +208,22 @@ def test_a_bare_pod_document_is_refused_with_the_fix():
     assert TRUSTED_PODS["publisherReadsBarePod"]  # upstream reads one, but its channel lives in another file
     assert error(doc()["pod"]) == ("pods/web.yaml: is a bare Pod document; put it under pod: and add payment: with "
                                    "publisherAddress and podID")
+
+
+def test_a_custom_host_name_gets_a_route_of_its_own():
+    d = doc()
+    d["pod"]["containers"][0]["ports"][0]["hostHttpHost"] = "shop.example.com."
+    pod = manifest(d)
+    assert pb.http_scaled_object(pod, NS)["spec"]["hosts"] == ["shop.example.com"]
+    assert pb.custom_hosts([pod, manifest()], SUFFIX) == ["shop.example.com"]
+    ingress = pb.custom_hosts_ingress(["shop.example.com"], "provider-http")
+    assert ingress["spec"]["rules"] == [{"host": "shop.example.com", "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": {
+        "service": {"name": "keda-add-ons-http-interceptor-proxy", "port": {"number": 8080}}}}]}}]
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-read-timeout"] == "300"
+    assert pb.custom_hosts_ingress([], "provider-http") is None
+
+
+def test_a_custom_host_validates_as_an_ingress():
+    from tools.plan.schemas import DEFAULT_CRD_DIR, validate_object
+
+    assert validate_object(pb.custom_hosts_ingress(["shop.example.com"], "provider-http"), "1.35", DEFAULT_CRD_DIR) == []
