@@ -227,3 +227,18 @@ def test_a_custom_host_validates_as_an_ingress():
     from tools.plan.schemas import DEFAULT_CRD_DIR, validate_object
 
     assert validate_object(pb.custom_hosts_ingress(["shop.example.com"], "provider-http"), "1.35", DEFAULT_CRD_DIR) == []
+
+
+def test_tenant_health_shows_on_the_dashboard_with_metrics_kube_state_metrics_has():
+    import re
+
+    from components.provider import metering_builder as mb
+
+    known = set(json.loads((UPSTREAM / "kube_state_metrics.json").read_text())["metrics"])
+    exprs = [expr for expr, _, _ in mb.RECORDS.values()]
+    exprs += [t["expr"] for panel in mb.dashboard()["panels"] for t in panel.get("targets", [])]
+    exprs += [v.get("query", {}).get("query", "") if isinstance(v.get("query"), dict) else str(v.get("query", ""))
+              for v in mb.dashboard().get("templating", {}).get("list", [])]
+    used = {m for e in exprs for m in re.findall(r"\bkube_[a-z_]+", e)}
+    assert "kube_deployment_status_replicas_unavailable" in used
+    assert used <= known, used - known
