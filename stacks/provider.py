@@ -145,10 +145,12 @@ def deploy(settings: ProviderStackSettings) -> None:
         controller_service={"type": "LoadBalancer", "annotations": dict(LB_ANNOTATIONS[cloud])},
         opts=k8s_opts,
     )
+    funded_pods = {pod.name for pod in pods if view.channels[pod.name].status == payments.FUNDED}
+    paid_custom, unpaid = pb.split_hosts(pods, funded_pods, p.http_host_suffix)
     scaling = HttpScaling("http-scaling", host_suffix=p.http_host_suffix, ingress_class=names.PROVIDER_INGRESS.ingress_class,
                           interceptor_replicas=p.interceptor_replicas, webhooks=p.keda_webhooks,
                           ingress_dependencies=[ingress.release], charts_dir=settings.charts_dir,
-                          custom_hosts=pb.custom_hosts(pods, p.http_host_suffix), opts=k8s_opts)
+                          custom_hosts=paid_custom, unpaid_hosts=unpaid, opts=k8s_opts)
     monitoring = Monitoring("monitoring", settings.monitoring, settings.alerting, cluster.general_storage_class,
                             charts_dir=settings.charts_dir, opts=k8s_opts)
     Metering("metering", depends_on=[monitoring.release], opts=k8s_opts)

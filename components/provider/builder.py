@@ -161,6 +161,14 @@ def custom_hosts(pods, suffix: str) -> list[str]:
                   if p.http_port and not p.http_port[1].http_host.endswith("." + suffix))
 
 
+def split_hosts(pods, funded: set[str], suffix: str) -> tuple[list[str], list[str]]:
+    """(custom hosts of funded pods, every host of an exhausted pod): an exhausted pod's host
+    answers the payment-required page, so it must not also be a custom-host rule."""
+    paid = custom_hosts([p for p in pods if p.name in funded], suffix)
+    unpaid = sorted(p.http_port[1].http_host for p in pods if p.http_port and p.name not in funded)
+    return paid, unpaid
+
+
 # --- tenant pods --------------------------------------------------------------------------
 
 

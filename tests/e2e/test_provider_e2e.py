@@ -100,6 +100,9 @@ def test_an_exhausted_channel_removes_the_deployment_and_keeps_the_volume(e2e, p
     assert f"{HELLO_NS}/tpod-pvc-data" in names(e2e, "persistentvolumeclaims")
     assert f"{HELLO_NS}/tpod-secret-config" in names(e2e, "secrets")
     assert HELLO_NS in {n["metadata"]["name"] for n in e2e.cluster.get("namespaces")["items"]}
+    # Its host now answers the 402 page.
+    page = e2e.cluster.get("ingress", "payment-required", "-n", "keda")
+    assert "hello.pods.e2e.example" in {rule["host"] for rule in page["spec"]["rules"]}
     provider.preview("--expect-no-changes")
 
 

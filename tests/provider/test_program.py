@@ -140,7 +140,8 @@ def test_the_provider_stack_plans_on_a_cloud_with_the_policy_pack(sets, tmp_path
     assert "Policy check: no violations" in proc.stdout
     plan = json.loads(out.read_text())
     deployments = [r for r in plan["resources"] if r["type"] == "kubernetes:apps/v1:Deployment"]
-    assert sorted(r["name"] for r in deployments) == ["pod-game-deployment", "pod-hello-deployment", "settlement-settler"]
+    assert sorted(r["name"] for r in deployments) == ["http-scaling-payment-required", "pod-game-deployment", "pod-hello-deployment",
+                                                      "settlement-settler"]
 
 
 def test_the_http_route_and_the_release_order():
@@ -152,12 +153,12 @@ def test_the_http_route_and_the_release_order():
     assert controller["service"] == {"type": "LoadBalancer", "annotations": {}}
     assert controller["ingressClassResource"]["name"] == "provider-http"
     assert controller["ingressClassResource"]["controllerValue"] == "pegasus.saga.xyz/provider-http"
-    hosts = next(r for r in plan.by_type("kubernetes:networking.k8s.io/v1:Ingress"))
+    hosts = next(r for r in plan.by_type("kubernetes:networking.k8s.io/v1:Ingress") if r.name == "http-scaling-pod-hosts")
     assert hosts.inputs["spec"]["ingressClassName"] == "provider-http"
     keda_urn = next(r.urn for r in plan.resources if r.name == "http-scaling-keda")
     assert keda_urn in releases["keda-add-ons-http"].options["dependsOn"]
     assert releases["keda"].inputs["values"] == {"webhooks": {"enabled": True}, "metricsServer": {"enabled": True}}
     assert releases["keda-add-ons-http"].inputs["values"]["interceptor"] == {"replicas": {"min": 1}}
-    [ingress] = plan.by_type("kubernetes:networking.k8s.io/v1:Ingress")
+    [ingress] = [r for r in plan.by_type("kubernetes:networking.k8s.io/v1:Ingress") if r.name == "http-scaling-pod-hosts"]
     assert ingress.inputs["spec"]["rules"][0]["host"] == "*.pods.example.org"
     assert ingress.inputs["metadata"]["namespace"] == "keda"
