@@ -25,6 +25,10 @@ VALIDATOR_ONLY_SECTIONS = ("ingress", "karpenter", "logging", "spc", "chain", "c
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _PRICE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+# Blocks below the head that a `latest` read is pinned to: a few blocks survive the ordinary
+# reorganisations of proof-of-stake chains and their rollups, and a few minutes' delay in taking
+# an exhausted pod down costs less than removing a funded one on a block that goes away.
+DEFAULT_CONFIRMATIONS = 3
 PRICED = ("cpuSecond", "memoryByteSecond", "cpuReservedSecond", "memoryReservedByteSecond")
 
 
@@ -38,6 +42,7 @@ class PaymentsSettings:
     block_tag: Union[str, int]  # "latest" or a block number
     snapshot: Optional[str]
     timeout_seconds: int = 10
+    confirmations: int = 0  # blocks below the head a `latest` read is pinned to
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,7 @@ def _payments(parent: _Section, secret_keys: set[str]) -> PaymentsSettings:
         block_tag=block_tag,
         snapshot=snapshot,
         timeout_seconds=s.int_range("timeoutSeconds", 10, 1, 300),
+        confirmations=s.int_range("confirmations", DEFAULT_CONFIRMATIONS, 0, 1000),
     )
     s.check_unknown()
     return out

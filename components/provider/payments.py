@@ -119,8 +119,10 @@ def _quantity(value: Any, what: str, url: str) -> int:
 
 
 def read_evm(url: str, *, chain_id: int, contract: str, provider: str, block_tag: Union[str, int],
-             pods: Iterable[tuple[str, str, str]], timeout: float = 10) -> PaymentView:
-    """pods: (name, publisher, podId) of every pod."""
+             pods: Iterable[tuple[str, str, str]], timeout: float = 10, confirmations: int = 0) -> PaymentView:
+    """pods: (name, publisher, podId) of every pod. With block_tag latest, the read is pinned
+    `confirmations` blocks below the head: a deposit or withdrawal in a block that may still be
+    reorganised away decides nothing."""
     rpc = JsonRpc(url, timeout)
     url = rpc.url  # redacted from here on: it goes into messages
     answered = _quantity(rpc("eth_chainId", []), "eth_chainId", url)
@@ -128,7 +130,10 @@ def read_evm(url: str, *, chain_id: int, contract: str, provider: str, block_tag
         raise PaymentReadError(
             f"the node at {url} serves chain {answered}, not chain {chain_id}; point provider.payments.rpcUrl at a node "
             "of the payment chain (or fix provider.payments.chainId); nothing was planned", key="provider.payments.chainId")
-    block = _quantity(rpc("eth_blockNumber", []), "eth_blockNumber", url) if block_tag == "latest" else int(block_tag)
+    if block_tag == "latest":
+        block = max(0, _quantity(rpc("eth_blockNumber", []), "eth_blockNumber", url) - confirmations)
+    else:
+        block = int(block_tag)
     tag = hex(block)
     channels = {}
     for name, publisher, pod_id in pods:
@@ -185,7 +190,7 @@ def read(settings: Any, pods: Iterable[Any], base_dir: str) -> PaymentView:
                              provider=settings.provider_address, pods=triples)
     return read_evm(settings.rpc_url.value, chain_id=settings.chain_id, contract=settings.contract,
                     provider=settings.provider_address, block_tag=settings.block_tag, pods=triples,
-                    timeout=settings.timeout_seconds)
+                    timeout=settings.timeout_seconds, confirmations=settings.confirmations)
 
 
 def exhausted(view: PaymentView) -> list[str]:

@@ -214,6 +214,7 @@ KEYS: tuple[Key, ...] = (
     _k("provider.payments.providerAddress", "string", None, "provider: this provider's 0x address, the `provider` argument of available(publisher, provider, podId). Required."),
     _k("provider.payments.blockTag", "string", "latest", "provider: latest (read once, then every call pinned to that block) or a block number."),
     _k("provider.payments.snapshot", "string", None, "provider, snapshot: path of the JSON file, relative to the project. Required for snapshot."),
+    _k("provider.payments.confirmations", "integer", 3, "provider, evm: with blockTag latest, read this many blocks below the head, so that a block that may still be reorganised away decides nothing (0-1000)."),
     _k("provider.payments.timeoutSeconds", "integer", 10, "provider, evm: timeout of one JSON-RPC request."),
     _k("provider.maxRemovals", "integer", None, "provider: how many funded pods may become exhausted in one run before the PaymentState guard refuses it. Unset: a tenth of the pods funded at the last run, at least one (so one ordinary exhaustion needs no change, and a read that empties every channel of two or more pods is refused); 0 refuses any."),
     _k("provider.settlement.enabled", "boolean", False, "provider: run the settler, a one-replica Deployment in provider-settlement that withdraws what each tenant owes (metered usage x provider.pricing) from its payment channel every intervalSeconds, capped at what the channel holds."),

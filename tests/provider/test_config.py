@@ -28,7 +28,7 @@ def test_a_provider_stack_needs_no_validator_settings():
     s = parse()
     assert s.blueprint == "provider" and s.cluster.provider == "existing"
     assert s.provider.payments == PaymentsSettings("snapshot", None, 31337, "0x5fbdb2315678afecb367f032d93f642f64180aa3",
-                                                   "0x" + "dd" * 20, "latest", "chain/payments.dev.json", 10)
+                                                   "0x" + "dd" * 20, "latest", "chain/payments.dev.json", 10, 3)
     # maxRemovals unset: the guard's default limit applies (components/provider/paymentstate.py).
     assert (s.provider.manifests, s.provider.max_removals, s.provider.interceptor_replicas) == ("pods/", None, 3)
     assert s.provider.pricing.currency == "wei" and s.provider.pricing.prices["cpuSecond"] == "0"
@@ -45,7 +45,7 @@ def test_a_provider_stack_needs_no_validator_settings():
     ({**PROVIDER, "payments": {**PAYMENTS, "contract": "0x1234"}}, "pegasus:provider.payments.contract: '0x1234' is not a 0x-prefixed 20-byte hex address"),
     ({**PROVIDER, "payments": {**PAYMENTS, "blockTag": "safe"}}, "pegasus:provider.payments.blockTag: must be latest or a block number; got the string 'safe'"),
     ({**PROVIDER, "payments": {**PAYMENTS, "rpcURL": "x"}},
-     "pegasus:provider.payments.rpcURL: unknown key; the known keys of pegasus:provider.payments are source, rpcUrl, allowInsecure, chainId, contract, providerAddress, blockTag, snapshot, timeoutSeconds"),
+     "pegasus:provider.payments.rpcURL: unknown key; the known keys of pegasus:provider.payments are source, rpcUrl, allowInsecure, chainId, contract, providerAddress, blockTag, snapshot, confirmations, timeoutSeconds"),
     ({**PROVIDER, "maxRemovals": -1}, "pegasus:provider.maxRemovals: must be between 0 and 100000; got -1"),
     ({**PROVIDER, "pricing": {"cpuSecond": "-1"}}, "pegasus:provider.pricing.cpuSecond: '-1' must be a non-negative decimal number, like 0.000002"),
 ])

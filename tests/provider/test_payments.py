@@ -184,3 +184,15 @@ def test_the_guards_state_records_the_rpc_host_not_the_url():
         "providerAddress": "0x" + "dd" * 20}}}, project="pegasus", stack="t", secret_keys={"provider"})
     inputs = guard_inputs(settings, PaymentView("evm", 1, 10, {}), {})
     assert inputs["rpcHost"] == "https://rpc.example.org" and "KEY123" not in json.dumps(inputs)
+
+
+def test_a_latest_read_is_pinned_below_the_head_by_the_confirmations(chain, node):
+    a, _ = publishers(chain)
+    pod = "0x" + "77" * 32
+    chain.deposit(chain.accounts[1], pod, 500)  # in the head block
+    head = chain.block
+    view = payments.read_evm(node.url, chain_id=chain.chain_id, contract=chain.contract, provider=chain.provider,
+                             block_tag="latest", pods=[("p", a, pod)], timeout=5, confirmations=1)
+    # One block below the head: the deposit is not confirmed yet, so the channel reads empty.
+    assert (view.block, view.channels["p"].available) == (head - 1, 0)
+    assert read(chain, node, [("p", a, pod)]).channels["p"].available == 500
