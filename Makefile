@@ -18,6 +18,12 @@ venv-scan/.installed: requirements-scan.txt
 	venv-scan/bin/pip install --quiet -r requirements-scan.txt
 	touch $@
 
+# The JavaScript solc and the OpenZeppelin sources that tests/provider/test_payment_contract.py
+# compiles trusted-pods' Payment.sol with, from the lock file (no compiler download at run time).
+SOLC_DIR = tests/provider/solc
+$(SOLC_DIR)/node_modules/.package-lock.json: $(SOLC_DIR)/package.json $(SOLC_DIR)/package-lock.json
+	cd $(SOLC_DIR) && npm ci --no-audit --no-fund --silent
+
 plan: venv/.installed
 	venv/bin/python -m tools.plan --stack $(STACK)
 
@@ -26,10 +32,10 @@ plan: venv/.installed
 toolchain:
 	bash e2e/toolchain/build.sh >/dev/null
 
-test: venv/.installed venv-scan/.installed toolchain
+test: venv/.installed venv-scan/.installed $(SOLC_DIR)/node_modules/.package-lock.json toolchain
 	venv/bin/python -m pytest -q
 
-unit: venv/.installed venv-scan/.installed
+unit: venv/.installed venv-scan/.installed $(SOLC_DIR)/node_modules/.package-lock.json
 	venv/bin/python -m pytest -q -m "not e2e"
 
 e2e: venv/.installed toolchain
@@ -43,4 +49,4 @@ bench: venv/.installed
 	venv/bin/python -m bench
 
 clean:
-	rm -rf venv venv-scan .pytest_cache
+	rm -rf venv venv-scan .pytest_cache $(SOLC_DIR)/node_modules

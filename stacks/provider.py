@@ -26,6 +26,8 @@ from components.p2p.ingress import Ingress
 from components.provider.metering import Metering
 from components.monitoring.monitoring import Monitoring
 from components.provider.payment_state import PAYMENT_STATE_TYPE, PaymentState
+from components.provider.settlement import Settlement
+from components.provider import settlement_builder
 from components.provider.tenant_pod import TenantPod
 from pegasus import names
 from pegasus.config.fields import _Section, is_kubeconfig_content
@@ -104,7 +106,7 @@ def guard_inputs(settings: ProviderStackSettings, view: payments.PaymentView, na
     p = settings.provider.payments
     return {
         "source": p.source,
-        "rpcUrl": p.rpc_url,
+        "rpcHost": payments.redact(p.rpc_url.value) if p.rpc_url else None,
         "snapshot": p.snapshot,
         "chainId": view.chain_id,
         "contract": p.contract,
@@ -143,9 +145,12 @@ def deploy(settings: ProviderStackSettings) -> None:
         controller_service={"type": "LoadBalancer", "annotations": dict(LB_ANNOTATIONS[cloud])},
         opts=k8s_opts,
     )
+    funded_pods = {pod.name for pod in pods if view.channels[pod.name].status == payments.FUNDED}
+    paid_custom, unpaid = pb.split_hosts(pods, funded_pods, p.http_host_suffix)
     scaling = HttpScaling("http-scaling", host_suffix=p.http_host_suffix, ingress_class=names.PROVIDER_INGRESS.ingress_class,
                           interceptor_replicas=p.interceptor_replicas, webhooks=p.keda_webhooks,
-                          ingress_dependencies=[ingress.release], charts_dir=settings.charts_dir, opts=k8s_opts)
+                          ingress_dependencies=[ingress.release], charts_dir=settings.charts_dir,
+                          custom_hosts=paid_custom, unpaid_hosts=unpaid, opts=k8s_opts)
     monitoring = Monitoring("monitoring", settings.monitoring, settings.alerting, cluster.general_storage_class,
                             charts_dir=settings.charts_dir, opts=k8s_opts)
     Metering("metering", depends_on=[monitoring.release], opts=k8s_opts)
@@ -155,7 +160,7 @@ def deploy(settings: ProviderStackSettings) -> None:
         channel = view.channels[pod.name]
         funded = channel.status == payments.FUNDED
         ns = namespaces[pod.name]
-        TenantPod(
+        tenant = TenantPod(
             f"pod-{pod.name}", pod, namespace=ns,
             channel_annotation=pb.payment_channel_annotation(pod, view.chain_id, p.payments.contract, p.payments.provider_address),
             funded=funded, storage_class=cluster.storage_class, secrets=secrets.get(pod.name, {}), guard=guard,
@@ -167,7 +172,22 @@ def deploy(settings: ProviderStackSettings) -> None:
             "host": http[1].http_host if http else None,
             "status": channel.status,
             "available": str(channel.available),
+            "addresses": tenant.addresses,
+            # As of this run's apply: tenant Deployments are not awaited (one tenant's bad
+            # image must not fail every tenant's run), so health is reported, not enforced.
+            "readyReplicas": tenant.ready_replicas,
         }
+
+    settle = p.settlement
+    if settle.enabled:
+        # Every pod, exhausted ones too: the last ticks' usage may still be owed from what the channel holds.
+        Settlement("settlement", settlement_builder.config(
+            contract=p.payments.contract, provider=p.payments.provider_address, chain_id=view.chain_id,
+            interval_seconds=settle.interval_seconds, tolerance=settle.tolerance, transfer_to=settle.transfer_to,
+            prices=p.pricing.prices,
+            pods=[{"name": pod.name, "namespace": namespaces[pod.name], "publisher": pod.publisher, "podId": pod.pod_id}
+                  for pod in pods],
+        ), key_secret=settle.key_secret, depends_on=[guard, monitoring.release], opts=k8s_opts)
 
     c = settings.cluster
     if c.provider != "existing" or (c.kubeconfig is not None and is_kubeconfig_content(c.kubeconfig.value)):

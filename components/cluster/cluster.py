@@ -177,6 +177,7 @@ class Cluster(pulumi.ComponentResource):
             public_subnet_ids=public_ids,
             skip_default_node_group=True,
             create_oidc_provider=False,
+            vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=cb.EKS_ENABLE_NETWORK_POLICY),
             enabled_cluster_log_types=list(cb.CONTROL_PLANE_LOG_TYPES),
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type=s.support_type),
             deletion_protection=s.deletion_protection,
@@ -362,7 +363,8 @@ class Cluster(pulumi.ComponentResource):
             workload_identity_config={"workloadPool": f"{s.project}.svc.id.goog"},
             enable_legacy_abac=False,
             enable_shielded_nodes=True,
-            addons_config={"httpLoadBalancing": {"disabled": False}},
+            addons_config={"httpLoadBalancing": {"disabled": False}, "networkPolicyConfig": dict(cb.GKE_NETWORK_POLICY_ADDON)},
+            network_policy=dict(cb.GKE_NETWORK_POLICY),
             cluster_autoscaling={
                 "enabled": s.autoprovisioning.enabled,
                 "resourceLimits": [

@@ -285,6 +285,18 @@ def nlb_controller_health_check_annotations() -> dict[str, str]:
     }
 
 
+# NetworkPolicy objects are only enforced where the dataplane implements them; without this
+# every blueprint's policies (the provider's tenant fences among them) are decorative.
+# eks: the VPC CNI's network policy agent (pulumi-eks VpcCniOptions.enableNetworkPolicy).
+# gke: network policy enforcement (Container API v1 NetworkPolicy {enabled, provider: CALICO}
+# plus AddonsConfig.networkPolicyConfig). Not Dataplane V2: datapathProvider cannot change on
+# an existing cluster, so switching it would replace the cluster; enabling this is in place
+# (GKE recreates the nodes once).
+EKS_ENABLE_NETWORK_POLICY = True
+GKE_NETWORK_POLICY = {"enabled": True, "provider": "CALICO"}
+GKE_NETWORK_POLICY_ADDON = {"disabled": False}
+
+
 def coredns_configuration() -> str:
     """The CoreDNS add-on's configurationValues: its pods must fit the system nodes, which
     carry CriticalAddonsOnly with Karpenter. Explicit, so that it holds whatever the add-on's

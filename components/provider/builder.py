@@ -28,6 +28,7 @@ INTERCEPTOR_PORT = 8080
 # The interceptor pods' labels (the proxy Service's selector).
 INTERCEPTOR_LABELS = {"app.kubernetes.io/component": "interceptor", "app.kubernetes.io/name": "http-add-on"}
 POD_HOSTS_INGRESS = "pegasus-pod-hosts"
+CUSTOM_HOSTS_INGRESS = "pegasus-custom-hosts"
 
 NAMESPACE_PREFIX = "tpod-"
 # The original's namespace label and payment-channel annotation (pkg/kubernetes/namespaces.go).
@@ -38,6 +39,16 @@ HSO_NAME = "tpod-hso"
 NETWORK_POLICY_NAME = "tpod-isolation"
 QUOTA_NAME = "tpod-quota"
 DEFAULT_CONCURRENCY = 100  # the add-on's default target when a manifest names none
+# ingress-nginx closes a proxied request after proxy-read-timeout (60 s by default,
+# internal/ingress/controller/config/config.go of controller v1.15.1) and answers 504; the
+# interceptor holds a request while its pod scales up from zero (readinessTimeout unset in the
+# add-on's values: no limit), so the route must outwait a cold start: an image pull and a slow
+# boot. Annotation names: internal/ingress/annotations/proxy/main.go, integer seconds.
+COLD_START_SECONDS = 300
+INGRESS_TIMEOUT_ANNOTATIONS = {
+    "nginx.ingress.kubernetes.io/proxy-read-timeout": str(COLD_START_SECONDS),
+    "nginx.ingress.kubernetes.io/proxy-send-timeout": str(COLD_START_SECONDS),
+}
 
 
 def namespace_name(publisher: str, pod_id: str) -> str:
@@ -112,7 +123,7 @@ def pod_hosts_ingress(suffix: str, ingress_class: str) -> dict:
         # would report is the controller Service's, which the release already waits for.
         "metadata": {"name": POD_HOSTS_INGRESS, "namespace": KEDA_NAMESPACE,
                      "labels": names.labels("pod-hosts", POD_HOSTS_INGRESS),
-                     "annotations": {names.SKIP_AWAIT: "true"}},
+                     "annotations": {names.SKIP_AWAIT: "true", **INGRESS_TIMEOUT_ANNOTATIONS}},
         "spec": {
             "ingressClassName": ingress_class,
             "rules": [{
@@ -122,6 +133,40 @@ def pod_hosts_ingress(suffix: str, ingress_class: str) -> dict:
             }],
         },
     }
+
+
+def custom_hosts_ingress(hosts: list[str], ingress_class: str) -> Optional[dict]:
+    """Pods' own domain names (not under the suffix): one rule each, to the interceptor, with
+    the same cold-start timeouts. Unlike the wildcard, adding or removing such a pod changes
+    this object, and ingress-nginx reloads once for it."""
+    if not hosts:
+        return None
+    backend = {"service": {"name": INTERCEPTOR_SERVICE, "port": {"number": INTERCEPTOR_PORT}}}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {"name": CUSTOM_HOSTS_INGRESS, "namespace": KEDA_NAMESPACE,
+                     "labels": names.labels("pod-hosts", CUSTOM_HOSTS_INGRESS),
+                     "annotations": {names.SKIP_AWAIT: "true", **INGRESS_TIMEOUT_ANNOTATIONS}},
+        "spec": {
+            "ingressClassName": ingress_class,
+            "rules": [{"host": h, "http": {"paths": [{"path": "/", "pathType": "Prefix", "backend": backend}]}}
+                      for h in sorted(hosts)],
+        },
+    }
+
+
+def custom_hosts(pods, suffix: str) -> list[str]:
+    return sorted(p.http_port[1].http_host for p in pods
+                  if p.http_port and not p.http_port[1].http_host.endswith("." + suffix))
+
+
+def split_hosts(pods, funded: set[str], suffix: str) -> tuple[list[str], list[str]]:
+    """(custom hosts of funded pods, every host of an exhausted pod): an exhausted pod's host
+    answers the payment-required page, so it must not also be a custom-host rule."""
+    paid = custom_hosts([p for p in pods if p.name in funded], suffix)
+    unpaid = sorted(p.http_port[1].http_host for p in pods if p.http_port and p.name not in funded)
+    return paid, unpaid
 
 
 # --- tenant pods --------------------------------------------------------------------------
@@ -185,9 +230,10 @@ def _container(c: Container, index: int, volumes: dict[str, Volume]) -> dict:
             mounts.append(mount)
         out["volumeMounts"] = mounts
     # Limits equal to requests (Guaranteed QoS for cpu and memory): a tenant gets what its
-    # channel pays for and cannot take a neighbour's share.
+    # channel pays for and cannot take a neighbour's share. An extended resource (a GPU) must
+    # have a limit equal to its request or the API server refuses the pod.
     requests = dict(c.requests)
-    out["resources"] = {"requests": requests, "limits": {k: v for k, v in requests.items() if k in ("cpu", "memory")}}
+    out["resources"] = {"requests": requests, "limits": dict(requests)}
     # What any image tolerates: no new privileges and no raw sockets (ping, packet crafting).
     # Dropping every capability would break images that bind low ports or switch users.
     out["securityContext"] = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["NET_RAW"]}}
@@ -202,10 +248,41 @@ def _volume(v: Volume) -> dict:
     return {"name": v.name, "emptyDir": {}}
 
 
+def has_tcp(pod: PodManifest) -> bool:
+    return any(p.tcp_node_port is not None for c in pod.containers for p in c.ports)
+
+
+def min_replicas(pod: PodManifest) -> int:
+    """The fewest replicas the pod may run. The scaler wakes a pod on an HTTP request only:
+    a TCP connection to a NodePort never does, and KEDA would scale a pod with connected TCP
+    clients (players of pods/game.json) to zero when its HTTP side idles. So a pod with a TCP
+    port, like a pod without an HTTP host, never goes below one."""
+    if pod.http_port is None or has_tcp(pod):
+        return max(1, pod.replicas.min)
+    return pod.replicas.min
+
+
 def deployment_replicas(pod: PodManifest) -> int:
-    """0 for an HTTP pod: the scaler owns the count and wakes it on the first request. A pod
-    without an HTTP host has no scaler to wake it, so it runs replicas.min, at least one."""
-    return 0 if pod.http_port else max(1, pod.replicas.min)
+    """min_replicas: 0 for a pure HTTP pod that may idle (the scaler owns the count and wakes
+    it on the first request); a pod the scaler cannot wake starts at its minimum."""
+    return min_replicas(pod)
+
+
+def rollout_surge(pod: PodManifest) -> int:
+    """Extra pods a rollout runs next to the old ones: 1 (RollingUpdate, maxSurge 1), or 0
+    where a ReadWriteOnce volume forbids a second pod (Recreate). The quota leaves room for it."""
+    return 0 if _recreate(pod) else 1
+
+
+def _recreate(pod: PodManifest) -> bool:
+    return any(v.type == "VOLUME_FILESYSTEM" and v.access_mode == "ReadWriteOnce" for v in pod.volumes)
+
+
+def deployment_strategy(pod: PodManifest) -> dict:
+    if _recreate(pod):
+        # The new pod needs the volume the old one holds: it can only start once the old one is gone.
+        return {"type": "Recreate"}
+    return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": rollout_surge(pod), "maxUnavailable": 0}}
 
 
 def deployment(pod: PodManifest, ns: str) -> dict:
@@ -223,9 +300,14 @@ def deployment(pod: PodManifest, ns: str) -> dict:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": deployment_name(ns), "namespace": ns, "labels": labels(pod)},
+        # Not awaited: a tenant's crash-looping image must not fail the run that carries every
+        # other tenant's change. Its health shows in the stack's `pods` output and on the
+        # tenant dashboard (kube-state-metrics), not as a failed `up`.
+        "metadata": {"name": deployment_name(ns), "namespace": ns, "labels": labels(pod),
+                     "annotations": {names.SKIP_AWAIT: "true"}},
         "spec": {
             "replicas": deployment_replicas(pod),
+            "strategy": deployment_strategy(pod),
             "selector": {"matchLabels": selector(pod)},
             "template": {"metadata": {"labels": labels(pod)}, "spec": spec},
         },
@@ -253,6 +335,22 @@ def services(pod: PodManifest, ns: str) -> list[dict]:
     return out
 
 
+def addresses(pod: PodManifest) -> list[dict]:
+    """Where each exposed port answers, as the original's ProvisionPodResponse.addresses
+    (pkg/kubernetes/pods.go: multiaddr "http/<host>" or "tcp/<nodePort>", containerName,
+    containerPort). A TCP port's `nodePort` is None here when Kubernetes allocates it (0 in
+    the manifest): the component fills it from the Service."""
+    out = []
+    for c in pod.containers:
+        for p in c.ports:
+            if p.http_host:
+                out.append({"multiaddr": f"http/{p.http_host}", "containerName": c.name, "containerPort": p.container_port})
+            elif p.tcp_node_port is not None:
+                out.append({"service": service_name(p), "nodePort": p.tcp_node_port or None,
+                            "containerName": c.name, "containerPort": p.container_port})
+    return out
+
+
 def http_scaled_object(pod: PodManifest, ns: str) -> Optional[dict]:
     """The add-on's HTTPScaledObject in its v0.15.0 shape: scaleTargetRef names the workload
     by name/kind/apiVersion (the `deployment` field the original writes was removed in v0.9)
@@ -276,15 +374,27 @@ def http_scaled_object(pod: PodManifest, ns: str) -> Optional[dict]:
                 "service": service_name(port),
                 "port": port.service_port,
             },
-            "replicas": {"min": pod.replicas.min, "max": pod.replicas.max},
+            "replicas": {"min": min_replicas(pod), "max": pod.replicas.max},
             "scalingMetric": {"concurrency": {"targetValue": target}},
         },
     }
 
 
+# Egress a tenant never gets: the cluster's and the VPC's private ranges (other tenants,
+# Prometheus and Alertmanager, the nodes, the cloud's internal services), carrier-grade NAT,
+# and link-local (169.254.169.254 is the cloud metadata service: node credentials).
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8")
+# GKE's NodeLocal DNSCache answers on this link-local address (kubernetes.io docs, nodelocaldns).
+NODE_LOCAL_DNS = "169.254.20.10/32"
+DNS_PORTS = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
+
+
 def network_policy(pod: PodManifest, ns: str) -> dict:
     """Ingress only from the interceptor and from the pod's own namespace. A NodePort port is
-    public by design, so it alone is open to any source; every other port of the pod stays closed."""
+    public by design, so it alone is open to any source; every other port of the pod stays closed.
+    Egress: DNS (kube-system, or the node-local cache), the pod's own namespace, and public
+    addresses only: the upstream manifest has no field to declare more, and a tenant that
+    reaches private addresses reaches other tenants and the unauthenticated metrics stack."""
     rules: list[dict] = [
         {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": KEDA_NAMESPACE}},
                    "podSelector": {"matchLabels": dict(INTERCEPTOR_LABELS)}}]},
@@ -293,11 +403,17 @@ def network_policy(pod: PodManifest, ns: str) -> dict:
     tcp = [{"port": p.container_port, "protocol": "TCP"} for c in pod.containers for p in c.ports if p.tcp_node_port is not None]
     if tcp:
         rules.append({"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": tcp})
+    egress = [
+        {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}},
+                {"ipBlock": {"cidr": NODE_LOCAL_DNS}}], "ports": DNS_PORTS},
+        {"to": [{"podSelector": {}}]},
+        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": list(PRIVATE_RANGES)}}]},
+    ]
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {"name": NETWORK_POLICY_NAME, "namespace": ns, "labels": labels(pod)},
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": rules},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": rules, "egress": egress},
     }
 
 
@@ -310,20 +426,26 @@ def _from_millis(millis: int) -> str:
 
 
 def _storage_bytes(quantity: str) -> int:
+    # The manifest reader turns storage into whole bytes (an integer, no suffix); suffixes are
+    # accepted for quantities written by hand in tests.
     units = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
     digits = quantity.rstrip("kMGTi")
     return int(digits) * units[quantity[len(digits):]]
 
 
 def resource_quota(pod: PodManifest, ns: str) -> dict:
-    """What the pod may use at its maximum scale: its requests times replicas.max, its volumes'
-    storage, and its Services. Nothing else can be created in the namespace's budget."""
+    """What the pod may use at its maximum scale during a rollout: its requests times
+    (replicas.max + the rollout's surge), its volumes' storage, and its Services. Without the
+    surge a change to a pod at max replicas is refused by the quota and the rollout never
+    finishes. Extended resources have a requests.* quota only (a limits.* quota of one is
+    refused by the API server)."""
+    pods = pod.replicas.max + rollout_surge(pod)
     totals: dict[str, int] = {}
     for c in pod.containers:
         for resource, quantity in c.requests:
-            totals[resource] = totals.get(resource, 0) + _millis(quantity) * pod.replicas.max
+            totals[resource] = totals.get(resource, 0) + _millis(quantity) * pods
     hard = {f"requests.{r}": _from_millis(m) for r, m in sorted(totals.items())}
-    hard.update({f"limits.{r}": _from_millis(totals[r]) for r in ("cpu", "memory")})
+    hard.update({f"limits.{r}": _from_millis(totals[r]) for r in ("cpu", "memory", "ephemeral-storage") if r in totals})
     claims = [v for v in pod.volumes if v.type == "VOLUME_FILESYSTEM"]
     hard["persistentvolumeclaims"] = str(len(claims))
     hard["requests.storage"] = str(sum(_storage_bytes(v.storage) for v in claims))

@@ -25,19 +25,36 @@ VALIDATOR_ONLY_SECTIONS = ("ingress", "karpenter", "logging", "spc", "chain", "c
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _PRICE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+# Blocks below the head that a `latest` read is pinned to: a few blocks survive the ordinary
+# reorganisations of proof-of-stake chains and their rollups, and a few minutes' delay in taking
+# an exhausted pod down costs less than removing a funded one on a block that goes away.
+DEFAULT_CONFIRMATIONS = 3
 PRICED = ("cpuSecond", "memoryByteSecond", "cpuReservedSecond", "memoryReservedByteSecond")
 
 
 @dataclass(frozen=True)
 class PaymentsSettings:
     source: str  # evm | snapshot
-    rpc_url: Optional[str]
+    rpc_url: Optional[Secret]  # often carries an API key: never in state, logs or errors
     chain_id: int
     contract: str
     provider_address: str
     block_tag: Union[str, int]  # "latest" or a block number
     snapshot: Optional[str]
     timeout_seconds: int = 10
+    confirmations: int = 0  # blocks below the head a `latest` read is pinned to
+
+
+@dataclass(frozen=True)
+class SettlementSettings:
+    """The in-cluster settler (components/provider/settler.py). Its key and RPC URL are in a
+    Secret the operator creates (`key_secret`), never in config or state."""
+
+    enabled: bool = False
+    key_secret: str = "provider-settlement"
+    interval_seconds: int = 300
+    tolerance: int = 0  # wei: smaller withdrawals wait (gas), unless they empty the channel
+    transfer_to: Optional[str] = None  # default: the provider address itself
 
 
 @dataclass(frozen=True)
@@ -53,12 +70,15 @@ class ProviderSettings:
     manifests: str
     http_host_suffix: str
     payments: PaymentsSettings
-    max_removals: int
+    # None: the guard's default, paymentstate.default_max_removals (a tenth of the pods funded
+    # last run, at least one); an integer (0 included) overrides it.
+    max_removals: Optional[int]
     allow_block_regression: bool
     pricing: Pricing
     interceptor_replicas: int = 3
     keda_webhooks: bool = True
     secrets: Mapping[str, Secret] = field(default_factory=dict)  # "<pod>/<volume>" -> contents
+    settlement: SettlementSettings = field(default_factory=SettlementSettings)
 
 
 @dataclass(frozen=True)
@@ -85,10 +105,26 @@ def _address(s: _Section, key: str, value: Optional[str]) -> str:
     return value.lower()
 
 
-def _payments(parent: _Section) -> PaymentsSettings:
+def _rpc_url(s: _Section, url: Optional[str], secret_keys: set[str]) -> Optional[Secret]:
+    """The RPC URL is a secret (providers put API keys in it) and https unless allowInsecure:
+    over plain http anyone on the path can answer `available()` and decide which pods run."""
+    insecure = s.get("allowInsecure", bool, False)
+    if not url:
+        return None
+    if "provider" not in secret_keys:
+        raise ConfigError(s.key("rpcUrl"), "holds a secret (RPC URLs carry API keys) but was stored in plain text; set it with "
+                          "`pulumi config set --secret --path provider.payments.rpcUrl <url>`")
+    if not url.startswith("https://") and not insecure:
+        raise ConfigError(s.key("rpcUrl"), "is not an https:// URL; use https, or set provider.payments.allowInsecure true "
+                          "for a node you reach over a trusted network (a local chain)")
+    return Secret(url.rstrip("/"))
+
+
+def _payments(parent: _Section, secret_keys: set[str]) -> PaymentsSettings:
     s = _Section("provider.payments", parent.get("payments", dict, {}))
     source, rpc_url, snapshot = fields.live_or_snapshot(
         s, "evm", "rpcUrl", "the chain's JSON-RPC URL, e.g. https://rpc.example.org", "chain/payments.dev.json")
+    rpc_secret = _rpc_url(s, rpc_url if source == "evm" else None, secret_keys)
     chain_id = s.get("chainId", int)
     if chain_id is None:
         raise ConfigError(s.key("chainId"), "is required: the EVM chain ID the payment contract lives on (1 for Ethereum mainnet)")
@@ -105,13 +141,14 @@ def _payments(parent: _Section) -> PaymentsSettings:
         raise ConfigError(s.key("blockTag"), f"must be latest or a block number; got {_describe(tag)}")
     out = PaymentsSettings(
         source=source,
-        rpc_url=rpc_url.rstrip("/") if rpc_url else None,
+        rpc_url=rpc_secret,
         chain_id=chain_id,
         contract=_address(s, "contract", s.get("contract", str)),
         provider_address=_address(s, "providerAddress", s.get("providerAddress", str)),
         block_tag=block_tag,
         snapshot=snapshot,
         timeout_seconds=s.int_range("timeoutSeconds", 10, 1, 300),
+        confirmations=s.int_range("confirmations", DEFAULT_CONFIRMATIONS, 0, 1000),
     )
     s.check_unknown()
     return out
@@ -128,6 +165,26 @@ def _pricing(parent: _Section) -> Pricing:
         prices[name] = value
     s.check_unknown()
     return Pricing(currency, prices)
+
+
+def _settlement(parent: _Section) -> SettlementSettings:
+    s = _Section("provider.settlement", parent.get("settlement", dict, {}))
+    key_secret = s.get("keySecret", str, "provider-settlement")
+    if not _DNS1123.match(key_secret):
+        raise ConfigError(s.key("keySecret"), f"{key_secret!r} is not a Secret name (lowercase letters, digits and '-')")
+    tolerance = s.get("tolerance", str, "0")
+    if not tolerance.isdigit():
+        raise ConfigError(s.key("tolerance"), f"{tolerance!r} must be a whole number of wei, like 1000000000000000")
+    transfer_to = s.get("transferTo", str)
+    out = SettlementSettings(
+        enabled=s.get("enabled", bool, False),
+        key_secret=key_secret,
+        interval_seconds=s.int_range("intervalSeconds", 300, 60, 86400),
+        tolerance=int(tolerance),
+        transfer_to=_address(s, "transferTo", transfer_to) if transfer_to else None,
+    )
+    s.check_unknown()
+    return out
 
 
 def _secrets(raw: Any, secret_keys: set[str]) -> dict[str, Secret]:
@@ -160,13 +217,14 @@ def _provider(s: _Section, secrets_raw: Any, secret_keys: set[str]) -> ProviderS
     return ProviderSettings(
         manifests=manifests,
         http_host_suffix=suffix,
-        payments=_payments(s),
-        max_removals=s.int_range("maxRemovals", 0, 0, 100000),
+        payments=_payments(s, secret_keys),
+        max_removals=None if s.raw("maxRemovals") is None else s.int_range("maxRemovals", 0, 0, 100000),
         allow_block_regression=s.get("allowBlockRegression", bool, False),
         pricing=_pricing(s),
         interceptor_replicas=s.int_range("interceptorReplicas", 3, 1, 50),
         keda_webhooks=s.get("kedaWebhooks", bool, True),
         secrets=_secrets(secrets_raw, secret_keys),
+        settlement=_settlement(s),
     )
 
 

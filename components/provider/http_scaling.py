@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.provider import builder as pb
+from components.provider import payment_required_builder as prb
 from components.chain import workload_builder as wb
 from components.kube.k8s_util import body, helm_release
 
@@ -19,6 +20,7 @@ class HttpScaling(pulumi.ComponentResource):
 
     def __init__(self, name: str, *, host_suffix: str, ingress_class: str, interceptor_replicas: int, webhooks: bool,
                  ingress_dependencies: Sequence[pulumi.Resource] = (), charts_dir: Optional[str] = None,
+                 custom_hosts: Sequence[str] = (), unpaid_hosts: Sequence[str] = (),
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:provider:HttpScaling", name, None, opts)
         ns = k8s.core.v1.Namespace(f"{name}-ns", **body(wb.namespace(pb.KEDA_NAMESPACE, "autoscaling", pb.KEDA_NAMESPACE)),
@@ -29,6 +31,16 @@ class HttpScaling(pulumi.ComponentResource):
         self.addon = helm_release(f"{name}-http-addon", pb.HTTP_ADDON_CHART, pb.KEDA_NAMESPACE,
                                   pb.http_addon_values(interceptor_replicas),
                                   pulumi.ResourceOptions(parent=self, depends_on=[ns, keda]), local_dir=charts_dir)
-        k8s.networking.v1.Ingress(f"{name}-pod-hosts", **body(pb.pod_hosts_ingress(host_suffix, ingress_class)),
-                                  opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, self.addon, *ingress_dependencies]))
+        route_opts = pulumi.ResourceOptions(parent=self, depends_on=[ns, self.addon, *ingress_dependencies])
+        k8s.networking.v1.Ingress(f"{name}-pod-hosts", **body(pb.pod_hosts_ingress(host_suffix, ingress_class)), opts=route_opts)
+        custom = pb.custom_hosts_ingress(list(custom_hosts), ingress_class)
+        if custom is not None:
+            k8s.networking.v1.Ingress(f"{name}-custom-hosts", **body(custom), opts=route_opts)
+        # The page exhausted pods' hosts answer (402), and the exact-host rules to it.
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
+        k8s.apps.v1.Deployment(f"{name}-payment-required", **body(prb.deployment()), opts=in_ns)
+        k8s.core.v1.Service(f"{name}-payment-required", **body(prb.service()), opts=in_ns)
+        unpaid = prb.ingress(list(unpaid_hosts), ingress_class)
+        if unpaid is not None:
+            k8s.networking.v1.Ingress(f"{name}-payment-required-hosts", **body(unpaid), opts=route_opts)
         self.register_outputs({})

@@ -21,19 +21,33 @@ from typing import Any, Optional
 
 import yaml
 
+from components.provider import signing
 from pegasus.errors import PegasusError
 
 EXTENSIONS = (".yaml", ".yml", ".json")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
-_IMAGE = re.compile(r"^[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$")
+# An optional registry host with an optional port ("registry.local:5000/"), then the
+# repository path, a tag and/or a digest: the shapes of distribution/reference's grammar that a
+# pinned image takes. The upstream reader passes image.url through unchanged.
+_IMAGE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]{1,5})?/)?[a-z0-9][a-z0-9._/-]*"
+                    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # Resource names the scheduler and the quota understand; anything else would be an extended
 # resource nobody offers.
-RESOURCES = ("cpu", "memory", "nvidia.com/gpu")
+RESOURCES = ("cpu", "memory", "ephemeral-storage", "nvidia.com/gpu")
+# A container's scratch disk (its writable layer, logs, emptyDir) when the manifest states none:
+# without a limit one tenant fills the node's disk and the kubelet evicts its neighbours.
+DEFAULT_EPHEMERAL_BYTES = 2 * 1024**3
+# Extended resources are counted in whole units: the API server refuses a fractional request
+# and a limit that differs from the request (pkg/apis/core/validation, validateResourceRequirements).
+WHOLE_UNITS = ("nvidia.com/gpu", "ephemeral-storage")
 VOLUME_TYPES = ("VOLUME_EMPTY", "VOLUME_FILESYSTEM", "VOLUME_SECRET")
 ACCESS_MODES = {"VOLUME_RW_ONE": "ReadWriteOnce", "VOLUME_RW_MANY": "ReadWriteMany"}
+# protojson also reads an enum by its number (proto/pod.proto: Volume.Type, Volume.AccessMode).
+VOLUME_TYPE_NUMBERS = {0: "VOLUME_EMPTY", 1: "VOLUME_FILESYSTEM", 2: "VOLUME_SECRET"}
+ACCESS_MODE_NUMBERS = {0: "VOLUME_RW_ONE", 2: "VOLUME_RW_MANY"}
 MAX_NAME = 40  # Pulumi names and Service names are built from it
 
 
@@ -160,22 +174,32 @@ def _join(where: str, key: Any) -> str:
     return f"{where}.{key}" if where else str(key)
 
 
-def _quantity(r: _Reader, raw: Any, where: str) -> tuple[str, str]:
+def _quantity(r: _Reader, raw: Any, where: str, whole: tuple[str, ...] = WHOLE_UNITS) -> tuple[str, str]:
+    """(resource, Kubernetes quantity). A resource in `whole` (storage, extended resources)
+    takes amountMillis only as a whole number of units, which becomes a plain integer."""
     entry = r.obj(raw, where, ("resource", "amount", "amountMillis"), ("resource",))
     if ("amount" in entry) == ("amountMillis" in entry):
         raise r.fail(where, "needs exactly one of amount and amountMillis")
     if "amount" in entry:
         return entry["resource"], str(r.int(entry["amount"], _join(where, "amount"), 0, 2**63 - 1))
-    return entry["resource"], f"{r.int(entry['amountMillis'], _join(where, 'amountMillis'), 0, 2**63 - 1)}m"
+    millis = r.int(entry["amountMillis"], _join(where, "amountMillis"), 0, 2**63 - 1)
+    if entry["resource"] in whole:
+        if millis % 1000:
+            raise r.fail(_join(where, "amountMillis"), f"{millis} is not a whole number of {entry['resource']} units "
+                         f"({millis / 1000:g}); {entry['resource']} is counted in whole units, use amount")
+        return entry["resource"], str(millis // 1000)
+    return entry["resource"], f"{millis}m"
 
 
 def _host(r: _Reader, value: Any, where: str, suffix: str) -> str:
-    host = r.str(value, where).lower()
-    if host.endswith("." + suffix):
-        host = host[: -len(suffix) - 1]
-    if not _NAME.match(host) or len(host) > 63:
-        raise r.fail(where, f"{value!r} must be one DNS label (it answers as <label>.{suffix}) or end with .{suffix}")
-    return f"{host}.{suffix}"
+    """One label answers as <label>.<suffix> (the wildcard route). A full domain name is a
+    custom host, as upstream allows any hostHttpHost (pkg/kubernetes/utils.go puts it in the
+    HTTPScaledObject as given): it gets a route of its own, and its DNS is the publisher's."""
+    host = r.str(value, where).lower().rstrip(".")
+    labels = host.split(".")
+    if len(host) > 253 or not all(_NAME.match(label) and len(label) <= 63 for label in labels):
+        raise r.fail(where, f"{value!r} must be one DNS label (it answers as <label>.{suffix}) or a full domain name")
+    return host if len(labels) > 1 else f"{host}.{suffix}"
 
 
 def _container(r: _Reader, raw: Any, where: str, index: int, suffix: str) -> Container:
@@ -228,6 +252,8 @@ def _container(r: _Reader, raw: Any, where: str, index: int, suffix: str) -> Con
         if resource not in RESOURCES:
             raise r.fail(_join(qw, "resource"), f"{resource!r} is not one of {', '.join(RESOURCES)}")
         requests.append((resource, quantity))
+    if "ephemeral-storage" not in dict(requests):
+        requests.append(("ephemeral-storage", str(DEFAULT_EPHEMERAL_BYTES)))
     for resource in ("cpu", "memory"):
         if resource not in dict(requests):
             raise r.fail(_join(where, "resourceRequests"), f"has no {resource} request; every container states cpu and memory (they are what the pod pays for and what its quota allows)")
@@ -243,13 +269,19 @@ def _container(r: _Reader, raw: Any, where: str, index: int, suffix: str) -> Con
                      tuple(ports), tuple(env), tuple(mounts), tuple(requests))
 
 
+def _enum(value: Any, numbers: dict[int, str]) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return numbers.get(value, value)
+    return value
+
+
 def _volume(r: _Reader, raw: Any, where: str) -> Volume:
     v = r.obj(raw, where, ("name", "type", "accessMode", "filesystem", "secret"), ("name",))
     name = r.name(v["name"], _join(where, "name"))
-    kind = v.get("type", "VOLUME_EMPTY")
+    kind = _enum(v.get("type", "VOLUME_EMPTY"), VOLUME_TYPE_NUMBERS)
     if kind not in VOLUME_TYPES:
         raise r.fail(_join(where, "type"), f"must be one of {', '.join(VOLUME_TYPES)}, got {kind!r}")
-    mode = v.get("accessMode", "VOLUME_RW_ONE")
+    mode = _enum(v.get("accessMode", "VOLUME_RW_ONE"), ACCESS_MODE_NUMBERS)
     if mode not in ACCESS_MODES:
         raise r.fail(_join(where, "accessMode"), f"must be one of {', '.join(ACCESS_MODES)}, got {mode!r}")
     if "secret" in v:
@@ -260,7 +292,7 @@ def _volume(r: _Reader, raw: Any, where: str) -> Volume:
         fs = r.obj(v.get("filesystem"), _join(where, "filesystem"), ("resourceRequests",), ("resourceRequests",))
         for i, q_raw in enumerate(r.list(fs["resourceRequests"], _join(where, "filesystem.resourceRequests"))):
             qw = _join(_join(where, "filesystem.resourceRequests"), i)
-            resource, quantity = _quantity(r, q_raw, qw)
+            resource, quantity = _quantity(r, q_raw, qw, whole=("storage",))
             if resource != "storage":
                 raise r.fail(_join(qw, "resource"), f"a filesystem volume requests storage only, got {resource!r}")
             storage = quantity
@@ -273,8 +305,13 @@ def _volume(r: _Reader, raw: Any, where: str) -> Volume:
 
 def parse_manifest(doc: Any, path: str, name: str, suffix: str) -> PodManifest:
     r = _Reader(path)
+    if isinstance(doc, dict) and "containers" in doc and "pod" not in doc:
+        # A bare Pod is what the original's publisher reads from its pod file; the channel
+        # comes from a separate deployment file there (proto/deployment.proto), so a bare Pod
+        # says nothing about who pays.
+        raise r.fail("", "is a bare Pod document; put it under pod: and add payment: with publisherAddress and podID")
     top = r.obj(doc, "", ("payment", "pod"), ("payment", "pod"))
-    pay = r.obj(top["payment"], "payment", ("publisherAddress", "podID"), ("publisherAddress", "podID"))
+    pay = r.obj(top["payment"], "payment", ("publisherAddress", "podID", "signature"), ("publisherAddress", "podID"))
     publisher, pod_id = str(pay["publisherAddress"]), str(pay["podID"])
     if not _ADDRESS.match(publisher):
         raise r.fail("payment.publisherAddress", f"{publisher!r} is not a 0x-prefixed 20-byte hex address")
@@ -306,6 +343,12 @@ def parse_manifest(doc: Any, path: str, name: str, suffix: str) -> PodManifest:
     )
     if replicas.min > replicas.max:
         raise r.fail("pod.replicas.min", f"{replicas.min} is above pod.replicas.max {replicas.max}")
+    for i, v in enumerate(volumes):
+        if v.type == "VOLUME_FILESYSTEM" and v.access_mode == "ReadWriteOnce" and replicas.max > 1:
+            # A ReadWriteOnce volume attaches to one node: a second replica elsewhere fails
+            # with Multi-Attach and stays ContainerCreating.
+            raise r.fail(f"pod.volumes[{i}].accessMode", f"VOLUME_RW_ONE volume {v.name!r} cannot serve pod.replicas.max "
+                         f"{replicas.max}; set pod.replicas.max to 1 or accessMode to VOLUME_RW_MANY")
     return PodManifest(name, path, publisher.lower(), pod_id.lower(), containers, volumes, replicas)
 
 
@@ -317,12 +360,28 @@ def _check_unique(r: _Reader, values: list[str], where: str, what: str) -> None:
         seen.add(v)
 
 
+def check_signature(doc: dict, pod: PodManifest) -> None:
+    """Only the channel's publisher may name it (components/provider/signing.py): without this,
+    anyone who can add a file to the folder runs a pod on someone else's funded channel."""
+    signature = doc["payment"].get("signature")
+    fix = f"sign it with `PUBLISHER_KEY=0x... python -m components.provider.signing {pod.path}`"
+    if not signature:
+        raise ManifestError(pod.path, "payment.signature", f"is required: the channel's publisher signs the manifest; {fix}")
+    try:
+        signer = signing.signer_of(doc, str(signature))
+    except ValueError as e:
+        raise ManifestError(pod.path, "payment.signature", f"{e}; {fix}") from None
+    if signer != pod.publisher:
+        raise ManifestError(pod.path, "payment.signature", f"was made by {signer}, not by the channel's publisher {pod.publisher} "
+                            f"(or the manifest changed since it was signed); {fix}")
+
+
 def read_manifests(folder: str, base_dir: str, suffix: str) -> tuple[PodManifest, ...]:
     """Every pod manifest in `folder`, sorted by pod name. Fails on the first bad file."""
     root = os.path.join(base_dir, folder)
     if not os.path.isdir(root):
         raise ManifestError(folder, "", "is not a folder; set pegasus:provider.manifests to the folder of pod manifests")
-    pods, pairs, hosts = [], set(), {}
+    pods, pairs, hosts, node_ports = [], set(), {}, {}
     for entry in sorted(os.listdir(root)):
         stem, ext = os.path.splitext(entry)
         if ext not in EXTENSIONS or entry.startswith("."):
@@ -338,6 +397,7 @@ def read_manifests(folder: str, base_dir: str, suffix: str) -> tuple[PodManifest
             detail = str(e).splitlines()[0] if str(e) else type(e).__name__
             raise ManifestError(path, "", f"cannot be read as {'JSON' if ext == '.json' else 'YAML'}: {detail}") from None
         pod = parse_manifest(doc, path, stem, suffix)
+        check_signature(doc, pod)
         if any(p.name == stem for p in pods):
             raise ManifestError(path, "", f"a second manifest for pod {stem!r}; keep one file per pod")
         if (pod.publisher, pod.pod_id) in pairs:
@@ -348,5 +408,15 @@ def read_manifests(folder: str, base_dir: str, suffix: str) -> tuple[PodManifest
             raise ManifestError(path, "hostHttpHost", f"{host} is pod {hosts[host]}'s host already; every pod needs its own")
         if host:
             hosts[host] = stem
+        for c in pod.containers:
+            for p in c.ports:
+                if not p.tcp_node_port:
+                    continue
+                # The API server would refuse the second Service at `up`, after the first
+                # pod's objects were applied; refuse it here, before anything is declared.
+                if p.tcp_node_port in node_ports:
+                    raise ManifestError(path, f"hostTcpPort {p.tcp_node_port}",
+                                        f"is taken by {node_ports[p.tcp_node_port]}; every TCP port needs its own node port (0: any free one)")
+                node_ports[p.tcp_node_port] = f"pod {stem}'s port {p.name!r}"
         pods.append(pod)
     return tuple(pods)

@@ -64,6 +64,9 @@ def dashboard() -> dict:
         ("Memory reserved", [(f"pegasus_tenant:memory_reserved:bytes{ns}", "{{namespace}}")], "bytes"),
         ("CPU-seconds used (24h)", [(f"sum_over_time(pegasus_tenant:cpu_usage:cores{ns}[24h:1m]) * 60", "{{namespace}}")], "short"),
         ("Running replicas", [('sum by (namespace) (kube_deployment_status_replicas{namespace=~"$namespace"})', "{{namespace}}")], "short"),
+        # Tenant Deployments are not awaited by `up` (one tenant's bad image must not hold the
+        # others' changes): a tenant that does not come up shows here instead.
+        ("Unavailable replicas", [('sum by (namespace) (kube_deployment_status_replicas_unavailable{namespace=~"$namespace"})', "{{namespace}}")], "short"),
     ], [_variable("namespace", 'label_values(kube_namespace_labels{namespace=~"tpod-.+"}, namespace)')])
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Union
@@ -71,14 +72,22 @@ def selector() -> str:
     return "0x" + keccak256(SIGNATURE.encode()).hex()[:8]
 
 
+def redact(url: str) -> str:
+    """scheme://host[:port] of an RPC URL: providers' API keys sit in its path, query or userinfo."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
 class JsonRpc:
     def __init__(self, url: str, timeout: float):
-        self.url, self.timeout, self.next_id = url, timeout, 1
+        # self.url is what messages show; the full URL is used for requests only.
+        self._url, self.url, self.timeout, self.next_id = url, redact(url), timeout, 1
 
     def __call__(self, method: str, params: list) -> Any:
         body = json.dumps({"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params}).encode()
         self.next_id += 1
-        request = urllib.request.Request(self.url, data=body, headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(self._url, data=body, headers={"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 payload = json.loads(response.read())
@@ -110,15 +119,21 @@ def _quantity(value: Any, what: str, url: str) -> int:
 
 
 def read_evm(url: str, *, chain_id: int, contract: str, provider: str, block_tag: Union[str, int],
-             pods: Iterable[tuple[str, str, str]], timeout: float = 10) -> PaymentView:
-    """pods: (name, publisher, podId) of every pod."""
+             pods: Iterable[tuple[str, str, str]], timeout: float = 10, confirmations: int = 0) -> PaymentView:
+    """pods: (name, publisher, podId) of every pod. With block_tag latest, the read is pinned
+    `confirmations` blocks below the head: a deposit or withdrawal in a block that may still be
+    reorganised away decides nothing."""
     rpc = JsonRpc(url, timeout)
+    url = rpc.url  # redacted from here on: it goes into messages
     answered = _quantity(rpc("eth_chainId", []), "eth_chainId", url)
     if answered != chain_id:
         raise PaymentReadError(
             f"the node at {url} serves chain {answered}, not chain {chain_id}; point provider.payments.rpcUrl at a node "
             "of the payment chain (or fix provider.payments.chainId); nothing was planned", key="provider.payments.chainId")
-    block = _quantity(rpc("eth_blockNumber", []), "eth_blockNumber", url) if block_tag == "latest" else int(block_tag)
+    if block_tag == "latest":
+        block = max(0, _quantity(rpc("eth_blockNumber", []), "eth_blockNumber", url) - confirmations)
+    else:
+        block = int(block_tag)
     tag = hex(block)
     channels = {}
     for name, publisher, pod_id in pods:
@@ -173,9 +188,9 @@ def read(settings: Any, pods: Iterable[Any], base_dir: str) -> PaymentView:
     if settings.source == "snapshot":
         return read_snapshot(settings.snapshot, base_dir, chain_id=settings.chain_id, contract=settings.contract,
                              provider=settings.provider_address, pods=triples)
-    return read_evm(settings.rpc_url, chain_id=settings.chain_id, contract=settings.contract,
+    return read_evm(settings.rpc_url.value, chain_id=settings.chain_id, contract=settings.contract,
                     provider=settings.provider_address, block_tag=settings.block_tag, pods=triples,
-                    timeout=settings.timeout_seconds)
+                    timeout=settings.timeout_seconds, confirmations=settings.confirmations)
 
 
 def exhausted(view: PaymentView) -> list[str]:

@@ -20,6 +20,10 @@ from components.provider.manifests import PodManifest
 class TenantPod(pulumi.ComponentResource):
     namespace: str
     running: bool
+    addresses: pulumi.Output[list]
+    """Where each exposed port answers: "http/<host>" or "tcp/<allocated NodePort>"."""
+    ready_replicas: Optional[pulumi.Output[int]]
+    """Ready replicas as of this run's apply (the Deployment is not awaited; `pulumi refresh` updates it)."""
 
     def __init__(self, name: str, pod: PodManifest, *, namespace: str, channel_annotation: str, funded: bool,
                  storage_class: Optional[str], secrets: Mapping[str, Any], guard: pulumi.Resource,
@@ -32,12 +36,14 @@ class TenantPod(pulumi.ComponentResource):
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns, guard])
         k8s.networking.v1.NetworkPolicy(f"{name}-isolation", **body(pb.network_policy(pod, namespace)), opts=in_ns)
         k8s.core.v1.ResourceQuota(f"{name}-quota", **body(pb.resource_quota(pod, namespace)), opts=in_ns)
-        # The pod's data: protected and retained, so neither an exhausted channel, a removed
-        # manifest nor a `pulumi destroy` takes it.
+        # The pod's data: retained, so neither an exhausted channel, a removed manifest nor a
+        # `pulumi destroy` deletes the claim; it stays in the retained namespace until an
+        # operator deletes it. Not `protect`: Pulumi refuses to delete a protected resource even
+        # from state, so a removed manifest would fail every later run, preview included.
         claims = [
             k8s.core.v1.PersistentVolumeClaim(
                 f"{name}-{claim['metadata']['name']}", **body(claim),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, guard], protect=True, retain_on_delete=True),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, guard], retain_on_delete=True),
             )
             for claim in pb.claims(pod, namespace, storage_class)
         ]
@@ -48,15 +54,17 @@ class TenantPod(pulumi.ComponentResource):
                 string_data={"data": pulumi.Output.secret(secrets[volume.name])},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, guard], retain_on_delete=True),
             )
-        services = [k8s.core.v1.Service(f"{name}-{svc['metadata']['name']}", **body(svc), opts=in_ns)
-                    for svc in pb.services(pod, namespace)]
+        services = {svc["metadata"]["name"]: k8s.core.v1.Service(f"{name}-{svc['metadata']['name']}", **body(svc), opts=in_ns)
+                    for svc in pb.services(pod, namespace)}
+        self.addresses = pulumi.Output.all(*[self._address(a, services) for a in pb.addresses(pod)])
+        self.ready_replicas = None
         if funded:
             hso = pb.http_scaled_object(pod, namespace)
             # The scaler owns the replica count of an HTTP pod: Pulumi sets 0 once and never
             # resets what the scaler chose.
             deployment = k8s.apps.v1.Deployment(
                 f"{name}-deployment", **body(pb.deployment(pod, namespace)),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, guard, *claims, *services],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, guard, *claims, *services.values()],
                                             ignore_changes=["spec.replicas"] if hso else None),
             )
             if hso is not None:
@@ -64,4 +72,17 @@ class TenantPod(pulumi.ComponentResource):
                 k8s.apiextensions.CustomResource(
                     f"{name}-scaler", **custom_resource_args(hso),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[deployment, guard, *platform]))
-        self.register_outputs({"namespace": namespace, "running": funded})
+            self.ready_replicas = deployment.status.apply(lambda st: (st.ready_replicas or 0) if st else 0)
+        self.register_outputs({"namespace": namespace, "running": funded, "addresses": self.addresses,
+                               "readyReplicas": self.ready_replicas})
+
+    @staticmethod
+    def _address(a: dict, services: Mapping[str, k8s.core.v1.Service]) -> Any:
+        if "multiaddr" in a:
+            return a
+        rest = {k: a[k] for k in ("containerName", "containerPort")}
+        if a["nodePort"]:
+            return {"multiaddr": f"tcp/{a['nodePort']}", **rest}
+        # Allocated by Kubernetes: known once the Service exists (unknown in a preview).
+        port = services[a["service"]].spec.apply(lambda spec: spec.ports[0].node_port if spec and spec.ports else None)
+        return port.apply(lambda n: {"multiaddr": f"tcp/{n}" if n else None, **rest})

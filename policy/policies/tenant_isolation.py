@@ -7,7 +7,11 @@ A tenant pod runs a stranger's image next to other tenants' pods. Its namespace 
   namespace's own pods, the HTTP add-on's interceptor (by its namespace), and, for a public
   NodePort, any source on named ports only. A peer that admits any namespace, or an ipBlock
   without ports, opens every tenant to every other;
-- a ResourceQuota, so that one tenant cannot take the nodes' capacity from the others.
+- Egress listed too, and no egress rule that reaches every destination, a namespace other
+  than kube-system (DNS), or the private and link-local ranges (other tenants, the metrics
+  stack, the nodes, the cloud metadata service): an ipBlock of public space must except them;
+- a ResourceQuota, so that one tenant cannot take the nodes' capacity from the others, with
+  limits.ephemeral-storage: a tenant filling the node's disk gets its neighbours evicted.
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 QUOTA = "kubernetes:core/v1:ResourceQuota"
 TENANT_LABEL = "coop.comrade/trusted-pods-namespace"
 NS_NAME_LABEL = "kubernetes.io/metadata.name"
+
+# Ranges an egress ipBlock must leave out (components/provider/builder.py PRIVATE_RANGES).
+MUST_EXCEPT = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16")
+DNS_NAMESPACE = "kube-system"
 
 CONFIG_SCHEMA = u.schema(interceptorNamespace={
     "type": "string", "default": "keda",
@@ -45,6 +53,26 @@ def _peer_problem(peer, ports, interceptor_ns: str):
     return None
 
 
+def _egress_peer_problem(peer):
+    if not u.is_mapping(peer):
+        return "is not an object"
+    if "ipBlock" in peer:
+        block = u.get(peer, "ipBlock") or {}
+        cidr = str(u.get(block, "cidr") or "")
+        if cidr.endswith("/0"):
+            missing = [r for r in MUST_EXCEPT if r not in (u.get_list(block, "except") or [])]
+            if missing:
+                return f"reaches {cidr} without excepting {', '.join(missing)}"
+        return None
+    ns_selector = u.get(peer, "namespaceSelector")
+    if ns_selector is None:
+        return None if "podSelector" in peer else "selects nothing it names"
+    labels = u.get(ns_selector, "matchLabels") or {}
+    if u.get(ns_selector, "matchExpressions") or u.keys(labels) != [NS_NAME_LABEL] or labels[NS_NAME_LABEL] != DNS_NAMESPACE:
+        return f"reaches namespaces other than {DNS_NAMESPACE} (DNS)"
+    return None
+
+
 def _policy_problems(policy, interceptor_ns: str) -> list[str]:
     spec = u.get(policy.props, "spec") or {}
     problems = []
@@ -61,12 +89,23 @@ def _policy_problems(policy, interceptor_ns: str) -> list[str]:
             problem = _peer_problem(peer, ports, interceptor_ns)
             if problem:
                 problems.append(f"ingress[{i}].from[{j}] {problem}")
+    if "Egress" not in (u.get_list(spec, "policyTypes") or []):
+        problems.append("does not list Egress in spec.policyTypes; deny egress but DNS, the namespace and public addresses")
+    for i, rule in u.indexed(spec, "egress"):
+        peers = u.get_list(rule, "to")
+        if not peers:
+            problems.append(f"egress[{i}] reaches every destination; list its peers")
+            continue
+        for j, peer in enumerate(peers):
+            problem = _egress_peer_problem(peer)
+            if problem:
+                problems.append(f"egress[{i}].to[{j}] {problem}")
     return problems
 
 
 def validate(args: StackValidationArgs, report_violation) -> None:
     interceptor_ns = u.config(args, CONFIG_SCHEMA).get("interceptorNamespace") or "keda"
-    tenants, policies, quotas = [], {}, set()
+    tenants, policies, quotas = [], {}, {}
     for r in args.resources:
         with u.undecided():
             if r.resource_type == NAMESPACE and u.is_true(u.get(r.props, "metadata", "labels", TENANT_LABEL)):
@@ -74,7 +113,7 @@ def validate(args: StackValidationArgs, report_violation) -> None:
             elif r.resource_type == NETWORK_POLICY:
                 policies.setdefault(u.namespace_of(r.props), []).append(r)
             elif r.resource_type == QUOTA:
-                quotas.add(u.namespace_of(r.props))
+                quotas[u.namespace_of(r.props)] = r
     for ns in tenants:
         name = u.name_of(ns.props, ns.name)
         fences = policies.get(name, [])
@@ -85,13 +124,18 @@ def validate(args: StackValidationArgs, report_violation) -> None:
                 report_violation(f"NetworkPolicy '{u.qualified_name(fence.props, fence.name)}' of tenant namespace '{name}' {problem}", fence.urn)
         if name not in quotas:
             report_violation(f"tenant Namespace '{name}' has no ResourceQuota; bound it by the pod's requests", ns.urn)
+        elif u.get(quotas[name].props, "spec", "hard", "limits.ephemeral-storage") is None:
+            quota = quotas[name]
+            report_violation(f"ResourceQuota '{u.qualified_name(quota.props, quota.name)}' of tenant namespace '{name}' has no "
+                             "limits.ephemeral-storage; bound the pods' scratch disk", quota.urn)
 
 
 POLICY = StackValidationPolicy(
     name=NAME,
     description=(
         "Every tenant namespace (coop.comrade/trusted-pods-namespace: \"true\") has a NetworkPolicy admitting "
-        "only its own pods, the HTTP interceptor's namespace and NodePort ports, and a ResourceQuota."
+        "only its own pods, the HTTP interceptor's namespace and NodePort ports, denying egress but DNS, the "
+        "namespace and public addresses, and a ResourceQuota."
     ),
     validate=u.skip_unknown(validate),
     enforcement_level=EnforcementLevel.MANDATORY,

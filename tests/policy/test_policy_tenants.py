@@ -93,3 +93,34 @@ def test_a_binding_to_cluster_admin_is_reported_and_another_role_is_not():
         "ClusterRoleBinding 'default/provider' grants cluster-admin; bind a role with the verbs and resources the subject needs"]
     binding["roleRef"]["name"] = "view"
     assert check(no_cluster_admin.POLICY, BINDING, binding) == []
+
+
+def test_a_tenant_without_egress_rules_is_reported():
+    policy = golden_policy()
+    policy["spec"]["policyTypes"] = ["Ingress"]
+    del policy["spec"]["egress"]
+    assert [m for _, m in check_stack(ISOLATION, tenant(policy))] == [
+        f"NetworkPolicy '{NS}/tpod-isolation' of tenant namespace '{NS}' does not list Egress in spec.policyTypes; deny "
+        "egress but DNS, the namespace and public addresses"]
+
+
+def test_egress_to_everything_private_ranges_or_other_namespaces_is_reported():
+    policy = golden_policy()
+    policy["spec"]["egress"][2]["to"][0]["ipBlock"]["except"] = ["10.0.0.0/8"]
+    policy["spec"]["egress"][0]["to"][0]["namespaceSelector"] = {"matchLabels": {"kubernetes.io/metadata.name": "sagasrv-metrics"}}
+    policy["spec"]["egress"].append({"ports": [{"port": 443}]})
+    assert [m for _, m in check_stack(ISOLATION, tenant(policy))] == [
+        f"NetworkPolicy '{NS}/tpod-isolation' of tenant namespace '{NS}' egress[0].to[0] reaches namespaces other than kube-system (DNS)",
+        f"NetworkPolicy '{NS}/tpod-isolation' of tenant namespace '{NS}' egress[2].to[0] reaches 0.0.0.0/0 without excepting "
+        "172.16.0.0/12, 192.168.0.0/16, 169.254.0.0/16",
+        f"NetworkPolicy '{NS}/tpod-isolation' of tenant namespace '{NS}' egress[3] reaches every destination; list its peers",
+    ]
+
+
+def test_a_quota_without_an_ephemeral_storage_limit_is_reported():
+    resources = tenant()
+    quota = next(r for r in resources if r["type"] == QUOTA)
+    del quota["props"]["spec"]["hard"]["limits.ephemeral-storage"]
+    assert check_stack(ISOLATION, resources) == [(
+        f.urn(QUOTA, "quota"),
+        f"ResourceQuota '{NS}/tpod-quota' of tenant namespace '{NS}' has no limits.ephemeral-storage; bound the pods' scratch disk")]

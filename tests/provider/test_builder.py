@@ -33,13 +33,26 @@ def doc(**pod_overrides):
             "resourceRequests": [{"resource": "cpu", "amountMillis": 250}, {"resource": "memory", "amount": "268435456"}],
         }],
         "volumes": [
-            {"name": "data", "type": "VOLUME_FILESYSTEM", "filesystem": {"resourceRequests": [{"resource": "storage", "amount": 1073741824}]}},
+            # RW_MANY: a ReadWriteOnce volume cannot serve replicas.max 3 (see the RWO tests).
+            {"name": "data", "type": "VOLUME_FILESYSTEM", "accessMode": "VOLUME_RW_MANY",
+             "filesystem": {"resourceRequests": [{"resource": "storage", "amount": 1073741824}]}},
             {"name": "key", "type": "VOLUME_SECRET"},
         ],
         "replicas": {"min": 0, "max": 3, "targetPendingRequests": 5},
         **pod_overrides,
     }
     return {"payment": {"publisherAddress": PUB, "podID": POD_ID}, "pod": pod}
+
+
+# The well-known anvil/hardhat development key of PUB (account #1): tests sign with it.
+PUB_KEY = 0x59C6995E998F97A5A0044966F0945389DC9E86DAE88C7A8412F4603B6B78690D
+
+
+def signed(d):
+    from components.provider.signing import sign_manifest
+
+    d["payment"]["signature"] = sign_manifest(d, PUB_KEY)
+    return d
 
 
 def manifest(d=None):
@@ -109,12 +122,21 @@ def test_namespace_object_carries_the_payment_channel():
     }
 
 
-def test_deployment_starts_at_zero_replicas():
-    assert pb.deployment(manifest(), NS) == {
+def http_only():
+    """doc() without its TCP port: a pure HTTP pod, which may idle at zero."""
+    d = doc()
+    d["pod"]["containers"][0]["ports"] = d["pod"]["containers"][0]["ports"][:1]
+    return manifest(d)
+
+
+def test_deployment_starts_at_zero_replicas_and_is_not_awaited():
+    assert pb.deployment(http_only(), NS) == {
         "apiVersion": "apps/v1", "kind": "Deployment",
-        "metadata": {"name": pb.deployment_name(NS), "namespace": NS, "labels": LABELS},
+        "metadata": {"name": pb.deployment_name(NS), "namespace": NS, "labels": LABELS,
+                     "annotations": {"pulumi.com/skipAwait": "true"}},
         "spec": {
             "replicas": 0,
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
             "selector": {"matchLabels": SELECTOR},
             "template": {"metadata": {"labels": LABELS}, "spec": {
                 "automountServiceAccountToken": False,
@@ -123,12 +145,12 @@ def test_deployment_starts_at_zero_replicas():
                 "hostAliases": [{"ip": "127.0.0.1", "hostnames": ["web"]}],
                 "containers": [{
                     "name": "web", "image": "nginx:1.27.3",
-                    "ports": [{"name": "p0-80", "containerPort": 80, "protocol": "TCP"},
-                              {"name": "p0-22", "containerPort": 22, "protocol": "TCP"}],
+                    "ports": [{"name": "p0-80", "containerPort": 80, "protocol": "TCP"}],
                     "volumeMounts": [{"name": "data", "mountPath": "/data"},
                                      {"name": "key", "mountPath": "/etc/key", "readOnly": True, "subPath": "data"}],
-                    "resources": {"requests": {"cpu": "250m", "memory": "268435456"},
-                                  "limits": {"cpu": "250m", "memory": "268435456"}},
+                    # ephemeral-storage: the default scratch disk (the manifest states none), bounded.
+                    "resources": {"requests": {"cpu": "250m", "memory": "268435456", "ephemeral-storage": "2147483648"},
+                                  "limits": {"cpu": "250m", "memory": "268435456", "ephemeral-storage": "2147483648"}},
                     "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["NET_RAW"]}},
                 }],
                 "volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": "tpod-pvc-data"}},
@@ -161,7 +183,7 @@ def test_services_clusterip_for_http_and_nodeport_for_tcp():
 
 
 def test_http_scaled_object_in_the_add_on_0_15_shape():
-    assert pb.http_scaled_object(manifest(), NS) == {
+    assert pb.http_scaled_object(http_only(), NS) == {
         "apiVersion": "http.keda.sh/v1alpha1", "kind": "HTTPScaledObject",
         "metadata": {"name": "tpod-hso", "namespace": NS, "labels": LABELS},
         "spec": {
@@ -184,22 +206,31 @@ def test_http_scaled_object_validates_against_the_pinned_crd_and_the_old_field_d
         "spec/scaleTargetRef: Additional properties are not allowed ('deployment' was unexpected)"]
 
 
-def test_network_policy_admits_the_interceptor_the_namespace_and_only_the_nodeport_port():
+def test_network_policy_admits_the_interceptor_the_namespace_and_only_the_nodeport_port_and_denies_private_egress():
     assert pb.network_policy(manifest(), NS) == {
         "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
         "metadata": {"name": "tpod-isolation", "namespace": NS, "labels": LABELS},
-        "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "ingress": [
             {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "keda"}},
                        "podSelector": {"matchLabels": {"app.kubernetes.io/component": "interceptor", "app.kubernetes.io/name": "http-add-on"}}}]},
             {"from": [{"podSelector": {}}]},
             {"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 22, "protocol": "TCP"}]},
+        ], "egress": [
+            {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}},
+                    {"ipBlock": {"cidr": "169.254.20.10/32"}}],
+             "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]},
+            {"to": [{"podSelector": {}}]},
+            {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                                                                 "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8"]}}]},
         ]},
     }
 
 
-def test_resource_quota_from_requests_times_max_replicas():
+def test_resource_quota_from_requests_times_max_replicas_plus_the_surge():
+    # 250m and 256Mi per pod, (3 replicas + 1 surge pod).
     assert pb.resource_quota(manifest(), NS)["spec"] == {"hard": {
-        "requests.cpu": "750m", "requests.memory": "805306368", "limits.cpu": "750m", "limits.memory": "805306368",
+        "requests.cpu": "1", "requests.ephemeral-storage": "8589934592", "requests.memory": "1073741824",
+        "limits.cpu": "1", "limits.memory": "1073741824", "limits.ephemeral-storage": "8589934592",
         "persistentvolumeclaims": "1", "requests.storage": "1073741824",
         "services": "2", "services.nodeports": "1", "services.loadbalancers": "0",
     }}
@@ -209,7 +240,7 @@ def test_claims_skip_await_and_use_the_class():
     assert pb.claims(manifest(), NS, "retained") == [{
         "apiVersion": "v1", "kind": "PersistentVolumeClaim",
         "metadata": {"name": "tpod-pvc-data", "namespace": NS, "labels": LABELS, "annotations": {"pulumi.com/skipAwait": "true"}},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1073741824"}}, "storageClassName": "retained"},
+        "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1073741824"}}, "storageClassName": "retained"},
     }]
 
 
@@ -239,8 +270,9 @@ def test_two_http_hosts_in_one_pod_are_refused():
 
 
 @pytest.mark.parametrize("mutate, message", [
-    (lambda d: d["pod"]["containers"][0]["ports"][0].update(hostHttpHost="hello.other.org"),
-     "pod.containers[0].ports[0].hostHttpHost: 'hello.other.org' must be one DNS label (it answers as <label>.pods.example.org) or end with .pods.example.org"),
+    # A full domain name outside the suffix is a custom host (upstream takes any host); a malformed one is refused.
+    (lambda d: d["pod"]["containers"][0]["ports"][0].update(hostHttpHost="hello_world.other.org"),
+     "pod.containers[0].ports[0].hostHttpHost: 'hello_world.other.org' must be one DNS label (it answers as <label>.pods.example.org) or a full domain name"),
     (lambda d: d["pod"]["containers"][0]["image"].update(url="nginx:latest"),
      "pod.containers[0].image.url: 'nginx:latest' must be a pinned image reference: a version tag (not latest) or an @sha256 digest"),
     (lambda d: d["pod"]["volumes"][1].update(secret={"contentsString": "hunter2"}),
@@ -266,13 +298,13 @@ def test_manifest_errors_name_the_file_and_field(mutate, message):
 def test_read_manifests_yaml_and_json_and_one_line_per_bad_file(tmp_path):
     folder = tmp_path / "pods"
     folder.mkdir()
-    (folder / "web.json").write_text(json.dumps(doc()))
+    (folder / "web.json").write_text(json.dumps(signed(doc())))
     other = doc()
     other["payment"]["podID"] = "0x" + "ee" * 32
     other["pod"]["containers"][0]["ports"][0]["hostHttpHost"] = "other"
     import yaml
 
-    (folder / "other.yaml").write_text(yaml.safe_dump(other))
+    (folder / "other.yaml").write_text(yaml.safe_dump(signed(other)))
     (folder / "README.md").write_text("not a manifest")
     assert [p.name for p in read_manifests("pods", str(tmp_path), SUFFIX)] == ["other", "web"]
     (folder / "broken.yaml").write_text("pod: [unclosed")
@@ -285,10 +317,10 @@ def test_read_manifests_yaml_and_json_and_one_line_per_bad_file(tmp_path):
 def test_two_pods_on_one_host_are_refused(tmp_path):
     folder = tmp_path / "pods"
     folder.mkdir()
-    (folder / "a.json").write_text(json.dumps(doc()))
+    (folder / "a.json").write_text(json.dumps(signed(doc())))
     twin = doc()
     twin["payment"]["podID"] = "0x" + "ee" * 32
-    (folder / "b.json").write_text(json.dumps(twin))
+    (folder / "b.json").write_text(json.dumps(signed(twin)))
     with pytest.raises(ManifestError) as e:
         read_manifests("pods", str(tmp_path), SUFFIX)
     assert str(e.value) == "pods/b.json: hostHttpHost: hello.pods.example.org is pod a's host already; every pod needs its own"

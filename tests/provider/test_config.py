@@ -28,8 +28,9 @@ def test_a_provider_stack_needs_no_validator_settings():
     s = parse()
     assert s.blueprint == "provider" and s.cluster.provider == "existing"
     assert s.provider.payments == PaymentsSettings("snapshot", None, 31337, "0x5fbdb2315678afecb367f032d93f642f64180aa3",
-                                                   "0x" + "dd" * 20, "latest", "chain/payments.dev.json", 10)
-    assert (s.provider.manifests, s.provider.max_removals, s.provider.interceptor_replicas) == ("pods/", 0, 3)
+                                                   "0x" + "dd" * 20, "latest", "chain/payments.dev.json", 10, 3)
+    # maxRemovals unset: the guard's default limit applies (components/provider/paymentstate.py).
+    assert (s.provider.manifests, s.provider.max_removals, s.provider.interceptor_replicas) == ("pods/", None, 3)
     assert s.provider.pricing.currency == "wei" and s.provider.pricing.prices["cpuSecond"] == "0"
 
 
@@ -44,12 +45,27 @@ def test_a_provider_stack_needs_no_validator_settings():
     ({**PROVIDER, "payments": {**PAYMENTS, "contract": "0x1234"}}, "pegasus:provider.payments.contract: '0x1234' is not a 0x-prefixed 20-byte hex address"),
     ({**PROVIDER, "payments": {**PAYMENTS, "blockTag": "safe"}}, "pegasus:provider.payments.blockTag: must be latest or a block number; got the string 'safe'"),
     ({**PROVIDER, "payments": {**PAYMENTS, "rpcURL": "x"}},
-     "pegasus:provider.payments.rpcURL: unknown key; the known keys of pegasus:provider.payments are source, rpcUrl, chainId, contract, providerAddress, blockTag, snapshot, timeoutSeconds"),
+     "pegasus:provider.payments.rpcURL: unknown key; the known keys of pegasus:provider.payments are source, rpcUrl, allowInsecure, chainId, contract, providerAddress, blockTag, snapshot, confirmations, timeoutSeconds"),
     ({**PROVIDER, "maxRemovals": -1}, "pegasus:provider.maxRemovals: must be between 0 and 100000; got -1"),
     ({**PROVIDER, "pricing": {"cpuSecond": "-1"}}, "pegasus:provider.pricing.cpuSecond: '-1' must be a non-negative decimal number, like 0.000002"),
 ])
 def test_provider_errors(provider, message):
     assert error(provider=provider) == message
+
+
+def test_the_rpc_url_is_a_secret_and_https_unless_allowed():
+    evm = {**PAYMENTS, "source": "evm", "rpcUrl": "https://rpc.example.org/v3/KEY123/"}
+    assert error(provider={**PROVIDER, "payments": evm}) == (
+        "pegasus:provider.payments.rpcUrl: holds a secret (RPC URLs carry API keys) but was stored in plain text; set it "
+        "with `pulumi config set --secret --path provider.payments.rpcUrl <url>`")
+    url = parse({"provider"}, provider={**PROVIDER, "payments": evm}).provider.payments.rpc_url
+    assert url.value == "https://rpc.example.org/v3/KEY123" and "KEY123" not in repr(url)
+    plain = {**evm, "rpcUrl": "http://10.0.0.5:8545/KEY123"}
+    message = error({"provider"}, provider={**PROVIDER, "payments": plain})
+    assert message == ("pegasus:provider.payments.rpcUrl: is not an https:// URL; use https, or set "
+                       "provider.payments.allowInsecure true for a node you reach over a trusted network (a local chain)")
+    allowed = parse({"provider"}, provider={**PROVIDER, "payments": {**plain, "allowInsecure": True}})
+    assert allowed.provider.payments.rpc_url.value == "http://10.0.0.5:8545/KEY123"
 
 
 def test_block_tag_number_and_string_number():
@@ -86,9 +102,9 @@ def test_every_provider_key_in_the_reference_is_read(monkeypatch):
     parse()
     documented = {k.path for k in config.KEYS if k.path.split(".")[0] == "provider"}
     read = {k for k in read if k.startswith("provider.")}
-    # pricing and payments are objects whose fields nested sections read.
+    # pricing, payments and settlement are objects whose fields nested sections read.
     pricing = {f"provider.pricing.{p}" for p in ("currency", "cpuSecond", "memoryByteSecond", "cpuReservedSecond", "memoryReservedByteSecond")}
-    assert read - {"provider.payments"} - pricing == documented
+    assert read - {"provider.payments", "provider.settlement"} - pricing == documented
 
 
 def test_the_example_stack_file_parses():

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from components.provider.paymentstate import PaymentStateProvider, guard_failures
+from components.provider.paymentstate import PaymentStateProvider, default_max_removals, guard_failures
 
 
 def record(block=100, chain_id=1, statuses=None, **extra):
     statuses = statuses or {"a": "funded", "b": "funded"}
-    return {"source": "evm", "rpcUrl": "https://rpc.example.org", "snapshot": None, "chainId": chain_id,
+    return {"source": "evm", "rpcHost": "https://rpc.example.org", "snapshot": None, "chainId": chain_id,
             "contract": "0x" + "cc" * 20, "providerAddress": "0x" + "dd" * 20, "block": block,
             "pods": {name: {"namespace": f"tpod-{name}", "status": s, "available": "0" if s == "exhausted" else "5"}
                      for name, s in statuses.items()},
@@ -45,7 +45,7 @@ def test_more_exhausted_pods_than_max_removals_are_refused():
         "pods",
         "2 funded pod(s) would be removed as exhausted in one run (a, b), more than provider.maxRemovals=1 allows. "
         "A wrong contract or provider address reads every channel as empty. If the channels really ran dry, run once "
-        "with `pulumi config set --path provider.maxRemovals 2`, then set it back; only their Deployments and scalers "
+        "with `pulumi config set --path provider.maxRemovals 2`, then remove it again; only their Deployments and scalers "
         "go, namespaces, volumes and Secrets stay.",
     )]
     assert reasons(record(), record(statuses={"a": "exhausted", "b": "funded"}, maxRemovals=1)) == []
@@ -64,3 +64,36 @@ def test_the_record_is_never_replaced_and_keeps_its_inputs():
     assert outs["block"] == 100 and (outs["fundedCount"], outs["exhaustedCount"]) == (1, 1)
     check = provider.check(record(), record(block=1))
     assert [f.property for f in check.failures] == ["block"]
+
+
+def test_unset_max_removals_lets_an_ordinary_exhaustion_through():
+    # maxRemovals unset (None): one pod of two running dry is an ordinary run, no config change.
+    assert reasons(record(), record(statuses={"a": "exhausted", "b": "funded"}, maxRemovals=None)) == []
+    # The only funded pod running dry is allowed too: at least one.
+    assert reasons(record(statuses={"a": "funded"}), record(statuses={"a": "exhausted"}, maxRemovals=None)) == []
+
+
+def test_unset_max_removals_still_refuses_a_read_that_empties_every_channel():
+    news = record(statuses={"a": "exhausted", "b": "exhausted"}, maxRemovals=None)
+    assert reasons(record(), news) == [(
+        "pods",
+        "2 funded pod(s) would be removed as exhausted in one run (a, b), more than the default limit of 1 (a tenth of "
+        "the 2 pods funded last run, at least one; provider.maxRemovals unset) allows. A wrong contract or provider "
+        "address reads every channel as empty. If the channels really ran dry, run once with "
+        "`pulumi config set --path provider.maxRemovals 2`, then remove it again; only their Deployments and scalers "
+        "go, namespaces, volumes and Secrets stay.",
+    )]
+
+
+def test_the_default_limit_is_a_tenth_and_always_fewer_than_all():
+    assert [default_max_removals(n) for n in (0, 1, 2, 9, 10, 19, 20, 105)] == [1, 1, 1, 1, 1, 1, 2, 10]
+    assert all(default_max_removals(n) < n for n in range(2, 500))
+    many = {f"p{i}": "funded" for i in range(30)}
+    three_dry = {**many, "p0": "exhausted", "p1": "exhausted", "p2": "exhausted"}
+    four_dry = {**three_dry, "p3": "exhausted"}
+    assert reasons(record(statuses=many), record(statuses=three_dry, maxRemovals=None)) == []
+    assert [p for p, _ in reasons(record(statuses=many), record(statuses=four_dry, maxRemovals=None))] == ["pods"]
+
+
+def test_an_explicit_zero_still_refuses_any_removal():
+    assert [p for p, _ in reasons(record(), record(statuses={"a": "exhausted", "b": "funded"}, maxRemovals=0))] == ["pods"]

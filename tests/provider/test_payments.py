@@ -151,7 +151,7 @@ def test_a_node_behind_the_last_applied_block_is_refused_before_anything_is_decl
     a, _ = publishers(chain)
     settings = config.parse({"blueprint": "provider", "provider": {"httpHostSuffix": "pods.example.org", "payments": {
         "source": "evm", "rpcUrl": node.url, "chainId": chain.chain_id, "contract": chain.contract,
-        "providerAddress": chain.provider}}}, project="pegasus", stack="t")
+        "providerAddress": chain.provider, "allowInsecure": True}}}, project="pegasus", stack="t", secret_keys={"provider"})
     applied = read(chain, node, [("a", a, POD_A)])
     state = {"urn": {"type": PAYMENT_STATE_TYPE, "outputs": {"block": applied.block, "chainId": applied.chain_id}}}
     lagging = read(chain, node, [("a", a, POD_A)], block_tag=applied.block - 1)  # a node one block behind
@@ -162,3 +162,37 @@ def test_a_node_behind_the_last_applied_block_is_refused_before_anything_is_decl
     check_against_last_run(settings, applied, state)  # the same block again is fine
     assert [f.property for f in guard_failures({"pods": {}, "block": applied.block, "chainId": applied.chain_id},
                                                {"pods": {}, "block": lagging.block, "chainId": lagging.chain_id})] == ["block"]
+
+
+def test_errors_name_the_node_by_host_never_by_its_secret_path():
+    from components.provider.payments import read_evm, redact
+
+    assert redact("https://user:pw@mainnet.example.org:8443/v3/KEY123?apikey=KEY456") == "https://mainnet.example.org:8443"
+    with pytest.raises(PaymentReadError) as e:
+        read_evm("http://127.0.0.1:9/v3/KEY123", chain_id=1, contract="0x" + "cc" * 20, provider="0x" + "dd" * 20,
+                 block_tag="latest", pods=[], timeout=2)
+    assert "KEY123" not in str(e.value) and str(e.value).startswith("pegasus:provider.payments.rpcUrl: eth_chainId at http://127.0.0.1:9 failed")
+
+
+def test_the_guards_state_records_the_rpc_host_not_the_url():
+    from pegasus import config
+    from components.provider.payments import PaymentView
+    from stacks.provider import guard_inputs
+
+    settings = config.parse({"blueprint": "provider", "provider": {"httpHostSuffix": "pods.example.org", "payments": {
+        "source": "evm", "rpcUrl": "https://rpc.example.org/v3/KEY123", "chainId": 1, "contract": "0x" + "cc" * 20,
+        "providerAddress": "0x" + "dd" * 20}}}, project="pegasus", stack="t", secret_keys={"provider"})
+    inputs = guard_inputs(settings, PaymentView("evm", 1, 10, {}), {})
+    assert inputs["rpcHost"] == "https://rpc.example.org" and "KEY123" not in json.dumps(inputs)
+
+
+def test_a_latest_read_is_pinned_below_the_head_by_the_confirmations(chain, node):
+    a, _ = publishers(chain)
+    pod = "0x" + "77" * 32
+    chain.deposit(chain.accounts[1], pod, 500)  # in the head block
+    head = chain.block
+    view = payments.read_evm(node.url, chain_id=chain.chain_id, contract=chain.contract, provider=chain.provider,
+                             block_tag="latest", pods=[("p", a, pod)], timeout=5, confirmations=1)
+    # One block below the head: the deposit is not confirmed yet, so the channel reads empty.
+    assert (view.block, view.channels["p"].available) == (head - 1, 0)
+    assert read(chain, node, [("p", a, pod)]).channels["p"].available == 500

@@ -1,0 +1,91 @@
+"""The settlement Deployment (components/provider/settler.py is its code): pure builders.
+
+One replica in its own namespace, Recreate (two copies would race on the provider account's
+nonce), a stock Python image running the settler from a ConfigMap. The provider's key and the
+RPC URL come from a Secret the operator creates in that namespace (`kubectl create secret`),
+referenced by name only: neither ever enters the Pulumi program, its state or its logs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Mapping, Sequence
+
+from components.provider.metering_builder import INTERVAL, RECORDS
+from pegasus import names
+
+NAMESPACE = "provider-settlement"
+NAME = "settler"
+CODE_DIR = "/opt/settler"
+KEY_FIELD, RPC_FIELD = "privateKey", "rpcUrl"
+# A Docker Official Image, pinned by version tag; the settler needs the standard library only.
+IMAGE = "python:3.12.8-slim-bookworm"
+# kube-prometheus-stack 88.5.3: Service "<fullname>-prometheus" (templates/prometheus/service.yaml,
+# fullname is KPS_FULLNAME) on prometheus.service.port 9090 (values.yaml).
+PROMETHEUS_URL = f"http://kps-prometheus.{names.METRICS_NAMESPACE}.svc:9090"
+assert INTERVAL == "1m"  # settler.metered integrates the rules at a 60 s step
+
+
+def config(*, contract: str, provider: str, chain_id: int, interval_seconds: int, tolerance: int, transfer_to: str | None,
+           prices: Mapping[str, str], pods: Sequence[Mapping[str, str]]) -> dict:
+    """settler.py's config.json. pods: name, namespace, publisher, podId of every funded or
+    exhausted pod (an exhausted channel may still hold what the last ticks owe)."""
+    return {
+        "contract": contract, "provider": provider, "chainId": chain_id, "intervalSeconds": interval_seconds,
+        "tolerance": str(tolerance), "transferTo": transfer_to, "prometheus": PROMETHEUS_URL,
+        "records": {price: record for record, (_, _, price) in RECORDS.items()},
+        "prices": dict(prices), "pods": [dict(p) for p in pods],
+    }
+
+
+def namespace() -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": NAMESPACE, "labels": {**names.labels("settlement", NAME, name=NAMESPACE),
+                                                       "pod-security.kubernetes.io/enforce": "restricted"}}}
+
+
+def configmap(cfg: dict, code: Mapping[str, str]) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": names.labels("settlement", NAME)},
+            "data": {"config.json": json.dumps(cfg, indent=2, sort_keys=True), **code}}
+
+
+def deployment(cm: dict, key_secret: str) -> dict:
+    digest = hashlib.sha256(json.dumps(cm["data"], sort_keys=True).encode()).hexdigest()[:16]
+    labels = names.labels("settlement", NAME)
+
+    def secret_env(env: str, field: str) -> dict:
+        return {"name": env, "valueFrom": {"secretKeyRef": {"name": key_secret, "key": field}}}
+
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        # Not awaited: a missing Secret or an unreachable node must not fail the tenants' run.
+        "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": labels, "annotations": {names.SKIP_AWAIT: "true"}},
+        "spec": {
+            "replicas": 1,
+            "strategy": {"type": "Recreate"},
+            "selector": {"matchLabels": names.selector("settlement", NAME)},
+            "template": {
+                # A new config (pods, prices) restarts the settler.
+                "metadata": {"labels": labels, "annotations": {"pegasus.saga.xyz/config-hash": digest}},
+                "spec": {
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534,
+                                        "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [{
+                        "name": NAME, "image": IMAGE,
+                        "command": ["python", "-u", f"{CODE_DIR}/settler.py"],
+                        "env": [{"name": "SETTLER_CONFIG", "value": f"{CODE_DIR}/config.json"},
+                                secret_env("PROVIDER_KEY", KEY_FIELD), secret_env("RPC_URL", RPC_FIELD)],
+                        "volumeMounts": [{"name": "code", "mountPath": CODE_DIR, "readOnly": True}],
+                        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
+                        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                            "capabilities": {"drop": ["ALL"]}},
+                    }],
+                    "volumes": [{"name": "code", "configMap": {"name": NAME}}],
+                },
+            },
+        },
+    }
