@@ -159,7 +159,8 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
         cluster_name=region.cluster.name if region.cluster else f"{testnet.name}-{region.name}",
         lb_dependencies=cluster.lb_dependencies if cluster else [], gcp=cluster.gke if cluster else None,
         shard_lb_annotations=shard_lb_annotations, namespace_labels=namespace_labels, release_timeout=release_timeout,
-        workload_dependencies=workloads_may_start, charts_dir=charts_dir, naming=ingress_names(testnet), opts=opts,
+        workload_dependencies=workloads_may_start, charts_dir=charts_dir, naming=ingress_names(testnet),
+        controller_config=tb.P2P_CONTROLLER_CONFIG, opts=opts,
     )
     if testnet.logging and cluster is not None and (cluster.eks or cluster.gke):
         from components.monitoring.logging import Logging
@@ -177,7 +178,13 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
                        workload_dependencies=workloads_may_start, charts_dir=charts_dir)
     shard_ips = {}
     for index, host in ingress.shard_hosts.items():
-        shard_ips[index] = shard_addresses.public_ips[index].apply(lambda ips: ips[0]) if shard_addresses else host
+        if shard_addresses:
+            shard_ips[index] = shard_addresses.public_ips[index].apply(lambda ips: ips[0])
+        else:
+            # gke: the shard's reserved address; existing and stack clusters: whatever the load
+            # balancer publishes, which must be an IP (builder.external_ip stops the update otherwise).
+            shard_ips[index] = pulumi.Output.from_input(host).apply(
+                lambda h, svc=names.shard_service_name(index): tb.external_ip(h, svc))
     return RegionDeployment(region, provider, cluster, ns, ingress, plans, shard_ips, workloads_may_start, placement)
 
 
@@ -225,6 +232,7 @@ def deploy(settings: TestnetBlueprint) -> None:
     for warning in settings.warnings:
         pulumi.log.warn(warning)
     genesis = read_genesis(testnet, os.getcwd())
+    proof_level = tb.genesis_proof_level(genesis)
     deployments = [deploy_region(r, testnet, settings.stack, settings.charts_dir, genesis) for r in testnet.regions]
     peers = seed_peers(deployments, testnet)
     seed_records(deployments, testnet)
@@ -252,7 +260,7 @@ def deploy(settings: TestnetBlueprint) -> None:
                                      "shard": plan.address.shard, "port": plan.address.port,
                                      "graphql": stb.graphql_url(plan.name, testnet)}
         for pool in d.region.snark_pools:
-            workers = k8s.apps.v1.Deployment(f"{d.region.name}-{stb.worker_name(pool)}", **body(stb.worker_deployment(pool, testnet)), opts=in_ns)
+            workers = k8s.apps.v1.Deployment(f"{d.region.name}-{stb.worker_name(pool)}", **body(stb.worker_deployment(pool, testnet, proof_level)), opts=in_ns)
             hpa = stb.worker_hpa(pool, testnet)
             if hpa is not None:
                 k8s.autoscaling.v2.HorizontalPodAutoscaler(f"{d.region.name}-{stb.worker_name(pool)}-hpa", **body(hpa),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from components.testnet.builder import CLIENT, GRAPHQL, internal_service
+from components.testnet.builder import CLIENT, GRAPHQL, internal_service, rayon_threads
 from components.testnet.settings import SnarkPool, TestnetSettings
 from pegasus import names
 
@@ -18,10 +18,13 @@ def worker_name(pool: SnarkPool) -> str:
     return f"{pool.name}-workers"
 
 
-def worker_deployment(pool: SnarkPool, testnet: TestnetSettings) -> dict:
+def worker_deployment(pool: SnarkPool, testnet: TestnetSettings, proof_level: str = "full") -> dict:
     """A pool's SNARK workers: stateless, so a Deployment an HPA may scale. The command is the
-    one Mina's own test framework starts workers with (`internal snark-worker -proof-level full
-    -daemon-address <coordinator>:8301`, src/lib/integration_test_*/)."""
+    one O(1) Labs' chart starts workers with (helm/snark-worker/templates/snark-worker.yaml:
+    `internal snark-worker -proof-level ... -shutdown-on-disconnect false -daemon-address
+    <coordinator>:8301`, with RAYON_NUM_THREADS), the proof level the genesis file's
+    (builder.genesis_proof_level). `-shutdown-on-disconnect false`: a coordinator restart does
+    not crash-loop every worker (src/lib/snark_worker/functor.ml; its default is true)."""
     name = worker_name(pool)
     labels = {**names.labels(WORKER_COMPONENT, f"{testnet.name}-{pool.name}", name=WORKER_COMPONENT),
               "pegasus.saga.xyz/testnet": testnet.name, "pegasus.saga.xyz/pool": pool.name}
@@ -31,7 +34,9 @@ def worker_deployment(pool: SnarkPool, testnet: TestnetSettings) -> dict:
         "name": WORKER_COMPONENT,
         "image": testnet.image,
         "imagePullPolicy": "IfNotPresent",
-        "args": ["internal", "snark-worker", "-proof-level", "full", "-daemon-address", coordinator],
+        "args": ["internal", "snark-worker", "-proof-level", proof_level, "-shutdown-on-disconnect", "false",
+                 "-daemon-address", coordinator],
+        "env": [{"name": "RAYON_NUM_THREADS", "value": rayon_threads(testnet.worker_resources.cpu_limit)}],
         "resources": testnet.worker_resources.as_k8s(),
         "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]}},
     }], replicas=pool.workers)

@@ -104,7 +104,7 @@ def test_producer_workload_reads_its_key_from_its_secret_only():
         {"name": "keys", "mountPath": "/keys", "readOnly": True},
     ]
     assert pod["initContainers"][0]["command"] == ["/bin/sh", "-c", "\n".join([
-        "set -eu", "umask 077",
+        "set -eu", "umask 077", "rm -f /data/.mina-config/.mina-lock",
         "mkdir -p /keys/producer", "cp /secrets/producer/key /keys/producer/key", "chmod 0700 /keys/producer",
         "chmod 0600 /keys/producer/key",
         "mkdir -p /data/libp2p", "chmod 0700 /data/libp2p",
@@ -113,7 +113,10 @@ def test_producer_workload_reads_its_key_from_its_secret_only():
     # The producer is the one signer: one replica, key annotation for the stack policy.
     assert m["workload"]["metadata"]["labels"]["pegasus.saga.xyz/signer"] == "true"
     assert m["workload"]["spec"]["template"]["metadata"]["annotations"][tb.KEY_REF_ANNOTATION] == "qa-7-whale-1"
-    assert container["readinessProbe"] == {"tcpSocket": {"port": "graphql"}, "periodSeconds": 10, "failureThreshold": 3}
+    # Ready means synced (asked over GraphQL), not "GraphQL answers": tests/testnet/test_upstream.py
+    # checks the query and the enum value against upstream.
+    assert container["readinessProbe"] == tb.readiness_probe()
+    assert container["startupProbe"]["tcpSocket"] == {"port": "graphql"}
     assert container["livenessProbe"]["tcpSocket"] == {"port": "p2p"}
 
 
@@ -168,7 +171,8 @@ def test_backends_carry_the_testnet_protocols():
 def test_worker_deployment_and_hpa():
     t = settings()
     pool = t.regions[0].snark_pools[0]
-    d = stb.worker_deployment(pool, t)
+    # The proof level is the genesis file's (a `check` chain here), not always `full`.
+    d = stb.worker_deployment(pool, t, "check")
     labels = {
         "app.kubernetes.io/name": "snark-worker", "app.kubernetes.io/instance": "qa-7-pool-a",
         "app.kubernetes.io/component": "snark-worker", "app.kubernetes.io/part-of": "pegasus",
@@ -186,8 +190,9 @@ def test_worker_deployment_and_hpa():
                 "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
                 "containers": [{
                     "name": "snark-worker", "image": "minaprotocol/mina-daemon:3.1.0", "imagePullPolicy": "IfNotPresent",
-                    "args": ["internal", "snark-worker", "-proof-level", "full", "-daemon-address",
-                             "pool-a.testnet-qa-7.svc.cluster.local:8301"],
+                    "args": ["internal", "snark-worker", "-proof-level", "check", "-shutdown-on-disconnect", "false",
+                             "-daemon-address", "pool-a.testnet-qa-7.svc.cluster.local:8301"],
+                    "env": [{"name": "RAYON_NUM_THREADS", "value": "4"}],
                     "resources": {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"cpu": "4", "memory": "8Gi"}},
                     "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]}},
                 }],
