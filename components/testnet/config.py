@@ -59,6 +59,26 @@ class _Object(_Section):
         return v
 
 
+# A testnet is its own chain, so its daemons must not carry another network's config. The
+# network images install the deb mina-<network> (MinaProtocol/mina dockerfiles/Dockerfile-mina-daemon:
+# `ARG network`, `apt-get install mina-$network`), which ships config_<commit>.json; at 3.1.0
+# mina_cli_entrypoint.ml reads that file first (`config_file_installed`, Must_exist), then
+# <config-dir>/daemon.json, MINA_CONFIG_FILE and each -config-file, and folds them with
+# Runtime_config.combine, where every field a later file leaves out keeps the earlier value
+# (opt_fallthrough). So under -config-file the chain would keep devnet's epoch ledgers, constants
+# and peer list URL wherever the testnet's file is silent.
+_NETWORK_IMAGE = re.compile(r"-(devnet|mainnet)$")
+
+
+def _refuse_network_image(key: str, image: str) -> None:
+    tag = image.rsplit("/", 1)[-1].partition("@")[0].partition(":")[2]
+    m = _NETWORK_IMAGE.search(tag)
+    if m:
+        raise ConfigError(key, f"{image!r} is a {m.group(1)} image: its packaged config_<commit>.json is read before "
+                          "-config-file and fills every field the testnet's genesis leaves out; use a network-less build "
+                          "of the same release (no mina-devnet or mina-mainnet package)")
+
+
 def _list(s: _Section, field_: str) -> list:
     return s.get(field_, list, [])
 
@@ -251,6 +271,7 @@ def parse_testnet(s: _Section, stack: str, secret_keys: set[str]) -> TestnetSett
     if not image:
         raise ConfigError(s.key("image"), "is required: the Mina daemon image, like minaprotocol/mina-daemon:<tag>")
     image = image_reference(s.key("image"), image)
+    _refuse_network_image(s.key("image"), image)
     genesis = s.get("genesisFile", str)
     if not genesis:
         raise ConfigError(s.key("genesisFile"), "is required: the path of the network's daemon.json, relative to the project")

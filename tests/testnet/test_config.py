@@ -306,3 +306,22 @@ def test_karpenter_applies_to_eks_regions():
     assert parsed(tn(regions=regions, karpenter={"enabled": False})).testnet.karpenter is None
     assert error(tn(regions=regions, karpenter={"cpuLimt": "64"})).startswith(
         "pegasus:testnet.karpenter.cpuLimt: unknown key; use the keys of pegasus:karpenter (enabled, instanceFamilies,")
+
+
+@pytest.mark.parametrize("image", ["minaprotocol/mina-daemon:3.1.0-ae112d3-bullseye-devnet",
+                                   "gcr.io/o1labs-192920/mina-daemon:3.1.0-ae112d3-bullseye-mainnet"])
+def test_a_network_image_is_refused_for_a_custom_chain(image):
+    """The packaged config_<commit>.json of a network image is read before -config-file and
+    fills every field the testnet's genesis leaves out (mina_cli_entrypoint.ml at 3.1.0)."""
+    net = image.rsplit("-", 1)[1]
+    assert error(tn(image=image)) == (
+        f"pegasus:testnet.image: {image!r} is a {net} image: its packaged config_<commit>.json is read before "
+        "-config-file and fills every field the testnet's genesis leaves out; use a network-less build of the "
+        "same release (no mina-devnet or mina-mainnet package)"
+    )
+
+
+def test_a_network_less_image_is_taken():
+    for image in ("registry.example.org/mina-daemon:3.1.0-ae112d3-bullseye", "minaprotocol/mina-daemon:3.1.0",
+                  "ghcr.io/example/mina-devnet:3.1.0"):  # a repository name is not the tag
+        assert parsed(tn(image=image)).testnet.image == image

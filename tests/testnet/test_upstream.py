@@ -25,7 +25,7 @@ UPSTREAM = Path(__file__).parent / "upstream"
 MINA = json.loads((UPSTREAM / "mina-daemon-3.1.0.json").read_text())
 NGINX = json.loads((UPSTREAM / "ingress-nginx-controller.json").read_text())
 EXAMPLES = ("testnet", "testnet-cloud")
-PINNED = "minaprotocol/mina-daemon:3.1.0-ae112d3-bullseye-devnet"
+PINNED_TAG = "3.1.0-ae112d3"  # the release and commit of the fixture, whatever the registry
 
 
 def pods(plan):
@@ -61,10 +61,10 @@ def flags(args) -> list[str]:
 
 def test_the_fixture_is_the_pinned_version():
     # The fixture must be of the version both examples run: a new image tag needs a new fixture.
-    assert MINA["tag"] == "3.1.0" and MINA["commit"] == "ae112d3" and MINA["image"] == PINNED
+    assert f'{MINA["tag"]}-{MINA["commit"]}' == PINNED_TAG
     for stack in EXAMPLES:
-        images = {c["image"] for role, c in mina_containers(example(stack)) if role != "archive"}
-        assert images == {PINNED}, stack
+        tags = {c["image"].rsplit(":", 1)[1] for role, c in mina_containers(example(stack))}
+        assert tags and all(t.startswith(PINNED_TAG) for t in tags), (stack, tags)
 
 
 @pytest.mark.parametrize("stack", EXAMPLES)
