@@ -23,7 +23,7 @@ import pulumi_kubernetes as k8s
 
 from components.cluster import cluster_builder, karpenter_builder
 from components.p2p import ingress_builder
-from components.testnet import builder as tb, secrets_builder as sb, stateless_builder as stb
+from components.testnet import builder as tb, peers_builder as pb, secrets_builder as sb, stateless_builder as stb
 from components.chain import workload_builder as wb
 from components.chain.chain_node import ChainNode
 from components.kube.chart import check_mirror
@@ -246,7 +246,11 @@ def deploy(settings: TestnetBlueprint) -> None:
                                       charts_dir=settings.charts_dir).secrets
         opts = pulumi.ResourceOptions(provider=d.provider)
         in_ns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[d.namespace]))
-        k8s.core.v1.ConfigMap(f"{d.region.name}-peers", **body(tb.peers_configmap(testnet, peers_txt)), opts=in_ns)
+        peers_cm = k8s.core.v1.ConfigMap(f"{d.region.name}-peers", **body(tb.peers_configmap(testnet, peers_txt)), opts=in_ns)
+        # The list daemons poll (-peer-list-url): served in the namespace from the ConfigMap above.
+        k8s.apps.v1.Deployment(f"{d.region.name}-peers-server", **body(pb.server_deployment(testnet)),
+                               opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[peers_cm])))
+        k8s.core.v1.Service(f"{d.region.name}-peers-service", **body(pb.service(testnet)), opts=in_ns)
         region_out = {}
         for plan in d.plans:
             own = f"{d.region.name}/{plan.name}"

@@ -242,8 +242,8 @@ def daemon_args(plan: DaemonPlan, testnet: TestnetSettings, external_ip: Any, pe
                  "-work-selection", pool.work_selection]
     for peer in peers:
         args += ["-peer", peer]
-    if testnet.peer_list_url:
-        args += ["-peer-list-url", testnet.peer_list_url]
+    # Polled by the daemon: seeds that appear later reach it without a restart.
+    args += ["-peer-list-url", peer_list_url(testnet)]
     if plan.archive_address:
         args += ["-archive-address", plan.archive_address]
     return args
@@ -387,13 +387,29 @@ def genesis_configmap(testnet: TestnetSettings, contents: str) -> dict:
     }
 
 
+PEERS_FILE = "peers.txt"
+
+
+def peers_name(testnet: TestnetSettings) -> str:
+    """The peer list's ConfigMap, and the Deployment and Service that serve it (peers_builder.py)."""
+    return f"{testnet.name}-peers"
+
+
+def peer_list_url(testnet: TestnetSettings) -> str:
+    """What daemons poll: testnet.peerListUrl when the user publishes the list, else the
+    region's own server of its peers ConfigMap (peers_builder.py)."""
+    if testnet.peer_list_url:
+        return testnet.peer_list_url
+    return f"http://{peers_name(testnet)}.{testnet.namespace}.svc.cluster.local/{PEERS_FILE}"
+
+
 def peers_configmap(testnet: TestnetSettings, peers: Any) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": f"{testnet.name}-peers", "namespace": testnet.namespace,
+        "metadata": {"name": peers_name(testnet), "namespace": testnet.namespace,
                      "labels": names.labels("peer-list", testnet.name, name=COMPONENT)},
-        "data": {"peers.txt": peers},
+        "data": {PEERS_FILE: peers},
     }
 
 

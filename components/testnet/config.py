@@ -302,8 +302,7 @@ def parse_testnet(s: _Section, stack: str, secret_keys: set[str]) -> TestnetSett
     if not ha and len(regions) != 1:
         raise ConfigError(s.key("ha"), f"is false, so the testnet runs in exactly 1 region, got {len(regions)}; set ha true for more")
     _unique_keys(regions)
-    if not any(r.seeds for r in regions):
-        raise ConfigError(s.key("regions"), "no region has a seed node; give at least one region seeds: 1 or more")
+    _known_seeds(s.key("regions"), regions, ha)
     base = s.int_range("basePort", 8302, 1024, 65535)
     shard_size = s.int_range("shardSize", 25, 1, 50, " (NLB listeners)")
     udp = s.get("udp", bool, False)
@@ -372,6 +371,23 @@ def _place(region: Region) -> str:
     return f"{c.provider} {c.region}" if c is not None and c.region else region.name
 
 
+MIN_KNOWN_SEEDS = 2
+
+
+def _known_seeds(key: str, regions: tuple[Region, ...], ha: bool) -> None:
+    """Every daemon but a seed needs a peer to start ("No peers were given",
+    mina_cli_entrypoint.ml), and only a seed whose libp2p identity is given (its keypair from the
+    secret store, its peer ID in config) can be named in the peer list. One such seed is a single
+    point of failure for every new or restarted daemon; with ha they must also be in two places."""
+    known = [(r.name, _place(r)) for r in regions for seed in r.seeds if seed.peer_id]
+    places = sorted({place for _, place in known})
+    if len(known) >= MIN_KNOWN_SEEDS and (not ha or len(places) >= 2):
+        return
+    where = f" in at least 2 distinct regions (ha is true), got {len(known)} in {len(places)}" if ha else f", got {len(known)}"
+    raise ConfigError(key, f"needs at least {MIN_KNOWN_SEEDS} seeds given as {{libp2pKeyRef, peerId}}{where}; a seed given "
+                      "as a count generates its identity at first start, so no daemon can be told its peer ID")
+
+
 def _unique_keys(regions: tuple[Region, ...]) -> None:
     """No two block producers with one key, across every region (document 001: a daemon bug
     made two producers of one key fork the chain)."""
@@ -418,11 +434,6 @@ def parse_blueprint(raw: dict, *, project: str, stack: str, secret_keys: set[str
         warnings.append(
             f"{', '.join(unknown_ids)} generate their libp2p keypair on first start, so their peer IDs are unknown and "
             "they are left out of the peer list; give seeds as [{libp2pKeyRef, peerId}] to publish them"
-        )
-    if not any(s.peer_id for r in testnet.regions for s in r.seeds) and testnet.peer_list_url is None:
-        warnings.append(
-            "no seed has a known peer ID and testnet.peerListUrl is unset: daemons other than seeds get no -peer to "
-            "bootstrap from; give a seed as {libp2pKeyRef, peerId}, or publish the peer list and set testnet.peerListUrl"
         )
     if testnet.logging:
         elsewhere = [r.name for r in testnet.regions if r.provider not in ("eks", "gke")]

@@ -14,6 +14,8 @@ from pegasus.config import IngressSettings, parse
 from components.testnet.config import Registry
 
 PEER = "12D3KooWCoGWacXE4FRwAX8VqhnWVKhz5TTEecWEuGmiNrDt2XLf"
+# The least a testnet may have: two seeds whose identity (and so peer ID) is given.
+KNOWN_SEEDS = [{"libp2pKeyRef": "qa-7-seed-0", "peerId": PEER}, {"libp2pKeyRef": "qa-7-seed-1", "peerId": PEER}]
 
 
 def settings(**changes):
@@ -210,7 +212,7 @@ def test_worker_deployment_and_hpa():
 
 
 def _region():
-    return {"name": "use1", "seeds": 1}
+    return {"name": "use1", "seeds": KNOWN_SEEDS}
 
 
 def test_test_service_gets_the_daemons_graphql_url():
@@ -271,7 +273,7 @@ ARCHIVE_IMAGE = "minaprotocol/mina-archive:3.1.0"
 
 
 def archived(**archive):
-    region = {"name": "use1", "seeds": 2, "blockProducers": [{"name": "whale-1", "keyRef": "k1"}],
+    region = {"name": "use1", "seeds": KNOWN_SEEDS, "blockProducers": [{"name": "whale-1", "keyRef": "k1"}],
               "archive": {"enabled": True, "image": ARCHIVE_IMAGE, **archive}}
     return settings(regions=[region])
 
@@ -319,7 +321,7 @@ def test_archive_database_schema_job_and_process():
 
 
 def test_network_policy_keeps_graphql_in_the_namespace():
-    t = settings(udp=True, regions=[{"name": "use1", "seeds": 1, "blockProducers": [{"name": "whale-1", "keyRef": "k1"}]}])
+    t = settings(udp=True, regions=[{"name": "use1", "seeds": KNOWN_SEEDS, "blockProducers": [{"name": "whale-1", "keyRef": "k1"}]}])
     assert tb.network_policy(t, tb.plan_region(t.regions[0], t)) == {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -334,7 +336,8 @@ def test_network_policy_keeps_graphql_in_the_namespace():
                 {"from": [{"podSelector": {}}]},
                 {"from": [{"namespaceSelector": {}}, {"ipBlock": {"cidr": "0.0.0.0/0"}}],
                  "ports": [{"protocol": "TCP", "port": 8302}, {"protocol": "UDP", "port": 8302},
-                           {"protocol": "TCP", "port": 8303}, {"protocol": "UDP", "port": 8303}]},
+                           {"protocol": "TCP", "port": 8303}, {"protocol": "UDP", "port": 8303},
+                           {"protocol": "TCP", "port": 8304}, {"protocol": "UDP", "port": 8304}]},
                 {"from": [{"namespaceSelector": {}}], "ports": [{"protocol": "TCP", "port": 10001}]},
             ],
         },
