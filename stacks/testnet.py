@@ -33,7 +33,7 @@ from components.kube.k8s_util import body
 from components.testnet.keys import TestnetKeys
 from components.testnet.monitoring import TestnetMonitoring
 from pegasus.config import IngressSettings, LoggingSettings
-from components.testnet.config import Region, TestnetBlueprint, TestnetSettings
+from components.testnet.config import Region, TestnetBlueprint, TestnetSettings, installs_monitoring
 from pegasus import names
 from pegasus.errors import ConfigError
 
@@ -84,6 +84,10 @@ def charts(testnet: TestnetSettings) -> list:
         from components.testnet import archive_builder as testnet_archive_builder
 
         out.append(testnet_archive_builder.CNPG_CHART)
+    if any(installs_monitoring(testnet, r) for r in testnet.regions):
+        from components.monitoring import monitoring_builder
+
+        out += [monitoring_builder.KPS_CHART, monitoring_builder.BLACKBOX_CHART]
     if testnet.logging and any(r.provider in ("eks", "gke") for r in testnet.regions):
         from components.monitoring import logging_builder
 
@@ -272,7 +276,17 @@ def deploy(settings: TestnetBlueprint) -> None:
         for service in d.region.test_services:
             k8s.apps.v1.Deployment(f"{d.region.name}-{service.name}", **body(stb.test_service_deployment(service, testnet)), opts=in_ns)
         if testnet.monitoring:
-            TestnetMonitoring(f"{d.region.name}-monitoring", testnet, d.region, d.namespace,
+            crds: list = []
+            if installs_monitoring(testnet, d.region):
+                from components.monitoring.monitoring import Monitoring
+
+                # The operator stack first: the PodMonitor and rules below are its custom resources.
+                stack = Monitoring(f"{d.region.name}-monitoring-stack", testnet.monitoring_settings, testnet.alerting,
+                                   d.cluster.general_storage_class if d.cluster else None,
+                                   workload_dependencies=d.workload_dependencies, charts_dir=settings.charts_dir,
+                                   opts=pulumi.ResourceOptions(providers=[d.provider]))
+                crds = [stack.release]
+            TestnetMonitoring(f"{d.region.name}-monitoring", testnet, d.region, d.namespace, crds=crds,
                               opts=pulumi.ResourceOptions(providers=[d.provider]))
         daemons_out[d.region.name] = region_out
     if testnet.registry is not None:

@@ -16,10 +16,11 @@ from pegasus.config.fields import _Section, _describe, _quantity, _resources, _D
 from pegasus.config.keys import DEFAULT_DAEMON_RESOURCES, DEFAULT_WORKER_RESOURCES, KEYS
 from pegasus.config.platform import ClusterSettings, KarpenterSettings, _cluster, _karpenter
 from pegasus.config import fields
+from pegasus.config.validator import _alerting, _monitoring
 from pegasus.errors import ConfigError
 from components.testnet.settings import (  # noqa: F401  (re-exported: the settings types)
     Archive, Producer, Region, Registry, Seed, SnarkPool, StackCluster, TestnetBlueprint, TestnetSettings, TestService,
-    daemon_names,
+    daemon_names, installs_monitoring,
 )
 
 SECRET_STORES = ("aws", "gcp", "kubernetes")
@@ -331,6 +332,9 @@ def parse_testnet(s: _Section, stack: str, secret_keys: set[str]) -> TestnetSett
         worker_resources=_resources(s, "workerResources", DEFAULT_WORKER_RESOURCES),
         registry=_registry(s.raw("registry")),
         monitoring=s.get("monitoring", bool, True),
+        monitoring_stack=s.get("monitoringStack", bool),
+        monitoring_settings=_monitoring(_Section("monitoring", {}), set()),
+        alerting=_alerting(_Section("alerting", {}), set()),
         karpenter=_region_karpenter(s, regions),
         logging=s.get("logging", bool, False),
         log_retention_days=log_retention_days(s, "logRetentionDays", 30),

@@ -9,6 +9,7 @@ from typing import Optional
 
 from pegasus.config.fields import Resources
 from pegasus.config.platform import ClusterSettings, KarpenterSettings
+from pegasus.config.validator import AlertingSettings, MonitoringSettings
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,13 @@ class TestnetSettings:
     worker_resources: Resources = Resources("2", "4Gi", "4", "8Gi")
     registry: Optional[Registry] = None
     monitoring: bool = True
+    # Install kube-prometheus-stack (the shared Monitoring component) before the PodMonitor and
+    # rules: None decides per region, yes where this stack builds the cluster (eks, gke).
+    monitoring_stack: Optional[bool] = None
+    # The installed stack's settings: the validator's defaults (pegasus:monitoring and
+    # pegasus:alerting are not testnet sections yet), so no receiver unless one is added there.
+    monitoring_settings: Optional[MonitoringSettings] = None
+    alerting: Optional[AlertingSettings] = None
     karpenter: Optional[KarpenterSettings] = None  # for the eks regions; None without one
     logging: bool = False
     log_retention_days: int = 30
@@ -117,6 +125,19 @@ class TestnetSettings:
     @property
     def namespace(self) -> str:
         return f"testnet-{self.name}"
+
+
+def installs_monitoring(testnet: TestnetSettings, region: Region) -> bool:
+    """Whether a region gets the Prometheus Operator stack from this stack: its CRDs must exist
+    before the PodMonitor and PrometheusRule. A cluster this stack builds has none; an existing or
+    shared cluster may already run one (a validator stack's, an operator's), and a second
+    release of the stack in sagasrv-metrics would collide with it, so there it is asked for
+    (testnet.monitoringStack: true)."""
+    if not testnet.monitoring:
+        return False
+    if testnet.monitoring_stack is not None:
+        return testnet.monitoring_stack
+    return region.provider in ("eks", "gke")
 
 
 @dataclass(frozen=True)

@@ -238,6 +238,7 @@ KEYS: tuple[Key, ...] = (
     _k("testnet.resources", "object", DEFAULT_DAEMON_RESOURCES, "testnet: requests and limits of every daemon."),
     _k("testnet.workerResources", "object", DEFAULT_WORKER_RESOURCES, "testnet: requests and limits of every SNARK worker."),
     _k("testnet.monitoring", "boolean", True, "testnet: a PodMonitor and alert rules (daemon down, block production stopped, low peers, no SNARK work) in every region; needs the Prometheus Operator CRDs there (a validator stack's monitoring, or your own)."),
+    _k("testnet.monitoringStack", "boolean", None, "testnet: with monitoring on, install kube-prometheus-stack (Prometheus Operator, Prometheus, Alertmanager, Grafana: the validator's Monitoring component) in each region before the PodMonitor and rules. Unset: in the regions whose cluster this stack builds (eks, gke). Set false where the cluster already runs the Prometheus Operator; true on an existing cluster without one."),
     _k("testnet.karpenter", "object", {}, "testnet: Karpenter in every eks region, with the keys of pegasus:karpenter (enabled false: none; then size each region's systemNodeType and systemNodeCount for the daemons). Daemons run on its signers pool."),
     _k("testnet.logging", "boolean", False, "testnet: ship container logs of eks and gke regions with fluent-bit (CloudWatch Logs, Cloud Logging), as logging.enabled does for a validator."),
     _k("testnet.logRetentionDays", "integer", 30, "testnet: eks: retention of the container log group, one of CloudWatch Logs' values."),

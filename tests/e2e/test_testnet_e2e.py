@@ -2,8 +2,9 @@
 then a second `up` that must change nothing.
 
 The region is the example's first (seeds, a block producer, a SNARK pool, a test service) on
-the local cluster; cloud parts are off: no Cloudflare domain, keys from the kubernetes store,
-no PodMonitors (the cluster has no Prometheus Operator CRDs).
+the local cluster; cloud parts are off: no Cloudflare domain, keys from the kubernetes store.
+Monitoring is on: the stack installs the Prometheus Operator stack first (testnet.monitoringStack),
+since the cluster has no CRDs of its own.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ def one_region_config() -> dict:
     region["seeds"] = [*example["regions"][0]["seeds"], *example["regions"][1]["seeds"]]
     region["cluster"] = {"provider": "existing"}  # the session's KUBECONFIG, its current context
     testnet = {k: v for k, v in example.items() if k not in ("domain", "cloudflareZoneId", "regions")}
-    testnet.update(ha=False, monitoring=False, regions=[region])
+    # Monitoring stays on: the region installs kube-prometheus-stack (an existing cluster asks for
+    # it) before its PodMonitor and rules, so the CRDs exist when they are created.
+    testnet.update(ha=False, monitoring=True, monitoringStack=True, regions=[region])
     return {
         "pegasus:blueprint": STACK,
         "pegasus:testnet": testnet,
@@ -80,6 +83,9 @@ def test_up_creates_the_region(e2e, testnet):
     assert sorted(c["metadata"]["name"] for c in claims) == ["pool-a-data", "seed-0-data", "seed-1-data", "whale-1-data"]
     workers = e2e.cluster.get("deployment", "-n", "testnet-qa-7", "pool-a-workers")
     assert workers["status"].get("readyReplicas") == 2
+    # The operator's CRDs came first, then the region's own monitors.
+    assert e2e.cluster.get("podmonitor", "-n", "testnet-qa-7")["items"]
+    assert e2e.cluster.get("prometheusrule", "-n", "testnet-qa-7")["items"]
     outputs = json.loads(testnet.pulumi("stack", "output", "--json").stdout)
     assert outputs["peersTxt"] == peers
 

@@ -233,3 +233,34 @@ def test_manifests_of_several_clusters_go_under_their_provider(three, tmp_path):
     genesis = sorted(w for w in written if w.endswith("ConfigMap-qa-7-genesis.yaml"))
     assert genesis == [f"{g}-cluster-k8s/testnet-qa-7/ConfigMap-qa-7-genesis.yaml" for g in ("apse1", "euw1", "use1")]
     assert "use1-cluster-k8s/helm/testnet-qa-7-p2p.values.yaml" in written
+
+
+@pytest.fixture(scope="module")
+def cloud():
+    return example("testnet-cloud")
+
+
+def test_monitoring_installs_the_operator_before_its_custom_resources(cloud):
+    """Every region the cloud example builds gets kube-prometheus-stack (the shared Monitoring
+    component), and its PodMonitor and PrometheusRule wait for that release, which installs the
+    CRDs they are instances of; so a fresh eks or gke region completes `up` with monitoring on."""
+    releases = {r.name.split("-", 1)[0]: r for r in cloud.resources
+                if r.type == "kubernetes:helm.sh/v3:Release" and r.name.endswith("-monitoring-stack-kps")}
+    assert sorted(releases) == ["apse1", "euw1", "use1"]
+    for kind in ("PodMonitor", "PrometheusRule"):
+        mine = [r for r in k8s(cloud, kind) if r.inputs["metadata"]["namespace"] == "testnet-devnet-3"]
+        assert len(mine) == 3
+        for r in mine:
+            region = r.name.split("-", 1)[0]
+            assert releases[region].urn in r.options["dependsOn"], r.name
+            assert r.provider.split("::")[:-1] == releases[region].provider.split("::")[:-1], r.name
+
+
+def test_monitoring_stack_on_an_existing_cluster_is_asked_for(three, tmp_path):
+    # The three-context example runs on existing clusters, which may already run the operator.
+    assert not [r for r in three.resources if r.type == "pegasus:monitoring:Monitoring"]
+    plan = run(config_file=write_stack(tmp_path, one_region(monitoringStack=True)))
+    release = [r for r in plan.resources if r.type == "kubernetes:helm.sh/v3:Release" and r.name == "local-monitoring-stack-kps"][0]
+    assert all(release.urn in r.options["dependsOn"] for kind in ("PodMonitor", "PrometheusRule") for r in k8s(plan, kind))
+    off = run(config_file=write_stack(tmp_path, one_region(monitoring=False, monitoringStack=True)))
+    assert not [r for r in off.resources if r.type == "pegasus:monitoring:Monitoring"]
