@@ -249,12 +249,13 @@ def test_alerts_use_the_daemons_metric_names():
     assert {x["alert"]: x["expr"] for x in r} == {
         "MinaDaemonDown": '(count(up{namespace="testnet-qa-7", job="testnet-qa-7/qa-7-daemons"} == 1) or vector(0)) < 4',
         "MinaLowPeerCount": 'Mina_Network_peers{namespace="testnet-qa-7"} < 3',
+        "MinaChainStalled": 'max(changes(Mina_Transition_frontier_max_blocklength_observed{namespace="testnet-qa-7"}[1h])) == 0',
         "MinaBlockProductionStopped": 'sum(increase(Mina_Block_producer_blocks_produced{namespace="testnet-qa-7", role="producer"}[1h])) == 0',
         "MinaNoSnarkWork": 'sum by (daemon) (increase(Mina_Snark_work_completed_snark_work_received_rpc{namespace="testnet-qa-7", role="coordinator"}[30m])) == 0',
     }
     seeds_only = settings(regions=[_region()])
     assert [x["alert"] for x in mb.rules(seeds_only, seeds_only.regions[0])["spec"]["groups"][0]["rules"]] == [
-        "MinaDaemonDown", "MinaLowPeerCount"]
+        "MinaDaemonDown", "MinaLowPeerCount", "MinaChainStalled"]
 
 
 def test_registry_rules_keep_the_newest_images():

@@ -192,3 +192,19 @@ def test_the_p2p_controller_config_keys_exist_upstream(stack):
         assert set(config) <= set(NGINX["config_keys"])
         # Longer than the controller's default, so idle libp2p connections outlive it.
         assert int(config["proxy-stream-timeout"].rstrip("s")) > int(NGINX["defaults"]["proxy-stream-timeout"].rstrip("s"))
+
+
+@pytest.mark.parametrize("stack", EXAMPLES)
+def test_every_alert_reads_a_metric_the_daemon_exports(stack):
+    """Every Mina_* series a rule reads is `<namespace>_<subsystem>_<name>` of a metric
+    mina_metrics.ml defines: a misspelt name would make an alert that can never fire."""
+    m = MINA["metrics"]
+    known = {f'{m["namespace"]}_{sub}_{name}' for sub, names_ in m["names"].items() for name in names_}
+    rules = [r for r in k8s(example(stack), "PrometheusRule") if r.inputs["metadata"]["namespace"].startswith("testnet-")]
+    assert rules
+    used = set()
+    for r in rules:
+        for group in r.inputs["spec"]["groups"]:
+            for rule in group["rules"]:
+                used |= set(re.findall(r"\bMina_[A-Za-z_]+", rule["expr"]))
+    assert used and used <= known, sorted(used - known)
