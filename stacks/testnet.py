@@ -274,7 +274,9 @@ def deploy(settings: TestnetBlueprint) -> None:
                 k8s.autoscaling.v2.HorizontalPodAutoscaler(f"{d.region.name}-{stb.worker_name(pool)}-hpa", **body(hpa),
                                                            opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[workers])))
         for service in d.region.test_services:
-            k8s.apps.v1.Deployment(f"{d.region.name}-{service.name}", **body(stb.test_service_deployment(service, testnet)), opts=in_ns)
+            key = sb.service_key_secret_name(service, d.region.secret_store)
+            k8s.apps.v1.Deployment(f"{d.region.name}-{service.name}", **body(stb.test_service_deployment(service, testnet, key)),
+                                   opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=key_secrets)))
         if testnet.monitoring:
             crds: list = []
             if installs_monitoring(testnet, d.region):

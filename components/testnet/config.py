@@ -188,7 +188,7 @@ def _region(i: int, raw: Any, stack: str, store: str, secret_keys: set[str], fir
     archive = _archive(s.key("archive"), s.raw("archive"))
     services = []
     for j, item in enumerate(_list(s, "testServices")):
-        t = _Object(f"{s.key('testServices')}[{j}]", item, ("name", "image", "args", "daemon"))
+        t = _Object(f"{s.key('testServices')}[{j}]", item, ("name", "image", "args", "daemon", "keyRef"))
         from pegasus.config.validator import image_reference
 
         services.append(TestService(
@@ -196,6 +196,7 @@ def _region(i: int, raw: Any, stack: str, store: str, secret_keys: set[str], fir
             image=image_reference(t.key("image"), t.required("image")),
             args=t.str_list("args", []),
             daemon=t.required("daemon"),
+            key_ref=_key_ref(t.key("keyRef"), t.get("keyRef", str), store) if t.get("keyRef", str) else None,
         ))
         t.check_unknown()
     s.check_unknown()

@@ -49,6 +49,7 @@ class TestService:
     image: str
     args: tuple[str, ...]
     daemon: str
+    key_ref: Optional[str] = None  # a key it signs with (a transaction bot), stored like a producer's
 
 
 @dataclass(frozen=True)

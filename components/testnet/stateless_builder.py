@@ -92,7 +92,39 @@ def graphql_url(daemon: str, testnet: TestnetSettings) -> str:
     return f"http://{internal_service(daemon)}.{testnet.namespace}.svc.cluster.local:{GRAPHQL.port}/graphql"
 
 
-def test_service_deployment(service: Any, testnet: TestnetSettings) -> dict:
+SERVICE_KEYS = "/keys"  # the test service's key and its password, as files
+
+
+def _service_key_install(service: Any, testnet: TestnetSettings, secret: str) -> tuple[dict, list[dict], list[dict]]:
+    """(init container, volumes, env) that give a test service its signing key, as O(1)'s
+    block-producer chart gives its bots theirs (helm/block-producer/templates/block-producer.yaml:
+    an init container copies the key Secret into an emptyDir and sets 0700 on it). Mina's
+    tools refuse a key file others may read (0600, folder 0700), and Secret volumes are
+    read-only with kubelet's modes, hence the copy; the password is a file too, not an env
+    variable. The copy belongs to the init container's user (the daemon image's, root), so
+    the service's image must read it as that user."""
+    steps = ["set -eu", "umask 077", f"cp /secrets/key {SERVICE_KEYS}/key", f"cp /secrets/password {SERVICE_KEYS}/password",
+             f"chmod 0700 {SERVICE_KEYS}", f"chmod 0600 {SERVICE_KEYS}/key {SERVICE_KEYS}/password"]
+    init = {
+        "name": "install-key",
+        "image": testnet.image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["/bin/sh", "-c", "\n".join(steps)],
+        "volumeMounts": [{"name": "key-secret", "mountPath": "/secrets", "readOnly": True},
+                         {"name": "keys", "mountPath": SERVICE_KEYS}],
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+        "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]}},
+    }
+    volumes = [{"name": "key-secret", "secret": {"secretName": secret, "defaultMode": 0o400,
+                                                 "items": [{"key": "key", "path": "key"}, {"key": "password", "path": "password"}]}},
+               {"name": "keys", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}}]
+    env = [{"name": "SERVICE_KEY_FILE", "value": f"{SERVICE_KEYS}/key"},
+           {"name": "SERVICE_KEY_PASSWORD_FILE", "value": f"{SERVICE_KEYS}/password"}]
+    return init, volumes, env
+
+
+def test_service_deployment(service: Any, testnet: TestnetSettings, key_secret: Optional[str] = None) -> dict:
+    """A test service beside one daemon; `key_secret`: the Secret of its key (keyRef), if any."""
     labels = {**names.labels(TEST_SERVICE_COMPONENT, f"{testnet.name}-{service.name}", name=service.name),
               "pegasus.saga.xyz/testnet": testnet.name}
     selector = names.selector(TEST_SERVICE_COMPONENT, f"{testnet.name}-{service.name}", name=service.name)
@@ -106,4 +138,11 @@ def test_service_deployment(service: Any, testnet: TestnetSettings) -> dict:
     }
     if service.args:
         container["args"] = list(service.args)
-    return deployment(service.name, testnet, labels, selector, [container])
+    if key_secret is None:
+        return deployment(service.name, testnet, labels, selector, [container])
+    init, volumes, env = _service_key_install(service, testnet, key_secret)
+    container["env"] += env
+    container["volumeMounts"] = [{"name": "keys", "mountPath": SERVICE_KEYS, "readOnly": True}]
+    d = deployment(service.name, testnet, labels, selector, [container], volumes=volumes)
+    d["spec"]["template"]["spec"]["initContainers"] = [init]
+    return d

@@ -221,6 +221,40 @@ def test_test_service_gets_the_daemons_graphql_url():
     c = d["spec"]["template"]["spec"]["containers"][0]
     assert c["env"] == [{"name": "DAEMON_GRAPHQL_URL", "value": "http://whale-1.testnet-qa-7.svc.cluster.local:3085/graphql"}]
     assert c["args"] == ["--tps", "1"]
+    assert "initContainers" not in d["spec"]["template"]["spec"]  # no keyRef, no key
+
+
+def test_a_test_service_gets_its_key_as_files():
+    """As O(1)'s block-producer chart gives its bots their keys: an init container copies the
+    key Secret into an in-memory volume with the modes Mina's tools insist on."""
+    t = settings(regions=[{"name": "use1", "seeds": KNOWN_SEEDS, "blockProducers": [{"name": "whale-1", "keyRef": "k1"}],
+                           "testServices": [{"name": "tx-bot", "image": "example/bot:1.0", "daemon": "whale-1",
+                                             "keyRef": "qa-7-tx-bot"}]}])
+    service = t.regions[0].test_services[0]
+    assert service.key_ref == "qa-7-tx-bot"
+    pod = stb.test_service_deployment(service, t, "qa-7-tx-bot")["spec"]["template"]["spec"]
+    (init,) = pod["initContainers"]
+    assert init["command"][-1].splitlines() == [
+        "set -eu", "umask 077", "cp /secrets/key /keys/key", "cp /secrets/password /keys/password",
+        "chmod 0700 /keys", "chmod 0600 /keys/key /keys/password"]
+    assert pod["volumes"][0] == {"name": "key-secret", "secret": {"secretName": "qa-7-tx-bot", "defaultMode": 0o400, "items": [
+        {"key": "key", "path": "key"}, {"key": "password", "path": "password"}]}}
+    c = pod["containers"][0]
+    assert c["volumeMounts"] == [{"name": "keys", "mountPath": "/keys", "readOnly": True}]
+    # Paths only: the password never becomes an env value.
+    assert [e["name"] for e in c["env"]] == ["DAEMON_GRAPHQL_URL", "SERVICE_KEY_FILE", "SERVICE_KEY_PASSWORD_FILE"]
+    assert all("valueFrom" not in e for e in c["env"])
+    # With a cloud store, External Secrets writes <service>-key from the remote entry.
+    cloud = settings(secretStore="aws", regions=[{"name": "use1", "seeds": KNOWN_SEEDS,
+                                                  "blockProducers": [{"name": "whale-1", "keyRef": "k1"}],
+                                                  "testServices": [{"name": "tx-bot", "image": "example/bot:1.0",
+                                                                    "daemon": "whale-1", "keyRef": "qa-7/tx-bot"}]}])
+    r = cloud.regions[0]
+    plans = tb.plan_region(r, cloud)
+    secrets = sb.external_secrets(plans, cloud, r.test_services)
+    assert (secrets[-1]["metadata"]["name"], secrets[-1]["spec"]["dataFrom"]) == ("tx-bot-key", [{"extract": {"key": "qa-7/tx-bot"}}])
+    assert sb.remote_keys(plans, r.test_services)[-1] == "qa-7/tx-bot"
+    assert sb.service_key_secret_name(r.test_services[0], "aws") == "tx-bot-key"
 
 
 def test_external_secrets_name_remote_keys_only():

@@ -153,7 +153,10 @@ def test_three_regions_genesis_workers_and_services(three):
     assert [r.inputs["spec"]["maxReplicas"] for r in k8s(three, "HorizontalPodAutoscaler")] == [6]
     bot = obj(three, "Deployment", "tx-bot", "testnet-qa-7")
     assert bot.inputs["spec"]["template"]["spec"]["containers"][0]["env"] == [
-        {"name": "DAEMON_GRAPHQL_URL", "value": "http://whale-1.testnet-qa-7.svc.cluster.local:3085/graphql"}]
+        {"name": "DAEMON_GRAPHQL_URL", "value": "http://whale-1.testnet-qa-7.svc.cluster.local:3085/graphql"},
+        {"name": "SERVICE_KEY_FILE", "value": "/keys/key"}, {"name": "SERVICE_KEY_PASSWORD_FILE", "value": "/keys/password"}]
+    # Its key is the existing Secret its keyRef names (kubernetes store), copied in by an init container.
+    assert bot.inputs["spec"]["template"]["spec"]["volumes"][0]["secret"]["secretName"] == "qa-7-tx-bot"
     # Keys stay out of the program: kubernetes store, existing Secrets referenced by name.
     assert not [r for r in three.resources if "external-secrets" in r.type]
     whale = [r for r in k8s(three, "StatefulSet") if r.name == "use1-whale-1-workload"][0]
