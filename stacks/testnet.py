@@ -23,7 +23,7 @@ import pulumi_kubernetes as k8s
 
 from components.cluster import cluster_builder, karpenter_builder
 from components.p2p import ingress_builder
-from components.testnet import builder as tb, peers_builder as pb, secrets_builder as sb, stateless_builder as stb
+from components.testnet import builder as tb, genesis_builder as gb, peers_builder as pb, secrets_builder as sb, stateless_builder as stb
 from components.chain import workload_builder as wb
 from components.chain.chain_node import ChainNode
 from components.kube.chart import check_mirror
@@ -235,7 +235,9 @@ def deploy(settings: TestnetBlueprint) -> None:
     check_mirror(charts(testnet), settings.charts_dir, os.getcwd())
     for warning in settings.warnings:
         pulumi.log.warn(warning)
-    genesis = read_genesis(testnet, os.getcwd())
+    # The ledger the stack uses: written from the producers' keys and stake, or the user's file.
+    genesis = gb.render(testnet) if testnet.genesis else read_genesis(testnet, os.getcwd())
+    gb.check_producer_stake(testnet, genesis)
     proof_level = tb.genesis_proof_level(genesis)
     deployments = [deploy_region(r, testnet, settings.stack, settings.charts_dir, genesis) for r in testnet.regions]
     peers = seed_peers(deployments, testnet)

@@ -19,7 +19,7 @@ from pegasus.config import fields
 from pegasus.config.validator import _alerting, _monitoring
 from pegasus.errors import ConfigError
 from components.testnet.settings import (  # noqa: F401  (re-exported: the settings types)
-    Archive, Producer, Region, Registry, Seed, SnarkPool, StackCluster, TestnetBlueprint, TestnetSettings, TestService,
+    Archive, Genesis, Producer, Region, Registry, Seed, SnarkPool, StackCluster, TestnetBlueprint, TestnetSettings, TestService,
     daemon_names, installs_monitoring,
 )
 
@@ -32,6 +32,9 @@ _FEE = re.compile(r"^[0-9]+(\.[0-9]{1,9})?$")
 # A libp2p peer ID as Mina prints it (`mina libp2p generate-keypair`): base58 of an identity
 # multihash, 12D3KooW... for ed25519 keys.
 _PEER_ID = re.compile(r"^(12D3KooW|Qm)[1-9A-HJ-NP-Za-km-z]{40,52}$")
+# A compressed public key as Mina prints it: base58check, 55 characters, B62q...
+_PUBLIC_KEY = re.compile(r"^B62q[1-9A-HJ-NP-Za-km-z]{51}$")
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 _KEY_REF = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _STACK_REF = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
 MAX_NAME = 30  # namespace testnet-<name> and seed-<n>.<name>.<domain> stay short
@@ -78,6 +81,41 @@ def _refuse_network_image(key: str, image: str) -> None:
         raise ConfigError(key, f"{image!r} is a {m.group(1)} image: its packaged config_<commit>.json is read before "
                           "-config-file and fills every field the testnet's genesis leaves out; use a network-less build "
                           "of the same release (no mina-devnet or mina-mainnet package)")
+
+
+def _genesis(path: str, raw: Any) -> Optional[Genesis]:
+    if raw is None:
+        return None
+    g = _Object(path, raw, ("timestamp", "proofLevel", "accounts"))
+    ts = g.required("timestamp")
+    if not _TIMESTAMP.match(ts):
+        raise ConfigError(g.key("timestamp"), f"{ts!r} is not an ISO 8601 time with its zone like 2026-12-01T00:00:00Z")
+    level = g.choice("proofLevel", ("full", "check", "none"), "full")
+    accounts = []
+    for k, item in enumerate(g.get("accounts", list, [])):
+        a = _Object(f"{g.key('accounts')}[{k}]", item, ("publicKey", "balance"))
+        pk, balance = a.required("publicKey"), a.required("balance")
+        if not _PUBLIC_KEY.match(pk):
+            raise ConfigError(a.key("publicKey"), f"{pk!r} is not a Mina public key like B62q... (55 characters)")
+        if not _FEE.match(balance):
+            raise ConfigError(a.key("balance"), f"{balance!r} is not an amount of MINA like 1000 (at most 9 decimals)")
+        a.check_unknown()
+        accounts.append((pk, balance))
+    g.check_unknown()
+    return Genesis(ts, level, tuple(accounts))
+
+
+def _generated_ledger_producers(key: str, regions: tuple[Region, ...], generated: bool) -> None:
+    """With a generated ledger every producer brings its key and stake; with a file, stake is
+    the file's to give."""
+    for i, r in enumerate(regions):
+        for j, p in enumerate(r.block_producers):
+            where = f"testnet.regions[{i}].blockProducers[{j}]"
+            if generated and (p.public_key is None or p.stake is None):
+                raise ConfigError(f"{where}.{'publicKey' if p.public_key is None else 'stake'}",
+                                  "is required with testnet.genesis: the generated ledger gives each producer's public key its stake")
+            if not generated and p.stake is not None:
+                raise ConfigError(f"{where}.stake", "is read only with testnet.genesis; with testnet.genesisFile give the balance in its ledger")
 
 
 def _list(s: _Section, field_: str) -> list:
@@ -166,8 +204,15 @@ def _region(i: int, raw: Any, stack: str, store: str, secret_keys: set[str], fir
     seeds = _seeds(s.key("seeds"), s.raw("seeds"), store, first_seed)
     producers = []
     for j, item in enumerate(_list(s, "blockProducers")):
-        p = _Object(f"{s.key('blockProducers')}[{j}]", item, ("name", "keyRef"))
-        producers.append(Producer(_name(p.key("name"), p.required("name")), _key_ref(p.key("keyRef"), p.required("keyRef"), store)))
+        p = _Object(f"{s.key('blockProducers')}[{j}]", item, ("name", "keyRef", "publicKey", "stake"))
+        pk = p.get("publicKey", str)
+        if pk is not None and not _PUBLIC_KEY.match(pk):
+            raise ConfigError(p.key("publicKey"), f"{pk!r} is not a Mina public key like B62q... (55 characters)")
+        amount = p.get("stake", str)
+        if amount is not None and (not _FEE.match(amount) or float(amount) <= 0):
+            raise ConfigError(p.key("stake"), f"{amount!r} is not a positive amount of MINA like 1000000 (at most 9 decimals)")
+        producers.append(Producer(_name(p.key("name"), p.required("name")), _key_ref(p.key("keyRef"), p.required("keyRef"), store),
+                                  pk, amount))
         p.check_unknown()
     pools = []
     for j, item in enumerate(_list(s, "snarkPools")):
@@ -275,8 +320,10 @@ def parse_testnet(s: _Section, stack: str, secret_keys: set[str]) -> TestnetSett
     image = image_reference(s.key("image"), image)
     _refuse_network_image(s.key("image"), image)
     genesis = s.get("genesisFile", str)
-    if not genesis:
-        raise ConfigError(s.key("genesisFile"), "is required: the path of the network's daemon.json, relative to the project")
+    generated = _genesis(s.key("genesis"), s.raw("genesis"))
+    if bool(genesis) == bool(generated):
+        raise ConfigError(s.key("genesisFile"), "give exactly one of genesisFile (the network's daemon.json, relative to the project) "
+                          "and genesis (the stack writes it from the producers' publicKey and stake)")
     ha = s.get("ha", bool, True)
     domain = s.get("domain", str)
     zone = s.get("cloudflareZoneId", str)
@@ -305,6 +352,7 @@ def parse_testnet(s: _Section, stack: str, secret_keys: set[str]) -> TestnetSett
         raise ConfigError(s.key("ha"), f"is false, so the testnet runs in exactly 1 region, got {len(regions)}; set ha true for more")
     _unique_keys(regions)
     _known_seeds(s.key("regions"), regions, ha)
+    _generated_ledger_producers(s.key("regions"), regions, generated is not None)
     base = s.int_range("basePort", 8302, 1024, 65535)
     shard_size = s.int_range("shardSize", 25, 1, 50, " (NLB listeners)")
     udp = s.get("udp", bool, False)
@@ -318,7 +366,8 @@ def parse_testnet(s: _Section, stack: str, secret_keys: set[str]) -> TestnetSett
     out = TestnetSettings(
         name=name,
         image=image,
-        genesis_file=genesis,
+        genesis_file=genesis or None,
+        genesis=generated,
         ha=ha,
         domain=domain,
         cloudflare_zone_id=zone,

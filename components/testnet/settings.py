@@ -31,6 +31,17 @@ class Seed:
 class Producer:
     name: str
     key_ref: str
+    public_key: Optional[str] = None  # B62...: checked for stake in the ledger the stack uses
+    stake: Optional[str] = None  # MINA, its balance in a generated ledger (testnet.genesis)
+
+
+@dataclass(frozen=True)
+class Genesis:
+    """testnet.genesis: the stack writes daemon.json from the producers' keys and stake."""
+
+    timestamp: str  # genesis_state_timestamp, fixed in config so the file is stable
+    proof_level: str = "full"
+    accounts: tuple[tuple[str, str], ...] = ()  # extra (public key, balance) accounts
 
 
 @dataclass(frozen=True)
@@ -96,7 +107,7 @@ class Registry:
 class TestnetSettings:
     name: str
     image: str
-    genesis_file: str
+    genesis_file: Optional[str]
     ha: bool
     domain: Optional[str]
     cloudflare_zone_id: Optional[str]
@@ -122,6 +133,7 @@ class TestnetSettings:
     karpenter: Optional[KarpenterSettings] = None  # for the eks regions; None without one
     logging: bool = False
     log_retention_days: int = 30
+    genesis: Optional[Genesis] = None  # set instead of genesis_file
 
     @property
     def namespace(self) -> str:

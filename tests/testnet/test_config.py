@@ -344,3 +344,43 @@ def test_a_network_less_image_is_taken():
     for image in ("registry.example.org/mina-daemon:3.1.0-ae112d3-bullseye", "minaprotocol/mina-daemon:3.1.0",
                   "ghcr.io/example/mina-devnet:3.1.0"):  # a repository name is not the tag
         assert parsed(tn(image=image)).testnet.image == image
+
+
+GEN = {"timestamp": "2026-12-01T00:00:00Z"}
+PK = "B62q" + "a" * 51
+
+
+def test_the_ledger_is_a_file_or_generated_never_both():
+    msg = ("pegasus:testnet.genesisFile: give exactly one of genesisFile (the network's daemon.json, relative to the project) "
+           "and genesis (the stack writes it from the producers' publicKey and stake)")
+    assert error(tn(genesis=GEN)) == msg
+    t = tn()
+    del t["genesisFile"]
+    assert error(t) == msg
+
+
+def test_a_generated_ledger_needs_every_producers_key_and_stake():
+    t = tn(genesis=GEN)
+    del t["genesisFile"]
+    assert error(t) == (
+        "pegasus:testnet.regions[0].blockProducers[0].publicKey: is required with testnet.genesis: the generated ledger "
+        "gives each producer's public key its stake"
+    )
+    for r in t["regions"]:
+        for p in r["blockProducers"]:
+            p.update(publicKey=PK, stake="1000")
+    s = parsed(t).testnet
+    assert s.genesis.timestamp == "2026-12-01T00:00:00Z" and s.genesis_file is None
+    assert s.regions[0].block_producers[0].stake == "1000"
+    t["regions"][0]["blockProducers"][0]["publicKey"] = "B62qshort"
+    assert error(t) == ("pegasus:testnet.regions[0].blockProducers[0].publicKey: 'B62qshort' is not a Mina public key "
+                        "like B62q... (55 characters)")
+
+
+def test_stake_is_read_only_for_a_generated_ledger():
+    regions = copy.deepcopy(BASE["regions"])
+    regions[0]["blockProducers"][0]["stake"] = "1000"
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.regions[0].blockProducers[0].stake: is read only with testnet.genesis; with testnet.genesisFile "
+        "give the balance in its ledger"
+    )

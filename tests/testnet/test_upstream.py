@@ -172,10 +172,12 @@ def test_ready_means_synced_as_upstream_asks(stack):
 
 @pytest.mark.parametrize("stack", EXAMPLES)
 def test_workers_prove_at_the_genesis_proof_level(stack):
-    genesis = json.loads((Path(__file__).parents[2] / "testnets/qa-7/daemon.json").read_text())
-    level = genesis.get("proof", {}).get("level", "full")
+    plan = example(stack)
+    # The ledger the stack uses, as the daemons get it (the genesis ConfigMap).
+    cm = [r for r in k8s(plan, "ConfigMap") if r.inputs["metadata"]["name"].endswith("-genesis")][0]
+    level = json.loads(cm.inputs["data"]["daemon.json"]).get("proof", {}).get("level", "full")
     assert level in MINA["proof_levels"]
-    for role, c in mina_containers(example(stack)):
+    for role, c in mina_containers(plan):
         if role == "worker":
             assert c["args"][c["args"].index("-proof-level") + 1] == level
             assert {e["name"] for e in c["env"]} == {"RAYON_NUM_THREADS"}
@@ -208,3 +210,51 @@ def test_every_alert_reads_a_metric_the_daemon_exports(stack):
             for rule in group["rules"]:
                 used |= set(re.findall(r"\bMina_[A-Za-z_]+", rule["expr"]))
     assert used and used <= known, sorted(used - known)
+
+
+PK = ["B62q" + c * 51 for c in "abc"]  # well-formed public keys (never used to sign here)
+
+
+def generated(tmp_path, **producer_extra):
+    from tests.testnet.test_program import one_region
+
+    config = one_region()
+    t = config["pegasus:testnet"]
+    del t["genesisFile"]
+    t["genesis"] = {"timestamp": "2026-12-01T00:00:00Z", "accounts": [{"publicKey": PK[2], "balance": "1000"}]}
+    t["regions"][0]["blockProducers"] = [{"name": "whale-1", "keyRef": "solo-whale-1", "publicKey": PK[0], "stake": "1000000",
+                                          **producer_extra}]
+    return config
+
+
+def test_a_generated_ledger_is_the_daemons_config_shape_and_every_producer_has_stake(tmp_path):
+    """The generated daemon.json uses only runtime config names (runtime_config.ml Json_layout,
+    the image's own demo genesis), and the stake check it passes is the one that refuses a
+    producer without stake."""
+    from components.testnet import genesis_builder as gb
+    from tests.conftest import run, write_stack
+
+    plan = run(config_file=write_stack(tmp_path, generated(tmp_path)))
+    cm = [r for r in k8s(plan, "ConfigMap") if r.inputs["metadata"]["name"] == "solo-genesis"][0]
+    doc = json.loads(cm.inputs["data"]["daemon.json"])
+    rc = MINA["runtime_config"]
+    assert set(doc) <= set(rc["top_level"])
+    assert set(doc["genesis"]) <= set(rc["genesis"]) and set(doc["proof"]) <= set(rc["proof"])
+    assert set(doc["ledger"]) <= set(rc["ledger"])
+    assert all(set(a) <= set(rc["account"]) for a in doc["ledger"]["accounts"])
+    assert doc["proof"]["level"] in MINA["proof_levels"]
+    assert gb.stake(cm.inputs["data"]["daemon.json"]) == {PK[0]: 1000000, PK[2]: 1000}
+    # The winner account is off: stake comes from the producers' own accounts.
+    assert doc["ledger"]["add_genesis_winner"] is False
+
+
+def test_a_producer_without_stake_in_the_genesis_file_is_refused(tmp_path):
+    from tests.conftest import run, write_stack
+    from tests.testnet.test_program import one_region
+
+    config = one_region()
+    config["pegasus:testnet"]["regions"][0]["blockProducers"][0]["publicKey"] = PK[0]
+    with pytest.raises(Exception) as e:
+        run(config_file=write_stack(tmp_path, config))
+    assert ("pegasus:testnet.regions[0].blockProducers[0].publicKey: " + PK[0] + " has no stake in the ledger of "
+            "testnets/qa-7/daemon.json, so local/whale-1 can never win a slot; give it a balance (or delegate one to it) there") in str(e.value)
