@@ -23,7 +23,7 @@ import pulumi_kubernetes as k8s
 
 from components.cluster import cluster_builder, karpenter_builder
 from components.p2p import ingress_builder
-from components.testnet import builder as tb, secrets_builder as sb, stateless_builder as stb
+from components.testnet import builder as tb, genesis_builder as gb, peers_builder as pb, secrets_builder as sb, stateless_builder as stb
 from components.chain import workload_builder as wb
 from components.chain.chain_node import ChainNode
 from components.kube.chart import check_mirror
@@ -33,7 +33,7 @@ from components.kube.k8s_util import body
 from components.testnet.keys import TestnetKeys
 from components.testnet.monitoring import TestnetMonitoring
 from pegasus.config import IngressSettings, LoggingSettings
-from components.testnet.config import Region, TestnetBlueprint, TestnetSettings
+from components.testnet.config import Region, TestnetBlueprint, TestnetSettings, installs_monitoring
 from pegasus import names
 from pegasus.errors import ConfigError
 
@@ -84,6 +84,10 @@ def charts(testnet: TestnetSettings) -> list:
         from components.testnet import archive_builder as testnet_archive_builder
 
         out.append(testnet_archive_builder.CNPG_CHART)
+    if any(installs_monitoring(testnet, r) for r in testnet.regions):
+        from components.monitoring import monitoring_builder
+
+        out += [monitoring_builder.KPS_CHART, monitoring_builder.BLACKBOX_CHART]
     if testnet.logging and any(r.provider in ("eks", "gke") for r in testnet.regions):
         from components.monitoring import logging_builder
 
@@ -159,7 +163,8 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
         cluster_name=region.cluster.name if region.cluster else f"{testnet.name}-{region.name}",
         lb_dependencies=cluster.lb_dependencies if cluster else [], gcp=cluster.gke if cluster else None,
         shard_lb_annotations=shard_lb_annotations, namespace_labels=namespace_labels, release_timeout=release_timeout,
-        workload_dependencies=workloads_may_start, charts_dir=charts_dir, naming=ingress_names(testnet), opts=opts,
+        workload_dependencies=workloads_may_start, charts_dir=charts_dir, naming=ingress_names(testnet),
+        controller_config=tb.P2P_CONTROLLER_CONFIG, opts=opts,
     )
     if testnet.logging and cluster is not None and (cluster.eks or cluster.gke):
         from components.monitoring.logging import Logging
@@ -177,7 +182,13 @@ def deploy_region(region: Region, testnet: TestnetSettings, stack: str, charts_d
                        workload_dependencies=workloads_may_start, charts_dir=charts_dir)
     shard_ips = {}
     for index, host in ingress.shard_hosts.items():
-        shard_ips[index] = shard_addresses.public_ips[index].apply(lambda ips: ips[0]) if shard_addresses else host
+        if shard_addresses:
+            shard_ips[index] = shard_addresses.public_ips[index].apply(lambda ips: ips[0])
+        else:
+            # gke: the shard's reserved address; existing and stack clusters: whatever the load
+            # balancer publishes, which must be an IP (builder.external_ip stops the update otherwise).
+            shard_ips[index] = pulumi.Output.from_input(host).apply(
+                lambda h, svc=names.shard_service_name(index): tb.external_ip(h, svc))
     return RegionDeployment(region, provider, cluster, ns, ingress, plans, shard_ips, workloads_may_start, placement)
 
 
@@ -224,7 +235,10 @@ def deploy(settings: TestnetBlueprint) -> None:
     check_mirror(charts(testnet), settings.charts_dir, os.getcwd())
     for warning in settings.warnings:
         pulumi.log.warn(warning)
-    genesis = read_genesis(testnet, os.getcwd())
+    # The ledger the stack uses: written from the producers' keys and stake, or the user's file.
+    genesis = gb.render(testnet) if testnet.genesis else read_genesis(testnet, os.getcwd())
+    gb.check_producer_stake(testnet, genesis)
+    proof_level = tb.genesis_proof_level(genesis)
     deployments = [deploy_region(r, testnet, settings.stack, settings.charts_dir, genesis) for r in testnet.regions]
     peers = seed_peers(deployments, testnet)
     seed_records(deployments, testnet)
@@ -238,7 +252,11 @@ def deploy(settings: TestnetBlueprint) -> None:
                                       charts_dir=settings.charts_dir).secrets
         opts = pulumi.ResourceOptions(provider=d.provider)
         in_ns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[d.namespace]))
-        k8s.core.v1.ConfigMap(f"{d.region.name}-peers", **body(tb.peers_configmap(testnet, peers_txt)), opts=in_ns)
+        peers_cm = k8s.core.v1.ConfigMap(f"{d.region.name}-peers", **body(tb.peers_configmap(testnet, peers_txt)), opts=in_ns)
+        # The list daemons poll (-peer-list-url): served in the namespace from the ConfigMap above.
+        k8s.apps.v1.Deployment(f"{d.region.name}-peers-server", **body(pb.server_deployment(testnet)),
+                               opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[peers_cm])))
+        k8s.core.v1.Service(f"{d.region.name}-peers-service", **body(pb.service(testnet)), opts=in_ns)
         region_out = {}
         for plan in d.plans:
             own = f"{d.region.name}/{plan.name}"
@@ -252,15 +270,27 @@ def deploy(settings: TestnetBlueprint) -> None:
                                      "shard": plan.address.shard, "port": plan.address.port,
                                      "graphql": stb.graphql_url(plan.name, testnet)}
         for pool in d.region.snark_pools:
-            workers = k8s.apps.v1.Deployment(f"{d.region.name}-{stb.worker_name(pool)}", **body(stb.worker_deployment(pool, testnet)), opts=in_ns)
+            workers = k8s.apps.v1.Deployment(f"{d.region.name}-{stb.worker_name(pool)}", **body(stb.worker_deployment(pool, testnet, proof_level)), opts=in_ns)
             hpa = stb.worker_hpa(pool, testnet)
             if hpa is not None:
                 k8s.autoscaling.v2.HorizontalPodAutoscaler(f"{d.region.name}-{stb.worker_name(pool)}-hpa", **body(hpa),
                                                            opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[workers])))
         for service in d.region.test_services:
-            k8s.apps.v1.Deployment(f"{d.region.name}-{service.name}", **body(stb.test_service_deployment(service, testnet)), opts=in_ns)
+            key = sb.service_key_secret_name(service, d.region.secret_store)
+            k8s.apps.v1.Deployment(f"{d.region.name}-{service.name}", **body(stb.test_service_deployment(service, testnet, key)),
+                                   opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=key_secrets)))
         if testnet.monitoring:
-            TestnetMonitoring(f"{d.region.name}-monitoring", testnet, d.region, d.namespace,
+            crds: list = []
+            if installs_monitoring(testnet, d.region):
+                from components.monitoring.monitoring import Monitoring
+
+                # The operator stack first: the PodMonitor and rules below are its custom resources.
+                stack = Monitoring(f"{d.region.name}-monitoring-stack", testnet.monitoring_settings, testnet.alerting,
+                                   d.cluster.general_storage_class if d.cluster else None,
+                                   workload_dependencies=d.workload_dependencies, charts_dir=settings.charts_dir,
+                                   opts=pulumi.ResourceOptions(providers=[d.provider]))
+                crds = [stack.release]
+            TestnetMonitoring(f"{d.region.name}-monitoring", testnet, d.region, d.namespace, crds=crds,
                               opts=pulumi.ResourceOptions(providers=[d.provider]))
         daemons_out[d.region.name] = region_out
     if testnet.registry is not None:

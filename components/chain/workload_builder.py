@@ -92,6 +92,9 @@ class ChainWorkload:
     # The port readiness and startup probes watch; None: the port named rpc. Without a p2p
     # port it is the liveness port too.
     probe_port: Optional[str] = None
+    # A readiness probe of the daemon's own (the Mina daemon's "am I synced" query) in place of
+    # the TCP check on probe_port; None keeps the TCP check.
+    readiness_probe: Optional[Mapping] = None
 
 
 def workload_labels(w: ChainWorkload) -> dict[str, str]:
@@ -202,6 +205,8 @@ def statefulset(w: ChainWorkload) -> dict:
     if rpc:
         container["readinessProbe"] = {"tcpSocket": {"port": rpc.name}, "periodSeconds": 10, "failureThreshold": 3}
         container["startupProbe"] = {"tcpSocket": {"port": rpc.name}, "periodSeconds": 10, "failureThreshold": 360}
+        if w.readiness_probe is not None:
+            container["readinessProbe"] = dict(w.readiness_probe)
         if w.probe_port and not p2p:
             container["livenessProbe"] = {"tcpSocket": {"port": rpc.name}, "initialDelaySeconds": 60,
                                           "periodSeconds": 30, "failureThreshold": 10}

@@ -29,6 +29,7 @@ class Ingress(pulumi.ComponentResource):
                  release_timeout: Optional[int] = None,
                  charts_dir: Optional[str] = None, controller_service: Optional[Mapping[str, Any]] = None,
                  naming: names.IngressNames = names.INGRESS,
+                 controller_config: Optional[Mapping[str, str]] = None,
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:ingress:Ingress", name, None, opts)
         self.shards = p2p.plan_shards(backends, settings)
@@ -52,6 +53,9 @@ class Ingress(pulumi.ComponentResource):
         # ConfigMap above, which the controller reloads in place.
         # The controller pods need a node to run on before the atomic release times out.
         values = ib.controller_values(settings, udp, naming)
+        if controller_config:
+            # A data plane's own controller ConfigMap keys (the testnet's stream timeout).
+            values["controller"]["config"].update(controller_config)
         if controller_service is not None:
             # The provider blueprint serves HTTP through the controller's own Service.
             values["controller"]["service"] = dict(controller_service)

@@ -28,6 +28,7 @@ from components.chain import workload_builder as wb
 from components.chain.chain_node_builder import ChainNodeSpec
 from pegasus import names
 from pegasus import slots as slot_math
+from pegasus.errors import ConfigError
 from components.testnet.config import Region, SnarkPool, TestnetSettings
 
 COMPONENT = "mina-daemon"
@@ -43,7 +44,24 @@ GENESIS_FILE = "daemon.json"
 KEYS_DIR = "/keys"  # an in-memory volume the init container fills from the key Secrets
 GENERATED_LIBP2P_KEY = "/data/libp2p/key"
 ROLES = ("seed", "producer", "coordinator")
-# Test services drive a daemon's GraphQL API (transaction bots, checkers): small by design.
+# The daemon's lock file in its config directory. The image's entrypoint removes a stale one
+# only under its WORKDIR /root (dockerfiles/scripts/daemon-entrypoint.sh: `rm -f
+# .mina-config/.mina-lock`); ours is on the volume, so the init container removes it, or a
+# daemon killed without cleanup (OOM, node loss) may refuse to start on its own volume.
+LOCK_FILE = f"{CONFIG_DIR}/.mina-lock"
+# Who may use a coordinator's client port: mina_cli_entrypoint.ml reads MINA_CLIENT_TRUSTLIST
+# (comma-separated CIDRs) and Mina_run.setup_local_server refuses every other address, so
+# without it no SNARK worker in another pod gets work. O(1) Labs' chart sets 10.0.0.0/8
+# (helm/snark-worker/templates/snark-coordinator.yaml); pod networks are not always there
+# (k3d 10.42/16 is, a VPC may be 172.16/12 or 192.168/16), so every RFC 1918 range. The port
+# itself stays closed outside the namespace (network_policy) and has no public Service.
+CLIENT_TRUSTLIST = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
+# Ready means synced, as O(1) Labs' readiness check asks the daemon
+# (helm/common/templates/_healthchecks.tpl: daemonStatus { syncStatus } over GraphQL). Theirs
+# compares the literal word `status` with "synced" and so never passes; the GraphQL enum
+# value is SYNCED (mina_graphql types.ml, SyncStatus), which is what we match.
+SYNC_QUERY = '{"query":"{ daemonStatus { syncStatus } }"}'
+SYNCED = "SYNCED"
 
 
 @dataclass(frozen=True)
@@ -137,6 +155,63 @@ def render_peers_txt(peers: list[str]) -> str:
     return "".join(f"{p}\n" for p in peers)
 
 
+# The controller ConfigMap of the testnet's p2p data plane. ingress-nginx closes a tcp-services
+# connection after proxy-stream-timeout without a read or write (default 600s, config.go of
+# kubernetes/ingress-nginx, controller 1.15.1 in chart 4.15.1), and libp2p keeps connections
+# to peers it is not currently gossiping with open and idle far longer; every cut costs a
+# redial and a fresh handshake through the shard.
+P2P_CONTROLLER_CONFIG = {"proxy-stream-timeout": "3600s"}
+
+PROOF_LEVELS = ("full", "check", "none")  # Genesis_constants.Proof_level.of_string
+
+
+def genesis_proof_level(contents: str) -> str:
+    """The proof level the genesis file sets (`proof.level` of the daemon's runtime config),
+    which SNARK workers must share: a worker proving `full` for a `check` chain wastes its CPU,
+    one proving `none` for a `full` chain produces work nobody accepts. Unset, the daemon uses
+    its compiled level, `full` in the release images."""
+    import json
+
+    try:
+        doc = json.loads(contents)
+    except ValueError as e:
+        raise ConfigError("testnet.genesisFile", f"is not JSON ({e.msg}, line {e.lineno}); give the network's daemon.json") from None
+    level = ((doc.get("proof") or {}) if isinstance(doc, dict) else {}).get("level", "full")
+    if level not in PROOF_LEVELS:
+        raise ConfigError("testnet.genesisFile", f"proof.level {level!r} is not one of {', '.join(PROOF_LEVELS)}")
+    return level
+
+
+def external_ip(value: str, shard: str) -> str:
+    """The -external-ip a shard's public address gives. Mina parses the flag with
+    Unix.Inet_addr.of_string (mina_cli_entrypoint.ml), so a load balancer that publishes only a
+    hostname cannot be advertised: the update stops with this error instead of a daemon that
+    crash-loops. A name under the reserved `.invalid` domain (RFC 6761) passes: it is the offline
+    planner's stand-in for an address not yet published (tools/plan), never a real host."""
+    if not is_ipv4(value) and not value.endswith(".invalid"):
+        raise ValueError(f"testnet: the p2p shard {shard} published {value!r}, not an IPv4 address; Mina's "
+                         "-external-ip takes an address: give the cluster's LoadBalancer an IP (MetalLB, or a "
+                         "static IP on the cloud load balancer)")
+    return value
+
+
+def readiness_probe() -> dict:
+    """Ready once the daemon reports SYNCED: a daemon that still bootstraps answers GraphQL,
+    so the TCP check it replaces passed too early. curl is in the daemon image
+    (dockerfiles/Dockerfile-mina-daemon)."""
+    script = (f"curl -sf --max-time 8 -H 'Content-Type: application/json' -d '{SYNC_QUERY}' "
+              f"http://127.0.0.1:{GRAPHQL.port}/graphql | grep -Eq '\"syncStatus\": *\"{SYNCED}\"'")
+    return {"exec": {"command": ["/bin/sh", "-c", script]}, "periodSeconds": 10, "timeoutSeconds": 10,
+            "failureThreshold": 3}
+
+
+def rayon_threads(cpu: str) -> str:
+    """RAYON_NUM_THREADS for the prover's thread pool: the whole CPUs of a limit (O(1) Labs' charts
+    pin 8 on workers and 7 on coordinators, helm/snark-worker/templates/), at least one."""
+    cores = int(cpu[:-1]) // 1000 if cpu.endswith("m") else int(float(cpu))
+    return str(max(1, cores))
+
+
 def daemon_args(plan: DaemonPlan, testnet: TestnetSettings, external_ip: Any, peers: list[str]) -> list:
     """The daemon's flags; `external_ip` is the shard's public IP (an Output in the program)."""
     libp2p_key = f"{KEYS_DIR}/libp2p/key" if plan.libp2p_key_ref else GENERATED_LIBP2P_KEY
@@ -167,8 +242,8 @@ def daemon_args(plan: DaemonPlan, testnet: TestnetSettings, external_ip: Any, pe
                  "-work-selection", pool.work_selection]
     for peer in peers:
         args += ["-peer", peer]
-    if testnet.peer_list_url:
-        args += ["-peer-list-url", testnet.peer_list_url]
+    # Polled by the daemon: seeds that appear later reach it without a restart.
+    args += ["-peer-list-url", peer_list_url(testnet)]
     if plan.archive_address:
         args += ["-archive-address", plan.archive_address]
     return args
@@ -194,7 +269,7 @@ def _install_keys(plan: DaemonPlan, testnet: TestnetSettings) -> dict:
     copies the keys into an in-memory volume with those modes, and generates the libp2p
     keypair on the daemon's own volume when none is given (kept there across restarts, so the
     peer ID stays)."""
-    steps = ["set -eu", "umask 077"]
+    steps = ["set -eu", "umask 077", f"rm -f {LOCK_FILE}"]
     mounts = [{"name": "data", "mountPath": DATA_PATH}, {"name": "keys", "mountPath": KEYS_DIR}]
     env: list = []
     if plan.role == "producer":
@@ -241,7 +316,10 @@ def daemon_workload(plan: DaemonPlan, testnet: TestnetSettings, external_ip: Any
         volumes.append({"name": "libp2p-key", "secret": {"secretName": libp2p_secret, "defaultMode": 0o400,
                                                          "items": [{"key": "key", "path": "key"}]}})
         refs.append(("MINA_LIBP2P_PASS", libp2p_secret, "password"))
-    env = () if libp2p_secret else (("MINA_LIBP2P_PASS", ""),)
+    env: tuple[tuple[str, str], ...] = () if libp2p_secret else (("MINA_LIBP2P_PASS", ""),)
+    if plan.role == "coordinator":
+        env += (("MINA_CLIENT_TRUSTLIST", CLIENT_TRUSTLIST),
+                ("RAYON_NUM_THREADS", rayon_threads(testnet.resources.cpu_limit)))
     ports = [wb.Port("p2p", plan.address.port)]
     if testnet.udp:
         ports.append(wb.Port("p2p-udp", plan.address.port, "UDP"))
@@ -269,6 +347,7 @@ def daemon_workload(plan: DaemonPlan, testnet: TestnetSettings, external_ip: Any
         extra_mounts=({"name": "genesis", "mountPath": GENESIS_DIR, "readOnly": True},
                       {"name": "keys", "mountPath": KEYS_DIR, "readOnly": True}),
         probe_port=GRAPHQL.name,
+        readiness_probe=readiness_probe(),
         placement=placement,
     )
 
@@ -308,13 +387,29 @@ def genesis_configmap(testnet: TestnetSettings, contents: str) -> dict:
     }
 
 
+PEERS_FILE = "peers.txt"
+
+
+def peers_name(testnet: TestnetSettings) -> str:
+    """The peer list's ConfigMap, and the Deployment and Service that serve it (peers_builder.py)."""
+    return f"{testnet.name}-peers"
+
+
+def peer_list_url(testnet: TestnetSettings) -> str:
+    """What daemons poll: testnet.peerListUrl when the user publishes the list, else the
+    region's own server of its peers ConfigMap (peers_builder.py)."""
+    if testnet.peer_list_url:
+        return testnet.peer_list_url
+    return f"http://{peers_name(testnet)}.{testnet.namespace}.svc.cluster.local/{PEERS_FILE}"
+
+
 def peers_configmap(testnet: TestnetSettings, peers: Any) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": f"{testnet.name}-peers", "namespace": testnet.namespace,
+        "metadata": {"name": peers_name(testnet), "namespace": testnet.namespace,
                      "labels": names.labels("peer-list", testnet.name, name=COMPONENT)},
-        "data": {"peers.txt": peers},
+        "data": {PEERS_FILE: peers},
     }
 
 

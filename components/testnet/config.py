@@ -16,10 +16,11 @@ from pegasus.config.fields import _Section, _describe, _quantity, _resources, _D
 from pegasus.config.keys import DEFAULT_DAEMON_RESOURCES, DEFAULT_WORKER_RESOURCES, KEYS
 from pegasus.config.platform import ClusterSettings, KarpenterSettings, _cluster, _karpenter
 from pegasus.config import fields
+from pegasus.config.validator import _alerting, _monitoring
 from pegasus.errors import ConfigError
 from components.testnet.settings import (  # noqa: F401  (re-exported: the settings types)
-    Archive, Producer, Region, Registry, Seed, SnarkPool, StackCluster, TestnetBlueprint, TestnetSettings, TestService,
-    daemon_names,
+    Archive, Genesis, Producer, Region, Registry, Seed, SnarkPool, StackCluster, TestnetBlueprint, TestnetSettings, TestService,
+    daemon_names, installs_monitoring,
 )
 
 SECRET_STORES = ("aws", "gcp", "kubernetes")
@@ -31,6 +32,9 @@ _FEE = re.compile(r"^[0-9]+(\.[0-9]{1,9})?$")
 # A libp2p peer ID as Mina prints it (`mina libp2p generate-keypair`): base58 of an identity
 # multihash, 12D3KooW... for ed25519 keys.
 _PEER_ID = re.compile(r"^(12D3KooW|Qm)[1-9A-HJ-NP-Za-km-z]{40,52}$")
+# A compressed public key as Mina prints it: base58check, 55 characters, B62q...
+_PUBLIC_KEY = re.compile(r"^B62q[1-9A-HJ-NP-Za-km-z]{51}$")
+_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 _KEY_REF = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _STACK_REF = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
 MAX_NAME = 30  # namespace testnet-<name> and seed-<n>.<name>.<domain> stay short
@@ -57,6 +61,61 @@ class _Object(_Section):
         if v is None or v == "":
             raise ConfigError(self.key(field_), "is required")
         return v
+
+
+# A testnet is its own chain, so its daemons must not carry another network's config. The
+# network images install the deb mina-<network> (MinaProtocol/mina dockerfiles/Dockerfile-mina-daemon:
+# `ARG network`, `apt-get install mina-$network`), which ships config_<commit>.json; at 3.1.0
+# mina_cli_entrypoint.ml reads that file first (`config_file_installed`, Must_exist), then
+# <config-dir>/daemon.json, MINA_CONFIG_FILE and each -config-file, and folds them with
+# Runtime_config.combine, where every field a later file leaves out keeps the earlier value
+# (opt_fallthrough). So under -config-file the chain would keep devnet's epoch ledgers, constants
+# and peer list URL wherever the testnet's file is silent.
+_NETWORK_IMAGE = re.compile(r"-(devnet|mainnet)$")
+
+
+def _refuse_network_image(key: str, image: str) -> None:
+    tag = image.rsplit("/", 1)[-1].partition("@")[0].partition(":")[2]
+    m = _NETWORK_IMAGE.search(tag)
+    if m:
+        raise ConfigError(key, f"{image!r} is a {m.group(1)} image: its packaged config_<commit>.json is read before "
+                          "-config-file and fills every field the testnet's genesis leaves out; use a network-less build "
+                          "of the same release (no mina-devnet or mina-mainnet package)")
+
+
+def _genesis(path: str, raw: Any) -> Optional[Genesis]:
+    if raw is None:
+        return None
+    g = _Object(path, raw, ("timestamp", "proofLevel", "accounts"))
+    ts = g.required("timestamp")
+    if not _TIMESTAMP.match(ts):
+        raise ConfigError(g.key("timestamp"), f"{ts!r} is not an ISO 8601 time with its zone like 2026-12-01T00:00:00Z")
+    level = g.choice("proofLevel", ("full", "check", "none"), "full")
+    accounts = []
+    for k, item in enumerate(g.get("accounts", list, [])):
+        a = _Object(f"{g.key('accounts')}[{k}]", item, ("publicKey", "balance"))
+        pk, balance = a.required("publicKey"), a.required("balance")
+        if not _PUBLIC_KEY.match(pk):
+            raise ConfigError(a.key("publicKey"), f"{pk!r} is not a Mina public key like B62q... (55 characters)")
+        if not _FEE.match(balance):
+            raise ConfigError(a.key("balance"), f"{balance!r} is not an amount of MINA like 1000 (at most 9 decimals)")
+        a.check_unknown()
+        accounts.append((pk, balance))
+    g.check_unknown()
+    return Genesis(ts, level, tuple(accounts))
+
+
+def _generated_ledger_producers(key: str, regions: tuple[Region, ...], generated: bool) -> None:
+    """With a generated ledger every producer brings its key and stake; with a file, stake is
+    the file's to give."""
+    for i, r in enumerate(regions):
+        for j, p in enumerate(r.block_producers):
+            where = f"testnet.regions[{i}].blockProducers[{j}]"
+            if generated and (p.public_key is None or p.stake is None):
+                raise ConfigError(f"{where}.{'publicKey' if p.public_key is None else 'stake'}",
+                                  "is required with testnet.genesis: the generated ledger gives each producer's public key its stake")
+            if not generated and p.stake is not None:
+                raise ConfigError(f"{where}.stake", "is read only with testnet.genesis; with testnet.genesisFile give the balance in its ledger")
 
 
 def _list(s: _Section, field_: str) -> list:
@@ -145,8 +204,15 @@ def _region(i: int, raw: Any, stack: str, store: str, secret_keys: set[str], fir
     seeds = _seeds(s.key("seeds"), s.raw("seeds"), store, first_seed)
     producers = []
     for j, item in enumerate(_list(s, "blockProducers")):
-        p = _Object(f"{s.key('blockProducers')}[{j}]", item, ("name", "keyRef"))
-        producers.append(Producer(_name(p.key("name"), p.required("name")), _key_ref(p.key("keyRef"), p.required("keyRef"), store)))
+        p = _Object(f"{s.key('blockProducers')}[{j}]", item, ("name", "keyRef", "publicKey", "stake"))
+        pk = p.get("publicKey", str)
+        if pk is not None and not _PUBLIC_KEY.match(pk):
+            raise ConfigError(p.key("publicKey"), f"{pk!r} is not a Mina public key like B62q... (55 characters)")
+        amount = p.get("stake", str)
+        if amount is not None and (not _FEE.match(amount) or float(amount) <= 0):
+            raise ConfigError(p.key("stake"), f"{amount!r} is not a positive amount of MINA like 1000000 (at most 9 decimals)")
+        producers.append(Producer(_name(p.key("name"), p.required("name")), _key_ref(p.key("keyRef"), p.required("keyRef"), store),
+                                  pk, amount))
         p.check_unknown()
     pools = []
     for j, item in enumerate(_list(s, "snarkPools")):
@@ -167,7 +233,7 @@ def _region(i: int, raw: Any, stack: str, store: str, secret_keys: set[str], fir
     archive = _archive(s.key("archive"), s.raw("archive"))
     services = []
     for j, item in enumerate(_list(s, "testServices")):
-        t = _Object(f"{s.key('testServices')}[{j}]", item, ("name", "image", "args", "daemon"))
+        t = _Object(f"{s.key('testServices')}[{j}]", item, ("name", "image", "args", "daemon", "keyRef"))
         from pegasus.config.validator import image_reference
 
         services.append(TestService(
@@ -175,6 +241,7 @@ def _region(i: int, raw: Any, stack: str, store: str, secret_keys: set[str], fir
             image=image_reference(t.key("image"), t.required("image")),
             args=t.str_list("args", []),
             daemon=t.required("daemon"),
+            key_ref=_key_ref(t.key("keyRef"), t.get("keyRef", str), store) if t.get("keyRef", str) else None,
         ))
         t.check_unknown()
     s.check_unknown()
@@ -251,9 +318,12 @@ def parse_testnet(s: _Section, stack: str, secret_keys: set[str]) -> TestnetSett
     if not image:
         raise ConfigError(s.key("image"), "is required: the Mina daemon image, like minaprotocol/mina-daemon:<tag>")
     image = image_reference(s.key("image"), image)
+    _refuse_network_image(s.key("image"), image)
     genesis = s.get("genesisFile", str)
-    if not genesis:
-        raise ConfigError(s.key("genesisFile"), "is required: the path of the network's daemon.json, relative to the project")
+    generated = _genesis(s.key("genesis"), s.raw("genesis"))
+    if bool(genesis) == bool(generated):
+        raise ConfigError(s.key("genesisFile"), "give exactly one of genesisFile (the network's daemon.json, relative to the project) "
+                          "and genesis (the stack writes it from the producers' publicKey and stake)")
     ha = s.get("ha", bool, True)
     domain = s.get("domain", str)
     zone = s.get("cloudflareZoneId", str)
@@ -281,8 +351,8 @@ def parse_testnet(s: _Section, stack: str, secret_keys: set[str]) -> TestnetSett
     if not ha and len(regions) != 1:
         raise ConfigError(s.key("ha"), f"is false, so the testnet runs in exactly 1 region, got {len(regions)}; set ha true for more")
     _unique_keys(regions)
-    if not any(r.seeds for r in regions):
-        raise ConfigError(s.key("regions"), "no region has a seed node; give at least one region seeds: 1 or more")
+    _known_seeds(s.key("regions"), regions, ha)
+    _generated_ledger_producers(s.key("regions"), regions, generated is not None)
     base = s.int_range("basePort", 8302, 1024, 65535)
     shard_size = s.int_range("shardSize", 25, 1, 50, " (NLB listeners)")
     udp = s.get("udp", bool, False)
@@ -296,7 +366,8 @@ def parse_testnet(s: _Section, stack: str, secret_keys: set[str]) -> TestnetSett
     out = TestnetSettings(
         name=name,
         image=image,
-        genesis_file=genesis,
+        genesis_file=genesis or None,
+        genesis=generated,
         ha=ha,
         domain=domain,
         cloudflare_zone_id=zone,
@@ -311,6 +382,9 @@ def parse_testnet(s: _Section, stack: str, secret_keys: set[str]) -> TestnetSett
         worker_resources=_resources(s, "workerResources", DEFAULT_WORKER_RESOURCES),
         registry=_registry(s.raw("registry")),
         monitoring=s.get("monitoring", bool, True),
+        monitoring_stack=s.get("monitoringStack", bool),
+        monitoring_settings=_monitoring(_Section("monitoring", {}), set()),
+        alerting=_alerting(_Section("alerting", {}), set()),
         karpenter=_region_karpenter(s, regions),
         logging=s.get("logging", bool, False),
         log_retention_days=log_retention_days(s, "logRetentionDays", 30),
@@ -349,6 +423,23 @@ def _region_karpenter(s: _Section, regions: tuple[Region, ...]) -> Optional[Karp
 def _place(region: Region) -> str:
     c = region.cluster
     return f"{c.provider} {c.region}" if c is not None and c.region else region.name
+
+
+MIN_KNOWN_SEEDS = 2
+
+
+def _known_seeds(key: str, regions: tuple[Region, ...], ha: bool) -> None:
+    """Every daemon but a seed needs a peer to start ("No peers were given",
+    mina_cli_entrypoint.ml), and only a seed whose libp2p identity is given (its keypair from the
+    secret store, its peer ID in config) can be named in the peer list. One such seed is a single
+    point of failure for every new or restarted daemon; with ha they must also be in two places."""
+    known = [(r.name, _place(r)) for r in regions for seed in r.seeds if seed.peer_id]
+    places = sorted({place for _, place in known})
+    if len(known) >= MIN_KNOWN_SEEDS and (not ha or len(places) >= 2):
+        return
+    where = f" in at least 2 distinct regions (ha is true), got {len(known)} in {len(places)}" if ha else f", got {len(known)}"
+    raise ConfigError(key, f"needs at least {MIN_KNOWN_SEEDS} seeds given as {{libp2pKeyRef, peerId}}{where}; a seed given "
+                      "as a count generates its identity at first start, so no daemon can be told its peer ID")
 
 
 def _unique_keys(regions: tuple[Region, ...]) -> None:
@@ -397,11 +488,6 @@ def parse_blueprint(raw: dict, *, project: str, stack: str, secret_keys: set[str
         warnings.append(
             f"{', '.join(unknown_ids)} generate their libp2p keypair on first start, so their peer IDs are unknown and "
             "they are left out of the peer list; give seeds as [{libp2pKeyRef, peerId}] to publish them"
-        )
-    if not any(s.peer_id for r in testnet.regions for s in r.seeds) and testnet.peer_list_url is None:
-        warnings.append(
-            "no seed has a known peer ID and testnet.peerListUrl is unset: daemons other than seeds get no -peer to "
-            "bootstrap from; give a seed as {libp2pKeyRef, peerId}, or publish the peer list and set testnet.peerListUrl"
         )
     if testnet.logging:
         elsewhere = [r.name for r in testnet.regions if r.provider not in ("eks", "gke")]

@@ -30,7 +30,7 @@ class TestnetKeys(pulumi.ComponentResource):
                                        opts=child)
         depends: list[pulumi.Resource] = [eso_ns]
         annotations: dict[str, Any] = {}
-        keys = sb.remote_keys(plans)
+        keys = sb.remote_keys(plans, region.test_services)
         eks = getattr(cluster, "eks", None)
         gke = getattr(cluster, "gke", None)
         if region.secret_store == "aws" and eks is not None:
@@ -76,6 +76,6 @@ class TestnetKeys(pulumi.ComponentResource):
             k8s.apiextensions.CustomResource(
                 f"{name}-{m['metadata']['name']}", **custom_resource_args(m),
                 opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[namespace, release, store_res]))
-            for m in sb.external_secrets(plans, testnet)
+            for m in sb.external_secrets(plans, testnet, region.test_services)
         ]
         self.register_outputs({})

@@ -7,6 +7,8 @@ namespace "Mina" from mina_metrics/namespace.ml, names `<namespace>_<subsystem>_
 - `Mina_Network_peers` (gauge, "# of peers seen through gossip net")
 - `Mina_Snark_work_completed_snark_work_received_rpc` (counter, "# of completed snark work
   bundles received via rpc": what a coordinator's workers hand in)
+- `Mina_Transition_frontier_max_blocklength_observed` (gauge, "max blocklength observed by the
+  system": the longest chain a daemon has seen)
 
 The daemon serves them on -metrics-port (components/testnet_builder.METRICS).
 """
@@ -20,6 +22,7 @@ from components.testnet import builder as tb
 BLOCKS_PRODUCED = "Mina_Block_producer_blocks_produced"
 PEERS = "Mina_Network_peers"
 SNARK_WORK_RECEIVED = "Mina_Snark_work_completed_snark_work_received_rpc"
+CHAIN_LENGTH = "Mina_Transition_frontier_max_blocklength_observed"
 ROLE_LABEL = "pegasus.saga.xyz/role"
 MIN_PEERS = 3
 
@@ -68,6 +71,15 @@ def rules(testnet: TestnetSettings, region: Region) -> dict:
             "for": "10m",
             "labels": {"severity": "warning", "testnet": testnet.name, "region": region.name},
             "annotations": {"summary": "daemon {{ $labels.daemon }} sees {{ $value }} peers"},
+        },
+        {
+            "alert": "MinaChainStalled",
+            # The whole network's symptom, seen from every region: no daemon here saw a longer
+            # chain in an hour, whoever was meant to produce (a region without producers too).
+            "expr": f"max(changes({CHAIN_LENGTH}{{{sel}}}[1h])) == 0",
+            "for": "10m",
+            "labels": {"severity": "critical", "testnet": testnet.name, "region": region.name},
+            "annotations": {"summary": f"no daemon of testnet {testnet.name} in {region.name} saw the chain grow for an hour"},
         },
     ]
     if region.block_producers:

@@ -16,7 +16,7 @@ The chart: external-secrets 0.20.4 from https://charts.external-secrets.io, with
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from components.kube.chart import Chart
 from components.testnet.builder import DaemonPlan, key_secret_name, libp2p_secret_name
@@ -85,7 +85,15 @@ def external_secret(name: str, remote_key: str, testnet: TestnetSettings, role: 
     }
 
 
-def external_secrets(plans: tuple[DaemonPlan, ...], testnet: TestnetSettings) -> list[dict]:
+def service_key_secret_name(service: Any, store: str) -> Optional[str]:
+    """The Secret holding a test service's key: the existing one keyRef names with the
+    kubernetes store, otherwise the one External Secrets writes."""
+    if service.key_ref is None:
+        return None
+    return service.key_ref if store == "kubernetes" else f"{service.name}-key"
+
+
+def external_secrets(plans: tuple[DaemonPlan, ...], testnet: TestnetSettings, services: tuple = ()) -> list[dict]:
     out = []
     for p in plans:
         if p.secret_store == "kubernetes":
@@ -94,16 +102,22 @@ def external_secrets(plans: tuple[DaemonPlan, ...], testnet: TestnetSettings) ->
             out.append(external_secret(key_secret_name(p, testnet), p.key_ref, testnet, p.role))
         if p.libp2p_key_ref:
             out.append(external_secret(libp2p_secret_name(p, testnet), p.libp2p_key_ref, testnet, "libp2p"))
+    for svc in services:
+        if svc.key_ref and plans and plans[0].secret_store != "kubernetes":
+            out.append(external_secret(service_key_secret_name(svc, plans[0].secret_store), svc.key_ref, testnet, "test-service"))
     return out
 
 
-def remote_keys(plans: tuple[DaemonPlan, ...]) -> list[str]:
-    """The secret-manager entries a region's ExternalSecrets read, in daemon order."""
+def remote_keys(plans: tuple[DaemonPlan, ...], services: tuple = ()) -> list[str]:
+    """The secret-manager entries a region's ExternalSecrets read, in daemon order, then the
+    test services' keys."""
     out = []
     for p in plans:
         if p.secret_store == "kubernetes":
             continue
         out += [k for k in (p.key_ref, p.libp2p_key_ref) if k]
+    if plans and plans[0].secret_store != "kubernetes":
+        out += [svc.key_ref for svc in services if svc.key_ref]
     return out
 
 

@@ -9,6 +9,7 @@ from typing import Optional
 
 from pegasus.config.fields import Resources
 from pegasus.config.platform import ClusterSettings, KarpenterSettings
+from pegasus.config.validator import AlertingSettings, MonitoringSettings
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,17 @@ class Seed:
 class Producer:
     name: str
     key_ref: str
+    public_key: Optional[str] = None  # B62...: checked for stake in the ledger the stack uses
+    stake: Optional[str] = None  # MINA, its balance in a generated ledger (testnet.genesis)
+
+
+@dataclass(frozen=True)
+class Genesis:
+    """testnet.genesis: the stack writes daemon.json from the producers' keys and stake."""
+
+    timestamp: str  # genesis_state_timestamp, fixed in config so the file is stable
+    proof_level: str = "full"
+    accounts: tuple[tuple[str, str], ...] = ()  # extra (public key, balance) accounts
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,7 @@ class TestService:
     image: str
     args: tuple[str, ...]
     daemon: str
+    key_ref: Optional[str] = None  # a key it signs with (a transaction bot), stored like a producer's
 
 
 @dataclass(frozen=True)
@@ -94,7 +107,7 @@ class Registry:
 class TestnetSettings:
     name: str
     image: str
-    genesis_file: str
+    genesis_file: Optional[str]
     ha: bool
     domain: Optional[str]
     cloudflare_zone_id: Optional[str]
@@ -110,13 +123,34 @@ class TestnetSettings:
     worker_resources: Resources = Resources("2", "4Gi", "4", "8Gi")
     registry: Optional[Registry] = None
     monitoring: bool = True
+    # Install kube-prometheus-stack (the shared Monitoring component) before the PodMonitor and
+    # rules: None decides per region, yes where this stack builds the cluster (eks, gke).
+    monitoring_stack: Optional[bool] = None
+    # The installed stack's settings: the validator's defaults (pegasus:monitoring and
+    # pegasus:alerting are not testnet sections yet), so no receiver unless one is added there.
+    monitoring_settings: Optional[MonitoringSettings] = None
+    alerting: Optional[AlertingSettings] = None
     karpenter: Optional[KarpenterSettings] = None  # for the eks regions; None without one
     logging: bool = False
     log_retention_days: int = 30
+    genesis: Optional[Genesis] = None  # set instead of genesis_file
 
     @property
     def namespace(self) -> str:
         return f"testnet-{self.name}"
+
+
+def installs_monitoring(testnet: TestnetSettings, region: Region) -> bool:
+    """Whether a region gets the Prometheus Operator stack from this stack: its CRDs must exist
+    before the PodMonitor and PrometheusRule. A cluster this stack builds has none; an existing or
+    shared cluster may already run one (a validator stack's, an operator's), and a second
+    release of the stack in sagasrv-metrics would collide with it, so there it is asked for
+    (testnet.monitoringStack: true)."""
+    if not testnet.monitoring:
+        return False
+    if testnet.monitoring_stack is not None:
+        return testnet.monitoring_stack
+    return region.provider in ("eks", "gke")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from components.testnet.builder import CLIENT, GRAPHQL, internal_service
+from components.testnet.builder import CLIENT, GRAPHQL, internal_service, rayon_threads
 from components.testnet.settings import SnarkPool, TestnetSettings
 from pegasus import names
 
@@ -18,10 +18,13 @@ def worker_name(pool: SnarkPool) -> str:
     return f"{pool.name}-workers"
 
 
-def worker_deployment(pool: SnarkPool, testnet: TestnetSettings) -> dict:
+def worker_deployment(pool: SnarkPool, testnet: TestnetSettings, proof_level: str = "full") -> dict:
     """A pool's SNARK workers: stateless, so a Deployment an HPA may scale. The command is the
-    one Mina's own test framework starts workers with (`internal snark-worker -proof-level full
-    -daemon-address <coordinator>:8301`, src/lib/integration_test_*/)."""
+    one O(1) Labs' chart starts workers with (helm/snark-worker/templates/snark-worker.yaml:
+    `internal snark-worker -proof-level ... -shutdown-on-disconnect false -daemon-address
+    <coordinator>:8301`, with RAYON_NUM_THREADS), the proof level the genesis file's
+    (builder.genesis_proof_level). `-shutdown-on-disconnect false`: a coordinator restart does
+    not crash-loop every worker (src/lib/snark_worker/functor.ml; its default is true)."""
     name = worker_name(pool)
     labels = {**names.labels(WORKER_COMPONENT, f"{testnet.name}-{pool.name}", name=WORKER_COMPONENT),
               "pegasus.saga.xyz/testnet": testnet.name, "pegasus.saga.xyz/pool": pool.name}
@@ -31,7 +34,9 @@ def worker_deployment(pool: SnarkPool, testnet: TestnetSettings) -> dict:
         "name": WORKER_COMPONENT,
         "image": testnet.image,
         "imagePullPolicy": "IfNotPresent",
-        "args": ["internal", "snark-worker", "-proof-level", "full", "-daemon-address", coordinator],
+        "args": ["internal", "snark-worker", "-proof-level", proof_level, "-shutdown-on-disconnect", "false",
+                 "-daemon-address", coordinator],
+        "env": [{"name": "RAYON_NUM_THREADS", "value": rayon_threads(testnet.worker_resources.cpu_limit)}],
         "resources": testnet.worker_resources.as_k8s(),
         "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]}},
     }], replicas=pool.workers)
@@ -87,7 +92,39 @@ def graphql_url(daemon: str, testnet: TestnetSettings) -> str:
     return f"http://{internal_service(daemon)}.{testnet.namespace}.svc.cluster.local:{GRAPHQL.port}/graphql"
 
 
-def test_service_deployment(service: Any, testnet: TestnetSettings) -> dict:
+SERVICE_KEYS = "/keys"  # the test service's key and its password, as files
+
+
+def _service_key_install(service: Any, testnet: TestnetSettings, secret: str) -> tuple[dict, list[dict], list[dict]]:
+    """(init container, volumes, env) that give a test service its signing key, as O(1)'s
+    block-producer chart gives its bots theirs (helm/block-producer/templates/block-producer.yaml:
+    an init container copies the key Secret into an emptyDir and sets 0700 on it). Mina's
+    tools refuse a key file others may read (0600, folder 0700), and Secret volumes are
+    read-only with kubelet's modes, hence the copy; the password is a file too, not an env
+    variable. The copy belongs to the init container's user (the daemon image's, root), so
+    the service's image must read it as that user."""
+    steps = ["set -eu", "umask 077", f"cp /secrets/key {SERVICE_KEYS}/key", f"cp /secrets/password {SERVICE_KEYS}/password",
+             f"chmod 0700 {SERVICE_KEYS}", f"chmod 0600 {SERVICE_KEYS}/key {SERVICE_KEYS}/password"]
+    init = {
+        "name": "install-key",
+        "image": testnet.image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["/bin/sh", "-c", "\n".join(steps)],
+        "volumeMounts": [{"name": "key-secret", "mountPath": "/secrets", "readOnly": True},
+                         {"name": "keys", "mountPath": SERVICE_KEYS}],
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+        "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]}},
+    }
+    volumes = [{"name": "key-secret", "secret": {"secretName": secret, "defaultMode": 0o400,
+                                                 "items": [{"key": "key", "path": "key"}, {"key": "password", "path": "password"}]}},
+               {"name": "keys", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}}]
+    env = [{"name": "SERVICE_KEY_FILE", "value": f"{SERVICE_KEYS}/key"},
+           {"name": "SERVICE_KEY_PASSWORD_FILE", "value": f"{SERVICE_KEYS}/password"}]
+    return init, volumes, env
+
+
+def test_service_deployment(service: Any, testnet: TestnetSettings, key_secret: Optional[str] = None) -> dict:
+    """A test service beside one daemon; `key_secret`: the Secret of its key (keyRef), if any."""
     labels = {**names.labels(TEST_SERVICE_COMPONENT, f"{testnet.name}-{service.name}", name=service.name),
               "pegasus.saga.xyz/testnet": testnet.name}
     selector = names.selector(TEST_SERVICE_COMPONENT, f"{testnet.name}-{service.name}", name=service.name)
@@ -101,4 +138,11 @@ def test_service_deployment(service: Any, testnet: TestnetSettings) -> dict:
     }
     if service.args:
         container["args"] = list(service.args)
-    return deployment(service.name, testnet, labels, selector, [container])
+    if key_secret is None:
+        return deployment(service.name, testnet, labels, selector, [container])
+    init, volumes, env = _service_key_install(service, testnet, key_secret)
+    container["env"] += env
+    container["volumeMounts"] = [{"name": "keys", "mountPath": SERVICE_KEYS, "readOnly": True}]
+    d = deployment(service.name, testnet, labels, selector, [container], volumes=volumes)
+    d["spec"]["template"]["spec"]["initContainers"] = [init]
+    return d

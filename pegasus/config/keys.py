@@ -232,7 +232,8 @@ KEYS: tuple[Key, ...] = (
     # testnet blueprint (components/testnet/config.py)
     _k("testnet.name", "string", None, "testnet: the testnet's name (DNS-1123, at most 30 characters). Namespace testnet-<name> in every region, its p2p data plane testnet-<name>-ingress (so the name may not end in -ingress); seeds are seed-<n>.<name>.<domain>. Required."),
     _k("testnet.image", "string", None, "testnet: the Mina daemon image (tag or digest), also used by SNARK workers. Required."),
-    _k("testnet.genesisFile", "string", None, "testnet: path of the network's daemon.json, relative to the project; a ConfigMap mounted in every daemon (-config-file). Required."),
+    _k("testnet.genesisFile", "string", None, "testnet: path of the network's daemon.json, relative to the project; a ConfigMap mounted in every daemon (-config-file). This or testnet.genesis is required. A producer with a publicKey must have stake in its ledger."),
+    _k("testnet.genesis", "object", None, "testnet: the stack writes daemon.json instead of genesisFile: {timestamp: ISO 8601 genesis time, proofLevel: full|check|none, accounts: [{publicKey, balance}] extra}; every block producer then gives publicKey and stake (MINA), its account in the ledger."),
     _k("testnet.ha", "boolean", True, "testnet: true needs at least 3 distinct regions; false runs in exactly 1."),
     _k("testnet.domain", "string", None, "testnet: DNS domain of the seed records seed-<n>.<name>.<domain> (Cloudflare); set with cloudflareZoneId. Unset: no DNS records, the peer list uses the shard addresses."),
     _k("testnet.cloudflareZoneId", "string", None, "testnet: the Cloudflare zone of testnet.domain. The Cloudflare provider reads its token from CLOUDFLARE_API_TOKEN or cloudflare:apiToken."),
@@ -246,6 +247,7 @@ KEYS: tuple[Key, ...] = (
     _k("testnet.resources", "object", DEFAULT_DAEMON_RESOURCES, "testnet: requests and limits of every daemon."),
     _k("testnet.workerResources", "object", DEFAULT_WORKER_RESOURCES, "testnet: requests and limits of every SNARK worker."),
     _k("testnet.monitoring", "boolean", True, "testnet: a PodMonitor and alert rules (daemon down, block production stopped, low peers, no SNARK work) in every region; needs the Prometheus Operator CRDs there (a validator stack's monitoring, or your own)."),
+    _k("testnet.monitoringStack", "boolean", None, "testnet: with monitoring on, install kube-prometheus-stack (Prometheus Operator, Prometheus, Alertmanager, Grafana: the validator's Monitoring component) in each region before the PodMonitor and rules. Unset: in the regions whose cluster this stack builds (eks, gke). Set false where the cluster already runs the Prometheus Operator; true on an existing cluster without one."),
     _k("testnet.karpenter", "object", {}, "testnet: Karpenter in every eks region, with the keys of pegasus:karpenter (enabled false: none; then size each region's systemNodeType and systemNodeCount for the daemons). Daemons run on its signers pool."),
     _k("testnet.logging", "boolean", False, "testnet: ship container logs of eks and gke regions with fluent-bit (CloudWatch Logs, Cloud Logging), as logging.enabled does for a validator."),
     _k("testnet.logRetentionDays", "integer", 30, "testnet: eks: retention of the container log group, one of CloudWatch Logs' values."),

@@ -4,7 +4,7 @@ ingress-nginx p2p data plane (names.ingress_names): namespace, Helm release, and
 cluster-scoped ClusterRole, ClusterRoleBinding and IngressClass. Both `up`s must succeed
 side by side, and a second `up` of either changes nothing.
 
-Small on purpose: one region, one seed each, no cloud parts, no PodMonitors (the cluster has
+Small on purpose: one region, two seeds each (the least a testnet may have), no cloud parts, no PodMonitors (the cluster has
 no Prometheus Operator CRDs).
 """
 
@@ -22,6 +22,8 @@ from tests.e2e.conftest import E2E_CONFIG
 
 pytestmark = pytest.mark.e2e
 
+PEER = "12D3KooWCoGWacXE4FRwAX8VqhnWVKhz5TTEecWEuGmiNrDt2XLf"  # a well-formed peer ID; never dialled here
+
 TESTNETS = ("qa-a", "qa-b")
 
 
@@ -32,7 +34,10 @@ def config(name: str) -> dict:
             "name": name, "image": "minaprotocol/mina-daemon:3.1.0", "genesisFile": "testnets/qa-7/daemon.json",
             "ha": False, "monitoring": False,
             # The session's KUBECONFIG and its current context: the same cluster for both.
-            "regions": [{"name": "local", "cluster": {"provider": "existing"}, "seeds": 1}],
+            # Two seeds with a given identity, the least a testnet may have (the kwok cluster's
+            # pods are simulated, so their key Secrets need not exist).
+            "regions": [{"name": "local", "cluster": {"provider": "existing"},
+                         "seeds": [{"libp2pKeyRef": f"{name}-seed-{i}", "peerId": PEER} for i in range(2)]}],
         },
         "pegasus:charts": {"localDir": E2E_CONFIG["charts.localDir"]},
     }
@@ -73,7 +78,7 @@ def test_two_testnets_come_up_in_one_cluster(e2e, testnets):
         assert shard["spec"]["selector"]["app.kubernetes.io/instance"] == release
         addresses.add(shard["status"]["loadBalancer"]["ingress"][0]["ip"])
         routing = e2e.cluster.get("configmap", "-n", ns, "pegasus-tcp-services")["data"]
-        assert routing == {"20000": f"testnet-{name}/seed-0-p2p:8302"}
+        assert routing == {"20000": f"testnet-{name}/seed-0-p2p:8302", "20001": f"testnet-{name}/seed-1-p2p:8303"}
         seed = e2e.cluster.get("statefulset", "-n", f"testnet-{name}", "seed-0")
         assert seed["status"].get("readyReplicas") == 1
         args = seed["spec"]["template"]["spec"]["containers"][0]["args"]

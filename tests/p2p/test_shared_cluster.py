@@ -141,7 +141,9 @@ def shared_cluster_testnet(name: str, cluster: dict) -> dict:
     t = config["pegasus:testnet"]
     t["name"] = name
     t["regions"][0]["cluster"] = cluster
-    t["regions"][0]["seeds"] = [{"libp2pKeyRef": f"{name}-seed-0", "peerId": PEER}]
+    # Two seeds with a given identity: the least a testnet may have (components/testnet/config.py).
+    t["regions"][0]["seeds"] = [{"libp2pKeyRef": f"{name}-seed-0", "peerId": PEER},
+                                {"libp2pKeyRef": f"{name}-seed-1", "peerId": PEER}]
     t["regions"][0]["blockProducers"] = [{"name": "whale-1", "keyRef": f"{name}-whale-1"}]
     t["regions"][0]["snarkPools"] = [{"name": "pool-a", "coordinatorKeyRef": f"{name}-snark-a", "workers": 1}]
     return config

@@ -14,6 +14,8 @@ from pegasus.config import IngressSettings, parse
 from components.testnet.config import Registry
 
 PEER = "12D3KooWCoGWacXE4FRwAX8VqhnWVKhz5TTEecWEuGmiNrDt2XLf"
+# The least a testnet may have: two seeds whose identity (and so peer ID) is given.
+KNOWN_SEEDS = [{"libp2pKeyRef": "qa-7-seed-0", "peerId": PEER}, {"libp2pKeyRef": "qa-7-seed-1", "peerId": PEER}]
 
 
 def settings(**changes):
@@ -104,7 +106,7 @@ def test_producer_workload_reads_its_key_from_its_secret_only():
         {"name": "keys", "mountPath": "/keys", "readOnly": True},
     ]
     assert pod["initContainers"][0]["command"] == ["/bin/sh", "-c", "\n".join([
-        "set -eu", "umask 077",
+        "set -eu", "umask 077", "rm -f /data/.mina-config/.mina-lock",
         "mkdir -p /keys/producer", "cp /secrets/producer/key /keys/producer/key", "chmod 0700 /keys/producer",
         "chmod 0600 /keys/producer/key",
         "mkdir -p /data/libp2p", "chmod 0700 /data/libp2p",
@@ -113,7 +115,10 @@ def test_producer_workload_reads_its_key_from_its_secret_only():
     # The producer is the one signer: one replica, key annotation for the stack policy.
     assert m["workload"]["metadata"]["labels"]["pegasus.saga.xyz/signer"] == "true"
     assert m["workload"]["spec"]["template"]["metadata"]["annotations"][tb.KEY_REF_ANNOTATION] == "qa-7-whale-1"
-    assert container["readinessProbe"] == {"tcpSocket": {"port": "graphql"}, "periodSeconds": 10, "failureThreshold": 3}
+    # Ready means synced (asked over GraphQL), not "GraphQL answers": tests/testnet/test_upstream.py
+    # checks the query and the enum value against upstream.
+    assert container["readinessProbe"] == tb.readiness_probe()
+    assert container["startupProbe"]["tcpSocket"] == {"port": "graphql"}
     assert container["livenessProbe"]["tcpSocket"] == {"port": "p2p"}
 
 
@@ -168,7 +173,8 @@ def test_backends_carry_the_testnet_protocols():
 def test_worker_deployment_and_hpa():
     t = settings()
     pool = t.regions[0].snark_pools[0]
-    d = stb.worker_deployment(pool, t)
+    # The proof level is the genesis file's (a `check` chain here), not always `full`.
+    d = stb.worker_deployment(pool, t, "check")
     labels = {
         "app.kubernetes.io/name": "snark-worker", "app.kubernetes.io/instance": "qa-7-pool-a",
         "app.kubernetes.io/component": "snark-worker", "app.kubernetes.io/part-of": "pegasus",
@@ -186,8 +192,9 @@ def test_worker_deployment_and_hpa():
                 "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
                 "containers": [{
                     "name": "snark-worker", "image": "minaprotocol/mina-daemon:3.1.0", "imagePullPolicy": "IfNotPresent",
-                    "args": ["internal", "snark-worker", "-proof-level", "full", "-daemon-address",
-                             "pool-a.testnet-qa-7.svc.cluster.local:8301"],
+                    "args": ["internal", "snark-worker", "-proof-level", "check", "-shutdown-on-disconnect", "false",
+                             "-daemon-address", "pool-a.testnet-qa-7.svc.cluster.local:8301"],
+                    "env": [{"name": "RAYON_NUM_THREADS", "value": "4"}],
                     "resources": {"requests": {"cpu": "2", "memory": "4Gi"}, "limits": {"cpu": "4", "memory": "8Gi"}},
                     "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]}},
                 }],
@@ -205,7 +212,7 @@ def test_worker_deployment_and_hpa():
 
 
 def _region():
-    return {"name": "use1", "seeds": 1}
+    return {"name": "use1", "seeds": KNOWN_SEEDS}
 
 
 def test_test_service_gets_the_daemons_graphql_url():
@@ -214,6 +221,40 @@ def test_test_service_gets_the_daemons_graphql_url():
     c = d["spec"]["template"]["spec"]["containers"][0]
     assert c["env"] == [{"name": "DAEMON_GRAPHQL_URL", "value": "http://whale-1.testnet-qa-7.svc.cluster.local:3085/graphql"}]
     assert c["args"] == ["--tps", "1"]
+    assert "initContainers" not in d["spec"]["template"]["spec"]  # no keyRef, no key
+
+
+def test_a_test_service_gets_its_key_as_files():
+    """As O(1)'s block-producer chart gives its bots their keys: an init container copies the
+    key Secret into an in-memory volume with the modes Mina's tools insist on."""
+    t = settings(regions=[{"name": "use1", "seeds": KNOWN_SEEDS, "blockProducers": [{"name": "whale-1", "keyRef": "k1"}],
+                           "testServices": [{"name": "tx-bot", "image": "example/bot:1.0", "daemon": "whale-1",
+                                             "keyRef": "qa-7-tx-bot"}]}])
+    service = t.regions[0].test_services[0]
+    assert service.key_ref == "qa-7-tx-bot"
+    pod = stb.test_service_deployment(service, t, "qa-7-tx-bot")["spec"]["template"]["spec"]
+    (init,) = pod["initContainers"]
+    assert init["command"][-1].splitlines() == [
+        "set -eu", "umask 077", "cp /secrets/key /keys/key", "cp /secrets/password /keys/password",
+        "chmod 0700 /keys", "chmod 0600 /keys/key /keys/password"]
+    assert pod["volumes"][0] == {"name": "key-secret", "secret": {"secretName": "qa-7-tx-bot", "defaultMode": 0o400, "items": [
+        {"key": "key", "path": "key"}, {"key": "password", "path": "password"}]}}
+    c = pod["containers"][0]
+    assert c["volumeMounts"] == [{"name": "keys", "mountPath": "/keys", "readOnly": True}]
+    # Paths only: the password never becomes an env value.
+    assert [e["name"] for e in c["env"]] == ["DAEMON_GRAPHQL_URL", "SERVICE_KEY_FILE", "SERVICE_KEY_PASSWORD_FILE"]
+    assert all("valueFrom" not in e for e in c["env"])
+    # With a cloud store, External Secrets writes <service>-key from the remote entry.
+    cloud = settings(secretStore="aws", regions=[{"name": "use1", "seeds": KNOWN_SEEDS,
+                                                  "blockProducers": [{"name": "whale-1", "keyRef": "k1"}],
+                                                  "testServices": [{"name": "tx-bot", "image": "example/bot:1.0",
+                                                                    "daemon": "whale-1", "keyRef": "qa-7/tx-bot"}]}])
+    r = cloud.regions[0]
+    plans = tb.plan_region(r, cloud)
+    secrets = sb.external_secrets(plans, cloud, r.test_services)
+    assert (secrets[-1]["metadata"]["name"], secrets[-1]["spec"]["dataFrom"]) == ("tx-bot-key", [{"extract": {"key": "qa-7/tx-bot"}}])
+    assert sb.remote_keys(plans, r.test_services)[-1] == "qa-7/tx-bot"
+    assert sb.service_key_secret_name(r.test_services[0], "aws") == "tx-bot-key"
 
 
 def test_external_secrets_name_remote_keys_only():
@@ -242,12 +283,13 @@ def test_alerts_use_the_daemons_metric_names():
     assert {x["alert"]: x["expr"] for x in r} == {
         "MinaDaemonDown": '(count(up{namespace="testnet-qa-7", job="testnet-qa-7/qa-7-daemons"} == 1) or vector(0)) < 4',
         "MinaLowPeerCount": 'Mina_Network_peers{namespace="testnet-qa-7"} < 3',
+        "MinaChainStalled": 'max(changes(Mina_Transition_frontier_max_blocklength_observed{namespace="testnet-qa-7"}[1h])) == 0',
         "MinaBlockProductionStopped": 'sum(increase(Mina_Block_producer_blocks_produced{namespace="testnet-qa-7", role="producer"}[1h])) == 0',
         "MinaNoSnarkWork": 'sum by (daemon) (increase(Mina_Snark_work_completed_snark_work_received_rpc{namespace="testnet-qa-7", role="coordinator"}[30m])) == 0',
     }
     seeds_only = settings(regions=[_region()])
     assert [x["alert"] for x in mb.rules(seeds_only, seeds_only.regions[0])["spec"]["groups"][0]["rules"]] == [
-        "MinaDaemonDown", "MinaLowPeerCount"]
+        "MinaDaemonDown", "MinaLowPeerCount", "MinaChainStalled"]
 
 
 def test_registry_rules_keep_the_newest_images():
@@ -266,7 +308,7 @@ ARCHIVE_IMAGE = "minaprotocol/mina-archive:3.1.0"
 
 
 def archived(**archive):
-    region = {"name": "use1", "seeds": 2, "blockProducers": [{"name": "whale-1", "keyRef": "k1"}],
+    region = {"name": "use1", "seeds": KNOWN_SEEDS, "blockProducers": [{"name": "whale-1", "keyRef": "k1"}],
               "archive": {"enabled": True, "image": ARCHIVE_IMAGE, **archive}}
     return settings(regions=[region])
 
@@ -314,7 +356,7 @@ def test_archive_database_schema_job_and_process():
 
 
 def test_network_policy_keeps_graphql_in_the_namespace():
-    t = settings(udp=True, regions=[{"name": "use1", "seeds": 1, "blockProducers": [{"name": "whale-1", "keyRef": "k1"}]}])
+    t = settings(udp=True, regions=[{"name": "use1", "seeds": KNOWN_SEEDS, "blockProducers": [{"name": "whale-1", "keyRef": "k1"}]}])
     assert tb.network_policy(t, tb.plan_region(t.regions[0], t)) == {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -329,7 +371,8 @@ def test_network_policy_keeps_graphql_in_the_namespace():
                 {"from": [{"podSelector": {}}]},
                 {"from": [{"namespaceSelector": {}}, {"ipBlock": {"cidr": "0.0.0.0/0"}}],
                  "ports": [{"protocol": "TCP", "port": 8302}, {"protocol": "UDP", "port": 8302},
-                           {"protocol": "TCP", "port": 8303}, {"protocol": "UDP", "port": 8303}]},
+                           {"protocol": "TCP", "port": 8303}, {"protocol": "UDP", "port": 8303},
+                           {"protocol": "TCP", "port": 8304}, {"protocol": "UDP", "port": 8304}]},
                 {"from": [{"namespaceSelector": {}}], "ports": [{"protocol": "TCP", "port": 10001}]},
             ],
         },

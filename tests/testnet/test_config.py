@@ -14,6 +14,9 @@ from components.testnet.config import TestnetBlueprint as Blueprint
 IMAGE = "minaprotocol/mina-daemon:3.1.0"
 
 
+PEER = "12D3KooWCoGWacXE4FRwAX8VqhnWVKhz5TTEecWEuGmiNrDt2XLf"
+
+
 def region(name, **extra):
     return {"name": name, "cluster": {"provider": "existing", "context": f"kind-{name}"}, **extra}
 
@@ -26,8 +29,11 @@ BASE = {
     "regions": [
         region("use1", seeds=2, blockProducers=[{"name": "whale-1", "keyRef": "whale-1"}],
                snarkPools=[{"name": "pool-a", "coordinatorKeyRef": "snark-a", "workers": 2}]),
-        region("euw1", seeds=1, blockProducers=[{"name": "whale-2", "keyRef": "whale-2"}]),
-        region("apse1", blockProducers=[{"name": "whale-3", "keyRef": "whale-3"}]),
+        # Two seeds with a given identity, in two regions: what an HA testnet needs at least.
+        region("euw1", seeds=[{"libp2pKeyRef": "qa-7-seed-2", "peerId": PEER}],
+               blockProducers=[{"name": "whale-2", "keyRef": "whale-2"}]),
+        region("apse1", seeds=[{"libp2pKeyRef": "qa-7-seed-3", "peerId": PEER}],
+               blockProducers=[{"name": "whale-3", "keyRef": "whale-3"}]),
     ],
 }
 
@@ -56,7 +62,7 @@ def test_a_testnet_needs_no_validator_settings():
     use1 = t.regions[0]
     assert use1.seeds == (Seed(0), Seed(1))
     # Numbered across the testnet: one DNS name per seed.
-    assert t.regions[1].seeds == (Seed(2),)
+    assert t.regions[1].seeds == (Seed(2, "qa-7-seed-2", PEER),)
     assert use1.block_producers == (Producer("whale-1", "whale-1"),)
     assert use1.snark_pools == (SnarkPool("pool-a", "snark-a", "0.025", "seq", 2, 2),)
     assert use1.cluster.provider == "existing" and use1.cluster.context == "kind-use1"
@@ -81,7 +87,9 @@ def test_non_ha_runs_in_exactly_one_region():
     assert error(tn(ha=False)) == (
         "pegasus:testnet.ha: is false, so the testnet runs in exactly 1 region, got 3; set ha true for more"
     )
-    assert len(parsed(tn(ha=False, regions=BASE["regions"][:1])).testnet.regions) == 1
+    solo = copy.deepcopy(BASE["regions"][:1])
+    solo[0]["seeds"] = [{"libp2pKeyRef": "qa-7-seed-0", "peerId": PEER}, {"libp2pKeyRef": "qa-7-seed-1", "peerId": PEER}]
+    assert len(parsed(tn(ha=False, regions=solo)).testnet.regions) == 1
 
 
 def test_duplicate_key_ref_across_regions():
@@ -178,13 +186,27 @@ def test_seeds_with_known_peer_ids():
     )
 
 
-def test_a_testnet_needs_a_seed():
+def test_a_testnet_needs_two_seeds_with_a_known_identity():
+    """A seed given as a count generates its libp2p keypair at first start: nobody can be told
+    its peer ID, so it cannot be in the peer list. Two known seeds at least, in two regions with ha."""
     regions = copy.deepcopy(BASE["regions"])
-    for r in regions:
-        r.pop("seeds", None)
+    regions[2]["seeds"] = 3
     assert error(tn(regions=regions)) == (
-        "pegasus:testnet.regions: no region has a seed node; give at least one region seeds: 1 or more"
+        "pegasus:testnet.regions: needs at least 2 seeds given as {libp2pKeyRef, peerId} in at least 2 distinct "
+        "regions (ha is true), got 1 in 1; a seed given as a count generates its identity at first start, so no "
+        "daemon can be told its peer ID"
     )
+    # Two known seeds in one region are one place: not enough for ha.
+    regions[1]["seeds"].append({"libp2pKeyRef": "qa-7-seed-4", "peerId": PEER})
+    assert "got 2 in 1;" in error(tn(regions=regions))
+    one = [region("use1", seeds=[{"libp2pKeyRef": "qa-7-seed-0", "peerId": PEER}],
+                  blockProducers=[{"name": "whale-1", "keyRef": "whale-1"}])]
+    assert error(tn(regions=one, ha=False)) == (
+        "pegasus:testnet.regions: needs at least 2 seeds given as {libp2pKeyRef, peerId}, got 1; a seed given as a "
+        "count generates its identity at first start, so no daemon can be told its peer ID"
+    )
+    one[0]["seeds"].append({"libp2pKeyRef": "qa-7-seed-1", "peerId": PEER})
+    assert len(parsed(tn(regions=one, ha=False)).testnet.regions[0].seeds) == 2
 
 
 def test_test_services_name_a_daemon_of_their_region():
@@ -287,12 +309,9 @@ def test_warnings_name_what_to_set():
     assert s.warnings == (
         "testnet.domain is unset: the seeds of region use1 get no DNS name, and the peer list names their shard "
         "addresses, which change if a shard load balancer is ever recreated",
-        "use1/seed-0, use1/seed-1, euw1/seed-2 generate their libp2p keypair on first start, so their peer IDs are "
+        "use1/seed-0, use1/seed-1 generate their libp2p keypair on first start, so their peer IDs are "
         "unknown and they are left out of the peer list; give seeds as [{libp2pKeyRef, peerId}] to publish them",
-        "no seed has a known peer ID and testnet.peerListUrl is unset: daemons other than seeds get no -peer to "
-        "bootstrap from; give a seed as {libp2pKeyRef, peerId}, or publish the peer list and set testnet.peerListUrl",
     )
-    assert len(parsed(tn(peerListUrl="https://peers.example.org/qa-7.txt")).warnings) == 2
 
 
 def test_karpenter_applies_to_eks_regions():
@@ -306,3 +325,62 @@ def test_karpenter_applies_to_eks_regions():
     assert parsed(tn(regions=regions, karpenter={"enabled": False})).testnet.karpenter is None
     assert error(tn(regions=regions, karpenter={"cpuLimt": "64"})).startswith(
         "pegasus:testnet.karpenter.cpuLimt: unknown key; use the keys of pegasus:karpenter (enabled, instanceFamilies,")
+
+
+@pytest.mark.parametrize("image", ["minaprotocol/mina-daemon:3.1.0-ae112d3-bullseye-devnet",
+                                   "gcr.io/o1labs-192920/mina-daemon:3.1.0-ae112d3-bullseye-mainnet"])
+def test_a_network_image_is_refused_for_a_custom_chain(image):
+    """The packaged config_<commit>.json of a network image is read before -config-file and
+    fills every field the testnet's genesis leaves out (mina_cli_entrypoint.ml at 3.1.0)."""
+    net = image.rsplit("-", 1)[1]
+    assert error(tn(image=image)) == (
+        f"pegasus:testnet.image: {image!r} is a {net} image: its packaged config_<commit>.json is read before "
+        "-config-file and fills every field the testnet's genesis leaves out; use a network-less build of the "
+        "same release (no mina-devnet or mina-mainnet package)"
+    )
+
+
+def test_a_network_less_image_is_taken():
+    for image in ("registry.example.org/mina-daemon:3.1.0-ae112d3-bullseye", "minaprotocol/mina-daemon:3.1.0",
+                  "ghcr.io/example/mina-devnet:3.1.0"):  # a repository name is not the tag
+        assert parsed(tn(image=image)).testnet.image == image
+
+
+GEN = {"timestamp": "2026-12-01T00:00:00Z"}
+PK = "B62q" + "a" * 51
+
+
+def test_the_ledger_is_a_file_or_generated_never_both():
+    msg = ("pegasus:testnet.genesisFile: give exactly one of genesisFile (the network's daemon.json, relative to the project) "
+           "and genesis (the stack writes it from the producers' publicKey and stake)")
+    assert error(tn(genesis=GEN)) == msg
+    t = tn()
+    del t["genesisFile"]
+    assert error(t) == msg
+
+
+def test_a_generated_ledger_needs_every_producers_key_and_stake():
+    t = tn(genesis=GEN)
+    del t["genesisFile"]
+    assert error(t) == (
+        "pegasus:testnet.regions[0].blockProducers[0].publicKey: is required with testnet.genesis: the generated ledger "
+        "gives each producer's public key its stake"
+    )
+    for r in t["regions"]:
+        for p in r["blockProducers"]:
+            p.update(publicKey=PK, stake="1000")
+    s = parsed(t).testnet
+    assert s.genesis.timestamp == "2026-12-01T00:00:00Z" and s.genesis_file is None
+    assert s.regions[0].block_producers[0].stake == "1000"
+    t["regions"][0]["blockProducers"][0]["publicKey"] = "B62qshort"
+    assert error(t) == ("pegasus:testnet.regions[0].blockProducers[0].publicKey: 'B62qshort' is not a Mina public key "
+                        "like B62q... (55 characters)")
+
+
+def test_stake_is_read_only_for_a_generated_ledger():
+    regions = copy.deepcopy(BASE["regions"])
+    regions[0]["blockProducers"][0]["stake"] = "1000"
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.regions[0].blockProducers[0].stake: is read only with testnet.genesis; with testnet.genesisFile "
+        "give the balance in its ledger"
+    )

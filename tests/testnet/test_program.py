@@ -4,6 +4,7 @@ from another stack, and the eks + gke example."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -11,6 +12,7 @@ from tests.conftest import example, k8s, obj, run, write_stack
 from tools.plan.schemas import validate_plan
 
 PEER = "12D3KooWCoGWacXE4FRwAX8VqhnWVKhz5TTEecWEuGmiNrDt2XLf"
+PEER2 = "12D3KooWBTmThKXvEsXtZCZaGs11QeU5AsqFFm3UpryTgV3NbYm8"
 
 
 def one_region(**extra) -> dict:
@@ -21,7 +23,7 @@ def one_region(**extra) -> dict:
             "ha": False,
             "regions": [{
                 "name": "local", "cluster": {"provider": "existing", "context": "kind-local"},
-                "seeds": [{"libp2pKeyRef": "solo-seed-0", "peerId": PEER}],
+                "seeds": [{"libp2pKeyRef": "solo-seed-0", "peerId": PEER}, {"libp2pKeyRef": "solo-seed-1", "peerId": PEER2}],
                 "blockProducers": [{"name": "whale-1", "keyRef": "solo-whale-1"}],
                 "snarkPools": [{"name": "pool-a", "coordinatorKeyRef": "solo-snark-a", "workers": 1}],
             }],
@@ -42,22 +44,24 @@ def provider_of(plan, r) -> str:
 def test_one_region(tmp_path):
     plan = run(config_file=write_stack(tmp_path, one_region()))
     sets = {r.inputs["metadata"]["name"]: r for r in k8s(plan, "StatefulSet")}
-    assert sorted(sets) == ["pool-a", "seed-0", "whale-1"]
+    assert sorted(sets) == ["pool-a", "seed-0", "seed-1", "whale-1"]
     seed_args = sets["seed-0"].inputs["spec"]["template"]["spec"]["containers"][0]["args"]
     # Its advertised port is its slot's, and it is the seed.
     assert seed_args[seed_args.index("-external-port") + 1] == "8302" and "-seed" in seed_args
     whale_args = sets["whale-1"].inputs["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert whale_args[whale_args.index("-peer") + 1] == f"/dns4/ingress-nginx-controller-p2p-0.testnet-solo-ingress.lb.pending.invalid/tcp/8302/p2p/{PEER}"
-    assert whale_args[whale_args.index("-external-port") + 1] == "8303"
+    host = "ingress-nginx-controller-p2p-0.testnet-solo-ingress.lb.pending.invalid"
+    assert [whale_args[i + 1] for i, a in enumerate(whale_args) if a == "-peer"] == [
+        f"/dns4/{host}/tcp/8302/p2p/{PEER}", f"/dns4/{host}/tcp/8303/p2p/{PEER2}"]
+    assert whale_args[whale_args.index("-external-port") + 1] == "8304"
     routing = obj(plan, "ConfigMap", "pegasus-tcp-services", "testnet-solo-ingress").inputs["data"]
-    assert routing == {"20000": "testnet-solo/seed-0-p2p:8302", "20001": "testnet-solo/whale-1-p2p:8303",
-                       "20002": "testnet-solo/pool-a-p2p:8304"}
+    assert routing == {"20000": "testnet-solo/seed-0-p2p:8302", "20001": "testnet-solo/seed-1-p2p:8303",
+                       "20002": "testnet-solo/whale-1-p2p:8304", "20003": "testnet-solo/pool-a-p2p:8305"}
     shard = obj(plan, "Service", "ingress-nginx-controller-p2p-0", "testnet-solo-ingress")
-    assert [p["port"] for p in shard.inputs["spec"]["ports"]] == [8302, 8303, 8304]
+    assert [p["port"] for p in shard.inputs["spec"]["ports"]] == [8302, 8303, 8304, 8305]
     assert {p["protocol"] for p in shard.inputs["spec"]["ports"]} == {"TCP"}
     # No cloud records without a domain; the peer list names the shard.
     assert not [r for r in plan.resources if r.type.startswith("cloudflare:")]
-    assert plan.outputs["peerList"] == [f"/dns4/ingress-nginx-controller-p2p-0.testnet-solo-ingress.lb.pending.invalid/tcp/8302/p2p/{PEER}"]
+    assert plan.outputs["peerList"] == [f"/dns4/{host}/tcp/8302/p2p/{PEER}", f"/dns4/{host}/tcp/8303/p2p/{PEER2}"]
     checked, errors = validate_plan(plan, "1.35")
     assert errors == [] and checked > 20
 
@@ -66,9 +70,10 @@ def test_udp_reaches_the_shards_and_the_controller(tmp_path):
     plan = run(config_file=write_stack(tmp_path, one_region(udp=True)))
     shard = obj(plan, "Service", "ingress-nginx-controller-p2p-0", "testnet-solo-ingress")
     assert [(p["port"], p["protocol"]) for p in shard.inputs["spec"]["ports"]] == [
-        (8302, "TCP"), (8302, "UDP"), (8303, "TCP"), (8303, "UDP"), (8304, "TCP"), (8304, "UDP")]
+        (8302, "TCP"), (8302, "UDP"), (8303, "TCP"), (8303, "UDP"), (8304, "TCP"), (8304, "UDP"), (8305, "TCP"), (8305, "UDP")]
     assert obj(plan, "ConfigMap", "pegasus-udp-services", "testnet-solo-ingress").inputs["data"] == {
-        "20000": "testnet-solo/seed-0-p2p:8302", "20001": "testnet-solo/whale-1-p2p:8303", "20002": "testnet-solo/pool-a-p2p:8304"}
+        "20000": "testnet-solo/seed-0-p2p:8302", "20001": "testnet-solo/seed-1-p2p:8303",
+        "20002": "testnet-solo/whale-1-p2p:8304", "20003": "testnet-solo/pool-a-p2p:8305"}
     release = [r for r in plan.resources if r.type == "kubernetes:helm.sh/v3:Release"][0]
     assert release.inputs["values"]["controller"]["extraArgs"]["udp-services-configmap"] == "testnet-solo-ingress/pegasus-udp-services"
 
@@ -94,16 +99,50 @@ def test_three_regions_seed_records_and_peer_list(three):
                        ("seed-2.qa-7.testnets.example.org", 300)]
     # A load balancer that publishes a name gets a CNAME.
     assert {r.inputs["type"] for r in three.resources if r.type.startswith("cloudflare:")} == {"CNAME"}
-    peers = f"/dns4/seed-0.qa-7.testnets.example.org/tcp/8302/p2p/{PEER}"
-    assert three.outputs["peerList"] == [peers]
+    example_ids = {"seed-0": PEER, "seed-1": "12D3KooWBTmThKXvEsXtZCZaGs11QeU5AsqFFm3UpryTgV3NbYm8",
+                   "seed-2": "12D3KooWiQ2Apu68t2WBcoNSYACj3XxuG5rDEktzjqqzeo58cXcu"}
+    # Every seed's identity is given, so every seed is in the list, each at its own region's shard port.
+    peers = [f"/dns4/{seed}.qa-7.testnets.example.org/tcp/8302/p2p/{peer}" for seed, peer in example_ids.items()]
+    assert three.outputs["peerList"] == peers
     for region in ("use1", "euw1", "apse1"):
         cm = [r for r in k8s(three, "ConfigMap") if r.name == f"{region}-peers"][0]
-        assert cm.inputs["data"] == {"peers.txt": peers + "\n"}
-    # Every daemon but the known seed itself bootstraps from it, across regions.
+        assert cm.inputs["data"] == {"peers.txt": "".join(p + "\n" for p in peers)}
+    # Every daemon bootstraps from every known seed but itself, across regions.
     for sts in k8s(three, "StatefulSet"):
         args = sts.inputs["spec"]["template"]["spec"]["containers"][0]["args"]
-        has_seed = "-peer" in args and args[args.index("-peer") + 1] == peers
-        assert has_seed == (sts.name != "use1-seed-0-workload"), sts.name
+        given = [args[i + 1] for i, a in enumerate(args) if a == "-peer"]
+        own = [p for seed, p in zip(example_ids, peers) if sts.name.endswith(f"-{seed}-workload")]
+        assert given == [p for p in peers if p not in own], sts.name
+
+
+def test_the_peer_list_is_reachable_by_every_daemon(three):
+    """The URL each daemon polls names a Service of its own namespace and region, which selects
+    pods that serve the region's peers ConfigMap: followed through the plan, not assumed."""
+    for sts in k8s(three, "StatefulSet"):
+        region = sts.name.split("-", 1)[0]
+        args = sts.inputs["spec"]["template"]["spec"]["containers"][0]["args"]
+        url = args[args.index("-peer-list-url") + 1]
+        m = re.fullmatch(r"http://([a-z0-9-]+)\.([a-z0-9-]+)\.svc\.cluster\.local/(.+)", url)
+        svc_name, ns, path = m.groups()
+        assert ns == sts.inputs["metadata"]["namespace"]
+        svc = [r for r in k8s(three, "Service") if r.name.startswith(f"{region}-") and r.inputs["metadata"]["name"] == svc_name
+               and r.inputs["metadata"]["namespace"] == ns][0]
+        assert [p["port"] for p in svc.inputs["spec"]["ports"]] == [80]
+        servers = [r for r in k8s(three, "Deployment") if r.name.startswith(f"{region}-")
+                   and svc.inputs["spec"]["selector"].items() <= r.inputs["spec"]["template"]["metadata"]["labels"].items()]
+        assert len(servers) == 1, sts.name
+        pod = servers[0].inputs["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        assert svc.inputs["spec"]["ports"][0]["targetPort"] in [p["name"] for p in container["ports"]]
+        root = container["command"][container["command"].index("-h") + 1]
+        mount = [m for m in container["volumeMounts"] if m["mountPath"] == root][0]
+        cm_name = [v for v in pod["volumes"] if v["name"] == mount["name"]][0]["configMap"]["name"]
+        cm = [r for r in k8s(three, "ConfigMap") if r.name == f"{region}-peers"][0]
+        assert cm.inputs["metadata"]["name"] == cm_name and path in cm.inputs["data"]
+        # The namespace's own pods may reach it (the policy's first rule), and the server is one of them.
+        policy = [r for r in k8s(three, "NetworkPolicy") if r.name == f"{region}-network-policy"][0].inputs["spec"]
+        assert {"from": [{"podSelector": {}}]} in policy["ingress"]
+        assert policy["podSelector"]["matchLabels"].items() <= servers[0].inputs["spec"]["template"]["metadata"]["labels"].items()
 
 
 def test_three_regions_genesis_workers_and_services(three):
@@ -114,7 +153,10 @@ def test_three_regions_genesis_workers_and_services(three):
     assert [r.inputs["spec"]["maxReplicas"] for r in k8s(three, "HorizontalPodAutoscaler")] == [6]
     bot = obj(three, "Deployment", "tx-bot", "testnet-qa-7")
     assert bot.inputs["spec"]["template"]["spec"]["containers"][0]["env"] == [
-        {"name": "DAEMON_GRAPHQL_URL", "value": "http://whale-1.testnet-qa-7.svc.cluster.local:3085/graphql"}]
+        {"name": "DAEMON_GRAPHQL_URL", "value": "http://whale-1.testnet-qa-7.svc.cluster.local:3085/graphql"},
+        {"name": "SERVICE_KEY_FILE", "value": "/keys/key"}, {"name": "SERVICE_KEY_PASSWORD_FILE", "value": "/keys/password"}]
+    # Its key is the existing Secret its keyRef names (kubernetes store), copied in by an init container.
+    assert bot.inputs["spec"]["template"]["spec"]["volumes"][0]["secret"]["secretName"] == "qa-7-tx-bot"
     # Keys stay out of the program: kubernetes store, existing Secrets referenced by name.
     assert not [r for r in three.resources if "external-secrets" in r.type]
     whale = [r for r in k8s(three, "StatefulSet") if r.name == "use1-whale-1-workload"][0]
@@ -126,7 +168,7 @@ def test_three_regions_validate_and_pass_the_pack(three):
     from tools.plan.check import violations
 
     checked, errors = validate_plan(three, "1.35")
-    assert errors == [] and checked == 63
+    assert errors == [] and checked == 69  # + the peer list server (Deployment, Service) of each region
     assert violations(three) == []
 
 
@@ -194,3 +236,34 @@ def test_manifests_of_several_clusters_go_under_their_provider(three, tmp_path):
     genesis = sorted(w for w in written if w.endswith("ConfigMap-qa-7-genesis.yaml"))
     assert genesis == [f"{g}-cluster-k8s/testnet-qa-7/ConfigMap-qa-7-genesis.yaml" for g in ("apse1", "euw1", "use1")]
     assert "use1-cluster-k8s/helm/testnet-qa-7-p2p.values.yaml" in written
+
+
+@pytest.fixture(scope="module")
+def cloud():
+    return example("testnet-cloud")
+
+
+def test_monitoring_installs_the_operator_before_its_custom_resources(cloud):
+    """Every region the cloud example builds gets kube-prometheus-stack (the shared Monitoring
+    component), and its PodMonitor and PrometheusRule wait for that release, which installs the
+    CRDs they are instances of; so a fresh eks or gke region completes `up` with monitoring on."""
+    releases = {r.name.split("-", 1)[0]: r for r in cloud.resources
+                if r.type == "kubernetes:helm.sh/v3:Release" and r.name.endswith("-monitoring-stack-kps")}
+    assert sorted(releases) == ["apse1", "euw1", "use1"]
+    for kind in ("PodMonitor", "PrometheusRule"):
+        mine = [r for r in k8s(cloud, kind) if r.inputs["metadata"]["namespace"] == "testnet-devnet-3"]
+        assert len(mine) == 3
+        for r in mine:
+            region = r.name.split("-", 1)[0]
+            assert releases[region].urn in r.options["dependsOn"], r.name
+            assert r.provider.split("::")[:-1] == releases[region].provider.split("::")[:-1], r.name
+
+
+def test_monitoring_stack_on_an_existing_cluster_is_asked_for(three, tmp_path):
+    # The three-context example runs on existing clusters, which may already run the operator.
+    assert not [r for r in three.resources if r.type == "pegasus:monitoring:Monitoring"]
+    plan = run(config_file=write_stack(tmp_path, one_region(monitoringStack=True)))
+    release = [r for r in plan.resources if r.type == "kubernetes:helm.sh/v3:Release" and r.name == "local-monitoring-stack-kps"][0]
+    assert all(release.urn in r.options["dependsOn"] for kind in ("PodMonitor", "PrometheusRule") for r in k8s(plan, kind))
+    off = run(config_file=write_stack(tmp_path, one_region(monitoring=False, monitoringStack=True)))
+    assert not [r for r in off.resources if r.type == "pegasus:monitoring:Monitoring"]
