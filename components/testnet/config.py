@@ -461,8 +461,10 @@ TESTNET_KEY_PATHS = tuple(k.path for k in KEYS if k.path.startswith("testnet."))
 
 
 # The sections a testnet stack may set besides pegasus:testnet. The others configure the
-# validator's single cluster and chain; a testnet's clusters are per region.
-TESTNET_SHARED_SECTIONS = ("charts",)
+# validator's single cluster and chain; a testnet's clusters are per region. monitoring and
+# alerting configure the same kube-prometheus-stack install (testnet.monitoringStack) as the
+# validator's, with the same keys.
+TESTNET_SHARED_SECTIONS = ("charts", "monitoring", "alerting")
 
 
 def parse_blueprint(raw: dict, *, project: str, stack: str, secret_keys: set[str]) -> TestnetBlueprint:
@@ -472,6 +474,11 @@ def parse_blueprint(raw: dict, *, project: str, stack: str, secret_keys: set[str
         if key in SECTIONS and key != "testnet" and key not in TESTNET_SHARED_SECTIONS:
             raise ConfigError(key, "is a setting of the validator blueprint; a testnet sets its clusters per region, in testnet.regions[].cluster")
     testnet = parse_testnet(_Section("testnet", raw.get("testnet")), stack, secret_keys)
+    monitoring, alerting = _Section("monitoring", raw.get("monitoring")), _Section("alerting", raw.get("alerting"))
+    testnet = dataclasses.replace(testnet, monitoring_settings=_monitoring(monitoring, secret_keys),
+                                  alerting=_alerting(alerting, secret_keys))
+    monitoring.check_unknown()
+    alerting.check_unknown()
     charts = _Section("charts", raw.get("charts"))
     charts_dir = fields.charts_dir(charts)
     charts.check_unknown()

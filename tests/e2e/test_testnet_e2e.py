@@ -39,6 +39,8 @@ def one_region_config() -> dict:
         "pegasus:blueprint": STACK,
         "pegasus:testnet": testnet,
         "pegasus:charts": {"localDir": E2E_CONFIG["charts.localDir"]},
+        # kwok's pods serve no webhooks: the same setting the validator's e2e stack uses.
+        "pegasus:monitoring": {"admissionWebhooks": E2E_CONFIG["monitoring.admissionWebhooks"] == "true"},
     }
 
 

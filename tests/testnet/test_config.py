@@ -141,6 +141,14 @@ def test_validator_sections_are_refused_on_a_testnet():
     )
 
 
+def test_monitoring_and_alerting_configure_the_testnets_monitoring_stack_with_the_validators_keys():
+    b = parsed(tn(), monitoring={"admissionWebhooks": False, "retention": "7d"})
+    assert b.testnet.monitoring_settings.admission_webhooks is False
+    assert b.testnet.monitoring_settings.retention == "7d"
+    assert parsed(tn()).testnet.monitoring_settings.admission_webhooks is True
+    assert error(tn(), alerting={"slack": "x"}).startswith("pegasus:alerting.slack: unknown key")
+
+
 def test_the_testnet_section_is_refused_on_a_validator():
     with pytest.raises(ConfigError) as e:
         parse({"testnet": tn()}, project="pegasus", stack="dev")
