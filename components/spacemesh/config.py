@@ -277,7 +277,7 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
     image = image_reference(s.key("image"), image)
     poet_image = s.get("poetImage", str)
     if not poet_image:
-        raise ConfigError(s.key("poetImage"), "is required; set it to a pinned PoET image, like spacemeshos/poet:v0.10.10")
+        raise ConfigError(s.key("poetImage"), "is required; set it to a pinned PoET image, like spacemeshos/poet:v0.10.8")
     poet_image = image_reference(s.key("poetImage"), poet_image)
     bootstrap = s.get("bootstrap", bool, True)
     genesis = s.get("genesisTime", str)

@@ -25,7 +25,7 @@ CONFIG = {
     "cluster.provider": "existing",
     "spacemesh.network": "e2e-net",
     "spacemesh.image": "spacemeshos/go-spacemesh:v1.7.6",
-    "spacemesh.poetImage": "spacemeshos/poet:v0.10.10",
+    "spacemesh.poetImage": "spacemeshos/poet:v0.10.8",
     "spacemesh.genesisTime": "2026-12-15T12:00:00Z",
     "spacemesh.bootnodes": "1",
     "spacemesh.miners": "3",

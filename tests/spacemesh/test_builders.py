@@ -18,7 +18,7 @@ IDS = {f"miner-{i}": f"12D3KooW{'A' * 44}{i}z" for i in range(1, 8)}
 
 def raw(**spacemesh):
     base = {
-        "network": "devnet-412", "image": "spacemeshos/go-spacemesh:v1.7.6", "poetImage": "spacemeshos/poet:v0.10.10",
+        "network": "devnet-412", "image": "spacemeshos/go-spacemesh:v1.7.6", "poetImage": "spacemeshos/poet:v0.10.8",
         "genesisTime": "2026-12-15T12:00:00Z", "coinbase": "stest1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut",
         "bootnodes": 2, "miners": 5, "poets": 2, "poetGatewayAmount": 2,
         "identities": {k: v for k, v in IDS.items() if k in ("miner-1", "miner-2", "miner-3")},

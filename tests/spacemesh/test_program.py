@@ -79,7 +79,7 @@ def test_joining_an_existing_network_on_an_existing_cluster(tmp_path):
     path = write_stack(tmp_path, {
         "pegasus:blueprint": "spacemesh",
         "pegasus:cluster": {"provider": "existing"},
-        "pegasus:spacemesh": {"network": "join-1", "image": "spacemeshos/go-spacemesh:v1.7.6", "poetImage": "spacemeshos/poet:v0.10.10",
+        "pegasus:spacemesh": {"network": "join-1", "image": "spacemeshos/go-spacemesh:v1.7.6", "poetImage": "spacemeshos/poet:v0.10.8",
                               "bootstrap": False, "existingBootnodes": [BOOT], "bootnodes": 2, "miners": 3, "poets": 1,
                               "poetGatewayAmount": 1, "identities": ids, "coinbase": "stest1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut"},
         "pegasus:spacemeshSecrets": {"p2pKeys": {k: {"secure": "x"} for k in ids}},
