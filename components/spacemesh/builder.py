@@ -4,8 +4,10 @@ PoET each node uses, how big the node pool is, and the go-spacemesh config and f
 Sources, read upstream rather than guessed:
 - spacecraft (spacemeshos/go-spacecraft network/create.go, k8s/sm.go, gcp/gke.go): the node
   numbering, the round robin over PoETs, the bootnode chain (bootstrap -> bootnodes -> miners),
-  `POST /v1/start {"gatewayAddresses": [...]}`, the gateways being the first miners' gRPC, the
-  pool size from pod resources and the hostPort 5000+n.
+  the pool size from pod resources and the hostPort 5000+n. Spacecraft also started each PoET
+  with `POST /v1/start` and gateways; PoET removed that route and gateways in v0.7.0 (commit
+  d24ba7d), and at the pinned tag rpc/api/v1/api.proto routes only pow_params, submit, info
+  and proofs: a PoET runs its rounds on its own schedule, so nothing starts it.
 - go-spacemesh (cmd/root.go, config/config.go, config/genesis.go, p2p/host.go,
   api/grpcserver/config.go): `genesis.genesis-time`, `genesis.genesis-extra-data`,
   `p2p.bootnodes`, `main.poet-servers` ([{address, pubkey}]; `main.poet-server` is deprecated),
@@ -232,12 +234,3 @@ def grpc_url(host: str, port: Any) -> str:
 def poet_args(s: SpacemeshSettings) -> tuple[str, ...]:
     """spacecraft's PoET flags (k8s/sm.go DeployPoet), then the stack's own."""
     return (f"--restlisten=0.0.0.0:{POET_REST.port}", "--jsonlog", *s.poet_args)
-
-
-def poet_start_body(gateways: Sequence[str]) -> dict:
-    """spacecraft network/create.go: every PoET starts with the first miners' gRPC URLs."""
-    return {"gatewayAddresses": list(gateways)}
-
-
-def gateway_addresses(s: SpacemeshSettings, plans: Sequence[NodePlan], ns: str) -> list[str]:
-    return [grpc_url(service_host(internal_service(p.name), ns), GRPC.port) for p in plans[: s.poet_gateway_amount]]

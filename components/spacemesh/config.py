@@ -118,7 +118,6 @@ class SpacemeshSettings:
     bootnodes: int
     miners: int
     poets: int
-    poet_gateway_amount: int
     poet_pubkeys: tuple[str, ...]
     poet_args: tuple[str, ...]
     miner: PodSize
@@ -299,7 +298,10 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
     least = bootnodes + (1 if bootstrap else 0)
     miners = s.int_range("miners", 20, least, 10000, f" (the bootstrap node and the bootnodes are miners too: at least {least})")
     poets = s.int_range("poets", 3, 1, 100)
-    gateways = s.int_range("poetGatewayAmount", 4, 1, miners, f" (gateways are the first miners; there are {miners})")
+    if "poetGatewayAmount" in s.value:
+        # spacecraft started PoETs with gateways through POST /v1/start; PoET removed both in
+        # v0.7.0 (spacemeshos/poet rpc/api/v1/api.proto has no start route at v0.10.8).
+        raise ConfigError(s.key("poetGatewayAmount"), "is no longer used: PoET has had no gateways and no start call since v0.7.0; remove it")
     pubkeys = s.str_list("poetPubkeys", [])
     if pubkeys and len(pubkeys) != poets:
         raise ConfigError(s.key("poetPubkeys"), f"lists {len(pubkeys)} keys for {poets} PoETs; give one per PoET, in order, or none")
@@ -399,7 +401,7 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
         network=network, image=image, poet_image=poet_image, genesis_time=genesis,
         genesis_extra_data=s.get("genesisExtraData", str, network),
         config_file=s.get("configFile", str), bootstrap=bootstrap, existing_bootnodes=existing,
-        bootnodes=bootnodes, miners=miners, poets=poets, poet_gateway_amount=gateways, poet_pubkeys=pubkeys,
+        bootnodes=bootnodes, miners=miners, poets=poets, poet_pubkeys=pubkeys,
         poet_args=s.str_list("poetArgs", []),
         miner=miner, poet=poet, machine=machine, bootnode_addressing=addressing, p2p_port=p2p_port,
         identities=identities, coinbase=coinbase, coinbases=coinbases, bucket=bucket, discovery=discovery, dns=dns,

@@ -1,5 +1,5 @@
 """A Spacemesh network on Kubernetes: the bootstrap node, bootnodes and miners as ChainNodes,
-the PoETs with their start Jobs, per-role config, key Secrets and the bootnodes' budget."""
+the PoETs, per-role config, key Secrets and the bootnodes' budget."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ class SpacemeshNetwork(pulumi.ComponentResource):
                 string_data={"privateKey": pulumi.Output.secret(key.value), "address": coinbase}, opts=in_ns))
         k8s.policy.v1.PodDisruptionBudget(f"{name}-bootnodes", **body(swb.bootnode_pdb(ns_name)), opts=in_ns)
 
-        # PoETs first: the nodes' config names them, and their start Jobs name the nodes.
+        # PoETs first: the nodes' config names them.
         poet_nodes = []
         for i in range(s.poets):
             spec = swb.poet_spec(s, i, ns_name, storage_class, cloud)
@@ -87,10 +87,6 @@ class SpacemeshNetwork(pulumi.ComponentResource):
             if p.role == "bootnode":  # spacecraft's public config lists the bootnodes, not the bootstrap node
                 public_bootnodes.append(_public_bootnode(s, p, node, ns_name))
 
-        gateways = sb.gateway_addresses(s, plans, ns_name)
-        for i in range(s.poets):
-            k8s.batch.v1.Job(f"{name}-{sb.poet_name(i)}-start", **body(swb.poet_start_job(i, ns_name, gateways)),
-                             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, poet_nodes[i], *node_resources[: s.poet_gateway_amount]]))
         self.hosts = pulumi.Output.from_input(hosts)
         self.public_bootnodes = pulumi.Output.all(*public_bootnodes) if public_bootnodes else pulumi.Output.from_input([])
         self.register_outputs({"hosts": self.hosts, "public_bootnodes": self.public_bootnodes, "first_poet": self.first_poet})

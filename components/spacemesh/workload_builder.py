@@ -1,9 +1,8 @@
 """Pure builders of the Kubernetes objects of a Spacemesh network: node and PoET specs, the
-bootnodes' disruption budget and anti-affinity, and the PoET start Jobs."""
+bootnodes' disruption budget and anti-affinity."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any, Mapping, Optional, Sequence
 
@@ -15,8 +14,6 @@ from pegasus import names
 from pegasus.config import Resources
 from components.spacemesh.config import PodSize, SpacemeshSettings
 
-# Pinned: the Job only runs curl against the PoET's REST API.
-CURL_IMAGE = "curlimages/curl:8.11.1"
 BOOTNODE_ROLES = ("bootstrap", "bootnode")
 IDENTITY_DIR = "/etc/spacemesh-identity"
 
@@ -160,44 +157,6 @@ def poet_public_service(ns: str, cloud: str, cluster_name: str, allocate_node_po
         "metadata": {"name": f"{name}-public", "namespace": ns, "labels": names.labels(sb.POET_COMPONENT, name, name=name),
                      "annotations": p2p_builder.public_lb_annotations(cloud, f"pegasus.saga.xyz/cluster={cluster_name},pegasus.spacemesh.io/node={name}")},
         "spec": spec,
-    }
-
-
-def poet_start_job(index: int, ns: str, gateways: Sequence[str]) -> dict:
-    """Starts one PoET with its gateways, once. The name carries a hash of the request, so the
-    same request is the same Job (a second `up` changes nothing) and a new gateway list is a
-    new Job. A PoET that is already running answers with an error that says so; the script
-    counts that as done, so a re-run never fails on a started PoET."""
-    name = sb.poet_name(index)
-    body = json.dumps(sb.poet_start_body(gateways), separators=(",", ":"), sort_keys=True)
-    digest = hashlib.sha256(body.encode()).hexdigest()[:10]
-    url = f"http://{sb.service_host(name, ns)}:{sb.POET_REST.port}/v1/start"
-    script = (
-        f"out=$(curl -sS -X POST -H 'Content-Type: application/json' --retry 30 --retry-all-errors --retry-delay 10 "
-        f"-d '{body}' -w '\\n%{{http_code}}' {url}) || exit 1; code=$(echo \"$out\" | tail -n1); "
-        "case $code in 2*) exit 0;; esac; echo \"$out\" | grep -qi 'already' && exit 0; echo \"$out\"; exit 1"
-    )
-    return {
-        "apiVersion": "batch/v1", "kind": "Job",
-        "metadata": {"name": f"{name}-start-{digest}", "namespace": ns, "labels": names.labels(sb.POET_COMPONENT, name, name=f"{name}-start")},
-        "spec": {
-            "backoffLimit": 6,
-            "template": {
-                "metadata": {"labels": names.labels(sb.POET_COMPONENT, name, name=f"{name}-start")},
-                "spec": {
-                    "restartPolicy": "OnFailure",
-                    "automountServiceAccountToken": False,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
-                    "containers": [{
-                        "name": "start", "image": CURL_IMAGE, "imagePullPolicy": "IfNotPresent",
-                        "command": ["/bin/sh", "-c", script],
-                        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
-                        "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True,
-                                            "capabilities": {"drop": ["ALL"]}},
-                    }],
-                },
-            },
-        },
     }
 
 

@@ -179,7 +179,6 @@ KEYS: tuple[Key, ...] = (
     _k("spacemesh.bootnodes", "integer", 6, "spacemesh: how many bootnodes (miner-2.. with a bootstrap node, miner-1.. without). Each on its own Kubernetes node."),
     _k("spacemesh.miners", "integer", 20, "spacemesh: how many smeshing nodes in all (miner-1..miner-N, the bootstrap node and bootnodes included, as in spacecraft). Lowering it removes the highest-numbered miners; their volumes stay."),
     _k("spacemesh.poets", "integer", 3, "spacemesh: how many PoET servers; nodes get them round robin."),
-    _k("spacemesh.poetGatewayAmount", "integer", 4, "spacemesh: how many miners (the first ones) each PoET is started with as gateways."),
     _k("spacemesh.poetPubkeys", "array", [], "spacemesh: the PoETs' public keys (base64), one per PoET in order, for main.poet-servers; empty leaves pubkey empty."),
     _k("spacemesh.poetArgs", "array", [], "spacemesh: extra PoET flags (its round schedule: the PoET's own --genesis-time, phase shift and cycle gap must match the network's), after --restlisten=0.0.0.0:5000 --jsonlog."),
     _k("spacemesh.resources", "object", {"miner": {"cpu": "2", "memory": "8Gi", "disk": "100Gi"}, "poet": {"cpu": "1", "memory": "2Gi", "disk": "10Gi"}}, "spacemesh: requests (= limits) and volume size of every node and PoET; they size the node pool."),

@@ -20,7 +20,7 @@ def raw(**spacemesh):
     base = {
         "network": "devnet-412", "image": "spacemeshos/go-spacemesh:v1.7.6", "poetImage": "spacemeshos/poet:v0.10.8",
         "genesisTime": "2026-12-15T12:00:00Z", "coinbase": "stest1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut",
-        "bootnodes": 2, "miners": 5, "poets": 2, "poetGatewayAmount": 2,
+        "bootnodes": 2, "miners": 5, "poets": 2,
         "identities": {k: v for k, v in IDS.items() if k in ("miner-1", "miner-2", "miner-3")},
     }
     base.update(spacemesh)
@@ -124,17 +124,6 @@ def test_node_args_carry_each_nodes_own_poet_and_coinbase():
     )
 
 
-def test_poet_start_job_is_named_by_its_request():
-    a = swb.poet_start_job(0, "ns", ["miner-1-internal.ns.svc.cluster.local:6000"])
-    b = swb.poet_start_job(0, "ns", ["miner-1-internal.ns.svc.cluster.local:6000"])
-    c = swb.poet_start_job(0, "ns", ["miner-2-internal.ns.svc.cluster.local:6000"])
-    assert a == b and a["metadata"]["name"] != c["metadata"]["name"]
-    assert a["metadata"]["name"].startswith("poet-1-start-")
-    script = a["spec"]["template"]["spec"]["containers"][0]["command"][2]
-    assert '{"gatewayAddresses":["miner-1-internal.ns.svc.cluster.local:6000"]}' in script
-    assert "http://poet-1.ns.svc.cluster.local:5000/v1/start" in script
-
-
 def test_discovery_entry_has_spacecrafts_fields():
     s = settings(bucket="sm-networks", discovery={"bucket": "sm-discovery", "netId": 412},
                  dns={"zoneId": "z", "domain": "spacemesh.example.org"})
@@ -159,6 +148,7 @@ def test_discovery_entry_has_spacecrafts_fields():
     ({"bootstrap": False}, "pegasus:spacemesh.existingBootnodes: is required when bootstrap is false: list the multiaddrs of the network to join"),
     ({"miners": 2}, "pegasus:spacemesh.miners: must be between 3 and 10000 (the bootstrap node and the bootnodes are miners too: at least 3); got 2"),
     ({"resources": {"miner": {"memory": "lots"}}}, "pegasus:spacemesh.resources.miner.memory: 'lots' is not a Kubernetes quantity; write it like 500m, 2, 1Gi or 100Gi"),
+    ({"poetGatewayAmount": 4}, "pegasus:spacemesh.poetGatewayAmount: is no longer used: PoET has had no gateways and no start call since v0.7.0; remove it"),
     ({"identities": {}}, "pegasus:spacemesh.identities.miner-1: is required: the bootnode's peer ID goes into every other node's bootnodes; generate its key with go-spacemesh's gen-p2p-identity and set the key in spacemeshSecrets.p2pKeys"),
 ])
 def test_config_errors(change, message):

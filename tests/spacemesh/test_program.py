@@ -38,14 +38,12 @@ def test_bootnodes_are_spread_budgeted_and_advertise_their_load_balancer():
     assert miner.inputs["spec"]["type"] == "NodePort" and [p["port"] for p in miner.inputs["spec"]["ports"]] == [6000, 7000]
 
 
-def test_poets_start_once_through_jobs_visible_in_the_plan():
+def test_no_poet_is_started_by_a_job():
+    # PoET v0.7.0 removed POST /v1/start and gateways (spacemeshos/poet rpc/api/v1/api.proto
+    # at v0.10.8 routes only pow_params, submit, info and proofs): a PoET runs on its schedule.
     plan = example("spacemesh")
-    jobs = k8s(plan, "Job")
-    assert len(jobs) == 3
-    for job in jobs:
-        script = job.inputs["spec"]["template"]["spec"]["containers"][0]["command"][2]
-        assert "miner-1-internal.spacemesh-devnet-412.svc.cluster.local:6000" in script
-        assert "miner-5-internal" not in script  # poetGatewayAmount 4
+    assert k8s(plan, "Job") == []
+    assert "/v1/start" not in json.dumps([r.inputs for r in plan.resources])
 
 
 def test_public_config_object_and_discovery_entry():
@@ -81,7 +79,7 @@ def test_joining_an_existing_network_on_an_existing_cluster(tmp_path):
         "pegasus:cluster": {"provider": "existing"},
         "pegasus:spacemesh": {"network": "join-1", "image": "spacemeshos/go-spacemesh:v1.7.6", "poetImage": "spacemeshos/poet:v0.10.8",
                               "bootstrap": False, "existingBootnodes": [BOOT], "bootnodes": 2, "miners": 3, "poets": 1,
-                              "poetGatewayAmount": 1, "identities": ids, "coinbase": "stest1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut"},
+                              "identities": ids, "coinbase": "stest1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut"},
         "pegasus:spacemeshSecrets": {"p2pKeys": {k: {"secure": "x"} for k in ids}},
     })
     plan = run("test", config_file=path)

@@ -91,3 +91,10 @@ def test_every_poet_flag_is_a_poet_flag():
         for i in range(s.poets):
             spec = swb.poet_spec(s, i, sb.namespace(s.network), None)
             assert flag_names(spec.workload.args) - set(POET["flags"]) == set()
+
+
+def test_nothing_calls_a_poet_route_that_does_not_exist():
+    # The only PoET routes at the pinned tag; /v1/start is not one of them.
+    assert {r["path"] for r in POET["routes"]} == {"/v1/pow_params", "/v1/submit", "/v1/info", "/v1/proofs/{round_id}"}
+    sources = "".join(p.read_text() for p in (PROJECT / "components" / "spacemesh").glob("*.py"))
+    assert "/v1/start" not in sources.replace("POST /v1/start", "")  # named only in a comment about its removal
