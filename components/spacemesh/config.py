@@ -111,7 +111,7 @@ class SpacemeshSettings:
     image: str
     poet_image: str
     genesis_time: Optional[str]
-    genesis_extra_data: str
+    genesis_extra_data: Optional[str]  # None: the config file's, else the network's name (bootstrap only)
     config_file: Optional[str]
     bootstrap: bool
     existing_bootnodes: tuple[str, ...]
@@ -286,6 +286,15 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
         # Spacecraft set genesis-time to time.Now()+delay on every create; a time taken from
         # the clock would change the genesis ID on every run.
         raise ConfigError(s.key("genesisTime"), "is required when bootstrap is true and is never taken from the clock; set it explicitly, like 2026-12-15T12:00:00Z")
+    extra_data = s.get("genesisExtraData", str)
+    if not bootstrap:
+        # A joined network's genesis is its own: the genesis ID (the p2p handshake cookie,
+        # go-spacemesh config/genesis.go) must equal it, so it comes from its config file.
+        for key, value in (("genesisTime", genesis), ("genesisExtraData", extra_data)):
+            if value is not None:
+                raise ConfigError(s.key(key), "comes from the joined network's config file (spacemesh.configFile, or its preset) when bootstrap is false; remove it")
+    elif extra_data is not None and not 0 < len(extra_data) <= 255:
+        raise ConfigError(s.key("genesisExtraData"), "must be 1 to 255 characters (go-spacemesh config/genesis.go Validate)")
     existing = s.str_list("existingBootnodes", [])
     for i, addr in enumerate(existing):
         if not _MULTIADDR.match(addr):
@@ -399,7 +408,7 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
         raise ConfigError(u.key("image"), "is required when upgrade.nodes is set: the image those nodes move to")
     return SpacemeshSettings(
         network=network, image=image, poet_image=poet_image, genesis_time=genesis,
-        genesis_extra_data=s.get("genesisExtraData", str, network),
+        genesis_extra_data=extra_data,
         config_file=s.get("configFile", str), bootstrap=bootstrap, existing_bootnodes=existing,
         bootnodes=bootnodes, miners=miners, poets=poets, poet_pubkeys=pubkeys,
         poet_args=s.str_list("poetArgs", []),

@@ -3,7 +3,7 @@ the PoETs, per-role config, key Secrets and the bootnodes' budget."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -25,7 +25,7 @@ class SpacemeshNetwork(pulumi.ComponentResource):
     first_poet: pulumi.Output[str]
     """The first PoET's public URL."""
 
-    def __init__(self, name: str, s: SpacemeshSettings, base_config: Mapping[str, Any], *, cloud: str, cluster_name: str,
+    def __init__(self, name: str, s: SpacemeshSettings, cfg: sb.NodeConfig, *, cloud: str, cluster_name: str,
                  storage_class: Optional[str], lb_dependencies: Sequence[pulumi.Resource] = (),
                  workload_dependencies: Sequence[pulumi.Resource] = (), pyroscope_url: Optional[str] = None,
                  allocate_node_ports: bool = True, opts: Optional[pulumi.ResourceOptions] = None):
@@ -38,7 +38,7 @@ class SpacemeshNetwork(pulumi.ComponentResource):
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
         plans = sb.plan_nodes(s)
         configs = []
-        for role, config in sb.role_configs(base_config, s, plans, ns_name).items():
+        for role, config in sb.role_configs(cfg, s, plans, ns_name).items():
             configs.append(k8s.core.v1.ConfigMap(f"{name}-config-{role}", **body(swb.config_map(role, ns_name, config)), opts=in_ns))
         secrets: list[pulumi.Resource] = []
         for node, key in sorted(s.secrets.p2p_keys.items()):
@@ -59,7 +59,7 @@ class SpacemeshNetwork(pulumi.ComponentResource):
         # PoETs first: the nodes' config names them.
         poet_nodes = []
         for i in range(s.poets):
-            spec = swb.poet_spec(s, i, ns_name, storage_class, cloud)
+            spec = swb.poet_spec(s, cfg, i, ns_name, storage_class, cloud)
             poet_nodes.append(ChainNode(f"{name}-{sb.poet_name(i)}", spec, namespace=ns,
                                         workload_dependencies=workload_dependencies, opts=child))
         poet_public = k8s.core.v1.Service(

@@ -130,14 +130,15 @@ def node_spec(s: SpacemeshSettings, p: sb.NodePlan, ns: str, cloud: str, cluster
     )
 
 
-def poet_spec(s: SpacemeshSettings, index: int, ns: str, storage_class: Optional[str], cloud: str = "gke") -> cnb.ChainNodeSpec:
+def poet_spec(s: SpacemeshSettings, cfg: sb.NodeConfig, index: int, ns: str, storage_class: Optional[str],
+              cloud: str = "gke") -> cnb.ChainNodeSpec:
     name = sb.poet_name(index)
     workload = wb.ChainWorkload(
         name=name, namespace=ns, component=sb.POET_COMPONENT, instance=name, image=s.poet_image,
         data_path="/root/.poet", storage_size=s.poet.disk, storage_class=storage_class,
         resources=_resources(s.poet), claim_name=names.data_claim_name(name), ports=(sb.POET_REST,),
         signer=False, extra_labels={"pegasus.spacemesh.io/network": s.network}, placement=placement(cloud),
-        command=("/bin/poet",), args=sb.poet_args(s), probe_port=sb.POET_REST.name,
+        command=("/bin/poet",), args=sb.poet_args(cfg), probe_port=sb.POET_REST.name,
     )
     return cnb.ChainNodeSpec(
         workload=workload, public_service=f"{name}-public", internal_service=name,

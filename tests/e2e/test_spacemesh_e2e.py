@@ -27,6 +27,8 @@ CONFIG = {
     "spacemesh.image": "spacemeshos/go-spacemesh:v1.7.6",
     "spacemesh.poetImage": "spacemeshos/poet:v0.10.8",
     "spacemesh.genesisTime": "2026-12-15T12:00:00Z",
+    # The testnet preset (HRP stest, the coinbase's); without a file a node runs mainnet's.
+    "spacemesh.configFile": "networks/devnet-412/config.json",
     "spacemesh.bootnodes": "1",
     "spacemesh.miners": "3",
     "spacemesh.poets": "1",

@@ -97,11 +97,12 @@ def test_ports_loadbalancer_and_hostport():
 
 def test_config_rendering_merges_genesis_bootnodes_and_poets_into_the_users_file():
     s = settings()
-    base = {"main": {"layer-duration": "5m"}, "p2p": {"min-peers": 10}}
+    base = {"preset": "testnet", "main": {"layer-duration": "5m"}, "p2p": {"min-peers": 10}}
     plans = sb.plan_nodes(s)
-    configs = sb.role_configs(base, s, plans, "spacemesh-devnet-412")
+    configs = sb.role_configs(sb.node_config(base, s), s, plans, "spacemesh-devnet-412")
     poet = {"address": "http://poet-1.spacemesh-devnet-412.svc.cluster.local:5000", "pubkey": ""}
     assert configs["bootnode"] == {
+        "preset": "testnet",
         "main": {"layer-duration": "5m", "poet-servers": [poet], "metrics-port": 1010},
         "p2p": {"min-peers": 10, "bootnodes": [f"/dns4/miner-1-p2p.spacemesh-devnet-412.svc.cluster.local/tcp/7513/p2p/{IDS['miner-1']}"]},
         "genesis": {"genesis-extra-data": "devnet-412", "genesis-time": "2026-12-15T12:00:00Z"},
@@ -145,7 +146,8 @@ def test_discovery_entry_has_spacecrafts_fields():
     ({"genesisTime": None}, "pegasus:spacemesh.genesisTime: is required when bootstrap is true and is never taken from the clock; set it explicitly, like 2026-12-15T12:00:00Z"),
     ({"genesisTime": "2026-12-15 12:00:00"}, "pegasus:spacemesh.genesisTime: '2026-12-15 12:00:00' is not an RFC 3339 time with a zone; write it like 2026-12-15T12:00:00Z"),
     ({"genesisTime": "2026-13-15T12:00:00Z"}, "pegasus:spacemesh.genesisTime: '2026-13-15T12:00:00Z' is not a valid date and time; write it like 2026-12-15T12:00:00Z"),
-    ({"bootstrap": False}, "pegasus:spacemesh.existingBootnodes: is required when bootstrap is false: list the multiaddrs of the network to join"),
+    ({"bootstrap": False, "genesisTime": None}, "pegasus:spacemesh.existingBootnodes: is required when bootstrap is false: list the multiaddrs of the network to join"),
+    ({"bootstrap": False}, "pegasus:spacemesh.genesisTime: comes from the joined network's config file (spacemesh.configFile, or its preset) when bootstrap is false; remove it"),
     ({"miners": 2}, "pegasus:spacemesh.miners: must be between 3 and 10000 (the bootstrap node and the bootnodes are miners too: at least 3); got 2"),
     ({"resources": {"miner": {"memory": "lots"}}}, "pegasus:spacemesh.resources.miner.memory: 'lots' is not a Kubernetes quantity; write it like 500m, 2, 1Gi or 100Gi"),
     ({"poetGatewayAmount": 4}, "pegasus:spacemesh.poetGatewayAmount: is no longer used: PoET has had no gateways and no start call since v0.7.0; remove it"),
@@ -206,3 +208,21 @@ def test_a_staged_upgrade_moves_miners_first_and_the_bootstrap_node_last():
         "miner-3": "spacemeshos/go-spacemesh:v1.7.7", "miner-4": "spacemeshos/go-spacemesh:v1.7.7",
         "miner-5": "spacemeshos/go-spacemesh:v1.7.7"}
     assert error(raw(upgrade={"nodes": 1})) == "pegasus:spacemesh.upgrade.image: is required when upgrade.nodes is set: the image those nodes move to"
+
+
+def test_a_schedule_or_genesis_that_disagrees_with_the_nodes_is_refused_naming_both():
+    s = settings(poetArgs=["--phase-shift=1h", "--memory=24"])
+    with pytest.raises(ConfigError) as e:
+        sb.node_config({"preset": "testnet"}, s, "networks/x.json")
+    assert str(e.value) == ("pegasus:spacemesh.poetArgs: --phase-shift=1h differs from the nodes' 43200s (networks/x.json); "
+                            "remove it, the PoETs' schedule is derived from the nodes' config")
+    same = sb.node_config({"preset": "testnet"}, settings(poetArgs=["--phase-shift=12h", "--memory=24"]))
+    assert sb.poet_args(same)[-1] == "--memory=24" and sum(a.startswith("--phase-shift") for a in sb.poet_args(same)) == 1
+    with pytest.raises(ConfigError) as e:
+        sb.node_config({"preset": "testnet", "genesis": {"genesis-time": "2026-12-16T12:00:00Z"}}, settings(), "networks/x.json")
+    assert str(e.value) == ("pegasus:spacemesh.genesisTime: 2026-12-15T12:00:00Z differs from genesis.genesis-time "
+                            "2026-12-16T12:00:00Z in networks/x.json; make them equal or remove one")
+    with pytest.raises(ConfigError) as e:
+        sb.node_config({}, settings(), "networks/x.json")
+    assert str(e.value) == ("pegasus:spacemesh.coinbase: stest1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut has HRP 'stest' "
+                            "but the nodes' main.network-hrp is 'sm' (networks/x.json); use an address of this network")

@@ -72,24 +72,65 @@ def test_watch_token_comes_from_a_secret():
     assert profiled == ["--profiler-name=miner-10"]
 
 
-def test_joining_an_existing_network_on_an_existing_cluster(tmp_path):
+MAINNET_COINBASE = "sm1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut"
+
+
+def join_stack(tmp_path, joined_config: dict, coinbase: str = MAINNET_COINBASE):
     ids = {f"miner-{i}": f"12D3KooW{'B' * 44}{i}z" for i in (1, 2)}
-    path = write_stack(tmp_path, {
+    config_file = tmp_path / "joined.json"
+    config_file.write_text(json.dumps(joined_config))
+    return write_stack(tmp_path, {
         "pegasus:blueprint": "spacemesh",
         "pegasus:cluster": {"provider": "existing"},
         "pegasus:spacemesh": {"network": "join-1", "image": "spacemeshos/go-spacemesh:v1.7.6", "poetImage": "spacemeshos/poet:v0.10.8",
                               "bootstrap": False, "existingBootnodes": [BOOT], "bootnodes": 2, "miners": 3, "poets": 1,
-                              "identities": ids, "coinbase": "stest1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut"},
+                              "configFile": str(config_file), "identities": ids, "coinbase": coinbase},
         "pegasus:spacemeshSecrets": {"p2pKeys": {k: {"secure": "x"} for k in ids}},
     })
-    plan = run("test", config_file=path)
+
+
+def rendered_genesis_id(plan, role: str) -> str:
+    """The genesis ID a node with this ConfigMap computes: go-spacemesh loads the preset the
+    file names (mainnet without one, node/node.go), then the file (fixture facts only)."""
+    from components.spacemesh.node_config import genesis_id
+    from tests.spacemesh.test_upstream import GS
+
+    config = json.loads(obj(plan, "ConfigMap", f"config-{role}", "spacemesh-join-1").inputs["data"]["config.json"])
+    genesis = {**{k: v for k, v in GS["presets"][config.get("preset", "mainnet")].items() if k.startswith("genesis-")},
+               **config.get("genesis", {})}
+    return genesis_id(genesis["genesis-time"], genesis["genesis-extra-data"])
+
+
+def test_joining_mainnet_renders_mainnets_genesis_id(tmp_path):
+    # Joining takes genesis from the joined network's file (here mainnet's defaults: no
+    # preset), never from this stack's name; the ID is mainnet's published one.
+    plan = run("test", config_file=join_stack(tmp_path, {"p2p": {"min-peers": 5}}))
+    from tests.spacemesh.test_upstream import GS
+
+    for role in ("bootnode", "miner"):
+        config = json.loads(obj(plan, "ConfigMap", f"config-{role}", "spacemesh-join-1").inputs["data"]["config.json"])
+        assert "genesis" not in config  # no genesis-extra-data from this stack's name
+        assert rendered_genesis_id(plan, role) == GS["knownGenesisIds"]["mainnet"]
     config = json.loads(obj(plan, "ConfigMap", "config-bootnode", "spacemesh-join-1").inputs["data"]["config.json"])
-    assert config["p2p"]["bootnodes"] == [BOOT] and "genesis-time" not in config["genesis"]
+    assert config["p2p"]["bootnodes"] == [BOOT]
     assert not [r for r in plan.resources if r.type.startswith("gcp:")]
     assert len(k8s(plan, "StatefulSet")) == 4
     sts = obj(plan, "StatefulSet", "miner-1", "spacemesh-join-1")
     assert "nodeSelector" not in sts.inputs["spec"]["template"]["spec"]
     assert set(plan.outputs["hosts"]) == {"miner-1", "miner-2", "miner-3"}
+
+
+def test_joining_a_devnet_keeps_its_genesis_and_its_poet_schedule(tmp_path):
+    from components.spacemesh.node_config import genesis_id
+
+    joined = {"preset": "testnet", "genesis": {"genesis-time": "2026-11-01T10:00:00Z", "genesis-extra-data": "devnet-7"},
+              "poet": {"phase-shift": "6h"}}
+    plan = run("test", config_file=join_stack(tmp_path, joined, "stest1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut"))
+    assert rendered_genesis_id(plan, "miner") == genesis_id("2026-11-01T10:00:00Z", "devnet-7")
+    poet = obj(plan, "StatefulSet", "poet-1", "spacemesh-join-1").inputs["spec"]["template"]["spec"]["containers"][0]["args"]
+    # testnet: 5m layers * 288 = 86400 s epochs, 2h cycle gap; the file's own phase shift.
+    assert [a for a in poet if a.split("=")[0] in ("--genesis-time", "--epoch-duration", "--phase-shift", "--cycle-gap")] == [
+        "--genesis-time=2026-11-01T10:00:00Z", "--epoch-duration=86400s", "--phase-shift=21600s", "--cycle-gap=7200s"]
 
 
 def test_web_services_run_twice_behind_their_own_ingress_and_dns_points_there():

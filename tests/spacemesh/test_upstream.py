@@ -7,9 +7,11 @@ own code."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from components.spacemesh import builder as sb
@@ -62,8 +64,10 @@ def test_every_config_key_the_builders_write_is_a_go_spacemesh_key():
     for s in variants():
         plans = sb.plan_nodes(s)
         ns = sb.namespace(s.network)
-        rendered = list(sb.role_configs({}, s, plans, ns).values())
-        rendered.append(sb.public_config({}, s, ["/dns4/a/tcp/1/p2p/x"], "http://poet"))
+        # Only what the builders add: the user's own file is theirs (replace drops it).
+        cfg = dataclasses.replace(sb.node_config({"preset": "testnet"}, s), base={})
+        rendered = list(sb.role_configs(cfg, s, plans, ns).values())
+        rendered.append(sb.public_config(cfg, s, ["/dns4/a/tcp/1/p2p/x"], "http://poet"))
         for config in rendered:
             for path in key_paths(config):
                 section, _, key = path.partition(".")
@@ -89,7 +93,7 @@ def test_every_node_flag_is_a_go_spacemesh_flag():
 def test_every_poet_flag_is_a_poet_flag():
     for s in variants():
         for i in range(s.poets):
-            spec = swb.poet_spec(s, i, sb.namespace(s.network), None)
+            spec = swb.poet_spec(s, sb.node_config({"preset": "testnet"}, s), i, sb.namespace(s.network), None)
             assert flag_names(spec.workload.args) - set(POET["flags"]) == set()
 
 
@@ -98,3 +102,43 @@ def test_nothing_calls_a_poet_route_that_does_not_exist():
     assert {r["path"] for r in POET["routes"]} == {"/v1/pow_params", "/v1/submit", "/v1/info", "/v1/proofs/{round_id}"}
     sources = "".join(p.read_text() for p in (PROJECT / "components" / "spacemesh").glob("*.py"))
     assert "/v1/start" not in sources.replace("POST /v1/start", "")  # named only in a comment about its removal
+
+
+def go_seconds(value: str) -> int:
+    """The fixture's durations are whole hours, minutes or seconds (5m, 240h, 30s)."""
+    return int(value[:-1]) * {"h": 3600, "m": 60, "s": 1}[value[-1]]
+
+
+def test_the_preset_table_is_go_spacemeshs():
+    from components.spacemesh.node_config import PRESETS
+
+    for name, facts in GS["presets"].items():
+        table = PRESETS[name]
+        assert (table["main"]["layer-duration"], table["main"]["layers-per-epoch"], table["main"]["network-hrp"]) == \
+            (facts["layer-duration"], facts["layers-per-epoch"], facts["network-hrp"])
+        assert (table["poet"]["phase-shift"], table["poet"]["cycle-gap"]) == (facts["phase-shift"], facts["cycle-gap"])
+        assert table["genesis"].get("genesis-time") == facts["genesis-time"]
+        assert table["genesis"]["genesis-extra-data"] == facts["genesis-extra-data"]
+    assert set(PRESETS) == set(GS["presets"])
+
+
+@pytest.mark.parametrize("preset", sorted(GS["presets"]))
+def test_the_poets_run_the_nodes_schedule_for_each_preset(preset):
+    """go-spacemesh node/node.go: a PoET's round is the node's genesis time, an epoch of
+    layer-duration * layers-per-epoch, and the node's poet.phase-shift and poet.cycle-gap."""
+    facts = GS["presets"][preset]
+    hrp = facts["network-hrp"]
+    s = settings(coinbase=f"{hrp}1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut")
+    base = {} if preset == "mainnet" else {"preset": preset}
+    cfg = sb.node_config(base, s)
+    node = sb.role_configs(cfg, s, sb.plan_nodes(s), "ns")["miner"]
+    node_main, node_poet = {**facts, **node.get("main", {})}, {**facts, **node.get("poet", {})}
+    expected = {
+        "genesis-time": node["genesis"]["genesis-time"],
+        "epoch-duration": f"{go_seconds(node_main['layer-duration']) * node_main['layers-per-epoch']}s",
+        "phase-shift": f"{go_seconds(node_poet['phase-shift'])}s",
+        "cycle-gap": f"{go_seconds(node_poet['cycle-gap'])}s",
+    }
+    args = dict(a[2:].split("=", 1) for a in swb.poet_spec(s, cfg, 0, "ns", None).workload.args if "=" in a)
+    assert {k: args[k] for k in expected} == expected
+    assert set(expected) <= set(POET["flags"])
