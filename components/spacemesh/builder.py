@@ -40,6 +40,11 @@ POET_REST = wb.Port("rest", 5000)
 HOST_PORT_BASE = 5000
 CONFIG_DIR = "/etc/spacemesh"
 DATA_DIR = "/data"
+# PoET keeps its rounds, proofs and state.bin (its key) under --poetdir (data/, db/, logs/;
+# spacemeshos/poet server/config.go SetupConfig); the default is the user's cache dir, which
+# is not the volume. On the volume, a restart keeps rounds, proofs and the key.
+POET_DIR = f"{DATA_DIR}/poet"
+POET_KEY_ENV = "POET_PRIVATE_KEY"  # spacemeshos/poet server/state.go KeyEnvVar
 
 
 @dataclass(frozen=True)
@@ -268,4 +273,5 @@ def grpc_url(host: str, port: Any) -> str:
 def poet_args(cfg: NodeConfig) -> tuple[str, ...]:
     """spacecraft's PoET flags (k8s/sm.go DeployPoet), the nodes' round schedule (PoET's
     defaults are a 30 s epoch from its own start, server/config.go), then the stack's own."""
-    return (f"--restlisten=0.0.0.0:{POET_REST.port}", "--jsonlog", *cfg.schedule.poet_args(), *cfg.poet_args)
+    return (f"--restlisten=0.0.0.0:{POET_REST.port}", "--jsonlog", f"--poetdir={POET_DIR}",
+            *cfg.schedule.poet_args(), *cfg.poet_args)

@@ -12,6 +12,8 @@ readable in the stack file while every token and key is encrypted.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -103,6 +105,7 @@ class SpacemeshSecrets:
     tls_key: Optional[Secret]
     coinbase_keys: Mapping[str, Secret]  # node name -> private key
     p2p_keys: Mapping[str, Secret]  # node name -> go-spacemesh p2p.key contents
+    poet_keys: Mapping[str, Secret] = field(default_factory=dict)  # poet-N -> POET_PRIVATE_KEY (base64, 64 bytes)
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,31 @@ def _secret_map(s: _Section, field_: str, secret_keys: set[str]) -> dict[str, Se
     return out
 
 
+def poet_public_keys(keys: Mapping[str, Secret], poets: int) -> tuple[str, ...]:
+    """Each PoET's public key, base64, from its POET_PRIVATE_KEY: PoET decodes the variable as
+    base64 and requires ed25519.PrivateKeySize, 64 bytes (server/state.go); Go's
+    ed25519.PrivateKey is seed || public key and Public() is its last 32 bytes, which PoET
+    serves as its identity (server/server.go PublicKey). Known before `up`, so the nodes'
+    poet-servers carry it from the start."""
+    names = [f"poet-{i + 1}" for i in range(poets)]
+    for name in keys:
+        if name not in names:
+            raise ConfigError(f"{SECRETS_SECTION}.poetKeys.{name}", f"names no PoET of this network (poet-1..poet-{poets})")
+    out = []
+    for name in names:
+        key = f"{SECRETS_SECTION}.poetKeys.{name}"
+        if name not in keys:
+            raise ConfigError(key, "is required: the PoET's ed25519 key (base64 of 64 bytes: seed, then public key; PoET's POET_PRIVATE_KEY), so its public key is in the nodes' poet-servers before up; set it with --secret")
+        try:
+            raw = base64.b64decode(keys[name].value, validate=True)
+        except (binascii.Error, ValueError):
+            raw = b""
+        if len(raw) != 64:
+            raise ConfigError(key, "is not base64 of a 64-byte ed25519 private key (seed, then public key), which is what PoET's POET_PRIVATE_KEY reads")
+        out.append(base64.b64encode(raw[32:]).decode())
+    return tuple(out)
+
+
 def node_names(bootstrap: bool, bootnodes: int, miners: int) -> dict[str, tuple[str, ...]]:
     """Spacecraft's numbering (network/create.go): nodes are miner-1..miner-N; with a
     bootstrap node it is miner-1 and the bootnodes follow it, otherwise the bootnodes come first."""
@@ -314,6 +342,10 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
     pubkeys = s.str_list("poetPubkeys", [])
     if pubkeys and len(pubkeys) != poets:
         raise ConfigError(s.key("poetPubkeys"), f"lists {len(pubkeys)} keys for {poets} PoETs; give one per PoET, in order, or none")
+    derived = poet_public_keys(secrets.poet_keys, poets)
+    for i, (given, key) in enumerate(zip(pubkeys, derived)):
+        if given != key:
+            raise ConfigError(f"{s.key('poetPubkeys')}[{i}]", f"{given} differs from {key}, the public key of {SECRETS_SECTION}.poetKeys.poet-{i + 1}; correct one of them")
     res = s.get("resources", dict, {})
     bad = set(res) - {"miner", "poet"}
     if bad:
@@ -410,7 +442,7 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
         network=network, image=image, poet_image=poet_image, genesis_time=genesis,
         genesis_extra_data=extra_data,
         config_file=s.get("configFile", str), bootstrap=bootstrap, existing_bootnodes=existing,
-        bootnodes=bootnodes, miners=miners, poets=poets, poet_pubkeys=pubkeys,
+        bootnodes=bootnodes, miners=miners, poets=poets, poet_pubkeys=derived,
         poet_args=s.str_list("poetArgs", []),
         miner=miner, poet=poet, machine=machine, bootnode_addressing=addressing, p2p_port=p2p_port,
         identities=identities, coinbase=coinbase, coinbases=coinbases, bucket=bucket, discovery=discovery, dns=dns,
@@ -428,6 +460,7 @@ def _secrets(s: _Section, secret_keys: set[str]) -> SpacemeshSecrets:
         tls_key=s.secret("tlsKey", secret_keys),
         coinbase_keys=_secret_map(s, "coinbaseKeys", secret_keys),
         p2p_keys=_secret_map(s, "p2pKeys", secret_keys),
+        poet_keys=_secret_map(s, "poetKeys", secret_keys),
     )
 
 

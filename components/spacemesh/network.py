@@ -54,6 +54,14 @@ class SpacemeshNetwork(pulumi.ComponentResource):
                 f"{name}-{node}-coinbase",
                 metadata={"name": swb.coinbase_secret_name(node), "namespace": ns_name, "labels": names.labels(sb.COMPONENT, node)},
                 string_data={"privateKey": pulumi.Output.secret(key.value), "address": coinbase}, opts=in_ns))
+        poet_secrets = []
+        for i in range(s.poets):
+            # PoET reads its key from POET_PRIVATE_KEY and refuses to start when it differs from
+            # the state.bin on its volume (server/state.go): a rotated key needs that file gone.
+            poet_secrets.append(k8s.core.v1.Secret(
+                f"{name}-{sb.poet_name(i)}-key",
+                metadata={"name": swb.poet_key_secret_name(i), "namespace": ns_name, "labels": names.labels(sb.POET_COMPONENT, sb.poet_name(i))},
+                string_data={sb.POET_KEY_ENV: pulumi.Output.secret(s.secrets.poet_keys[sb.poet_name(i)].value)}, opts=in_ns))
         k8s.policy.v1.PodDisruptionBudget(f"{name}-bootnodes", **body(swb.bootnode_pdb(ns_name)), opts=in_ns)
 
         # PoETs first: the nodes' config names them.
@@ -61,7 +69,7 @@ class SpacemeshNetwork(pulumi.ComponentResource):
         for i in range(s.poets):
             spec = swb.poet_spec(s, cfg, i, ns_name, storage_class, cloud)
             poet_nodes.append(ChainNode(f"{name}-{sb.poet_name(i)}", spec, namespace=ns,
-                                        workload_dependencies=workload_dependencies, opts=child))
+                                        workload_dependencies=[*workload_dependencies, poet_secrets[i]], opts=child))
         poet_public = k8s.core.v1.Service(
             f"{name}-poet-public", **body(swb.poet_public_service(ns_name, cloud, cluster_name, allocate_node_ports)),
             opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[ns, *lb_dependencies])))

@@ -160,8 +160,8 @@ def check_poet_args(poet_args: tuple[str, ...], sched: Schedule, where: str) -> 
             if not value or parse(value) != parse(derived[flag]):
                 raise ConfigError("spacemesh.poetArgs", f"--{flag}={value} differs from the nodes' {derived[flag]} ({where}); remove it, the PoETs' schedule is derived from the nodes' config")
             continue
-        if flag in ("poetdir", "restlisten"):
-            raise ConfigError("spacemesh.poetArgs", f"--{flag} is set by Pegasus (the PoET's volume and its REST port); remove it")
+        if flag in ("poetdir", "datadir", "dbdir", "logdir", "restlisten"):
+            raise ConfigError("spacemesh.poetArgs", f"--{flag} is set by Pegasus (the PoET's state on its volume, its REST port); remove it")
         out.append(arg)
     return tuple(out)
 

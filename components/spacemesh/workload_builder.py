@@ -52,6 +52,10 @@ def identity_secret_name(node: str) -> str:
     return f"{node}-p2p-identity"
 
 
+def poet_key_secret_name(index: int) -> str:
+    return f"{sb.poet_name(index)}-key"
+
+
 def coinbase_secret_name(node: str) -> str:
     return f"{node}-coinbase"
 
@@ -135,10 +139,11 @@ def poet_spec(s: SpacemeshSettings, cfg: sb.NodeConfig, index: int, ns: str, sto
     name = sb.poet_name(index)
     workload = wb.ChainWorkload(
         name=name, namespace=ns, component=sb.POET_COMPONENT, instance=name, image=s.poet_image,
-        data_path="/root/.poet", storage_size=s.poet.disk, storage_class=storage_class,
+        data_path=sb.DATA_DIR, storage_size=s.poet.disk, storage_class=storage_class,
         resources=_resources(s.poet), claim_name=names.data_claim_name(name), ports=(sb.POET_REST,),
         signer=False, extra_labels={"pegasus.spacemesh.io/network": s.network}, placement=placement(cloud),
         command=("/bin/poet",), args=sb.poet_args(cfg), probe_port=sb.POET_REST.name,
+        secret_env_refs=((sb.POET_KEY_ENV, poet_key_secret_name(index), sb.POET_KEY_ENV),),
     )
     return cnb.ChainNodeSpec(
         workload=workload, public_service=f"{name}-public", internal_service=name,

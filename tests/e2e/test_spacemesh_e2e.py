@@ -38,6 +38,8 @@ CONFIG = {
     **{f"spacemesh.identities.{k}": v for k, v in IDS.items()},
 }
 SECRETS = {f"spacemeshSecrets.p2pKeys.{k}": json.dumps({"Key": "p2pkeymaterial" + k, "ID": v}) for k, v in IDS.items()}
+# A PoET key of the right shape (base64 of seed || public key, the all-zero seed's).
+SECRETS["spacemeshSecrets.poetKeys.poet-1"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA7aie8zrakLWKjqNAqbw1zZTIVdx3iQ6Y6wEihi1naKQ=="
 
 
 @pytest.fixture(scope="module")

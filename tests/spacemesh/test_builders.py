@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -16,6 +17,19 @@ from pegasus.errors import ConfigError
 IDS = {f"miner-{i}": f"12D3KooW{'A' * 44}{i}z" for i in range(1, 8)}
 
 
+def poet_key(n: int) -> tuple[str, str]:
+    """(POET_PRIVATE_KEY, public key) as Go's crypto/ed25519 lays them out, made by an
+    independent ed25519 implementation: seed || public key, base64."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    seed = bytes([n]) * 32
+    pub = Ed25519PrivateKey.from_private_bytes(seed).public_key().public_bytes_raw()
+    return base64.b64encode(seed + pub).decode(), base64.b64encode(pub).decode()
+
+
+POET_KEYS = {f"poet-{n}": poet_key(n)[0] for n in (1, 2, 3)}
+
+
 def raw(**spacemesh):
     base = {
         "network": "devnet-412", "image": "spacemeshos/go-spacemesh:v1.7.6", "poetImage": "spacemeshos/poet:v0.10.8",
@@ -26,7 +40,7 @@ def raw(**spacemesh):
     base.update(spacemesh)
     keys = {n: "key-" + n for n in base["identities"]}
     return {"blueprint": "spacemesh", "cluster": {"provider": "existing"}, "spacemesh": base,
-            "spacemeshSecrets": {"p2pKeys": keys}}
+            "spacemeshSecrets": {"p2pKeys": keys, "poetKeys": {f"poet-{n}": POET_KEYS[f"poet-{n}"] for n in range(1, base["poets"] + 1)}}}
 
 
 def settings(**kw):
@@ -100,7 +114,8 @@ def test_config_rendering_merges_genesis_bootnodes_and_poets_into_the_users_file
     base = {"preset": "testnet", "main": {"layer-duration": "5m"}, "p2p": {"min-peers": 10}}
     plans = sb.plan_nodes(s)
     configs = sb.role_configs(sb.node_config(base, s), s, plans, "spacemesh-devnet-412")
-    poet = {"address": "http://poet-1.spacemesh-devnet-412.svc.cluster.local:5000", "pubkey": ""}
+    # The public key is the one an independent ed25519 implementation derives from the key.
+    poet = {"address": "http://poet-1.spacemesh-devnet-412.svc.cluster.local:5000", "pubkey": poet_key(1)[1]}
     assert configs["bootnode"] == {
         "preset": "testnet",
         "main": {"layer-duration": "5m", "poet-servers": [poet], "metrics-port": 1010},
@@ -120,7 +135,7 @@ def test_node_args_carry_each_nodes_own_poet_and_coinbase():
         "--config=/etc/spacemesh/config.json", "--data-folder=/data/node", "--listen=/ip4/0.0.0.0/tcp/7513",
         "--smeshing-coinbase=stest1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq", "--smeshing-start=true",
         "--smeshing-opts-datadir=/data/post", "--log-encoder=json",
-        '--poet-servers=[{"address":"http://poet-2.ns.svc.cluster.local:5000","pubkey":""}]',
+        f'--poet-servers=[{{"address":"http://poet-2.ns.svc.cluster.local:5000","pubkey":"{poet_key(2)[1]}"}}]',
         "--metrics", "--metrics-port=1010",
     )
 
@@ -226,3 +241,18 @@ def test_a_schedule_or_genesis_that_disagrees_with_the_nodes_is_refused_naming_b
         sb.node_config({}, settings(), "networks/x.json")
     assert str(e.value) == ("pegasus:spacemesh.coinbase: stest1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut has HRP 'stest' "
                             "but the nodes' main.network-hrp is 'sm' (networks/x.json); use an address of this network")
+
+
+def test_poet_keys_are_required_well_formed_and_agree_with_poet_pubkeys():
+    r = raw()
+    del r["spacemeshSecrets"]["poetKeys"]["poet-2"]
+    assert error(r) == ("pegasus:spacemeshSecrets.poetKeys.poet-2: is required: the PoET's ed25519 key (base64 of 64 bytes: seed, then "
+                        "public key; PoET's POET_PRIVATE_KEY), so its public key is in the nodes' poet-servers before up; set it with --secret")
+    r = raw()
+    r["spacemeshSecrets"]["poetKeys"]["poet-1"] = base64.b64encode(bytes(32)).decode()
+    assert error(r) == ("pegasus:spacemeshSecrets.poetKeys.poet-1: is not base64 of a 64-byte ed25519 private key (seed, then public key), "
+                        "which is what PoET's POET_PRIVATE_KEY reads")
+    assert settings(poetPubkeys=[poet_key(1)[1], poet_key(2)[1]]).poet_pubkeys == (poet_key(1)[1], poet_key(2)[1])
+    assert error(raw(poetPubkeys=[poet_key(2)[1], poet_key(2)[1]])) == (
+        f"pegasus:spacemesh.poetPubkeys[0]: {poet_key(2)[1]} differs from {poet_key(1)[1]}, the public key of "
+        "spacemeshSecrets.poetKeys.poet-1; correct one of them")

@@ -46,6 +46,21 @@ def test_no_poet_is_started_by_a_job():
     assert "/v1/start" not in json.dumps([r.inputs for r in plan.resources])
 
 
+def test_each_poet_keeps_its_state_on_its_volume_with_its_key_from_a_secret():
+    plan = example("spacemesh")
+    for i in (1, 2, 3):
+        pod = obj(plan, "StatefulSet", f"poet-{i}", "spacemesh-devnet-412").inputs["spec"]["template"]["spec"]
+        c = pod["containers"][0]
+        assert "--poetdir=/data/poet" in c["args"]
+        assert {"name": "data", "mountPath": "/data"} in [{k: m[k] for k in ("name", "mountPath")} for m in c["volumeMounts"]]
+        assert c["env"] == [{"name": "POET_PRIVATE_KEY", "valueFrom": {"secretKeyRef": {"name": f"poet-{i}-key", "key": "POET_PRIVATE_KEY"}}}]
+        secret = obj(plan, "Secret", f"poet-{i}-key", "spacemesh-devnet-412")
+        assert secret is not None and secret.inputs["stringData"] == "[secret]"  # the key stays encrypted
+    # The public key is known before up: every node's poet-servers carries it.
+    node = json.loads(obj(plan, "ConfigMap", "config-miner", "spacemesh-devnet-412").inputs["data"]["config.json"])
+    assert node["main"]["poet-servers"][0]["pubkey"] == "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="
+
+
 def test_public_config_object_and_discovery_entry():
     plan = example("spacemesh")
     obj_ = next(r for r in plan.resources if r.type == "gcp:storage/bucketObject:BucketObject")
@@ -85,7 +100,7 @@ def join_stack(tmp_path, joined_config: dict, coinbase: str = MAINNET_COINBASE):
         "pegasus:spacemesh": {"network": "join-1", "image": "spacemeshos/go-spacemesh:v1.7.6", "poetImage": "spacemeshos/poet:v0.10.8",
                               "bootstrap": False, "existingBootnodes": [BOOT], "bootnodes": 2, "miners": 3, "poets": 1,
                               "configFile": str(config_file), "identities": ids, "coinbase": coinbase},
-        "pegasus:spacemeshSecrets": {"p2pKeys": {k: {"secure": "x"} for k in ids}},
+        "pegasus:spacemeshSecrets": {"p2pKeys": {k: {"secure": "x"} for k in ids}, "poetKeys": {"poet-1": {"secure": "x"}}},
     })
 
 

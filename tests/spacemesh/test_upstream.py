@@ -142,3 +142,13 @@ def test_the_poets_run_the_nodes_schedule_for_each_preset(preset):
     args = dict(a[2:].split("=", 1) for a in swb.poet_spec(s, cfg, 0, "ns", None).workload.args if "=" in a)
     assert {k: args[k] for k in expected} == expected
     assert set(expected) <= set(POET["flags"])
+
+
+def test_poet_state_is_on_its_volume_and_its_key_comes_from_a_secret():
+    s = settings()
+    spec = swb.poet_spec(s, sb.node_config({"preset": "testnet"}, s), 0, "ns", None)
+    args = dict(a[2:].split("=", 1) for a in spec.workload.args if "=" in a)
+    # --poetdir holds data/, db/ and logs/ (PoET server/config.go SetupConfig): on the volume.
+    assert args["poetdir"].startswith(spec.workload.data_path + "/")
+    env = {name: (secret, key) for name, secret, key in spec.workload.secret_env_refs}
+    assert set(env) <= set(POET["env"]) and env["POET_PRIVATE_KEY"] == ("poet-1-key", "POET_PRIVATE_KEY")
