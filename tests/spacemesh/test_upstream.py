@@ -152,3 +152,12 @@ def test_poet_state_is_on_its_volume_and_its_key_comes_from_a_secret():
     assert args["poetdir"].startswith(spec.workload.data_path + "/")
     env = {name: (secret, key) for name, secret, key in spec.workload.secret_env_refs}
     assert set(env) <= set(POET["env"]) and env["POET_PRIVATE_KEY"] == ("poet-1-key", "POET_PRIVATE_KEY")
+
+
+def test_the_genesis_id_is_computed_as_go_spacemesh_computes_it():
+    from components.spacemesh.node_config import genesis_id
+
+    mainnet = GS["presets"]["mainnet"]
+    # go-spacemesh node/relay_test.go at v1.7.6 uses mainnet's genesis ID as its Noise prologue.
+    assert genesis_id(mainnet["genesis-time"], mainnet["genesis-extra-data"]) == GS["knownGenesisIds"]["mainnet"]
+    assert genesis_id("2023-07-14T10:00:00+02:00", mainnet["genesis-extra-data"]) == GS["knownGenesisIds"]["mainnet"]
