@@ -215,6 +215,12 @@ def node_config(base: Mapping[str, Any], s: SpacemeshSettings, where: str = "the
     return NodeConfig(base=base, genesis=genesis, schedule=sched, poet_args=nc.check_poet_args(s.poet_args, sched, where))
 
 
+def genesis_record(cfg: NodeConfig, s: SpacemeshSettings) -> dict:
+    """The genesis guard's inputs: the effective genesis (ours, or the joined file's)."""
+    return {"network": s.network, "genesisTime": cfg.schedule.genesis_time,
+            "genesisExtraData": cfg.schedule.genesis_extra_data, "allowGenesisChange": s.allow_genesis_change}
+
+
 def render_config(cfg: NodeConfig, *, bootnodes: Sequence[str], poets: Sequence[Mapping[str, str]]) -> dict:
     """go-spacemesh's config.json: the user's file with the keys Pegasus owns merged in."""
     overlay: dict = {

@@ -140,6 +140,7 @@ class SpacemeshSettings:
     pyroscope_image: str
     metrics: bool
     secrets: SpacemeshSecrets
+    allow_genesis_change: bool = False  # the genesis guard's override (genesis_guard.py)
     upgrade_image: Optional[str] = None  # staged rollout: this image on the first upgrade_nodes nodes of the upgrade order
     upgrade_nodes: int = 0
 
@@ -450,6 +451,7 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
         pyroscope_image=image_reference(p.key("image"), p.get("image", str, "grafana/pyroscope:1.13.4")),
         metrics=s.get("metrics", bool, False), secrets=secrets,
         upgrade_image=upgrade_image, upgrade_nodes=upgrade_nodes,
+        allow_genesis_change=s.get("allowGenesisChange", bool, False),
     )
 
 

@@ -15,6 +15,7 @@ from components.chain.chain_node import ChainNode
 from components.kube.k8s_util import body, lb_host
 from pegasus import names
 from components.spacemesh.config import SpacemeshSettings
+from components.spacemesh.genesis_guard import GenesisGuard
 
 
 class SpacemeshNetwork(pulumi.ComponentResource):
@@ -37,9 +38,12 @@ class SpacemeshNetwork(pulumi.ComponentResource):
                                    opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)))
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
         plans = sb.plan_nodes(s)
+        # The nodes' config changes only after the guard accepted the genesis (genesis_guard.py).
+        guard = GenesisGuard(f"{name}-genesis", sb.genesis_record(cfg, s), opts=child)
+        in_ns_guarded = pulumi.ResourceOptions(parent=self, depends_on=[ns, guard])
         configs = []
         for role, config in sb.role_configs(cfg, s, plans, ns_name).items():
-            configs.append(k8s.core.v1.ConfigMap(f"{name}-config-{role}", **body(swb.config_map(role, ns_name, config)), opts=in_ns))
+            configs.append(k8s.core.v1.ConfigMap(f"{name}-config-{role}", **body(swb.config_map(role, ns_name, config)), opts=in_ns_guarded))
         secrets: list[pulumi.Resource] = []
         for node, key in sorted(s.secrets.p2p_keys.items()):
             secrets.append(k8s.core.v1.Secret(

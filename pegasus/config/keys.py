@@ -173,6 +173,7 @@ KEYS: tuple[Key, ...] = (
     _k("spacemesh.poetImage", "string", None, "spacemesh: the PoET image (tag or digest). Required."),
     _k("spacemesh.genesisTime", "string", None, "spacemesh: genesis.genesis-time, RFC 3339 with a zone (2026-12-15T12:00:00Z). Explicit, never taken from the clock. Required when bootstrap is true."),
     _k("spacemesh.genesisExtraData", "string", "<network>", "spacemesh: genesis.genesis-extra-data, which with the genesis time makes the genesis ID."),
+    _k("spacemesh.allowGenesisChange", "boolean", False, "spacemesh: let an `up` change the genesis (time or extra data, ours or the config file's) of a network that has one; every node must then start from empty data. Off, such a change is refused before anything changes."),
     _k("spacemesh.configFile", "string", None, "spacemesh: a go-spacemesh config.json (relative to the project) that the generated keys (genesis, bootnodes, poet-servers, listeners) are merged into. Changing it is an upgrade."),
     _k("spacemesh.bootstrap", "boolean", True, "spacemesh: start a new network from a bootstrap node (miner-1); false joins existingBootnodes instead."),
     _k("spacemesh.existingBootnodes", "array", [], "spacemesh: multiaddrs (/dns4/host/tcp/port/p2p/<id>) of the network to join. Required when bootstrap is false."),
