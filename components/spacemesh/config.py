@@ -421,6 +421,10 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
             raise ConfigError(s.key("dns"), "is required when webServices.enabled is true: the APIs are published under dns.domain")
         if secrets.tls_cert is None or secrets.tls_key is None:
             raise ConfigError(f"{SECRETS_SECTION}.{'tlsCert' if secrets.tls_cert is None else 'tlsKey'}", "is required when webServices.enabled is true: the gRPC ingress terminates TLS with it; set it with --secret")
+    if discovery is not None and not web.enabled:
+        # The entry's gRPC, JSON, explorer and dashboard URLs are the web services' names; a
+        # shared public list must not get names that point nowhere.
+        raise ConfigError(s.key("webServices.enabled"), "must be true with discovery: the entry lists the network's public APIs, which the web services serve under dns.domain")
     w = _sub(s, "watch", ("enabled", "slackChannel", "image")) or _Section(s.key("watch"), {})
     watch = Watch(enabled=w.get("enabled", bool, False), slack_channel=w.get("slackChannel", str),
                   image=image_reference(w.key("image"), w.get("image", str, "spacemeshos/spacemesh-watch:v0.1.0")))

@@ -140,9 +140,18 @@ def test_node_args_carry_each_nodes_own_poet_and_coinbase():
     )
 
 
+WEB = {"enabled": True, "dashboardImage": "d:1", "explorerImage": "e:1", "collectorImage": "c:1"}
+
+
+def with_tls(r: dict) -> dict:
+    r["spacemeshSecrets"].update(tlsCert="cert", tlsKey="key")
+    return r
+
+
 def test_discovery_entry_has_spacecrafts_fields():
-    s = settings(bucket="sm-networks", discovery={"bucket": "sm-discovery", "netId": 412},
-                 dns={"zoneId": "z", "domain": "spacemesh.example.org"})
+    s = parse(with_tls(raw(bucket="sm-networks", discovery={"bucket": "sm-discovery", "netId": 412}, webServices=WEB,
+                           dns={"zoneId": "z", "domain": "spacemesh.example.org"})),
+              project="pegasus", stack="t", secret_keys={"spacemeshSecrets"}).spacemesh
     e = pb.discovery_entry(s)
     assert list(e) == ["netName", "netID", "conf", "grpcAPI", "jsonAPI", "explorer", "explorerAPI", "explorerVersion",
                        "explorerConf", "dash", "dashAPI", "dashVersion", "repository", "minNodeVersion", "maxNodeVersion",
@@ -165,6 +174,7 @@ def test_discovery_entry_has_spacecrafts_fields():
     ({"bootstrap": False}, "pegasus:spacemesh.genesisTime: comes from the joined network's config file (spacemesh.configFile, or its preset) when bootstrap is false; remove it"),
     ({"miners": 2}, "pegasus:spacemesh.miners: must be between 3 and 10000 (the bootstrap node and the bootnodes are miners too: at least 3); got 2"),
     ({"resources": {"miner": {"memory": "lots"}}}, "pegasus:spacemesh.resources.miner.memory: 'lots' is not a Kubernetes quantity; write it like 500m, 2, 1Gi or 100Gi"),
+    ({"bucket": "b", "discovery": {"bucket": "d"}}, "pegasus:spacemesh.webServices.enabled: must be true with discovery: the entry lists the network's public APIs, which the web services serve under dns.domain"),
     ({"poetGatewayAmount": 4}, "pegasus:spacemesh.poetGatewayAmount: is no longer used: PoET has had no gateways and no start call since v0.7.0; remove it"),
     ({"identities": {}}, "pegasus:spacemesh.identities.miner-1: is required: the bootnode's peer ID goes into every other node's bootnodes; generate its key with go-spacemesh's gen-p2p-identity and set the key in spacemeshSecrets.p2pKeys"),
 ])

@@ -72,6 +72,9 @@ def test_public_config_object_and_discovery_entry():
     assert config["main"]["poet-servers"][0]["address"].startswith("http://poet-1-public.")
     entry = next(r for r in plan.resources if r.type == "pulumi-python:dynamic/pegasus:NetworkEntry")
     assert entry.inputs["entry"]["netName"] == "devnet-412" and entry.inputs["bucket"] == "sm-discovery"
+    # Published after what it points at: the config object and every DNS name.
+    assert set(entry.options["dependsOn"]) == {obj_.urn, *(r.urn for r in plan.resources if r.type == "cloudflare:index/dnsRecord:DnsRecord")}
+    assert ".invalid" not in json.dumps(entry.inputs["entry"])
     records = [r for r in plan.resources if r.type == "cloudflare:index/dnsRecord:DnsRecord"]
     assert sorted(r.inputs["name"] for r in records) == sorted(
         f"{p}-devnet-412.spacemesh.example.org" for p in ("api", "api-json", "explorer-api", "dash-api"))
