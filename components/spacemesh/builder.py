@@ -118,11 +118,25 @@ def pinned_to_distinct_nodes(s: SpacemeshSettings) -> int:
     return s.bootnodes + (1 if s.bootstrap else 0)
 
 
+# GKE's default node locations for a regional cluster: three zones of the region. The
+# autoscaler's bounds below are totals, so this only spreads the first nodes.
+GKE_DEFAULT_ZONES = 3
+
+
 def pool_autoscaling(s: SpacemeshSettings) -> dict:
     """Start at the computed size; let the autoscaler add what anti-affinity needs (every
-    bootnode on its own node) and what the sum misses (bin packing is never perfect)."""
+    bootnode on its own node) and what the sum misses (bin packing is never perfect). On a
+    regional cluster minNodeCount and maxNodeCount count per zone, three times what was meant;
+    totalMinNodeCount and totalMaxNodeCount count the whole pool (container.v1
+    NodePoolAutoscaling; the two pairs are mutually exclusive)."""
     size = node_pool_size(pool_pods(s), s.machine)
-    return {"minNodeCount": size, "maxNodeCount": max(size, pinned_to_distinct_nodes(s)) + size}
+    return {"totalMinNodeCount": size, "totalMaxNodeCount": max(size, pinned_to_distinct_nodes(s)) + size,
+            "locationPolicy": "BALANCED"}
+
+
+def pool_initial_per_zone(s: SpacemeshSettings) -> int:
+    """initialNodeCount is per zone (container.v1 NodePool): the size spread over the zones."""
+    return -(-node_pool_size(pool_pods(s), s.machine) // GKE_DEFAULT_ZONES)
 
 
 def service_host(name: str, ns: str) -> str:

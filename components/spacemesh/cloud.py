@@ -25,9 +25,13 @@ class SpacemeshNodePool(pulumi.ComponentResource):
             name=f"sm-{s.network}"[:40],
             cluster=gke.cluster.name,
             location=gke.region,
-            initial_node_count=scaling["minNodeCount"],
+            initial_node_count=sb.pool_initial_per_zone(s),
             autoscaling=scaling,
+            # GKE keeps auto-upgrade on in a release channel (cluster.releaseChannel is RAPID,
+            # REGULAR or STABLE); upgrades surge one node at a time and honour the miners' and
+            # bootnodes' disruption budgets, so one smesher restarts at a time.
             management={"autoRepair": True, "autoUpgrade": True},
+            upgrade_settings={"strategy": "SURGE", "maxSurge": 1, "maxUnavailable": 0},
             node_config={
                 "machineType": s.machine.type,
                 # The cluster's node account, not the project's default compute account.

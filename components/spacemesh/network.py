@@ -67,6 +67,7 @@ class SpacemeshNetwork(pulumi.ComponentResource):
                 metadata={"name": swb.poet_key_secret_name(i), "namespace": ns_name, "labels": names.labels(sb.POET_COMPONENT, sb.poet_name(i))},
                 string_data={sb.POET_KEY_ENV: pulumi.Output.secret(s.secrets.poet_keys[sb.poet_name(i)].value)}, opts=in_ns))
         k8s.policy.v1.PodDisruptionBudget(f"{name}-bootnodes", **body(swb.bootnode_pdb(ns_name)), opts=in_ns)
+        k8s.policy.v1.PodDisruptionBudget(f"{name}-miners", **body(swb.miner_pdb(ns_name)), opts=in_ns)
 
         # PoETs first: the nodes' config names them.
         poet_nodes = []

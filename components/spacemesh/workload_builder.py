@@ -48,6 +48,17 @@ def bootnode_pdb(ns: str) -> dict:
     }
 
 
+def miner_pdb(ns: str) -> dict:
+    """One miner down at a time for voluntary disruptions (node upgrades, drains): a miner
+    restart costs its PoST proving window, many at once cost the network its smeshers."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "miners", "namespace": ns, "labels": names.labels(sb.COMPONENT, "miners")},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {sb.ROLE_LABEL: "miner"}}},
+    }
+
+
 def identity_secret_name(node: str) -> str:
     return f"{node}-p2p-identity"
 

@@ -18,7 +18,9 @@ def test_example_plans_every_node_as_a_chain_node_with_a_protected_volume():
     assert len(claims) == 23 and all(c.options["protect"] and c.options["retainOnDelete"] for c in claims)
     assert len(k8s(plan, "StatefulSet")) == 23
     pool = next(r for r in plan.resources if r.type == "gcp:container/nodePool:NodePool" and r.name == "spacemesh-pool-pool")
-    assert pool.inputs["initialNodeCount"] == 3 and pool.inputs["nodeConfig"]["machineType"] == "e2-standard-16"
+    # 3 nodes in all: one per zone to start, and the autoscaler's bounds count the whole pool.
+    assert pool.inputs["initialNodeCount"] == 1 and pool.inputs["nodeConfig"]["machineType"] == "e2-standard-16"
+    assert pool.inputs["autoscaling"] == {"totalMinNodeCount": 3, "totalMaxNodeCount": 10, "locationPolicy": "BALANCED"}
     assert plan.outputs["nodePoolSize"] == 3
 
 
@@ -34,6 +36,10 @@ def test_bootnodes_are_spread_budgeted_and_advertise_their_load_balancer():
         assert obj(plan, "Service", f"miner-{i}-p2p", "spacemesh-devnet-412").inputs["spec"]["type"] == "LoadBalancer"
     pdb = obj(plan, "PodDisruptionBudget", "bootnodes", "spacemesh-devnet-412")
     assert pdb.inputs["spec"]["maxUnavailable"] == 1
+    miners = obj(plan, "PodDisruptionBudget", "miners", "spacemesh-devnet-412").inputs["spec"]
+    assert miners == {"maxUnavailable": 1, "selector": {"matchLabels": {"pegasus.spacemesh.io/role": "miner"}}}
+    labels = obj(plan, "StatefulSet", "miner-8", "spacemesh-devnet-412").inputs["spec"]["template"]["metadata"]["labels"]
+    assert labels["pegasus.spacemesh.io/role"] == "miner"
     miner = obj(plan, "Service", "miner-8-api", "spacemesh-devnet-412")
     assert miner.inputs["spec"]["type"] == "NodePort" and [p["port"] for p in miner.inputs["spec"]["ports"]] == [6000, 7000]
 
@@ -220,3 +226,20 @@ def test_removing_a_miner_deletes_only_its_resources_and_its_volume_is_protected
     claim = next(r for r in before.resources if r.name == "spacemesh-miner-20-data")
     # `pulumi up` refuses to delete it until unprotected, and then leaves it in the cluster.
     assert claim.options["protect"] and claim.options["retainOnDelete"]
+
+
+def test_the_node_pool_speaks_container_v1():
+    """Every field of the pool's autoscaling, management and upgrade settings is one the GKE
+    API has (google-api-python-client's container.v1.json), and the totals are not mixed with
+    the per-zone counts, which the API refuses."""
+    import os
+
+    import googleapiclient
+
+    doc = json.load(open(os.path.join(os.path.dirname(googleapiclient.__file__), "discovery_cache", "documents", "container.v1.json")))
+    schemas = doc["schemas"]
+    pool = next(r for r in example("spacemesh").resources if r.type == "gcp:container/nodePool:NodePool" and r.name == "spacemesh-pool-pool")
+    for field, schema in (("autoscaling", "NodePoolAutoscaling"), ("management", "NodeManagement"), ("upgradeSettings", "UpgradeSettings")):
+        assert set(pool.inputs[field]) <= set(schemas[schema]["properties"]), field
+    assert not {"minNodeCount", "maxNodeCount"} & set(pool.inputs["autoscaling"])
+    assert pool.inputs["autoscaling"]["locationPolicy"] in schemas["NodePoolAutoscaling"]["properties"]["locationPolicy"]["enum"]
