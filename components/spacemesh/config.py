@@ -257,6 +257,16 @@ def _secret_map(s: _Section, field_: str, secret_keys: set[str]) -> dict[str, Se
     return out
 
 
+# PoET keeps the top --memory layers of its Merkle tree in memory, up to 2^(layers+1) - 1
+# nodes of 32 bytes; the default is 26 layers, 4 GiB (spacemeshos/poet service/config.go).
+POET_MEMORY_LAYERS = 26
+POET_HEADROOM = 512 * 2**20
+
+
+def poet_cache_bytes(layers: int) -> int:
+    return (2 ** (layers + 1) - 1) * 32
+
+
 def poet_public_keys(keys: Mapping[str, Secret], poets: int) -> tuple[str, ...]:
     """Each PoET's public key, base64, from its POET_PRIVATE_KEY: PoET decodes the variable as
     base64 and requires ed25519.PrivateKeySize, 64 bytes (server/state.go); Go's
@@ -353,7 +363,21 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
         raise ConfigError(f"{s.key('resources')}.{sorted(bad)[0]}", "unknown key; use miner and poet")
     rs = _Section(s.key("resources"), res)
     miner = _pod_size(rs, "miner", {"cpu": "2", "memory": "8Gi", "disk": "100Gi"})
-    poet = _pod_size(rs, "poet", {"cpu": "1", "memory": "2Gi", "disk": "10Gi"})
+    poet = _pod_size(rs, "poet", {"cpu": "1", "memory": "5Gi", "disk": "10Gi"})
+    poet_extra = s.str_list("poetArgs", [])
+    layers = POET_MEMORY_LAYERS
+    for arg in poet_extra:
+        flag, _, value = arg.lstrip("-").partition("=")
+        if flag == "memory":
+            if not value.isdigit() or not 0 < int(value) <= 40:
+                raise ConfigError(s.key("poetArgs"), f"--memory={value} must be a number of Merkle-tree layers, like 24")
+            layers = int(value)
+    cache = poet_cache_bytes(layers)
+    if poet.memory_bytes < cache + POET_HEADROOM:
+        need = -(-(cache + POET_HEADROOM) // 2**30)
+        raise ConfigError(s.key("resources.poet.memory"), f"{poet.memory} is below what PoET holds in memory with --memory={layers} "
+                          f"({cache / 2**30:.1f}Gi of Merkle-tree cache, spacemeshos/poet service/config.go) plus headroom; "
+                          f"set at least {need}Gi, or a lower --memory in poetArgs")
     machine = _machine(s)
     if miner.millicpu > machine.millicpu or miner.memory_bytes > machine.memory_bytes:
         raise ConfigError(s.key("resources.miner"), "is larger than one machine (machine.cpu, machine.memory); no node could run a miner")
@@ -448,7 +472,7 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
         genesis_extra_data=extra_data,
         config_file=s.get("configFile", str), bootstrap=bootstrap, existing_bootnodes=existing,
         bootnodes=bootnodes, miners=miners, poets=poets, poet_pubkeys=derived,
-        poet_args=s.str_list("poetArgs", []),
+        poet_args=poet_extra,
         miner=miner, poet=poet, machine=machine, bootnode_addressing=addressing, p2p_port=p2p_port,
         identities=identities, coinbase=coinbase, coinbases=coinbases, bucket=bucket, discovery=discovery, dns=dns,
         web_services=web, watch=watch, pyroscope_miners=tuple(sorted(set(pyro))),

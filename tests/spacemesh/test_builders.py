@@ -266,3 +266,12 @@ def test_poet_keys_are_required_well_formed_and_agree_with_poet_pubkeys():
     assert error(raw(poetPubkeys=[poet_key(2)[1], poet_key(2)[1]])) == (
         f"pegasus:spacemesh.poetPubkeys[0]: {poet_key(2)[1]} differs from {poet_key(1)[1]}, the public key of "
         "spacemeshSecrets.poetKeys.poet-1; correct one of them")
+
+
+def test_a_poet_gets_the_memory_its_merkle_cache_needs():
+    # PoET's default --memory=26 keeps 2^27 - 1 nodes of 32 bytes in memory (service/config.go).
+    assert error(raw(resources={"poet": {"memory": "2Gi"}})) == (
+        "pegasus:spacemesh.resources.poet.memory: 2Gi is below what PoET holds in memory with --memory=26 (4.0Gi of "
+        "Merkle-tree cache, spacemeshos/poet service/config.go) plus headroom; set at least 5Gi, or a lower --memory in poetArgs")
+    assert settings().poet.memory == "5Gi"
+    assert settings(resources={"poet": {"memory": "2Gi"}}, poetArgs=["--memory=24"]).poet.memory == "2Gi"
