@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -267,6 +268,32 @@ def poet_cache_bytes(layers: int) -> int:
     return (2 ** (layers + 1) - 1) * 32
 
 
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def p2p_key_peer_id(key_file: str) -> Optional[str]:
+    """The libp2p peer ID of go-spacemesh's p2p.key (p2p/identity.go: JSON {"Key": the
+    libp2p-marshalled private key, base64; "ID": informational}), or None when the contents
+    are not an ed25519 key in that form. The marshalled key is protobuf {Type: 1 (Ed25519),
+    Data: seed || public key}; the peer ID is base58 of the identity multihash of the
+    marshalled public key (libp2p peer-ids spec; go-libp2p's test vector is in
+    tests/spacemesh/upstream/libp2p-peer-id.json)."""
+    try:
+        data = json.loads(key_file)
+        raw = base64.b64decode(data["Key"], validate=True)
+    except (ValueError, TypeError, KeyError, binascii.Error):
+        return None
+    if len(raw) != 68 or raw[:4] != bytes([0x08, 0x01, 0x12, 0x40]):
+        return None
+    public = bytes([0x08, 0x01, 0x12, 0x20]) + raw[36:]
+    multihash = bytes([0x00, len(public)]) + public
+    n, out = int.from_bytes(multihash, "big"), ""
+    while n:
+        n, r = divmod(n, 58)
+        out = _B58[r] + out
+    return "1" * (len(multihash) - len(multihash.lstrip(b"\0"))) + out
+
+
 def poet_public_keys(keys: Mapping[str, Secret], poets: int) -> tuple[str, ...]:
     """Each PoET's public key, base64, from its POET_PRIVATE_KEY: PoET decodes the variable as
     base64 and requires ed25519.PrivateKeySize, 64 bytes (server/state.go); Go's
@@ -392,6 +419,9 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
             raise ConfigError(f"{s.key('identities')}.{n}", "is required: the bootnode's peer ID goes into every other node's bootnodes; generate its key with go-spacemesh's gen-p2p-identity and set the key in spacemeshSecrets.p2pKeys")
         if n not in secrets.p2p_keys:
             raise ConfigError(f"{SECRETS_SECTION}.p2pKeys.{n}", f"is required: the p2p.key of {n}, whose peer ID is spacemesh.identities.{n}; set it with --secret")
+        peer = p2p_key_peer_id(secrets.p2p_keys[n].value)
+        if peer is not None and peer != identities[n]:
+            raise ConfigError(f"{SECRETS_SECTION}.p2pKeys.{n}", f"is the key of peer {peer}, but spacemesh.identities.{n} is {identities[n]}; the other nodes would dial a peer that is not there. Correct one of them")
     coinbase = s.get("coinbase", str)
     if not coinbase:
         raise ConfigError(s.key("coinbase"), "is required: the account every miner's rewards go to (smeshing-coinbase), unless spacemesh.coinbases names one per miner")

@@ -275,3 +275,23 @@ def test_a_poet_gets_the_memory_its_merkle_cache_needs():
         "Merkle-tree cache, spacemeshos/poet service/config.go) plus headroom; set at least 5Gi, or a lower --memory in poetArgs")
     assert settings().poet.memory == "5Gi"
     assert settings(resources={"poet": {"memory": "2Gi"}}, poetArgs=["--memory=24"]).poet.memory == "2Gi"
+
+
+def p2p_key_file(private_key_hex: str, listed_id: str = "ignored") -> str:
+    return json.dumps({"Key": base64.b64encode(bytes.fromhex(private_key_hex)).decode(), "ID": listed_id})
+
+
+def test_a_bootnodes_p2p_key_must_be_the_peer_its_identity_names():
+    from components.spacemesh.config import p2p_key_peer_id
+    from tests.spacemesh.test_upstream import fixture
+
+    vectors = fixture("libp2p-peer-id.json")["vectors"]
+    for v in vectors:
+        assert p2p_key_peer_id(p2p_key_file(v["privateKeyHex"])) == v["peerId"]
+    assert p2p_key_peer_id("not json") is None
+    r = raw(identities={"miner-1": vectors[0]["peerId"], "miner-2": IDS["miner-2"], "miner-3": IDS["miner-3"]})
+    r["spacemeshSecrets"]["p2pKeys"]["miner-1"] = p2p_key_file(vectors[0]["privateKeyHex"])
+    parse(r, project="pegasus", stack="t", secret_keys={"spacemeshSecrets"})
+    r["spacemeshSecrets"]["p2pKeys"]["miner-1"] = p2p_key_file(vectors[1]["privateKeyHex"])
+    assert error(r) == (f"pegasus:spacemeshSecrets.p2pKeys.miner-1: is the key of peer {vectors[1]['peerId']}, but spacemesh.identities.miner-1 "
+                        f"is {vectors[0]['peerId']}; the other nodes would dial a peer that is not there. Correct one of them")
