@@ -282,7 +282,7 @@ def p2p_key_file(private_key_hex: str, listed_id: str = "ignored") -> str:
 
 
 def test_a_bootnodes_p2p_key_must_be_the_peer_its_identity_names():
-    from components.spacemesh.config import p2p_key_peer_id
+    from components.spacemesh.identity import p2p_key_peer_id
     from tests.spacemesh.test_upstream import fixture
 
     vectors = fixture("libp2p-peer-id.json")["vectors"]
