@@ -28,7 +28,8 @@ CONFIG = {
     "spacemesh.poetImage": "spacemeshos/poet:v0.10.8",
     "spacemesh.genesisTime": "2026-12-15T12:00:00Z",
     # The testnet preset (HRP stest, the coinbase's); without a file a node runs mainnet's.
-    "spacemesh.configFile": "networks/devnet-412/config.json",
+    # Written into the project copy by the fixture (networks/ is not part of the program).
+    "spacemesh.configFile": "networks/e2e-net/config.json",
     "spacemesh.bootnodes": "1",
     "spacemesh.miners": "3",
     "spacemesh.poets": "1",
@@ -45,7 +46,10 @@ SECRETS["spacemeshSecrets.poetKeys.poet-1"] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 @pytest.fixture(scope="module")
 def network(e2e, tmp_path_factory) -> Project:
     # Its own stack name: Pulumi.dev.yaml holds the validator's settings.
-    project = Project(copy_project(tmp_path_factory.mktemp("project-spacemesh")), e2e.full_env(), stack="spacemesh-e2e")
+    root = copy_project(tmp_path_factory.mktemp("project-spacemesh"))
+    (root / "networks" / "e2e-net").mkdir(parents=True)
+    (root / "networks" / "e2e-net" / "config.json").write_text(json.dumps({"preset": "testnet"}))
+    project = Project(root, e2e.full_env(), stack="spacemesh-e2e")
     project.init(CONFIG, SECRETS)
     return project
 
