@@ -266,6 +266,13 @@ def public_config(cfg: NodeConfig, s: SpacemeshSettings, public_bootnodes: Seque
                          poets=[{"address": first_poet, "pubkey": s.poet_pubkeys[0] if s.poet_pubkeys else ""}])
 
 
+def node_poets(s: SpacemeshSettings, p: NodePlan) -> list[int]:
+    """The node's own PoET in spacecraft's round robin and, where the network has two or more,
+    the next one too: go-spacemesh registers with every PoET in poet-servers and uses the
+    best proof (activation/nipost.go), so one PoET down costs no epoch."""
+    return [p.poet] if s.poets < 2 else [p.poet, (p.poet + 1) % s.poets]
+
+
 def node_args(s: SpacemeshSettings, p: NodePlan, ns: str, pyroscope_url: Optional[str] = None) -> tuple[str, ...]:
     args = [
         f"--config={CONFIG_DIR}/config.json",
@@ -275,7 +282,7 @@ def node_args(s: SpacemeshSettings, p: NodePlan, ns: str, pyroscope_url: Optiona
         "--smeshing-start=true",
         f"--smeshing-opts-datadir={DATA_DIR}/post",
         "--log-encoder=json",
-        f"--poet-servers={json.dumps(poet_servers([p.poet], ns, s.poet_pubkeys), separators=(',', ':'))}",
+        f"--poet-servers={json.dumps(poet_servers(node_poets(s, p), ns, s.poet_pubkeys), separators=(',', ':'))}",
     ]
     if p.role in ("bootstrap", "bootnode"):
         args.append("--p2p-bootnode")

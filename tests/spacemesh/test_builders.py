@@ -135,7 +135,9 @@ def test_node_args_carry_each_nodes_own_poet_and_coinbase():
         "--config=/etc/spacemesh/config.json", "--data-folder=/data/node", "--listen=/ip4/0.0.0.0/tcp/7513",
         "--smeshing-coinbase=stest1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq", "--smeshing-start=true",
         "--smeshing-opts-datadir=/data/post", "--log-encoder=json",
-        f'--poet-servers=[{{"address":"http://poet-2.ns.svc.cluster.local:5000","pubkey":"{poet_key(2)[1]}"}}]',
+        # Its own PoET in the round robin, then the next: go-spacemesh uses the best proof.
+        f'--poet-servers=[{{"address":"http://poet-2.ns.svc.cluster.local:5000","pubkey":"{poet_key(2)[1]}"}},'
+        f'{{"address":"http://poet-1.ns.svc.cluster.local:5000","pubkey":"{poet_key(1)[1]}"}}]',
         "--metrics", "--metrics-port=1010",
     )
 
