@@ -492,6 +492,8 @@ def parse_spacemesh(raw: Mapping[str, Any], *, project: str, stack: str, secret_
     warnings = []
     if spacemesh.dns is not None and not spacemesh.web_services.enabled:
         warnings.append("spacemesh.dns is set but webServices.enabled is false: the records point at the web ingress, so none is created")
+    if spacemesh.config_file is None:
+        warnings.append("spacemesh.configFile is unset: the nodes run go-spacemesh's defaults, mainnet's (HRP sm, 240h phase shift, mainnet PoST sizes); set a config file with a preset for anything else")
     if cluster.provider == "gke" and (spacemesh.bucket is None or spacemesh.dns is None):
         warnings.append("spacemesh.bucket or spacemesh.dns is unset on gke: the network's config.json is not published and home smeshers cannot find it")
     return SpacemeshStackSettings(

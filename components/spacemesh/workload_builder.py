@@ -4,7 +4,7 @@ bootnodes' disruption budget and anti-affinity."""
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional
 
 from components.chain import chain_node_builder as cnb
 from components.p2p import p2p_builder

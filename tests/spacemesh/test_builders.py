@@ -297,3 +297,12 @@ def test_a_bootnodes_p2p_key_must_be_the_peer_its_identity_names():
     r["spacemeshSecrets"]["p2pKeys"]["miner-1"] = p2p_key_file(vectors[1]["privateKeyHex"])
     assert error(r) == (f"pegasus:spacemeshSecrets.p2pKeys.miner-1: is the key of peer {vectors[1]['peerId']}, but spacemesh.identities.miner-1 "
                         f"is {vectors[0]['peerId']}; the other nodes would dial a peer that is not there. Correct one of them")
+
+
+def test_no_config_file_is_a_warning_that_names_mainnet():
+    assert parse(raw(coinbase="sm1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut"), project="pegasus", stack="t",
+                 secret_keys={"spacemeshSecrets"}).warnings == (
+        "spacemesh.configFile is unset: the nodes run go-spacemesh's defaults, mainnet's (HRP sm, 240h phase shift, "
+        "mainnet PoST sizes); set a config file with a preset for anything else",)
+    assert parse(raw(configFile="networks/devnet-412/config.json"), project="pegasus", stack="t",
+                 secret_keys={"spacemeshSecrets"}).warnings == ()
