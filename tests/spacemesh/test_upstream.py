@@ -86,8 +86,17 @@ def test_every_node_flag_is_a_go_spacemesh_flag():
             spec = swb.node_spec(s, p, ns, "gke", "c", None)
             if spec.advertise_arg:
                 emitted.add(spec.advertise_arg[2:])
+    # The public API nodes of the web services run the same binary.
+    from components.spacemesh import ops_builder as ob
+    from pegasus.config import parse
+    from tests.spacemesh.test_builders import WEB, raw, with_tls
+
+    web = parse(with_tls(raw(webServices=WEB, dns={"zoneId": "z", "domain": "spacemesh.example.org"})),
+                project="pegasus", stack="t", secret_keys={"spacemeshSecrets"}).spacemesh
+    api = next(d for d in ob.web_services(web, "ns") if d["metadata"]["name"] == "public-api")
+    emitted |= flag_names(api["spec"]["template"]["spec"]["containers"][0]["args"])
     assert emitted - set(GS["flags"]) == set()
-    assert {"config", "data-folder", "listen", "smeshing-coinbase", "poet-servers", "p2p-bootnode"} <= emitted
+    assert {"config", "data-folder", "listen", "smeshing-coinbase", "smeshing-start", "poet-servers", "p2p-bootnode"} <= emitted
 
 
 def test_every_poet_flag_is_a_poet_flag():
