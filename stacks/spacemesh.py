@@ -65,6 +65,8 @@ def deploy(settings: SpacemeshStackSettings) -> None:
         pulumi.log.warn(warning)
     s = settings.spacemesh
     base = base_config(s.config_file, os.getcwd())
+    # Computed once: the PoETs' schedule, the genesis and the HRP check all come from it.
+    node_cfg = sb.node_config(base, s, s.config_file or "go-spacemesh's default (mainnet) config")
     c = settings.cluster
     cluster = Cluster("cluster", c, settings.stack, karpenter=False, storage_class_override=settings.storage_class,
                       ship_logs=settings.logging.enabled, charts_dir=settings.charts_dir)
@@ -79,12 +81,12 @@ def deploy(settings: SpacemeshStackSettings) -> None:
     if s.pyroscope_miners:
         pyroscope_url = ob.pyroscope_url(ns)
     network = SpacemeshNetwork(
-        "spacemesh", s, base, cloud=c.provider, cluster_name=c.name, storage_class=cluster.storage_class,
+        "spacemesh", s, node_cfg, cloud=c.provider, cluster_name=c.name, storage_class=cluster.storage_class,
         lb_dependencies=cluster.lb_dependencies, workload_dependencies=workload_deps, pyroscope_url=pyroscope_url,
         opts=k8s_opts,
     )
     public = pulumi.Output.all(network.public_bootnodes, network.first_poet).apply(
-        lambda a: sb.public_config(base, s, a[0], a[1]))
+        lambda a: sb.public_config(node_cfg, s, a[0], a[1]))
 
     web_address = None
     if s.web_services.enabled:

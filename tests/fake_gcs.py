@@ -17,6 +17,7 @@ class FakeGcs:
         self.fail_reads: Optional[int] = None  # an HTTP status every read answers with
         self.race: list[bytes] = []  # contents another writer puts in just before our next upload
         self.uploads: list[tuple[str, int]] = []  # (object, ifGenerationMatch) of every upload tried
+        self.authorizations: list[Optional[str]] = []  # the Authorization header of every request
         self._server: Optional[ThreadingHTTPServer] = None
 
     def put(self, bucket: str, name: str, data: bytes) -> None:
@@ -46,6 +47,7 @@ class FakeGcs:
                 self.wfile.write(body)
 
             def do_GET(self):
+                fake.authorizations.append(self.headers.get("Authorization"))
                 url = urllib.parse.urlparse(self.path)
                 q = dict(urllib.parse.parse_qsl(url.query))
                 parts = url.path.split("/")  # '', storage, v1, b, <bucket>, o, <object>
@@ -64,6 +66,7 @@ class FakeGcs:
                 return self._send(200, json.dumps({"name": key[1], "bucket": key[0], "generation": str(gen)}).encode())
 
             def do_POST(self):
+                fake.authorizations.append(self.headers.get("Authorization"))
                 url = urllib.parse.urlparse(self.path)
                 q = dict(urllib.parse.parse_qsl(url.query))
                 parts = url.path.split("/")  # '', upload, storage, v1, b, <bucket>, o

@@ -1,19 +1,22 @@
 """python -m tools.rewards --stack NAME --url http://HOST:7000: the accounts of a Spacemesh
 network, their balances and whether each is one of the stack's coinbase accounts.
 
-This is spacecraft's `rewards` (go-spacecraft network/rewards.go): it asks one node for every
-account (DebugService.Accounts) and prints each account, its balance
-(`stateCurrent.balance.value`) and "Managed Miner Account: true|false" for the accounts the
-network's miners smesh to. Spacecraft read those from its miner-N-coinbase Secrets; here they
-are the stack's own `spacemesh.coinbase` and `spacemesh.coinbases`.
+This is spacecraft's `rewards` (go-spacecraft network/rewards.go): it prints each account, its
+balance and "Managed Miner Account: true|false" for the accounts the network's miners smesh
+to. Spacecraft read those from its miner-N-coinbase Secrets; here they are the stack's own
+`spacemesh.coinbase` and `spacemesh.coinbases`.
 
-It talks to the node's JSON API (go-spacemesh's grpc-json-listener, port 7000): the
-grpc-gateway route of DebugService.Accounts is `POST /v1/debug/accounts` with body
-`{"layer": N}` (spacemeshos/api spacemesh/v1/debug.proto; layer 0 is the current state, any
-other layer is the state at that layer, go-spacemesh api/grpcserver/debug_service.go). With
-`--from-layer A --to-layer B` it also prints what each account gained between the two layers,
-the rewards of that range for a coinbase that only receives rewards. That range is an addition
-to spacecraft, which printed balances only.
+It talks to a node's public JSON API (go-spacemesh's grpc-json-listener, port 7000), through
+the public v2alpha1 services that go-spacemesh v1.7.6 serves there (api/grpcserver/config.go
+PublicServices: account_v2alpha1, reward_v2alpha1). Spacecraft's DebugService.Accounts is on
+the private listener (127.0.0.1) since v1.x, so it cannot be reached. The routes are the
+grpc-gateway's unbound methods of spacemeshos/api v1.55.0 (the version go-spacemesh v1.7.6's
+go.mod requires; release/openapi/swagger/src/api.swagger.json):
+`POST /spacemesh.v2alpha1.AccountService/List` with {offset, limit} and
+`POST /spacemesh.v2alpha1.RewardService/List` with {coinbase, startLayer, endLayer, offset,
+limit}; the node refuses a limit of 0 or above 100, so both are read in pages of 100. With
+`--from-layer A --to-layer B` it also prints each managed account's rewards paid in layers A
+to B (both included: the node filters layer >= A and <= B), an addition to spacecraft.
 """
 
 from __future__ import annotations
@@ -32,28 +35,53 @@ class RewardsError(Exception):
     pass
 
 
-def accounts(url: str, layer: int = 0, timeout: float = 30) -> dict[str, int]:
-    """address -> balance at `layer` (0: now), from one node's JSON API."""
-    req = urllib.request.Request(url.rstrip("/") + "/v1/debug/accounts", data=json.dumps({"layer": layer}).encode(),
+PAGE = 100  # go-spacemesh api/grpcserver/v2alpha1 account.go, reward.go: limit must be 1..100
+ACCOUNTS = "/spacemesh.v2alpha1.AccountService/List"
+REWARDS = "/spacemesh.v2alpha1.RewardService/List"
+
+
+def _post(url: str, route: str, body: dict, timeout: float) -> dict:
+    req = urllib.request.Request(url.rstrip("/") + route, data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"}, method="POST")
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
-            body = json.loads(resp.read())
+            answer = json.loads(resp.read())
     except urllib.error.HTTPError as e:
-        raise RewardsError(f"{url}/v1/debug/accounts answered HTTP {e.code}: {e.read()[:200]!r}") from None
+        raise RewardsError(f"{url}{route} answered HTTP {e.code}: {e.read()[:200]!r}") from None
     except (urllib.error.URLError, OSError) as e:
         raise RewardsError(f"cannot reach {url}: {e}") from None
     except ValueError:
-        raise RewardsError(f"{url}/v1/debug/accounts did not answer JSON") from None
+        raise RewardsError(f"{url}{route} did not answer JSON") from None
+    if not isinstance(answer, dict):
+        raise RewardsError(f"{url}{route} did not answer a JSON object")
+    return answer
+
+
+def _pages(url: str, route: str, body: dict, field: str, timeout: float) -> list[dict]:
+    out: list[dict] = []
+    while True:
+        # proto3 JSON writes uint64 as a string; offset and limit are uint64.
+        page = _post(url, route, {**body, "offset": str(len(out)), "limit": str(PAGE)}, timeout).get(field) or []
+        out += page
+        if len(page) < PAGE:
+            return out
+
+
+def accounts(url: str, timeout: float = 30) -> dict[str, int]:
+    """address -> current balance (smidge), every account the node knows."""
     out = {}
-    for wrapper in body.get("accountWrapper") or []:
-        address = ((wrapper.get("accountId") or {}).get("address"))
-        # proto3 JSON writes uint64 as a string; a missing balance is zero.
-        value = (((wrapper.get("stateCurrent") or {}).get("balance") or {}).get("value")) or "0"
+    for account in _pages(url, ACCOUNTS, {}, "accounts", timeout):
+        address = account.get("address")
         if not address:
-            raise RewardsError(f"{url}/v1/debug/accounts returned an account without an address")
-        out[address] = int(value)
+            raise RewardsError(f"{url}{ACCOUNTS} returned an account without an address")
+        out[address] = int(((account.get("current") or {}).get("balance")) or 0)  # a missing balance is zero
     return out
+
+
+def rewards(url: str, coinbase: str, from_layer: int, to_layer: int, timeout: float = 30) -> int:
+    """The total (layer reward and fees) paid to `coinbase` in layers from_layer..to_layer."""
+    body = {"coinbase": coinbase, "startLayer": from_layer, "endLayer": to_layer}
+    return sum(int(r.get("total") or 0) for r in _pages(url, REWARDS, body, "rewards", timeout))
 
 
 def managed_accounts(stack: str | None, config_file: str | None, sets: list[str]) -> dict[str, list[str]]:
@@ -72,8 +100,8 @@ def managed_accounts(stack: str | None, config_file: str | None, sets: list[str]
     return out
 
 
-def report(now: dict[str, int], managed: dict[str, list[str]], start: dict[str, int] | None = None,
-           end: dict[str, int] | None = None, managed_only: bool = False) -> list[str]:
+def report(now: dict[str, int], managed: dict[str, list[str]], earned: dict[str, int] | None = None,
+           managed_only: bool = False) -> list[str]:
     lines = []
     for address in sorted(now):
         is_managed = address in managed
@@ -82,8 +110,8 @@ def report(now: dict[str, int], managed: dict[str, list[str]], start: dict[str, 
         lines.append(f"Account: {address}")
         lines.append(f"Balance: {now[address]}")
         lines.append(f"Managed Miner Account: {str(is_managed).lower()}" + (f" ({', '.join(managed[address])})" if is_managed else ""))
-        if start is not None and end is not None:
-            lines.append(f"Rewards in layers: {end.get(address, 0) - start.get(address, 0)}")
+        if earned is not None and is_managed:
+            lines.append(f"Rewards in layers: {earned.get(address, 0)}")
         lines.append("")
     return lines
 
@@ -94,7 +122,7 @@ def main(argv=None) -> int:
     p.add_argument("--config-file", help="read this stack file instead")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override config as tools.plan does")
     p.add_argument("--url", required=True, help="a node's JSON API, e.g. http://<node address>:<miner's jsonNodePort> (stack output hosts)")
-    p.add_argument("--from-layer", type=int, help="with --to-layer: also print each account's gain between the two layers")
+    p.add_argument("--from-layer", type=int, help="with --to-layer: also print each managed account's rewards in those layers (both included)")
     p.add_argument("--to-layer", type=int)
     p.add_argument("--managed-only", action="store_true", help="only the stack's coinbase accounts")
     args = p.parse_args(argv)
@@ -108,16 +136,16 @@ def main(argv=None) -> int:
     try:
         managed = managed_accounts(args.stack, args.config_file, args.set)
         now = accounts(args.url)
-        start = end = None
+        earned = None
         if args.from_layer is not None:
-            start, end = accounts(args.url, args.from_layer), accounts(args.url, args.to_layer)
+            earned = {c: rewards(args.url, c, args.from_layer, args.to_layer) for c in managed}
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except (PegasusError, RewardsError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print("\n".join(report(now, managed, start, end, args.managed_only)).rstrip("\n"))
+    print("\n".join(report(now, managed, earned, args.managed_only)).rstrip("\n"))
     return 0
 
 

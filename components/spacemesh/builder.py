@@ -4,8 +4,10 @@ PoET each node uses, how big the node pool is, and the go-spacemesh config and f
 Sources, read upstream rather than guessed:
 - spacecraft (spacemeshos/go-spacecraft network/create.go, k8s/sm.go, gcp/gke.go): the node
   numbering, the round robin over PoETs, the bootnode chain (bootstrap -> bootnodes -> miners),
-  `POST /v1/start {"gatewayAddresses": [...]}`, the gateways being the first miners' gRPC, the
-  pool size from pod resources and the hostPort 5000+n.
+  the pool size from pod resources and the hostPort 5000+n. Spacecraft also started each PoET
+  with `POST /v1/start` and gateways; PoET removed that route and gateways in v0.7.0 (commit
+  d24ba7d), and at the pinned tag rpc/api/v1/api.proto routes only pow_params, submit, info
+  and proofs: a PoET runs its rounds on its own schedule, so nothing starts it.
 - go-spacemesh (cmd/root.go, config/config.go, config/genesis.go, p2p/host.go,
   api/grpcserver/config.go): `genesis.genesis-time`, `genesis.genesis-extra-data`,
   `p2p.bootnodes`, `main.poet-servers` ([{address, pubkey}]; `main.poet-server` is deprecated),
@@ -22,7 +24,10 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from components.chain import workload_builder as wb
+from components.spacemesh import node_config as nc
 from components.spacemesh.config import Machine, SpacemeshSettings, node_names
+from components.spacemesh.node_config import deep_merge
+from pegasus.errors import ConfigError
 
 COMPONENT = "spacemesh-node"
 POET_COMPONENT = "poet"
@@ -35,6 +40,11 @@ POET_REST = wb.Port("rest", 5000)
 HOST_PORT_BASE = 5000
 CONFIG_DIR = "/etc/spacemesh"
 DATA_DIR = "/data"
+# PoET keeps its rounds, proofs and state.bin (its key) under --poetdir (data/, db/, logs/;
+# spacemeshos/poet server/config.go SetupConfig); the default is the user's cache dir, which
+# is not the volume. On the volume, a restart keeps rounds, proofs and the key.
+POET_DIR = f"{DATA_DIR}/poet"
+POET_KEY_ENV = "POET_PRIVATE_KEY"  # spacemeshos/poet server/state.go KeyEnvVar
 
 
 @dataclass(frozen=True)
@@ -108,11 +118,25 @@ def pinned_to_distinct_nodes(s: SpacemeshSettings) -> int:
     return s.bootnodes + (1 if s.bootstrap else 0)
 
 
+# GKE's default node locations for a regional cluster: three zones of the region. The
+# autoscaler's bounds below are totals, so this only spreads the first nodes.
+GKE_DEFAULT_ZONES = 3
+
+
 def pool_autoscaling(s: SpacemeshSettings) -> dict:
     """Start at the computed size; let the autoscaler add what anti-affinity needs (every
-    bootnode on its own node) and what the sum misses (bin packing is never perfect)."""
+    bootnode on its own node) and what the sum misses (bin packing is never perfect). On a
+    regional cluster minNodeCount and maxNodeCount count per zone, three times what was meant;
+    totalMinNodeCount and totalMaxNodeCount count the whole pool (container.v1
+    NodePoolAutoscaling; the two pairs are mutually exclusive)."""
     size = node_pool_size(pool_pods(s), s.machine)
-    return {"minNodeCount": size, "maxNodeCount": max(size, pinned_to_distinct_nodes(s)) + size}
+    return {"totalMinNodeCount": size, "totalMaxNodeCount": max(size, pinned_to_distinct_nodes(s)) + size,
+            "locationPolicy": "BALANCED"}
+
+
+def pool_initial_per_zone(s: SpacemeshSettings) -> int:
+    """initialNodeCount is per zone (container.v1 NodePool): the size spread over the zones."""
+    return -(-node_pool_size(pool_pods(s), s.machine) // GKE_DEFAULT_ZONES)
 
 
 def service_host(name: str, ns: str) -> str:
@@ -164,45 +188,89 @@ def bootnodes_for(s: SpacemeshSettings, plans: Sequence[NodePlan], role: str, ns
     return internal_bootnode_addresses(s, plans, "bootnode", ns)
 
 
-def deep_merge(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict:
-    out = dict(base)
-    for k, v in overlay.items():
-        out[k] = deep_merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
-    return out
+@dataclass(frozen=True)
+class NodeConfig:
+    """The user's file, the genesis Pegasus writes over it and the schedule of the result:
+    computed once (node_config) and handed to everything that renders or must agree."""
+
+    base: Mapping[str, Any]
+    genesis: Mapping[str, str]  # the genesis overlay; empty when joining (the file's own stands)
+    schedule: nc.Schedule
+    poet_args: tuple[str, ...]  # the user's extra PoET flags, schedule flags checked and removed
 
 
-def render_config(base: Mapping[str, Any], s: SpacemeshSettings, *, bootnodes: Sequence[str],
-                  poets: Sequence[Mapping[str, str]]) -> dict:
+def genesis_overlay(base: Mapping[str, Any], s: SpacemeshSettings, where: str) -> dict:
+    """A new network's genesis (bootstrap: true): spacemesh.genesisTime and genesisExtraData
+    (else the file's extra data, else the network's name). A file that says otherwise is a
+    mismatch. Joining (bootstrap: false) writes nothing: the joined network's file decides."""
+    if not s.bootstrap:
+        return {}
+    file_genesis = base.get("genesis") or {}
+    file_time, file_extra = file_genesis.get("genesis-time"), file_genesis.get("genesis-extra-data")
+    if file_time is not None and nc.utc("genesis.genesis-time", file_time) != nc.utc("spacemesh.genesisTime", s.genesis_time):
+        raise ConfigError("spacemesh.genesisTime", f"{s.genesis_time} differs from genesis.genesis-time {file_time} in {where}; make them equal or remove one")
+    if s.genesis_extra_data is not None and file_extra is not None and file_extra != s.genesis_extra_data:
+        raise ConfigError("spacemesh.genesisExtraData", f"{s.genesis_extra_data!r} differs from genesis.genesis-extra-data {file_extra!r} in {where}; make them equal or remove one")
+    return {"genesis-time": s.genesis_time, "genesis-extra-data": s.genesis_extra_data or file_extra or s.network}
+
+
+def _hrp(address: str) -> str:
+    return address.rsplit("1", 1)[0]
+
+
+def node_config(base: Mapping[str, Any], s: SpacemeshSettings, where: str = "the config file") -> NodeConfig:
+    """Preset + the user's file + our genesis: the schedule every PoET runs and the HRP every
+    coinbase needs, refused on any mismatch with one line that names both values."""
+    genesis = genesis_overlay(base, s, where)
+    sched = nc.schedule(deep_merge(base, {"genesis": genesis}), where)
+    for key, address in [("coinbase", s.coinbase), *((f"coinbases.{n}", a) for n, a in sorted(s.coinbases.items()))]:
+        if sched.hrp and _hrp(address) != sched.hrp:
+            raise ConfigError(f"spacemesh.{key}", f"{address} has HRP {_hrp(address)!r} but the nodes' main.network-hrp is {sched.hrp!r} ({where}); use an address of this network")
+    return NodeConfig(base=base, genesis=genesis, schedule=sched, poet_args=nc.check_poet_args(s.poet_args, sched, where))
+
+
+def genesis_record(cfg: NodeConfig, s: SpacemeshSettings) -> dict:
+    """The genesis guard's inputs: the effective genesis (ours, or the joined file's)."""
+    return {"network": s.network, "genesisTime": cfg.schedule.genesis_time,
+            "genesisExtraData": cfg.schedule.genesis_extra_data, "allowGenesisChange": s.allow_genesis_change}
+
+
+def render_config(cfg: NodeConfig, *, bootnodes: Sequence[str], poets: Sequence[Mapping[str, str]]) -> dict:
     """go-spacemesh's config.json: the user's file with the keys Pegasus owns merged in."""
-    genesis: dict = {"genesis-extra-data": s.genesis_extra_data}
-    if s.genesis_time is not None:
-        genesis["genesis-time"] = s.genesis_time
-    overlay = {
-        "genesis": genesis,
+    overlay: dict = {
         "p2p": {"bootnodes": list(bootnodes)},
         "main": {"poet-servers": [dict(p) for p in poets], "metrics-port": METRICS.port},
         "api": {"grpc-public-listener": f"0.0.0.0:{GRPC.port}", "grpc-json-listener": f"0.0.0.0:{JSON_API.port}"},
     }
-    return deep_merge(base, overlay)
+    if cfg.genesis:
+        overlay["genesis"] = dict(cfg.genesis)
+    return deep_merge(cfg.base, overlay)
 
 
 def config_map_name(role: str) -> str:
     return f"config-{role}"
 
 
-def role_configs(base: Mapping[str, Any], s: SpacemeshSettings, plans: Sequence[NodePlan], ns: str) -> dict[str, dict]:
+def role_configs(cfg: NodeConfig, s: SpacemeshSettings, plans: Sequence[NodePlan], ns: str) -> dict[str, dict]:
     """One config per role; the first PoET in each, as in the public config (each node's own
     PoET comes by flag). Roles without nodes are left out."""
     first = poet_servers([0], ns, s.poet_pubkeys)
-    return {role: render_config(base, s, bootnodes=bootnodes_for(s, plans, role, ns), poets=first)
+    return {role: render_config(cfg, bootnodes=bootnodes_for(s, plans, role, ns), poets=first)
             for role in ("bootstrap", "bootnode", "miner") if any(p.role == role for p in plans)}
 
 
-def public_config(base: Mapping[str, Any], s: SpacemeshSettings, public_bootnodes: Sequence[str],
+def public_config(cfg: NodeConfig, s: SpacemeshSettings, public_bootnodes: Sequence[str],
                   first_poet: str) -> dict:
     """The config.json home smeshers download: public bootnode addresses and the first PoET."""
-    return render_config(base, s, bootnodes=public_bootnodes,
+    return render_config(cfg, bootnodes=public_bootnodes,
                          poets=[{"address": first_poet, "pubkey": s.poet_pubkeys[0] if s.poet_pubkeys else ""}])
+
+
+def node_poets(s: SpacemeshSettings, p: NodePlan) -> list[int]:
+    """The node's own PoET in spacecraft's round robin and, where the network has two or more,
+    the next one too: go-spacemesh registers with every PoET in poet-servers and uses the
+    best proof (activation/nipost.go), so one PoET down costs no epoch."""
+    return [p.poet] if s.poets < 2 else [p.poet, (p.poet + 1) % s.poets]
 
 
 def node_args(s: SpacemeshSettings, p: NodePlan, ns: str, pyroscope_url: Optional[str] = None) -> tuple[str, ...]:
@@ -214,7 +282,7 @@ def node_args(s: SpacemeshSettings, p: NodePlan, ns: str, pyroscope_url: Optiona
         "--smeshing-start=true",
         f"--smeshing-opts-datadir={DATA_DIR}/post",
         "--log-encoder=json",
-        f"--poet-servers={json.dumps(poet_servers([p.poet], ns, s.poet_pubkeys), separators=(',', ':'))}",
+        f"--poet-servers={json.dumps(poet_servers(node_poets(s, p), ns, s.poet_pubkeys), separators=(',', ':'))}",
     ]
     if p.role in ("bootstrap", "bootnode"):
         args.append("--p2p-bootnode")
@@ -229,15 +297,8 @@ def grpc_url(host: str, port: Any) -> str:
     return f"{host}:{port}"
 
 
-def poet_args(s: SpacemeshSettings) -> tuple[str, ...]:
-    """spacecraft's PoET flags (k8s/sm.go DeployPoet), then the stack's own."""
-    return (f"--restlisten=0.0.0.0:{POET_REST.port}", "--jsonlog", *s.poet_args)
-
-
-def poet_start_body(gateways: Sequence[str]) -> dict:
-    """spacecraft network/create.go: every PoET starts with the first miners' gRPC URLs."""
-    return {"gatewayAddresses": list(gateways)}
-
-
-def gateway_addresses(s: SpacemeshSettings, plans: Sequence[NodePlan], ns: str) -> list[str]:
-    return [grpc_url(service_host(internal_service(p.name), ns), GRPC.port) for p in plans[: s.poet_gateway_amount]]
+def poet_args(cfg: NodeConfig) -> tuple[str, ...]:
+    """spacecraft's PoET flags (k8s/sm.go DeployPoet), the nodes' round schedule (PoET's
+    defaults are a 30 s epoch from its own start, server/config.go), then the stack's own."""
+    return (f"--restlisten=0.0.0.0:{POET_REST.port}", "--jsonlog", f"--poetdir={POET_DIR}",
+            *cfg.schedule.poet_args(), *cfg.poet_args)

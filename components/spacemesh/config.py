@@ -25,6 +25,9 @@ from pegasus.config.validator import (
     AlertingSettings, LoggingSettings, MonitoringSettings, _alerting, _logging, _monitoring, image_reference,
 )
 from pegasus.config import fields
+from components.spacemesh.identity import (
+    POET_HEADROOM, POET_MEMORY_LAYERS, p2p_key_peer_id, poet_cache_bytes, poet_public_keys,
+)
 from pegasus.errors import ConfigError
 
 SECTION = "spacemesh"
@@ -103,6 +106,7 @@ class SpacemeshSecrets:
     tls_key: Optional[Secret]
     coinbase_keys: Mapping[str, Secret]  # node name -> private key
     p2p_keys: Mapping[str, Secret]  # node name -> go-spacemesh p2p.key contents
+    poet_keys: Mapping[str, Secret] = field(default_factory=dict)  # poet-N -> POET_PRIVATE_KEY (base64, 64 bytes)
 
 
 @dataclass(frozen=True)
@@ -111,14 +115,13 @@ class SpacemeshSettings:
     image: str
     poet_image: str
     genesis_time: Optional[str]
-    genesis_extra_data: str
+    genesis_extra_data: Optional[str]  # None: the config file's, else the network's name (bootstrap only)
     config_file: Optional[str]
     bootstrap: bool
     existing_bootnodes: tuple[str, ...]
     bootnodes: int
     miners: int
     poets: int
-    poet_gateway_amount: int
     poet_pubkeys: tuple[str, ...]
     poet_args: tuple[str, ...]
     miner: PodSize
@@ -138,6 +141,7 @@ class SpacemeshSettings:
     pyroscope_image: str
     metrics: bool
     secrets: SpacemeshSecrets
+    allow_genesis_change: bool = False  # the genesis guard's override (genesis_guard.py)
     upgrade_image: Optional[str] = None  # staged rollout: this image on the first upgrade_nodes nodes of the upgrade order
     upgrade_nodes: int = 0
 
@@ -277,7 +281,7 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
     image = image_reference(s.key("image"), image)
     poet_image = s.get("poetImage", str)
     if not poet_image:
-        raise ConfigError(s.key("poetImage"), "is required; set it to a pinned PoET image, like spacemeshos/poet:v0.10.10")
+        raise ConfigError(s.key("poetImage"), "is required; set it to a pinned PoET image, like spacemeshos/poet:v0.10.8")
     poet_image = image_reference(s.key("poetImage"), poet_image)
     bootstrap = s.get("bootstrap", bool, True)
     genesis = s.get("genesisTime", str)
@@ -287,6 +291,15 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
         # Spacecraft set genesis-time to time.Now()+delay on every create; a time taken from
         # the clock would change the genesis ID on every run.
         raise ConfigError(s.key("genesisTime"), "is required when bootstrap is true and is never taken from the clock; set it explicitly, like 2026-12-15T12:00:00Z")
+    extra_data = s.get("genesisExtraData", str)
+    if not bootstrap:
+        # A joined network's genesis is its own: the genesis ID (the p2p handshake cookie,
+        # go-spacemesh config/genesis.go) must equal it, so it comes from its config file.
+        for key, value in (("genesisTime", genesis), ("genesisExtraData", extra_data)):
+            if value is not None:
+                raise ConfigError(s.key(key), "comes from the joined network's config file (spacemesh.configFile, or its preset) when bootstrap is false; remove it")
+    elif extra_data is not None and not 0 < len(extra_data) <= 255:
+        raise ConfigError(s.key("genesisExtraData"), "must be 1 to 255 characters (go-spacemesh config/genesis.go Validate)")
     existing = s.str_list("existingBootnodes", [])
     for i, addr in enumerate(existing):
         if not _MULTIADDR.match(addr):
@@ -299,17 +312,38 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
     least = bootnodes + (1 if bootstrap else 0)
     miners = s.int_range("miners", 20, least, 10000, f" (the bootstrap node and the bootnodes are miners too: at least {least})")
     poets = s.int_range("poets", 3, 1, 100)
-    gateways = s.int_range("poetGatewayAmount", 4, 1, miners, f" (gateways are the first miners; there are {miners})")
+    if "poetGatewayAmount" in s.value:
+        # spacecraft started PoETs with gateways through POST /v1/start; PoET removed both in
+        # v0.7.0 (spacemeshos/poet rpc/api/v1/api.proto has no start route at v0.10.8).
+        raise ConfigError(s.key("poetGatewayAmount"), "is no longer used: PoET has had no gateways and no start call since v0.7.0; remove it")
     pubkeys = s.str_list("poetPubkeys", [])
     if pubkeys and len(pubkeys) != poets:
         raise ConfigError(s.key("poetPubkeys"), f"lists {len(pubkeys)} keys for {poets} PoETs; give one per PoET, in order, or none")
+    derived = poet_public_keys(secrets.poet_keys, poets)
+    for i, (given, key) in enumerate(zip(pubkeys, derived)):
+        if given != key:
+            raise ConfigError(f"{s.key('poetPubkeys')}[{i}]", f"{given} differs from {key}, the public key of {SECRETS_SECTION}.poetKeys.poet-{i + 1}; correct one of them")
     res = s.get("resources", dict, {})
     bad = set(res) - {"miner", "poet"}
     if bad:
         raise ConfigError(f"{s.key('resources')}.{sorted(bad)[0]}", "unknown key; use miner and poet")
     rs = _Section(s.key("resources"), res)
     miner = _pod_size(rs, "miner", {"cpu": "2", "memory": "8Gi", "disk": "100Gi"})
-    poet = _pod_size(rs, "poet", {"cpu": "1", "memory": "2Gi", "disk": "10Gi"})
+    poet = _pod_size(rs, "poet", {"cpu": "1", "memory": "5Gi", "disk": "10Gi"})
+    poet_extra = s.str_list("poetArgs", [])
+    layers = POET_MEMORY_LAYERS
+    for arg in poet_extra:
+        flag, _, value = arg.lstrip("-").partition("=")
+        if flag == "memory":
+            if not value.isdigit() or not 0 < int(value) <= 40:
+                raise ConfigError(s.key("poetArgs"), f"--memory={value} must be a number of Merkle-tree layers, like 24")
+            layers = int(value)
+    cache = poet_cache_bytes(layers)
+    if poet.memory_bytes < cache + POET_HEADROOM:
+        need = -(-(cache + POET_HEADROOM) // 2**30)
+        raise ConfigError(s.key("resources.poet.memory"), f"{poet.memory} is below what PoET holds in memory with --memory={layers} "
+                          f"({cache / 2**30:.1f}Gi of Merkle-tree cache, spacemeshos/poet service/config.go) plus headroom; "
+                          f"set at least {need}Gi, or a lower --memory in poetArgs")
     machine = _machine(s)
     if miner.millicpu > machine.millicpu or miner.memory_bytes > machine.memory_bytes:
         raise ConfigError(s.key("resources.miner"), "is larger than one machine (machine.cpu, machine.memory); no node could run a miner")
@@ -324,6 +358,9 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
             raise ConfigError(f"{s.key('identities')}.{n}", "is required: the bootnode's peer ID goes into every other node's bootnodes; generate its key with go-spacemesh's gen-p2p-identity and set the key in spacemeshSecrets.p2pKeys")
         if n not in secrets.p2p_keys:
             raise ConfigError(f"{SECRETS_SECTION}.p2pKeys.{n}", f"is required: the p2p.key of {n}, whose peer ID is spacemesh.identities.{n}; set it with --secret")
+        peer = p2p_key_peer_id(secrets.p2p_keys[n].value)
+        if peer is not None and peer != identities[n]:
+            raise ConfigError(f"{SECRETS_SECTION}.p2pKeys.{n}", f"is the key of peer {peer}, but spacemesh.identities.{n} is {identities[n]}; the other nodes would dial a peer that is not there. Correct one of them")
     coinbase = s.get("coinbase", str)
     if not coinbase:
         raise ConfigError(s.key("coinbase"), "is required: the account every miner's rewards go to (smeshing-coinbase), unless spacemesh.coinbases names one per miner")
@@ -377,6 +414,10 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
             raise ConfigError(s.key("dns"), "is required when webServices.enabled is true: the APIs are published under dns.domain")
         if secrets.tls_cert is None or secrets.tls_key is None:
             raise ConfigError(f"{SECRETS_SECTION}.{'tlsCert' if secrets.tls_cert is None else 'tlsKey'}", "is required when webServices.enabled is true: the gRPC ingress terminates TLS with it; set it with --secret")
+    if discovery is not None and not web.enabled:
+        # The entry's gRPC, JSON, explorer and dashboard URLs are the web services' names; a
+        # shared public list must not get names that point nowhere.
+        raise ConfigError(s.key("webServices.enabled"), "must be true with discovery: the entry lists the network's public APIs, which the web services serve under dns.domain")
     w = _sub(s, "watch", ("enabled", "slackChannel", "image")) or _Section(s.key("watch"), {})
     watch = Watch(enabled=w.get("enabled", bool, False), slack_channel=w.get("slackChannel", str),
                   image=image_reference(w.key("image"), w.get("image", str, "spacemeshos/spacemesh-watch:v0.1.0")))
@@ -397,16 +438,17 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
         raise ConfigError(u.key("image"), "is required when upgrade.nodes is set: the image those nodes move to")
     return SpacemeshSettings(
         network=network, image=image, poet_image=poet_image, genesis_time=genesis,
-        genesis_extra_data=s.get("genesisExtraData", str, network),
+        genesis_extra_data=extra_data,
         config_file=s.get("configFile", str), bootstrap=bootstrap, existing_bootnodes=existing,
-        bootnodes=bootnodes, miners=miners, poets=poets, poet_gateway_amount=gateways, poet_pubkeys=pubkeys,
-        poet_args=s.str_list("poetArgs", []),
+        bootnodes=bootnodes, miners=miners, poets=poets, poet_pubkeys=derived,
+        poet_args=poet_extra,
         miner=miner, poet=poet, machine=machine, bootnode_addressing=addressing, p2p_port=p2p_port,
         identities=identities, coinbase=coinbase, coinbases=coinbases, bucket=bucket, discovery=discovery, dns=dns,
         web_services=web, watch=watch, pyroscope_miners=tuple(sorted(set(pyro))),
         pyroscope_image=image_reference(p.key("image"), p.get("image", str, "grafana/pyroscope:1.13.4")),
         metrics=s.get("metrics", bool, False), secrets=secrets,
         upgrade_image=upgrade_image, upgrade_nodes=upgrade_nodes,
+        allow_genesis_change=s.get("allowGenesisChange", bool, False),
     )
 
 
@@ -417,6 +459,7 @@ def _secrets(s: _Section, secret_keys: set[str]) -> SpacemeshSecrets:
         tls_key=s.secret("tlsKey", secret_keys),
         coinbase_keys=_secret_map(s, "coinbaseKeys", secret_keys),
         p2p_keys=_secret_map(s, "p2pKeys", secret_keys),
+        poet_keys=_secret_map(s, "poetKeys", secret_keys),
     )
 
 
@@ -449,6 +492,8 @@ def parse_spacemesh(raw: Mapping[str, Any], *, project: str, stack: str, secret_
     warnings = []
     if spacemesh.dns is not None and not spacemesh.web_services.enabled:
         warnings.append("spacemesh.dns is set but webServices.enabled is false: the records point at the web ingress, so none is created")
+    if spacemesh.config_file is None:
+        warnings.append("spacemesh.configFile is unset: the nodes run go-spacemesh's defaults, mainnet's (HRP sm, 240h phase shift, mainnet PoST sizes); set a config file with a preset for anything else")
     if cluster.provider == "gke" and (spacemesh.bucket is None or spacemesh.dns is None):
         warnings.append("spacemesh.bucket or spacemesh.dns is unset on gke: the network's config.json is not published and home smeshers cannot find it")
     return SpacemeshStackSettings(

@@ -12,8 +12,10 @@ GCS JSON API subset used (https://cloud.google.com/storage/docs/json_api):
   GET  {endpoint}/storage/v1/b/{bucket}/o/{object}?alt=media&generation=G
   POST {endpoint}/upload/storage/v1/b/{bucket}/o?uploadType=media&name={object}&ifGenerationMatch=G
 The endpoint is config (`spacemesh.discovery.endpoint`), so an emulator or a test server can
-stand in for storage.googleapis.com. The access token comes from GOOGLE_OAUTH_ACCESS_TOKEN
-(what the Google provider also reads) when set.
+stand in for storage.googleapis.com. The access token is GOOGLE_OAUTH_ACCESS_TOKEN (what the
+Google provider also reads) when set, else application default credentials (google-auth's
+google.auth.default: GOOGLE_APPLICATION_CREDENTIALS, gcloud's login, or the metadata server),
+scoped to devstorage.read_write; with neither, requests go unauthenticated (an emulator).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ import pulumi.dynamic as dynamic
 
 ATTEMPTS = 5
 TIMEOUT = 20
+SCOPE = "https://www.googleapis.com/auth/devstorage.read_write"
+_ADC: dict[str, Any] = {}  # the credentials found, made on first use (never at import)
 
 
 class DiscoveryError(Exception):
@@ -40,9 +44,33 @@ class PreconditionFailed(DiscoveryError):
     pass
 
 
+def access_token() -> Optional[str]:
+    token = os.environ.get("GOOGLE_OAUTH_ACCESS_TOKEN")
+    if token:
+        return token
+    import google.auth
+    import google.auth.exceptions
+    import google.auth.transport.requests
+
+    if "credentials" not in _ADC:
+        try:
+            _ADC["credentials"], _ = google.auth.default(scopes=[SCOPE])
+        except google.auth.exceptions.DefaultCredentialsError:
+            _ADC["credentials"] = None
+    credentials = _ADC["credentials"]
+    if credentials is None:
+        return None
+    if not credentials.valid:
+        try:
+            credentials.refresh(google.auth.transport.requests.Request())
+        except google.auth.exceptions.GoogleAuthError as e:
+            raise DiscoveryError(f"application default credentials gave no access token: {e}") from None
+    return credentials.token
+
+
 def _request(method: str, url: str, data: Optional[bytes] = None, content_type: Optional[str] = None) -> tuple[int, bytes]:
     req = urllib.request.Request(url, data=data, method=method)
-    token = os.environ.get("GOOGLE_OAUTH_ACCESS_TOKEN")
+    token = access_token()
     if token:
         req.add_header("Authorization", f"Bearer {token}")
     if content_type:

@@ -1,9 +1,9 @@
 """A Spacemesh network on Kubernetes: the bootstrap node, bootnodes and miners as ChainNodes,
-the PoETs with their start Jobs, per-role config, key Secrets and the bootnodes' budget."""
+the PoETs, per-role config, key Secrets and the bootnodes' budget."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -15,6 +15,7 @@ from components.chain.chain_node import ChainNode
 from components.kube.k8s_util import body, lb_host
 from pegasus import names
 from components.spacemesh.config import SpacemeshSettings
+from components.spacemesh.genesis_guard import GenesisGuard
 
 
 class SpacemeshNetwork(pulumi.ComponentResource):
@@ -25,7 +26,7 @@ class SpacemeshNetwork(pulumi.ComponentResource):
     first_poet: pulumi.Output[str]
     """The first PoET's public URL."""
 
-    def __init__(self, name: str, s: SpacemeshSettings, base_config: Mapping[str, Any], *, cloud: str, cluster_name: str,
+    def __init__(self, name: str, s: SpacemeshSettings, cfg: sb.NodeConfig, *, cloud: str, cluster_name: str,
                  storage_class: Optional[str], lb_dependencies: Sequence[pulumi.Resource] = (),
                  workload_dependencies: Sequence[pulumi.Resource] = (), pyroscope_url: Optional[str] = None,
                  allocate_node_ports: bool = True, opts: Optional[pulumi.ResourceOptions] = None):
@@ -37,9 +38,12 @@ class SpacemeshNetwork(pulumi.ComponentResource):
                                    opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)))
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
         plans = sb.plan_nodes(s)
+        # The nodes' config changes only after the guard accepted the genesis (genesis_guard.py).
+        guard = GenesisGuard(f"{name}-genesis", sb.genesis_record(cfg, s), opts=child)
+        in_ns_guarded = pulumi.ResourceOptions(parent=self, depends_on=[ns, guard])
         configs = []
-        for role, config in sb.role_configs(base_config, s, plans, ns_name).items():
-            configs.append(k8s.core.v1.ConfigMap(f"{name}-config-{role}", **body(swb.config_map(role, ns_name, config)), opts=in_ns))
+        for role, config in sb.role_configs(cfg, s, plans, ns_name).items():
+            configs.append(k8s.core.v1.ConfigMap(f"{name}-config-{role}", **body(swb.config_map(role, ns_name, config)), opts=in_ns_guarded))
         secrets: list[pulumi.Resource] = []
         for node, key in sorted(s.secrets.p2p_keys.items()):
             secrets.append(k8s.core.v1.Secret(
@@ -54,14 +58,23 @@ class SpacemeshNetwork(pulumi.ComponentResource):
                 f"{name}-{node}-coinbase",
                 metadata={"name": swb.coinbase_secret_name(node), "namespace": ns_name, "labels": names.labels(sb.COMPONENT, node)},
                 string_data={"privateKey": pulumi.Output.secret(key.value), "address": coinbase}, opts=in_ns))
+        poet_secrets = []
+        for i in range(s.poets):
+            # PoET reads its key from POET_PRIVATE_KEY and refuses to start when it differs from
+            # the state.bin on its volume (server/state.go): a rotated key needs that file gone.
+            poet_secrets.append(k8s.core.v1.Secret(
+                f"{name}-{sb.poet_name(i)}-key",
+                metadata={"name": swb.poet_key_secret_name(i), "namespace": ns_name, "labels": names.labels(sb.POET_COMPONENT, sb.poet_name(i))},
+                string_data={sb.POET_KEY_ENV: pulumi.Output.secret(s.secrets.poet_keys[sb.poet_name(i)].value)}, opts=in_ns))
         k8s.policy.v1.PodDisruptionBudget(f"{name}-bootnodes", **body(swb.bootnode_pdb(ns_name)), opts=in_ns)
+        k8s.policy.v1.PodDisruptionBudget(f"{name}-miners", **body(swb.miner_pdb(ns_name)), opts=in_ns)
 
-        # PoETs first: the nodes' config names them, and their start Jobs name the nodes.
+        # PoETs first: the nodes' config names them.
         poet_nodes = []
         for i in range(s.poets):
-            spec = swb.poet_spec(s, i, ns_name, storage_class, cloud)
+            spec = swb.poet_spec(s, cfg, i, ns_name, storage_class, cloud)
             poet_nodes.append(ChainNode(f"{name}-{sb.poet_name(i)}", spec, namespace=ns,
-                                        workload_dependencies=workload_dependencies, opts=child))
+                                        workload_dependencies=[*workload_dependencies, poet_secrets[i]], opts=child))
         poet_public = k8s.core.v1.Service(
             f"{name}-poet-public", **body(swb.poet_public_service(ns_name, cloud, cluster_name, allocate_node_ports)),
             opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[ns, *lb_dependencies])))
@@ -87,10 +100,6 @@ class SpacemeshNetwork(pulumi.ComponentResource):
             if p.role == "bootnode":  # spacecraft's public config lists the bootnodes, not the bootstrap node
                 public_bootnodes.append(_public_bootnode(s, p, node, ns_name))
 
-        gateways = sb.gateway_addresses(s, plans, ns_name)
-        for i in range(s.poets):
-            k8s.batch.v1.Job(f"{name}-{sb.poet_name(i)}-start", **body(swb.poet_start_job(i, ns_name, gateways)),
-                             opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, poet_nodes[i], *node_resources[: s.poet_gateway_amount]]))
         self.hosts = pulumi.Output.from_input(hosts)
         self.public_bootnodes = pulumi.Output.all(*public_bootnodes) if public_bootnodes else pulumi.Output.from_input([])
         self.register_outputs({"hosts": self.hosts, "public_bootnodes": self.public_bootnodes, "first_poet": self.first_poet})

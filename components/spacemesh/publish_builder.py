@@ -61,7 +61,9 @@ def discovery_entry(s: SpacemeshSettings) -> dict:
     assert d is not None
     repo, tag = image_repository_and_tag(s.image)
     conf = config_url(s)
-    host = (lambda p: api_host(s, p)) if s.dns else (lambda p: f"{p}-{s.network}.invalid")
+    # config.py requires dns and webServices with discovery: the shared list never gets a
+    # placeholder host.
+    host = (lambda p: api_host(s, p))
     return {
         "netName": s.network,
         "netID": d.net_id,

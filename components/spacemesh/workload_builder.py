@@ -1,11 +1,10 @@
 """Pure builders of the Kubernetes objects of a Spacemesh network: node and PoET specs, the
-bootnodes' disruption budget and anti-affinity, and the PoET start Jobs."""
+bootnodes' disruption budget and anti-affinity."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional
 
 from components.chain import chain_node_builder as cnb
 from components.p2p import p2p_builder
@@ -15,8 +14,6 @@ from pegasus import names
 from pegasus.config import Resources
 from components.spacemesh.config import PodSize, SpacemeshSettings
 
-# Pinned: the Job only runs curl against the PoET's REST API.
-CURL_IMAGE = "curlimages/curl:8.11.1"
 BOOTNODE_ROLES = ("bootstrap", "bootnode")
 IDENTITY_DIR = "/etc/spacemesh-identity"
 
@@ -51,8 +48,23 @@ def bootnode_pdb(ns: str) -> dict:
     }
 
 
+def miner_pdb(ns: str) -> dict:
+    """One miner down at a time for voluntary disruptions (node upgrades, drains): a miner
+    restart costs its PoST proving window, many at once cost the network its smeshers."""
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "miners", "namespace": ns, "labels": names.labels(sb.COMPONENT, "miners")},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {sb.ROLE_LABEL: "miner"}}},
+    }
+
+
 def identity_secret_name(node: str) -> str:
     return f"{node}-p2p-identity"
+
+
+def poet_key_secret_name(index: int) -> str:
+    return f"{sb.poet_name(index)}-key"
 
 
 def coinbase_secret_name(node: str) -> str:
@@ -133,14 +145,16 @@ def node_spec(s: SpacemeshSettings, p: sb.NodePlan, ns: str, cloud: str, cluster
     )
 
 
-def poet_spec(s: SpacemeshSettings, index: int, ns: str, storage_class: Optional[str], cloud: str = "gke") -> cnb.ChainNodeSpec:
+def poet_spec(s: SpacemeshSettings, cfg: sb.NodeConfig, index: int, ns: str, storage_class: Optional[str],
+              cloud: str = "gke") -> cnb.ChainNodeSpec:
     name = sb.poet_name(index)
     workload = wb.ChainWorkload(
         name=name, namespace=ns, component=sb.POET_COMPONENT, instance=name, image=s.poet_image,
-        data_path="/root/.poet", storage_size=s.poet.disk, storage_class=storage_class,
+        data_path=sb.DATA_DIR, storage_size=s.poet.disk, storage_class=storage_class,
         resources=_resources(s.poet), claim_name=names.data_claim_name(name), ports=(sb.POET_REST,),
         signer=False, extra_labels={"pegasus.spacemesh.io/network": s.network}, placement=placement(cloud),
-        command=("/bin/poet",), args=sb.poet_args(s), probe_port=sb.POET_REST.name,
+        command=("/bin/poet",), args=sb.poet_args(cfg), probe_port=sb.POET_REST.name,
+        secret_env_refs=((sb.POET_KEY_ENV, poet_key_secret_name(index), sb.POET_KEY_ENV),),
     )
     return cnb.ChainNodeSpec(
         workload=workload, public_service=f"{name}-public", internal_service=name,
@@ -160,44 +174,6 @@ def poet_public_service(ns: str, cloud: str, cluster_name: str, allocate_node_po
         "metadata": {"name": f"{name}-public", "namespace": ns, "labels": names.labels(sb.POET_COMPONENT, name, name=name),
                      "annotations": p2p_builder.public_lb_annotations(cloud, f"pegasus.saga.xyz/cluster={cluster_name},pegasus.spacemesh.io/node={name}")},
         "spec": spec,
-    }
-
-
-def poet_start_job(index: int, ns: str, gateways: Sequence[str]) -> dict:
-    """Starts one PoET with its gateways, once. The name carries a hash of the request, so the
-    same request is the same Job (a second `up` changes nothing) and a new gateway list is a
-    new Job. A PoET that is already running answers with an error that says so; the script
-    counts that as done, so a re-run never fails on a started PoET."""
-    name = sb.poet_name(index)
-    body = json.dumps(sb.poet_start_body(gateways), separators=(",", ":"), sort_keys=True)
-    digest = hashlib.sha256(body.encode()).hexdigest()[:10]
-    url = f"http://{sb.service_host(name, ns)}:{sb.POET_REST.port}/v1/start"
-    script = (
-        f"out=$(curl -sS -X POST -H 'Content-Type: application/json' --retry 30 --retry-all-errors --retry-delay 10 "
-        f"-d '{body}' -w '\\n%{{http_code}}' {url}) || exit 1; code=$(echo \"$out\" | tail -n1); "
-        "case $code in 2*) exit 0;; esac; echo \"$out\" | grep -qi 'already' && exit 0; echo \"$out\"; exit 1"
-    )
-    return {
-        "apiVersion": "batch/v1", "kind": "Job",
-        "metadata": {"name": f"{name}-start-{digest}", "namespace": ns, "labels": names.labels(sb.POET_COMPONENT, name, name=f"{name}-start")},
-        "spec": {
-            "backoffLimit": 6,
-            "template": {
-                "metadata": {"labels": names.labels(sb.POET_COMPONENT, name, name=f"{name}-start")},
-                "spec": {
-                    "restartPolicy": "OnFailure",
-                    "automountServiceAccountToken": False,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "seccompProfile": {"type": "RuntimeDefault"}},
-                    "containers": [{
-                        "name": "start", "image": CURL_IMAGE, "imagePullPolicy": "IfNotPresent",
-                        "command": ["/bin/sh", "-c", script],
-                        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
-                        "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "readOnlyRootFilesystem": True,
-                                            "capabilities": {"drop": ["ALL"]}},
-                    }],
-                },
-            },
-        },
     }
 
 

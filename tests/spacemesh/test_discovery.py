@@ -84,3 +84,126 @@ def test_renaming_the_network_or_moving_the_list_replaces_the_entry():
     old = props("http://x")
     moved = {**old, "object": "networks.private.json"}
     assert p.diff("id", old, moved).replaces == ["object"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_credentials(monkeypatch):
+    """Each test chooses its credentials; none is found by accident (no metadata server)."""
+    from components.spacemesh import discovery
+
+    monkeypatch.setattr(discovery, "_ADC", {})
+    monkeypatch.setenv("NO_GCE_CHECK", "True")
+    monkeypatch.delenv("GOOGLE_OAUTH_ACCESS_TOKEN", raising=False)
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.setenv("CLOUDSDK_CONFIG", "/nonexistent")  # no gcloud login either
+
+
+def service_account_file(tmp_path, token_uri: str) -> str:
+    """A service-account key file as the IAM API issues it, whose token_uri is a local server."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    path = tmp_path / "sa.json"
+    path.write_text(json.dumps({
+        "type": "service_account", "project_id": "my-gcp-project", "private_key_id": "k1", "private_key": pem,
+        "client_email": "publisher@my-gcp-project.iam.gserviceaccount.com", "client_id": "1", "token_uri": token_uri,
+    }))
+    return str(path)
+
+
+def test_application_default_credentials_from_a_service_account_key_file(tmp_path, monkeypatch):
+    import base64
+    import threading
+    import urllib.parse
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    grants = []
+
+    class Token(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            form = dict(urllib.parse.parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
+            claims = form["assertion"].split(".")[1]
+            grants.append((form["grant_type"], json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))))
+            body = json.dumps({"access_token": "adc-token", "expires_in": 3600, "token_type": "Bearer"}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Token)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", service_account_file(tmp_path, f"http://127.0.0.1:{server.server_address[1]}/token"))
+        with FakeGcs() as gcs:
+            gcs.put("sm-discovery", "networks.json", b"[]")
+            NetworkEntryProvider().create(props(gcs.endpoint))
+            assert gcs.read("sm-discovery", "networks.json")[0]["netName"] == "devnet-412"
+            assert gcs.authorizations == ["Bearer adc-token"] * 3  # metadata, media, upload
+    finally:
+        server.shutdown()
+        server.server_close()
+    # One token for the whole run, for a JWT grant with the storage scope.
+    assert len(grants) == 1 and grants[0][0] == "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    assert grants[0][1]["scope"] == "https://www.googleapis.com/auth/devstorage.read_write"
+    assert grants[0][1]["iss"] == "publisher@my-gcp-project.iam.gserviceaccount.com"
+
+
+def test_an_oauth_token_in_the_environment_wins(monkeypatch):
+    monkeypatch.setenv("GOOGLE_OAUTH_ACCESS_TOKEN", "env-token")
+    with FakeGcs() as gcs:
+        gcs.put("sm-discovery", "networks.json", b"[]")
+        NetworkEntryProvider().create(props(gcs.endpoint))
+        assert set(gcs.authorizations) == {"Bearer env-token"}
+
+
+def test_every_request_is_a_storage_v1_method_with_its_parameters(monkeypatch):
+    """Against the Storage JSON API's discovery document (google-api-python-client ships it):
+    each URL matches a method's path (or its simple media-upload path) and uses only its
+    parameters or the API's global ones, with values the enums allow."""
+    import os
+    import re
+    import urllib.parse
+
+    import googleapiclient
+
+    from components.spacemesh import discovery
+
+    doc = json.load(open(os.path.join(os.path.dirname(googleapiclient.__file__), "discovery_cache", "documents", "storage.v1.json")))
+    methods = doc["resources"]["objects"]["methods"]
+    seen = []
+
+    def fake(method, url, data=None, content_type=None):
+        seen.append((method, url))
+        if "alt=json" in url:
+            return 200, b'{"generation": "3"}'
+        if "alt=media" in url:
+            return 200, b"[]"
+        return 200, b'{"generation": "4"}'
+
+    monkeypatch.setattr(discovery, "_request", fake)
+    NetworkEntryProvider().create(props("https://storage.googleapis.com"))
+    assert len(seen) == 3
+    for http, url in seen:
+        parsed = urllib.parse.urlparse(url)
+        query = dict(urllib.parse.parse_qsl(parsed.query))
+        matched = None
+        for m in methods.values():
+            paths = ["/" + doc["servicePath"] + m["path"]]
+            if m.get("mediaUpload"):
+                paths.append(m["mediaUpload"]["protocols"]["simple"]["path"])
+            for template in paths:
+                pattern = "^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$"
+                if m["httpMethod"] == http and re.match(pattern, parsed.path):
+                    matched = m
+        assert matched is not None, url
+        allowed = set(matched["parameters"]) | set(doc["parameters"])
+        assert set(query) <= allowed, (url, set(query) - allowed)
+        for name, value in query.items():
+            enum = (matched["parameters"].get(name) or doc["parameters"].get(name)).get("enum")
+            assert enum is None or value in enum, (name, value)

@@ -18,7 +18,9 @@ def test_example_plans_every_node_as_a_chain_node_with_a_protected_volume():
     assert len(claims) == 23 and all(c.options["protect"] and c.options["retainOnDelete"] for c in claims)
     assert len(k8s(plan, "StatefulSet")) == 23
     pool = next(r for r in plan.resources if r.type == "gcp:container/nodePool:NodePool" and r.name == "spacemesh-pool-pool")
-    assert pool.inputs["initialNodeCount"] == 3 and pool.inputs["nodeConfig"]["machineType"] == "e2-standard-16"
+    # 3 nodes in all: one per zone to start, and the autoscaler's bounds count the whole pool.
+    assert pool.inputs["initialNodeCount"] == 1 and pool.inputs["nodeConfig"]["machineType"] == "e2-standard-16"
+    assert pool.inputs["autoscaling"] == {"totalMinNodeCount": 3, "totalMaxNodeCount": 10, "locationPolicy": "BALANCED"}
     assert plan.outputs["nodePoolSize"] == 3
 
 
@@ -34,18 +36,35 @@ def test_bootnodes_are_spread_budgeted_and_advertise_their_load_balancer():
         assert obj(plan, "Service", f"miner-{i}-p2p", "spacemesh-devnet-412").inputs["spec"]["type"] == "LoadBalancer"
     pdb = obj(plan, "PodDisruptionBudget", "bootnodes", "spacemesh-devnet-412")
     assert pdb.inputs["spec"]["maxUnavailable"] == 1
+    miners = obj(plan, "PodDisruptionBudget", "miners", "spacemesh-devnet-412").inputs["spec"]
+    assert miners == {"maxUnavailable": 1, "selector": {"matchLabels": {"pegasus.spacemesh.io/role": "miner"}}}
+    labels = obj(plan, "StatefulSet", "miner-8", "spacemesh-devnet-412").inputs["spec"]["template"]["metadata"]["labels"]
+    assert labels["pegasus.spacemesh.io/role"] == "miner"
     miner = obj(plan, "Service", "miner-8-api", "spacemesh-devnet-412")
     assert miner.inputs["spec"]["type"] == "NodePort" and [p["port"] for p in miner.inputs["spec"]["ports"]] == [6000, 7000]
 
 
-def test_poets_start_once_through_jobs_visible_in_the_plan():
+def test_no_poet_is_started_by_a_job():
+    # PoET v0.7.0 removed POST /v1/start and gateways (spacemeshos/poet rpc/api/v1/api.proto
+    # at v0.10.8 routes only pow_params, submit, info and proofs): a PoET runs on its schedule.
     plan = example("spacemesh")
-    jobs = k8s(plan, "Job")
-    assert len(jobs) == 3
-    for job in jobs:
-        script = job.inputs["spec"]["template"]["spec"]["containers"][0]["command"][2]
-        assert "miner-1-internal.spacemesh-devnet-412.svc.cluster.local:6000" in script
-        assert "miner-5-internal" not in script  # poetGatewayAmount 4
+    assert k8s(plan, "Job") == []
+    assert "/v1/start" not in json.dumps([r.inputs for r in plan.resources])
+
+
+def test_each_poet_keeps_its_state_on_its_volume_with_its_key_from_a_secret():
+    plan = example("spacemesh")
+    for i in (1, 2, 3):
+        pod = obj(plan, "StatefulSet", f"poet-{i}", "spacemesh-devnet-412").inputs["spec"]["template"]["spec"]
+        c = pod["containers"][0]
+        assert "--poetdir=/data/poet" in c["args"]
+        assert {"name": "data", "mountPath": "/data"} in [{k: m[k] for k in ("name", "mountPath")} for m in c["volumeMounts"]]
+        assert c["env"] == [{"name": "POET_PRIVATE_KEY", "valueFrom": {"secretKeyRef": {"name": f"poet-{i}-key", "key": "POET_PRIVATE_KEY"}}}]
+        secret = obj(plan, "Secret", f"poet-{i}-key", "spacemesh-devnet-412")
+        assert secret is not None and secret.inputs["stringData"] == "[secret]"  # the key stays encrypted
+    # The public key is known before up: every node's poet-servers carries it.
+    node = json.loads(obj(plan, "ConfigMap", "config-miner", "spacemesh-devnet-412").inputs["data"]["config.json"])
+    assert node["main"]["poet-servers"][0]["pubkey"] == "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="
 
 
 def test_public_config_object_and_discovery_entry():
@@ -59,6 +78,9 @@ def test_public_config_object_and_discovery_entry():
     assert config["main"]["poet-servers"][0]["address"].startswith("http://poet-1-public.")
     entry = next(r for r in plan.resources if r.type == "pulumi-python:dynamic/pegasus:NetworkEntry")
     assert entry.inputs["entry"]["netName"] == "devnet-412" and entry.inputs["bucket"] == "sm-discovery"
+    # Published after what it points at: the config object and every DNS name.
+    assert set(entry.options["dependsOn"]) == {obj_.urn, *(r.urn for r in plan.resources if r.type == "cloudflare:index/dnsRecord:DnsRecord")}
+    assert ".invalid" not in json.dumps(entry.inputs["entry"])
     records = [r for r in plan.resources if r.type == "cloudflare:index/dnsRecord:DnsRecord"]
     assert sorted(r.inputs["name"] for r in records) == sorted(
         f"{p}-devnet-412.spacemesh.example.org" for p in ("api", "api-json", "explorer-api", "dash-api"))
@@ -74,24 +96,65 @@ def test_watch_token_comes_from_a_secret():
     assert profiled == ["--profiler-name=miner-10"]
 
 
-def test_joining_an_existing_network_on_an_existing_cluster(tmp_path):
+MAINNET_COINBASE = "sm1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut"
+
+
+def join_stack(tmp_path, joined_config: dict, coinbase: str = MAINNET_COINBASE):
     ids = {f"miner-{i}": f"12D3KooW{'B' * 44}{i}z" for i in (1, 2)}
-    path = write_stack(tmp_path, {
+    config_file = tmp_path / "joined.json"
+    config_file.write_text(json.dumps(joined_config))
+    return write_stack(tmp_path, {
         "pegasus:blueprint": "spacemesh",
         "pegasus:cluster": {"provider": "existing"},
-        "pegasus:spacemesh": {"network": "join-1", "image": "spacemeshos/go-spacemesh:v1.7.6", "poetImage": "spacemeshos/poet:v0.10.10",
+        "pegasus:spacemesh": {"network": "join-1", "image": "spacemeshos/go-spacemesh:v1.7.6", "poetImage": "spacemeshos/poet:v0.10.8",
                               "bootstrap": False, "existingBootnodes": [BOOT], "bootnodes": 2, "miners": 3, "poets": 1,
-                              "poetGatewayAmount": 1, "identities": ids, "coinbase": "stest1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut"},
-        "pegasus:spacemeshSecrets": {"p2pKeys": {k: {"secure": "x"} for k in ids}},
+                              "configFile": str(config_file), "identities": ids, "coinbase": coinbase},
+        "pegasus:spacemeshSecrets": {"p2pKeys": {k: {"secure": "x"} for k in ids}, "poetKeys": {"poet-1": {"secure": "x"}}},
     })
-    plan = run("test", config_file=path)
+
+
+def rendered_genesis_id(plan, role: str) -> str:
+    """The genesis ID a node with this ConfigMap computes: go-spacemesh loads the preset the
+    file names (mainnet without one, node/node.go), then the file (fixture facts only)."""
+    from components.spacemesh.node_config import genesis_id
+    from tests.spacemesh.test_upstream import GS
+
+    config = json.loads(obj(plan, "ConfigMap", f"config-{role}", "spacemesh-join-1").inputs["data"]["config.json"])
+    genesis = {**{k: v for k, v in GS["presets"][config.get("preset", "mainnet")].items() if k.startswith("genesis-")},
+               **config.get("genesis", {})}
+    return genesis_id(genesis["genesis-time"], genesis["genesis-extra-data"])
+
+
+def test_joining_mainnet_renders_mainnets_genesis_id(tmp_path):
+    # Joining takes genesis from the joined network's file (here mainnet's defaults: no
+    # preset), never from this stack's name; the ID is mainnet's published one.
+    plan = run("test", config_file=join_stack(tmp_path, {"p2p": {"min-peers": 5}}))
+    from tests.spacemesh.test_upstream import GS
+
+    for role in ("bootnode", "miner"):
+        config = json.loads(obj(plan, "ConfigMap", f"config-{role}", "spacemesh-join-1").inputs["data"]["config.json"])
+        assert "genesis" not in config  # no genesis-extra-data from this stack's name
+        assert rendered_genesis_id(plan, role) == GS["knownGenesisIds"]["mainnet"]
     config = json.loads(obj(plan, "ConfigMap", "config-bootnode", "spacemesh-join-1").inputs["data"]["config.json"])
-    assert config["p2p"]["bootnodes"] == [BOOT] and "genesis-time" not in config["genesis"]
+    assert config["p2p"]["bootnodes"] == [BOOT]
     assert not [r for r in plan.resources if r.type.startswith("gcp:")]
     assert len(k8s(plan, "StatefulSet")) == 4
     sts = obj(plan, "StatefulSet", "miner-1", "spacemesh-join-1")
     assert "nodeSelector" not in sts.inputs["spec"]["template"]["spec"]
     assert set(plan.outputs["hosts"]) == {"miner-1", "miner-2", "miner-3"}
+
+
+def test_joining_a_devnet_keeps_its_genesis_and_its_poet_schedule(tmp_path):
+    from components.spacemesh.node_config import genesis_id
+
+    joined = {"preset": "testnet", "genesis": {"genesis-time": "2026-11-01T10:00:00Z", "genesis-extra-data": "devnet-7"},
+              "poet": {"phase-shift": "6h"}}
+    plan = run("test", config_file=join_stack(tmp_path, joined, "stest1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut"))
+    assert rendered_genesis_id(plan, "miner") == genesis_id("2026-11-01T10:00:00Z", "devnet-7")
+    poet = obj(plan, "StatefulSet", "poet-1", "spacemesh-join-1").inputs["spec"]["template"]["spec"]["containers"][0]["args"]
+    # testnet: 5m layers * 288 = 86400 s epochs, 2h cycle gap; the file's own phase shift.
+    assert [a for a in poet if a.split("=")[0] in ("--genesis-time", "--epoch-duration", "--phase-shift", "--cycle-gap")] == [
+        "--genesis-time=2026-11-01T10:00:00Z", "--epoch-duration=86400s", "--phase-shift=21600s", "--cycle-gap=7200s"]
 
 
 def test_web_services_run_twice_behind_their_own_ingress_and_dns_points_there():
@@ -163,3 +226,20 @@ def test_removing_a_miner_deletes_only_its_resources_and_its_volume_is_protected
     claim = next(r for r in before.resources if r.name == "spacemesh-miner-20-data")
     # `pulumi up` refuses to delete it until unprotected, and then leaves it in the cluster.
     assert claim.options["protect"] and claim.options["retainOnDelete"]
+
+
+def test_the_node_pool_speaks_container_v1():
+    """Every field of the pool's autoscaling, management and upgrade settings is one the GKE
+    API has (google-api-python-client's container.v1.json), and the totals are not mixed with
+    the per-zone counts, which the API refuses."""
+    import os
+
+    import googleapiclient
+
+    doc = json.load(open(os.path.join(os.path.dirname(googleapiclient.__file__), "discovery_cache", "documents", "container.v1.json")))
+    schemas = doc["schemas"]
+    pool = next(r for r in example("spacemesh").resources if r.type == "gcp:container/nodePool:NodePool" and r.name == "spacemesh-pool-pool")
+    for field, schema in (("autoscaling", "NodePoolAutoscaling"), ("management", "NodeManagement"), ("upgradeSettings", "UpgradeSettings")):
+        assert set(pool.inputs[field]) <= set(schemas[schema]["properties"]), field
+    assert not {"minNodeCount", "maxNodeCount"} & set(pool.inputs["autoscaling"])
+    assert pool.inputs["autoscaling"]["locationPolicy"] in schemas["NodePoolAutoscaling"]["properties"]["locationPolicy"]["enum"]

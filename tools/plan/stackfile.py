@@ -74,6 +74,11 @@ def placeholder_for(full_key: str, path: list) -> str:
     ns, _, top = full_key.partition(":")
     dotted = ".".join([top, *[str(p) for p in path]]) if path else top
     key = KEYS_BY_PATH.get(dotted) if ns == NAMESPACE else None
+    if key is None and ns == NAMESPACE and path:
+        # An entry of a map of secrets (spacemeshSecrets.poetKeys.<poet>): the map's own
+        # placeholder, when it declares one, is the shape of each entry.
+        parent = KEYS_BY_PATH.get(".".join([top, *[str(p) for p in path[:-1]]]))
+        key = parent if parent is not None and parent.type == "object" else None
     if key is not None and key.placeholder is not None:
         return key.placeholder
     return "[secret]"
