@@ -45,6 +45,7 @@ class GroupRef:
     region: str
     group: str
     gcp_project: str = ""
+    gcp_schedule: str = ""  # the stack's start window on the autoscaler, when it declares one
     azure_resource_group: str = ""
     azure_autoscale: str = ""
     alibaba_role: str = ""
@@ -67,6 +68,7 @@ def settings_block(settings: FleetSettings, ref: GroupRef) -> str:
         ("GROUP", ref.group),
         ("CAPACITY_OWNER", settings.capacity_owner),
         ("GCP_PROJECT", ref.gcp_project),
+        ("GCP_SCHEDULE", ref.gcp_schedule),
         ("AZURE_RESOURCE_GROUP", ref.azure_resource_group),
         ("AZURE_AUTOSCALE", ref.azure_autoscale),
         ("ALIBABA_ROLE", ref.alibaba_role),

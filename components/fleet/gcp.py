@@ -29,10 +29,12 @@ class FleetGroupGcp(pulumi.ComponentResource):
         vm = gcp.serviceaccount.Account(f"{name}-vm", account_id=b.account_id(settings, region, "vm"), project=settings.gcp_project,
                                         display_name=f"Pegasus fleet {group} VMs", opts=child)
         if settings.capacity_owner == "agent":
-            gcp.projects.IAMMember(f"{name}-vm-capacity", **b.capacity_binding_args(settings, region, capacity_role, pulumi.Output.concat("serviceAccount:", vm.email)), opts=child)
+            gcp.projects.IAMMember(f"{name}-vm-capacity", **b.capacity_binding_args(
+                settings, region, capacity_role, pulumi.Output.concat("serviceAccount:", vm.email), gcloud=True), opts=child)
         for short, args in b.firewall_args(settings, region):
             gcp.compute.Firewall(f"{name}-{short}", **args, opts=child)
-        user_data = ab.cloud_init(settings, ab.GroupRef("gcp", region.region, group, gcp_project=settings.gcp_project))
+        user_data = ab.cloud_init(settings, ab.GroupRef("gcp", region.region, group, gcp_project=settings.gcp_project,
+                                                      gcp_schedule=b.agent_schedule(settings)))
         template = gcp.compute.InstanceTemplate(
             f"{name}-template", **b.instance_template_args(settings, region, user_data, vm.email),
             opts=child)

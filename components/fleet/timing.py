@@ -149,6 +149,14 @@ def fleet_schedule(start: Start, stop: Optional[datetime], offset: timedelta, no
     return tuple(out)
 
 
+def one_shot_cron(at: datetime) -> str:
+    """GCP's extended cron with the optional sixth field, the year: the scaling schedule fires
+    once, at `at` (UTC minute), and never again (AutoscalingPolicyScalingSchedule.schedule in
+    the Compute API: "can describe a single timestamp if the optional year is set")."""
+    at = at.astimezone(timezone.utc)
+    return f"{at.minute} {at.hour} {at.day} {at.month} * {at.year}"
+
+
 def initial_capacity(start: Start, stop: Optional[datetime], offset: timedelta, desired: Optional[int], min_size: int,
                      max_size: int, now: datetime) -> int:
     """A new group's capacity. Only a group's creation uses it: desired capacity carries

@@ -186,6 +186,9 @@ def test_capacity_owner_agent_sets_its_own_group_from_the_control_center(world):
     (ab.GroupRef("gcp", "europe-west3", "p2p-agent-gcp-europe-west3", gcp_project="my-proj"),
      "gcloud compute instance-groups managed update-autoscaling p2p-agent-gcp-europe-west3 --project my-proj "
      "--region europe-west3 --min-num-replicas 3 --quiet\n"),
+    (ab.GroupRef("gcp", "europe-west3", "p2p-agent-gcp-europe-west3", gcp_project="my-proj", gcp_schedule="p2p-agent-start"),
+     "gcloud compute instance-groups managed update-autoscaling p2p-agent-gcp-europe-west3 --project my-proj "
+     "--region europe-west3 --update-schedule p2p-agent-start --schedule-min-required-replicas 3 --quiet\n"),
     (ab.GroupRef("azure", "westeurope", "p2p-agent-az-westeurope", azure_resource_group="p2p-agent-az-westeurope",
                  azure_autoscale="p2p-agent-az-westeurope"),
      "az login --identity --output none\n"
@@ -229,3 +232,90 @@ def test_unreachable_control_center_and_unreachable_repository_fail_without_touc
     assert not world.marker.exists()
     # The default capacity still applies: the agent owns it, and config is the fallback.
     assert world.calls.read_text().endswith("--desired-capacity 4\n")
+
+
+def gcloud_update_autoscaling(argv: list[str]) -> tuple[list[tuple[str, str, dict]], set[str]]:
+    """The requests `gcloud compute instance-groups managed update-autoscaling` sends for these
+    arguments, and the IAM permissions they need, as googlecloudsdk's update_autoscaling.py
+    builds them: GET the group manager (GetInstanceGroupManagerOrThrow), list the region's
+    autoscalers to find the group's (AutoscalerForMigByRef), then PATCH a body holding the
+    autoscaler's name and only the fields given."""
+    assert argv[:5] == ["compute", "instance-groups", "managed", "update-autoscaling", argv[4]], argv
+    group, rest = argv[4], argv[5:]
+    flags = {}
+    while rest:
+        flag = rest.pop(0)
+        flags[flag] = True if flag == "--quiet" else rest.pop(0)
+    base = f"https://compute.googleapis.com/compute/v1/projects/{flags['--project']}/regions/{flags['--region']}"
+    policy: dict = {}
+    if "--min-num-replicas" in flags:
+        policy["minNumReplicas"] = int(flags["--min-num-replicas"])
+    if "--max-num-replicas" in flags:
+        policy["maxNumReplicas"] = int(flags["--max-num-replicas"])
+    if "--update-schedule" in flags:
+        schedule = {}
+        if "--schedule-min-required-replicas" in flags:
+            schedule["minRequiredReplicas"] = int(flags["--schedule-min-required-replicas"])
+        policy["scalingSchedules"] = {flags["--update-schedule"]: schedule}
+    requests = [("GET", f"{base}/instanceGroupManagers/{group}", None), ("GET", f"{base}/autoscalers", None),
+                ("PATCH", f"{base}/autoscalers?autoscaler={group}", {"name": group, "autoscalingPolicy": policy})]
+    permissions = {"compute.instanceGroupManagers.get", "compute.autoscalers.list", "compute.autoscalers.update"}
+    return requests, permissions
+
+
+@pytest.mark.parametrize("sets, schedule", [([], "p2p-agent-start"), (["fleet.schedule.start=now", "fleet.schedule.stop="], "")])
+def test_gcp_agent_writes_what_moves_the_group_in_the_compute_api_and_its_role_allows_gcloud(world, sets, schedule):
+    """The agent's gcloud call, turned into the requests gcloud sends: each is a method of the
+    Compute API's discovery document with a body that validates; applied to an autoscaler as the
+    stack creates it, it moves the group; and the agent's role holds every permission they need."""
+    from components.fleet import gcp_builder as gb
+    from tests.fleet import compute_discovery as cd
+    from tests.fleet.test_config import parse, with_fleet
+    from tests.fleet.test_watcher import FakeAutoscalerApi
+
+    raw = with_fleet(capacityOwner="agent")
+    for item in sets:
+        key, value = item.split("=", 1)
+        node = raw["fleet"]
+        *parents, last = key.split(".")[1:]
+        for part in parents:
+            node = node[part]
+        if value:
+            node[last] = value
+        else:
+            node.pop(last)
+    fleet = parse(raw)
+    region = next(r for r in fleet.regions if r.cloud == "gcp")
+    ref = ab.GroupRef("gcp", region.region, gb.group_name(fleet, region), gcp_project="proj", gcp_schedule=gb.agent_schedule(fleet))
+    assert ref.gcp_schedule == schedule
+    headers = {"cc-a-repository": str(world.repo), "cc-a-type": "bash", "cc-a-main-run": "main.sh", "cc-a-desired-capacity": "5"}
+    with _Server(headers) as cc:
+        r = world.run(settings([cc.url], capacityOwner="agent"), ref=ref)
+    assert r.returncode == 0, r.stdout + r.stderr
+    (call,) = world.calls.read_text().splitlines()
+    requests, permissions = gcloud_update_autoscaling(call.split()[1:])
+    assert [cd.check_request(*req) for req in requests] == [
+        "compute.regionInstanceGroupManagers.get", "compute.regionAutoscalers.list", "compute.regionAutoscalers.patch"]
+
+    # The autoscaler as the stack creates it (here inside its window: the later case), then
+    # the agent's patch applied as the API applies a PATCH.
+    args = gb.autoscaler_args(fleet, region, "mig", START_INSIDE)["autoscaling_policy"]
+    policy = {"minNumReplicas": args["min_replicas"], "maxNumReplicas": args["max_replicas"]}
+    if args.get("scaling_schedules"):
+        (sch,) = args["scaling_schedules"]
+        policy["scalingSchedules"] = {sch["name"]: {"schedule": sch["schedule"], "timeZone": sch["time_zone"],
+                                                    "durationSec": sch["duration_sec"],
+                                                    "minRequiredReplicas": sch["min_required_replicas"]}}
+    api = FakeAutoscalerApi(ref.group, policy)
+    api.resource["autoscalingPolicy"] = cd.merge_patch(api.resource["autoscalingPolicy"], requests[2][2]["autoscalingPolicy"])
+    assert api.running(START_INSIDE) == 5
+    if schedule:
+        assert api.running(STOP_AFTER) == 0  # the window ended: the fleet stops
+    role = set(gb.custom_role_args(fleet)["permissions"])
+    assert permissions <= role, permissions - role
+    condition = gb.capacity_binding_args(fleet, region, "r", "m", gcloud=True)["condition"]["expression"]
+    assert f'"projects/{fleet.gcp_project}/regions/{region.region}/instanceGroupManagers/{ref.group}"' in condition
+
+
+START_INSIDE = __import__("datetime").datetime(2026, 12, 12, tzinfo=__import__("datetime").timezone.utc)
+STOP_AFTER = __import__("datetime").datetime(2026, 12, 17, 13, 1, tzinfo=__import__("datetime").timezone.utc)

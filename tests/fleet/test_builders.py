@@ -144,7 +144,13 @@ def test_gcp_capacity_binding_names_its_own_autoscaler():
         'resource.name == "projects/my-proj/regions/europe-west3/autoscalers/p2p-agent-gcp-europe-west3" || '
         'resource.name == "projects/my-proj/locations/europe-west3/jobs/p2p-agent-gcp-europe-west3-watcher"')
     agent = fleet(capacityOwner="agent")
-    assert gcpb.custom_role_args(agent)["permissions"] == ["compute.autoscalers.get", "compute.autoscalers.update"]
+    # The agent's gcloud reads its group manager and lists the autoscalers before it patches.
+    assert gcpb.custom_role_args(agent)["permissions"] == ["compute.autoscalers.get", "compute.autoscalers.update",
+                                                           "compute.instanceGroupManagers.get", "compute.autoscalers.list"]
+    assert gcpb.capacity_binding_args(agent, region(agent, "gcp"), "r", "m", gcloud=True)["condition"]["expression"] == (
+        'resource.name == "projects/my-proj/regions/europe-west3/autoscalers/p2p-agent-gcp-europe-west3" || '
+        'resource.name == "projects/my-proj/regions/europe-west3/instanceGroupManagers/p2p-agent-gcp-europe-west3" || '
+        'resource.name == "projects/my-proj"')
     assert len(gcpb.account_id(s, region(s, "gcp"), "watcher")) <= 30
 
 

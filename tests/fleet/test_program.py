@@ -116,7 +116,9 @@ def test_agent_owner_gives_each_group_its_own_writer_and_no_watcher(at):
     assert [r.name for r in plan.by_type("aws:iam/rolePolicy:RolePolicy")] == ["p2p-agent-aws-eu-central-1-instance-capacity"]
     member = one(plan, "gcp:projects/iAMMember:IAMMember").inputs
     assert member["condition"]["expression"] == (
-        'resource.name == "projects/my-proj/regions/europe-west3/autoscalers/p2p-agent-gcp-europe-west3"')
+        'resource.name == "projects/my-proj/regions/europe-west3/autoscalers/p2p-agent-gcp-europe-west3" || '
+        'resource.name == "projects/my-proj/regions/europe-west3/instanceGroupManagers/p2p-agent-gcp-europe-west3" || '
+        'resource.name == "projects/my-proj"')
     assert one(plan, "azure-native:authorization:RoleAssignment").inputs["scope"].endswith("/p2p-agent-az-westeurope")
     assert one(plan, "alicloud:ess/scalingConfiguration:ScalingConfiguration").inputs["roleName"] == "p2p-agent-ali-eu-central-1"
     assert one(plan, "azure-native:monitor:AutoscaleSetting").options["ignoreChanges"] == ["profiles"]

@@ -55,8 +55,10 @@ json_values = st.recursive(
 def test_resolution_is_a_non_negative_integer_or_leave_it(value, cloud, region):
     n = resolve(value, cloud, region)
     assert n is None or (type(n) is int and n >= 0)
-    # The header text of a value resolves as the value does.
-    assert resolve(json.dumps(value), cloud, region) == n
+    # The header text of a value resolves as the value does (a string is header text already:
+    # "0" is 0, its JSON text '"0"' is a string, not a count).
+    if not isinstance(value, str):
+        assert resolve(json.dumps(value), cloud, region) == n
 
 
 @given(st.integers(0, 1000), st.integers(0, 1000), st.integers(0, 1000))

@@ -115,7 +115,16 @@ if [ "$CAPACITY_OWNER" = "agent" ]; then
     log "setting the desired capacity of $GROUP to $n"
     case "$CLOUD" in
       aws) aws autoscaling set-desired-capacity --region "$REGION" --auto-scaling-group-name "$GROUP" --desired-capacity "$n" ;;
-        gcp) gcloud compute instance-groups managed update-autoscaling "$GROUP" --project "$GCP_PROJECT" --region "$REGION" --min-num-replicas "$n" --quiet ;;
+      gcp)
+        # A scaling schedule holds the group at max(minimum, the active schedule's minimum):
+        # inside the stack's start window, its minimum is the setting that moves the group.
+        if [ -n "$GCP_SCHEDULE" ]; then
+          gcloud compute instance-groups managed update-autoscaling "$GROUP" --project "$GCP_PROJECT" --region "$REGION" \
+            --update-schedule "$GCP_SCHEDULE" --schedule-min-required-replicas "$n" --quiet
+        else
+          gcloud compute instance-groups managed update-autoscaling "$GROUP" --project "$GCP_PROJECT" --region "$REGION" \
+            --min-num-replicas "$n" --quiet
+        fi ;;
       azure) az login --identity --output none \
                && az monitor autoscale update --resource-group "$AZURE_RESOURCE_GROUP" --name "$AZURE_AUTOSCALE" --min-count "$n" --count "$n" --output none ;;
       alibaba)
