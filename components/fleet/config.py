@@ -397,6 +397,13 @@ def parse_fleet(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys
     clouds.check_unknown()
     if not regions:
         raise ConfigError("fleet.clouds", "has no regions; add one, like fleet.clouds.aws.regions: [{region: eu-central-1, maxSize: 3}]")
+    gcp_window = any(r.cloud == "gcp" for r in regions) and owner != "watcher"
+    if gcp_window and schedule.start == "now" and schedule.stop is not None:
+        raise ConfigError("fleet.schedule.start", "is now with a stop, which GCP cannot stop: its stop is the end of a scaling "
+                          "schedule that starts at a time; write the start as a time (like 2026-12-10T13:00:00Z)")
+    if (gcp_window and isinstance(schedule.start, datetime) and schedule.stop is not None
+            and schedule.stop - schedule.start - schedule.start_offset < timedelta(minutes=5)):
+        raise ConfigError("fleet.schedule.stop", "is less than 5 minutes after the start; GCP's shortest scaling schedule is 300 seconds")
     if schedule.start == "watcher" and owner != "watcher":
         raise ConfigError("fleet.schedule.start", f"is watcher, but capacityOwner is {owner}; the watcher schedules the start only when it owns capacity")
     if owner == "watcher" and not cc.hosts:

@@ -3,9 +3,10 @@ managed instance group, the autoscaler with scaling schedules, the service accou
 watcher (Cloud Function on Cloud Scheduler).
 
 GCP has no one-time scaled action: a scaling schedule is a cron with a duration that raises the
-autoscaler's minimum. The fleet's start is a schedule at the start minute lasting until the stop
-(or a year), kept while that window is open, so an update inside the window never drops it. The
-desired capacity is the autoscaler's minReplicas, and it carries ignoreChanges.
+autoscaler's minimum. The fleet's start is a one-shot schedule (the cron's optional year field)
+at the start minute lasting until the stop (or ten years), kept while that window is open, so an
+update inside the window never drops it. The policy's minimum stays the group's own; a capacity
+writer moves the window's minRequiredReplicas, which carries ignoreChanges with it.
 
 A capacity writer's service account holds a custom role bound with an IAM condition on its own
 autoscaler's resource name, so it can update that autoscaler and no other.
@@ -28,7 +29,9 @@ CAPACITY_PERMISSIONS = ("compute.autoscalers.get", "compute.autoscalers.update")
 # needs both; the watcher calls the REST API directly and does not.
 GCLOUD_LOOKUP_PERMISSIONS = ("compute.instanceGroupManagers.get", "compute.autoscalers.list")
 CADENCE_PERMISSIONS = ("cloudscheduler.jobs.get", "cloudscheduler.jobs.update")
-NO_STOP_DURATION = timedelta(days=365)
+NO_STOP_DURATION = timedelta(days=3650)  # a start with no stop: a ten-year window
+MIN_WINDOW = timedelta(seconds=300)  # AutoscalingPolicyScalingSchedule.durationSec's minimum
+CPU_TARGET = 1.0
 FUNCTION_RUNTIME = "python312"
 
 
@@ -158,7 +161,8 @@ def scaling_schedules(settings: FleetSettings, region: Region, now) -> list[dict
         return []
     return [{
         "name": start_schedule_name(settings),
-        "schedule": f"{at.minute} {at.hour} {at.day} {at.month} *",
+        # With the year: one firing, not one every year on that date.
+        "schedule": timing.one_shot_cron(at),
         "time_zone": "Etc/UTC",
         "duration_sec": int((end - at).total_seconds()),
         "min_required_replicas": min(max(n, region.min_size), region.max_size),
@@ -181,9 +185,11 @@ def autoscaler_args(settings: FleetSettings, region: Region, target: Any, now) -
         "max_replicas": region.max_size,
         "cooldown_period": 60,
         "mode": "ON",
-        # A GCP autoscaler always has a CPU signal (0.6 when none is given); at 0.99 it adds no
-        # VMs for load, so capacity follows the schedules and the capacity owner.
-        "cpu_utilization": {"target": 0.99},
+        # A GCP autoscaler always has a CPU signal (0.6 when none is given). 1.0 is the largest
+        # target the API takes: a VM cannot use more than all its CPU, so a CPU-bound agent is
+        # at the target, never above it, and load never adds a VM (0.99 asked for one more
+        # than ran). The size is the window's and the minimum.
+        "cpu_utilization": {"target": CPU_TARGET},
     }
     if schedules:
         policy["scaling_schedules"] = schedules

@@ -224,7 +224,7 @@ class GcpGroup:
 
     @staticmethod
     def _schedule(at: datetime, duration: int, replicas: int, disabled: bool = False) -> dict:
-        body = {"schedule": f"{at.minute} {at.hour} {at.day} {at.month} *", "timeZone": "Etc/UTC",
+        body = {"schedule": timing.one_shot_cron(at), "timeZone": "Etc/UTC",
                 "durationSec": max(min(duration, GCP_MAX_DURATION), GCP_MIN_DURATION), "minRequiredReplicas": replicas,
                 # the one-time start, as the watcher compares it on its next run
                 "description": timing.format_time(at)}

@@ -6,6 +6,7 @@ import base64
 import json
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import yaml
 
 from components.fleet import agent_builder as ab
@@ -117,13 +118,13 @@ def test_aws_watcher_function_and_schedule():
 def test_gcp_autoscaler_keeps_the_open_start_window():
     s = fleet()
     r = region(s, "gcp")
-    window = {"name": "p2p-agent-start", "schedule": "15 13 10 12 *", "time_zone": "Etc/UTC",
+    window = {"name": "p2p-agent-start", "schedule": "15 13 10 12 * 2026", "time_zone": "Etc/UTC",
               "duration_sec": int((STOP - START).total_seconds()), "min_required_replicas": 3,
               "description": "Pegasus fleet start 2026-12-10T13:15:00Z until 2026-12-17T13:00:00Z"}
     assert gcpb.autoscaler_args(s, r, "mig", BEFORE) == {
         "name": "p2p-agent-gcp-europe-west3", "project": "my-proj", "region": "europe-west3", "target": "mig",
         "autoscaling_policy": {"min_replicas": 0, "max_replicas": 30, "cooldown_period": 60, "mode": "ON",
-                               "cpu_utilization": {"target": 0.99}, "scaling_schedules": [window]},
+                               "cpu_utilization": {"target": 1.0}, "scaling_schedules": [window]},
     }
     # Inside the window the schedule stays (dropping it would scale the fleet down); after it, it goes.
     assert gcpb.scaling_schedules(s, r, START + timedelta(days=1)) == [window]
@@ -250,3 +251,46 @@ def test_aws_cadence_policy_is_its_own_schedule_and_role():
              "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}},
         ],
     }
+
+
+def rest_autoscaler(args: dict) -> dict:
+    """pulumi-gcp's RegionAutoscaler arguments as the Compute REST body the provider sends
+    (terraform-provider-google's expanders: min_replicas is minNumReplicas, cooldown_period
+    coolDownPeriodSec, the scaling_schedules list a map keyed by name)."""
+    p = args["autoscaling_policy"]
+    policy = {"minNumReplicas": p["min_replicas"], "maxNumReplicas": p["max_replicas"], "coolDownPeriodSec": p["cooldown_period"],
+              "mode": p["mode"], "cpuUtilization": {"utilizationTarget": p["cpu_utilization"]["target"]}}
+    if p.get("scaling_schedules"):
+        policy["scalingSchedules"] = {s["name"]: {"schedule": s["schedule"], "timeZone": s["time_zone"], "durationSec": s["duration_sec"],
+                                                  "minRequiredReplicas": s["min_required_replicas"], "description": s["description"]}
+                                      for s in p["scaling_schedules"]}
+    return {"name": args["name"], "target": args["target"], "autoscalingPolicy": policy}
+
+
+@pytest.mark.parametrize("changes", [{}, {"capacityOwner": "agent"}, {"capacityOwner": "schedule", "schedule__stop": None},
+                                     {"capacityOwner": "agent", "schedule__start": "now", "schedule__stop": None}])
+def test_gcp_autoscaler_validates_against_the_compute_discovery_document(changes):
+    from tests.fleet import compute_discovery as cd
+
+    s = fleet(**changes)
+    r = region(s, "gcp")
+    for now in (BEFORE, START + timedelta(days=1)):
+        body = rest_autoscaler(gcpb.autoscaler_args(s, r, "https://www.googleapis.com/compute/v1/projects/p/regions/r/instanceGroupManagers/g", now))
+        assert cd.errors(body, "Autoscaler") == []
+        for sch in body["autoscalingPolicy"].get("scalingSchedules", {}).values():
+            assert len(sch["schedule"].split()) == 6  # a year: it fires once
+            assert 300 <= sch["durationSec"] < 2**31
+
+
+def test_gcp_schedule_refusals():
+    from pegasus.errors import ConfigError
+    from tests.fleet.test_config import with_fleet
+
+    with pytest.raises(ConfigError, match="^pegasus:fleet.schedule.start: is now with a stop, which GCP cannot stop"):
+        fleet(capacityOwner="schedule", schedule__start="now")
+    with pytest.raises(ConfigError, match="less than 5 minutes after the start"):
+        fleet(capacityOwner="agent", schedule__startOffset="0m", schedule__stop="2026-12-10T13:04:00Z")
+    # Without a GCP region, or with the watcher (which opens its window when it runs), it is fine.
+    raw = with_fleet(capacityOwner="schedule", schedule__start="now")
+    del raw["fleet"]["clouds"]["gcp"]
+    assert parse(raw).schedule.start == "now"

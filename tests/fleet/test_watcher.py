@@ -188,6 +188,9 @@ def test_gcp_watcher_future_start_becomes_a_window_at_that_minute():
     schedules = api.resource["autoscalingPolicy"]["scalingSchedules"]
     assert schedules[w.START]["minRequiredReplicas"] == 3
     assert schedules[w.START]["durationSec"] == int((stop - at).total_seconds())
+    # One firing (the cron's year field), not one every year on that date.
+    assert schedules[w.START]["schedule"] == f"{at.minute} {at.hour} {at.day} {at.month} * {at.year}"
+    assert api.running(at.replace(year=at.year + 1)) == 0
     assert api.running(at - timedelta(minutes=1)) == 0
     assert api.running(at) == 3
     assert api.running(stop) == 0
