@@ -24,7 +24,9 @@ class FleetGroupAlibaba(pulumi.ComponentResource):
         group = b.group_name(settings, region)
 
         vpc = ali.vpc.Network(f"{name}-vpc", **b.vpc_args(settings, region), opts=child)
-        vswitch = ali.vpc.Switch(f"{name}-vswitch", **b.vswitch_args(settings, region, vpc.id), opts=child)
+        zone = region.zones[0] if region.zones else ali.get_zones_output(
+            **b.zones_query(region), opts=pulumi.InvokeOutputOptions(provider=provider)).ids[0]
+        vswitch = ali.vpc.Switch(f"{name}-vswitch", **b.vswitch_args(settings, region, vpc.id, zone), opts=child)
         sg = ali.ecs.SecurityGroup(f"{name}-sg", **b.security_group_args(settings, region, vpc.id), opts=child)
         for short, args in b.security_group_rules(settings, sg.id):
             ali.ecs.SecurityGroupRule(f"{name}-{short}", **args, opts=child)

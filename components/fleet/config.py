@@ -338,7 +338,12 @@ def _regions(cloud: str, s: _Section) -> list[Region]:
         if zones_field == "availabilityZones":
             zones = r.str_list(zones_field, [])
         elif zones_field == "zoneId":
-            zones = (r.get(zones_field, str, f"{place}a"),)
+            # Unset: the region's first zone that offers a vSwitch and the instance type, looked
+            # up at plan time (a `<region>a` guess is not a zone ID in every region).
+            zone = r.get(zones_field, str)
+            if zone is not None and not re.fullmatch(r"[a-z]{2}-[a-z0-9-]+-[a-z0-9]+", zone):
+                raise ConfigError(r.key(zones_field), f"{zone!r} is not a zone ID; write it like cn-hangzhou-b or eu-central-1a")
+            zones = (zone,) if zone else ()
         if any(x.region == place for x in out):
             raise ConfigError(r.key(where), f"{place} is listed twice; one group per {where}")
         out.append(Region(cloud, place, min_size, max_size, r.get(size_field, str, size_default), image, zones))

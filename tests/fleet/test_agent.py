@@ -198,7 +198,7 @@ def test_capacity_owner_agent_sets_its_own_group_from_the_control_center(world):
      "aliyun --mode EcsRamRole --ram-role-name p2p-agent-ali-eu-central-1 --region eu-central-1 ess DescribeScalingGroups "
      "--RegionId eu-central-1 --ScalingGroupName p2p-agent-ali-eu-central-1\n"
      "aliyun --mode EcsRamRole --ram-role-name p2p-agent-ali-eu-central-1 --region eu-central-1 ess ModifyScalingGroup "
-     "--RegionId eu-central-1 --ScalingGroupId asg-123 --DesiredCapacity 3\n"),
+     "--ScalingGroupId asg-123 --MinSize 3 --DesiredCapacity 3\n"),
 ])
 def test_capacity_owner_agent_on_the_other_clouds(world, ref, expected):
     headers = {"cc-a-repository": str(world.repo), "cc-a-type": "bash", "cc-a-main-run": "main.sh",
@@ -319,3 +319,46 @@ def test_gcp_agent_writes_what_moves_the_group_in_the_compute_api_and_its_role_a
 
 START_INSIDE = __import__("datetime").datetime(2026, 12, 12, tzinfo=__import__("datetime").timezone.utc)
 STOP_AFTER = __import__("datetime").datetime(2026, 12, 17, 13, 1, tzinfo=__import__("datetime").timezone.utc)
+
+
+def ess_request_errors(action: str, params: dict) -> list[str]:
+    """The parameters of an ESS call that its request model in the Alibaba Cloud ESS SDK
+    (alibabacloud_ess20220222.models.<Action>Request) does not declare, or declares with
+    another type: each parameter is read into the model and written back."""
+    from alibabacloud_ess20220222 import models
+
+    model = getattr(models, f"{action}Request")()
+    model.from_map(params)
+    back = model.to_map()
+    return [f"{action}: {k}={v!r} is not a parameter of {action}Request" if k not in back else
+            f"{action}: {k}={v!r} reads back as {back[k]!r}" for k, v in params.items() if back.get(k) != v]
+
+
+def aliyun_call(line: str) -> tuple[str, dict]:
+    """`aliyun [--mode ..] ess Action --Param value ...` as (Action, {Param: value}); values are
+    typed as the CLI sends them to the API (digits as integers)."""
+    words = line.split()[1:]
+    while words[0].startswith("--"):
+        words = words[2:]
+    assert words[0] == "ess", line
+    action, rest = words[1], words[2:]
+    params = {}
+    while rest:
+        key, value = rest.pop(0), rest.pop(0)
+        params[key[2:]] = int(value) if value.isdigit() else value
+    return action, params
+
+
+def test_alibaba_agent_calls_are_ess_requests_the_sdk_declares(world):
+    ref = ab.GroupRef("alibaba", "eu-central-1", "p2p-agent-ali-eu-central-1", alibaba_role="p2p-agent-ali-eu-central-1")
+    headers = {"cc-a-repository": str(world.repo), "cc-a-type": "bash", "cc-a-main-run": "main.sh", "cc-a-desired-capacity": "4"}
+    with _Server(headers) as cc:
+        r = world.run(settings([cc.url], capacityOwner="agent"), ref=ref)
+    assert r.returncode == 0, r.stdout + r.stderr
+    calls = [aliyun_call(line) for line in world.calls.read_text().splitlines()]
+    assert [a for a, _ in calls] == ["DescribeScalingGroups", "ModifyScalingGroup"]
+    assert [e for a, p in calls for e in ess_request_errors(a, p)] == []
+    assert calls[1][1] == {"ScalingGroupId": "asg-123", "MinSize": 4, "DesiredCapacity": 4}
+    # The old call carried a parameter ModifyScalingGroup does not take.
+    assert ess_request_errors("ModifyScalingGroup", {"RegionId": "eu-central-1", "ScalingGroupId": "asg-123"}) == [
+        "ModifyScalingGroup: RegionId='eu-central-1' is not a parameter of ModifyScalingGroupRequest"]

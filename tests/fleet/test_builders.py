@@ -176,12 +176,49 @@ def test_alibaba_scheduled_tasks_and_ram_policy():
     r = region(s, "alibaba")
     assert alib.scheduled_task_args(s, r, "asg-1", BEFORE) == {
         "start": {"scheduled_task_name": "p2p-agent-start", "scaling_group_id": "asg-1", "launch_time": "2026-12-10T13:15Z",
-                  "desired_capacity": 3, "min_value": 0, "max_value": 30, "launch_expiration_time": 600, "task_enabled": True},
+                  "min_value": 3, "max_value": 30, "launch_expiration_time": 600, "task_enabled": True},
         "stop": {"scheduled_task_name": "p2p-agent-stop", "scaling_group_id": "asg-1", "launch_time": "2026-12-17T13:00Z",
-                 "desired_capacity": 0, "min_value": 0, "max_value": 30, "launch_expiration_time": 600, "task_enabled": True},
+                 "min_value": 0, "max_value": 0, "launch_expiration_time": 600, "task_enabled": True},
     }
     assert json.loads(alib.capacity_policy(r, "asg-1"))["Statement"][0] == {
         "Effect": "Allow", "Action": ["ess:ModifyScalingGroup"], "Resource": ["acs:ess:eu-central-1:*:scalinggroup/asg-1"]}
+
+
+def _camel(snake: str) -> str:
+    return "".join(p[:1].upper() + p[1:] for p in snake.split("_"))
+
+
+@pytest.mark.parametrize("now", [BEFORE, START + timedelta(days=1)])
+def test_alibaba_group_launches_and_its_calls_are_ess_requests(now):
+    """The group's configuration enables it; a desired capacity of 0 is not sent; the tasks'
+    arguments are CreateScheduledTask parameters of the ESS SDK's request model, and the group's
+    are CreateScalingGroup's (pulumi-alicloud's snake_case names, as the provider sends them)."""
+    from alibabacloud_ess20220222 import models
+
+    s = fleet()
+    r = region(s, "alibaba")
+    config = alib.scaling_configuration_args(s, r, "asg-1", "img", "sg-1", "#cloud-config\n", None)
+    assert (config["active"], config["enable"]) == (True, True)
+    group = alib.scaling_group_args(s, r, "vsw-1", now)
+    assert group.get("desired_capacity") == (None if now == BEFORE else 3)
+    scalar = {_camel(k): v for k, v in group.items() if k in ("scaling_group_name", "min_size", "max_size", "desired_capacity")}
+    back = models.CreateScalingGroupRequest().from_map(scalar).to_map()
+    assert {k: back.get(k) for k in scalar} == scalar
+    for task in alib.scheduled_task_args(s, r, "asg-1", now).values():
+        params = {_camel(k): v for k, v in task.items()}
+        request = models.CreateScheduledTaskRequest().from_map(params)
+        assert request.to_map() == params
+        assert task["min_value"] <= task["max_value"] <= r.max_size
+
+
+def test_alibaba_zone_is_looked_up_unless_configured():
+    s = fleet()
+    assert region(s, "alibaba").zones == ()
+    assert alib.vswitch_args(s, region(s, "alibaba"), "vpc-1", "cn-hangzhou-b")["zone_id"] == "cn-hangzhou-b"
+    assert alib.zones_query(region(s, "alibaba")) == {"available_resource_creation": "VSwitch",
+                                                      "available_instance_type": "ecs.t6-c1m1.large", "network_type": "Vpc"}
+    configured = parse(with_fleet(clouds__alibaba__regions=[{"region": "cn-hangzhou", "maxSize": 3, "zoneId": "cn-hangzhou-b"}]))
+    assert region(configured, "alibaba").zones == ("cn-hangzhou-b",)
 
 
 def test_cloudflare_ruleset_sets_every_variable_on_the_hostname():

@@ -128,10 +128,13 @@ if [ "$CAPACITY_OWNER" = "agent" ]; then
       azure) az login --identity --output none \
                && az monitor autoscale update --resource-group "$AZURE_RESOURCE_GROUP" --name "$AZURE_AUTOSCALE" --min-count "$n" --count "$n" --output none ;;
       alibaba)
+        # The start task raised the group's minimum: the minimum moves with the capacity, or a
+        # lower desired capacity is refused (ModifyScalingGroupRequest has no RegionId: the
+        # CLI's --region picks the endpoint).
         id=$(aliyun --mode EcsRamRole --ram-role-name "$ALIBABA_ROLE" --region "$REGION" ess DescribeScalingGroups \
                --RegionId "$REGION" --ScalingGroupName "$GROUP" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ScalingGroups"]["ScalingGroup"][0]["ScalingGroupId"])') \
           && aliyun --mode EcsRamRole --ram-role-name "$ALIBABA_ROLE" --region "$REGION" ess ModifyScalingGroup \
-               --RegionId "$REGION" --ScalingGroupId "$id" --DesiredCapacity "$n" ;;
+               --ScalingGroupId "$id" --MinSize "$n" --DesiredCapacity "$n" ;;
     esac || log "setting the desired capacity failed with $?"
   fi
 fi
