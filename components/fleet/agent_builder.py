@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import yaml
 
 from components.fleet.config import FleetSettings, Region
+from components.fleet import timing
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 AGENT_TEMPLATE = os.path.join(DATA, "fleet-agent.sh")
@@ -24,6 +25,9 @@ CAPACITY_SOURCE = os.path.join(os.path.dirname(__file__), "capacity.py")
 AGENT_DIR = "/opt/pegasus-agent"
 STATE_DIR = "/var/lib/pegasus-agent"
 CC_TIMEOUT = 5  # seconds per control-center host
+# The agent writes no capacity this close to the stop, or after it: the stop's own primitive
+# acts then, and a write from a VM still shutting down would start the fleet again.
+STOP_MARGIN = 60  # seconds, as p2p-agent-infra's agent-side watcher
 
 # What the agent needs on an Ubuntu 24.04 image, beyond cloud-init itself. The capacity writer's
 # CLI is installed only where the agent writes capacity (capacityOwner agent).
@@ -48,6 +52,7 @@ class GroupRef:
     gcp_schedule: str = ""  # the stack's start window on the autoscaler, when it declares one
     azure_resource_group: str = ""
     azure_autoscale: str = ""
+    azure_profile: str = "default"  # the autoscale profile the agent writes (the one in force)
     alibaba_role: str = ""
 
 
@@ -71,6 +76,7 @@ def settings_block(settings: FleetSettings, ref: GroupRef) -> str:
         ("GCP_SCHEDULE", ref.gcp_schedule),
         ("AZURE_RESOURCE_GROUP", ref.azure_resource_group),
         ("AZURE_AUTOSCALE", ref.azure_autoscale),
+        ("AZURE_PROFILE", ref.azure_profile),
         ("ALIBABA_ROLE", ref.alibaba_role),
         ("DEFAULT_REPOSITORY", a.repository),
         ("DEFAULT_TYPE", a.type),
@@ -80,6 +86,8 @@ def settings_block(settings: FleetSettings, ref: GroupRef) -> str:
         ("DEFAULT_DELAY", str(a.delay)),
         ("DEFAULT_FORCE_RUN", "true" if a.force_run else "false"),
         ("DEFAULT_DESIRED_CAPACITY", default_desired_capacity(settings)),
+        ("DEFAULT_STOP", timing.format_time(settings.schedule.stop) if settings.schedule.stop else ""),
+        ("STOP_MARGIN", str(STOP_MARGIN)),
     ]
     lines = [f"{k}={shlex.quote(v)}" for k, v in values]
     lines.append("CC_HOSTS=(" + " ".join(shlex.quote(h) for h in settings.control_center.hosts) + ")")

@@ -409,6 +409,10 @@ def parse_fleet(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys
     if (gcp_window and isinstance(schedule.start, datetime) and schedule.stop is not None
             and schedule.stop - schedule.start - schedule.start_offset < timedelta(minutes=5)):
         raise ConfigError("fleet.schedule.stop", "is less than 5 minutes after the start; GCP's shortest scaling schedule is 300 seconds")
+    unwatched = sorted({r.cloud for r in regions} - set(WATCHER_CLOUDS))
+    if schedule.start == "watcher" and unwatched:
+        raise ConfigError("fleet.schedule.start", f"is watcher, but no watcher runs on {' and '.join(unwatched)}, so nothing would "
+                          "start those groups; write the start as a time or now")
     if schedule.start == "watcher" and owner != "watcher":
         raise ConfigError("fleet.schedule.start", f"is watcher, but capacityOwner is {owner}; the watcher schedules the start only when it owns capacity")
     if owner == "watcher" and not cc.hosts:

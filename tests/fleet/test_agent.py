@@ -193,7 +193,8 @@ def test_capacity_owner_agent_sets_its_own_group_from_the_control_center(world):
                  azure_autoscale="p2p-agent-az-westeurope"),
      "az login --identity --output none\n"
      "az monitor autoscale update --resource-group p2p-agent-az-westeurope --name p2p-agent-az-westeurope "
-     "--min-count 3 --count 3 --output none\n"),
+     '--set profiles[name="default"].capacity.minimum="3" --set profiles[name="default"].capacity.maximum="3" '
+     '--set profiles[name="default"].capacity.default="3" --output none\n'),
     (ab.GroupRef("alibaba", "eu-central-1", "p2p-agent-ali-eu-central-1", alibaba_role="p2p-agent-ali-eu-central-1"),
      "aliyun --mode EcsRamRole --ram-role-name p2p-agent-ali-eu-central-1 --region eu-central-1 ess DescribeScalingGroups "
      "--RegionId eu-central-1 --ScalingGroupName p2p-agent-ali-eu-central-1\n"
@@ -362,3 +363,56 @@ def test_alibaba_agent_calls_are_ess_requests_the_sdk_declares(world):
     # The old call carried a parameter ModifyScalingGroup does not take.
     assert ess_request_errors("ModifyScalingGroup", {"RegionId": "eu-central-1", "ScalingGroupId": "asg-123"}) == [
         "ModifyScalingGroup: RegionId='eu-central-1' is not a parameter of ModifyScalingGroupRequest"]
+
+
+@pytest.mark.parametrize("start, stop", [("2026-12-10T13:00:00Z", "2026-12-17T13:00:00Z"), ("now", "2026-12-17T13:00:00Z"),
+                                         ("2026-12-10T13:00:00Z", None)])
+def test_azure_agent_writes_the_profile_in_force_and_the_fleet_still_stops(world, start, stop):
+    """The agent's `az monitor autoscale update --set` applied to the stack's profiles, built
+    through azure-mgmt-monitor's models: inside the window the profile in force moves, and after
+    the stop the fleet is back at its minimum."""
+    import re
+    from datetime import datetime, timezone
+
+    from components.fleet import azure_builder as azb
+    from tests.fleet.test_builders import azure_in_force, azure_setting
+    from tests.fleet.test_config import parse, with_fleet
+
+    raw = with_fleet(capacityOwner="agent", schedule__start=start, schedule__stop=stop, schedule__startOffset="0m")
+    del raw["fleet"]["clouds"]["gcp"]
+    fleet = parse(raw)
+    region = next(r for r in fleet.regions if r.cloud == "azure")
+    ref = ab.GroupRef("azure", region.region, "g", azure_resource_group="rg", azure_autoscale="g", azure_profile=azb.agent_profile(fleet))
+    headers = {"cc-a-repository": str(world.repo), "cc-a-type": "bash", "cc-a-main-run": "main.sh", "cc-a-desired-capacity": "5"}
+    with _Server(headers) as cc:
+        r = world.run(settings([cc.url], capacityOwner="agent"), ref=ref)
+    assert r.returncode == 0, r.stdout + r.stderr
+    update = world.calls.read_text().splitlines()[1]
+    profiles = azb.profiles(fleet, region, datetime(2026, 12, 1, tzinfo=timezone.utc))
+    for name, field, value in re.findall(r'--set profiles\[name="([^"]+)"\]\.capacity\.(\w+)="(\d+)"', update):
+        (target,) = [p for p in profiles if p["name"] == name]
+        target["capacity"][field] = value
+    setting = azure_setting(profiles)
+    inside = datetime(2026, 12, 12, tzinfo=timezone.utc)
+    assert azure_in_force(setting, inside).capacity.default == "5"
+    if stop:
+        assert azure_in_force(setting, datetime(2026, 12, 18, tzinfo=timezone.utc)).capacity.default == "0"
+
+
+def test_the_agent_leaves_the_group_to_the_stop(world):
+    """At or past the stop (cc-a-stop, or the config's), the agent writes no capacity; `-` is
+    document 004's "unset" and falls back to the config."""
+    headers = {"cc-a-repository": str(world.repo), "cc-a-type": "bash", "cc-a-main-run": "main.sh", "cc-a-desired-capacity": "5",
+               "cc-a-stop": "2020-01-01T00:00:00Z"}
+    with _Server(headers) as cc:
+        r = world.run(settings([cc.url], capacityOwner="agent"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "leaving the group to it" in r.stdout and not world.calls.exists()
+    headers["cc-a-stop"] = "-"
+    with _Server(headers) as cc:
+        r = world.run(settings([cc.url], capacityOwner="agent", schedule={"start": "now", "stop": "2020-01-01T00:00:00Z"}))
+    assert "leaving the group to it" in r.stdout and not world.calls.exists()
+    headers["cc-a-stop"] = "2999-01-01T00:00:00Z"
+    with _Server(headers) as cc:
+        r = world.run(settings([cc.url], capacityOwner="agent"))
+    assert world.calls.read_text().endswith("--desired-capacity 5\n")

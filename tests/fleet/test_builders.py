@@ -15,6 +15,7 @@ from components.fleet import aws_builder as awsb
 from components.fleet import azure_builder as azb
 from components.fleet import cc_builder as ccb
 from components.fleet import gcp_builder as gcpb
+from components.fleet import timing
 from tests.fleet.test_config import example_raw, parse, with_fleet
 
 BEFORE = datetime(2026, 12, 1, tzinfo=timezone.utc)
@@ -158,12 +159,13 @@ def test_gcp_capacity_binding_names_its_own_autoscaler():
 def test_azure_profiles_default_and_fixed_date_window():
     s = fleet()
     r = region(s, "azure")
+    pinned = lambda n: {"minimum": str(n), "maximum": str(n), "default": str(n)}  # noqa: E731
     assert azb.profiles(s, r, BEFORE) == [
-        {"name": "p2p-agent-start", "rules": [], "capacity": {"minimum": "3", "maximum": "30", "default": "3"},
+        {"name": "p2p-agent-start", "rules": [], "capacity": pinned(3),
          "fixed_date": {"time_zone": "UTC", "start": "2026-12-10T13:15:00Z", "end": "2026-12-17T13:00:00Z"}},
-        {"name": "default", "rules": [], "capacity": {"minimum": "0", "maximum": "30", "default": "0"}},
+        {"name": "default", "rules": [], "capacity": pinned(0)},
     ]
-    assert azb.profiles(s, r, STOP) == [{"name": "default", "rules": [], "capacity": {"minimum": "0", "maximum": "30", "default": "0"}}]
+    assert azb.profiles(s, r, STOP) == [{"name": "default", "rules": [], "capacity": pinned(0)}]
     assert azb.autoscale_ignore_changes(s) == []
     assert azb.autoscale_ignore_changes(fleet(capacityOwner="agent")) == ["profiles"]
     assert azb.role_assignment_args("sub", "/scope/autoscale", "pid") == {
@@ -171,6 +173,80 @@ def test_azure_profiles_default_and_fixed_date_window():
         "role_definition_id": "/subscriptions/sub/providers/Microsoft.Authorization/roleDefinitions/749f88d5-cbae-40b8-bcfc-e573ddc772fa"}
 
 
+def azure_setting(profiles: list[dict]):
+    """The builder's profiles as azure-mgmt-monitor's AutoscaleSettingResource: the SDK's own
+    model of the autoscale API (required fields, capacity as strings, a fixed date's start and
+    end as times). Raises on anything the model does not take; returns the model."""
+    from azure.mgmt.monitor import models as m
+
+    def profile(p: dict):
+        assert set(p) <= {"name", "rules", "capacity", "fixed_date"}, p
+        fixed = p.get("fixed_date")
+        return m.AutoscaleProfile(
+            name=p["name"], rules=list(p["rules"]), capacity=m.ScaleCapacity(**p["capacity"]),
+            fixed_date=fixed and m.TimeWindow(time_zone=fixed["time_zone"], start=timing.parse_time(fixed["start"]),
+                                              end=timing.parse_time(fixed["end"])))
+
+    setting = m.AutoscaleSettingResource(location="westeurope", enabled=True, target_resource_uri="/subscriptions/s/vmss",
+                                         profiles=[profile(p) for p in profiles])
+    assert _model_errors(setting) == []
+    # The body the SDK's autoscale_settings.create_or_update sends, and back.
+    from azure.mgmt.monitor._utils.serialization import Serializer
+
+    body = Serializer({k: v for k, v in vars(m).items() if isinstance(v, type)}).body(setting, "AutoscaleSettingResource")
+    assert m.AutoscaleSettingResource.deserialize(body).serialize() == body
+    return setting
+
+
+def _model_errors(model, where="AutoscaleSettingResource") -> list[str]:
+    """The model's own constraints (`_validation`: required fields, item counts), recursively."""
+    out = []
+    for attr, rules in model._validation.items():
+        value = getattr(model, attr, None)
+        if rules.get("required") and value is None:
+            out.append(f"{where}.{attr} is required")
+        if isinstance(value, list) and "max_items" in rules and len(value) > rules["max_items"]:
+            out.append(f"{where}.{attr} has more than {rules['max_items']} items")
+    for attr in model._attribute_map:
+        value = getattr(model, attr, None)
+        for i, item in enumerate(value if isinstance(value, list) else [value]):
+            if hasattr(item, "_validation"):
+                out += _model_errors(item, f"{where}.{attr}[{i}]" if isinstance(value, list) else f"{where}.{attr}")
+    return out
+
+
+def test_the_azure_model_check_refuses_what_the_api_requires():
+    from azure.mgmt.monitor import models as m
+
+    bad = m.AutoscaleSettingResource(location="x", profiles=[m.AutoscaleProfile(name="p", capacity=None, rules=[])] * 21)
+    assert _model_errors(bad)[:2] == ["AutoscaleSettingResource.profiles has more than 20 items",
+                                      "AutoscaleSettingResource.profiles[0].capacity is required"]
+
+
+def azure_in_force(setting, at: datetime):
+    """Azure's choice of profile: a fixed-date profile whose window holds `at` wins, the
+    default profile (no fixed date, no recurrence) applies otherwise."""
+    for p in setting.profiles:
+        if p.fixed_date and p.fixed_date.start <= at < p.fixed_date.end:
+            return p
+    (default,) = [p for p in setting.profiles if not p.fixed_date and not p.recurrence]
+    return default
+
+
+@pytest.mark.parametrize("start, stop, at_times", [
+    ("2026-12-10T13:00:00Z", "2026-12-17T13:00:00Z", [("2026-12-09T00:00:00Z", 0), ("2026-12-12T00:00:00Z", 3), ("2026-12-18T00:00:00Z", 0)]),
+    ("2026-12-10T13:00:00Z", None, [("2026-12-09T00:00:00Z", 0), ("2027-06-01T00:00:00Z", 3)]),
+    ("now", "2026-12-17T13:00:00Z", [("2026-12-12T00:00:00Z", 3), ("2026-12-18T00:00:00Z", 0)]),
+    ("now", None, [("2026-12-12T00:00:00Z", 3)]),
+])
+def test_azure_every_start_mode_starts_and_stops_through_the_sdk_models(start, stop, at_times):
+    raw = with_fleet(capacityOwner="schedule", schedule__start=start, schedule__stop=stop, schedule__startOffset="0m")
+    del raw["fleet"]["clouds"]["gcp"]  # GCP refuses now with a stop
+    s = parse(raw)
+    r = region(s, "azure")
+    setting = azure_setting(azb.profiles(s, r, BEFORE))
+    for at, n in at_times:
+        assert azure_in_force(setting, timing.parse_time(at)).capacity.default == str(n), at
 def test_alibaba_scheduled_tasks_and_ram_policy():
     s = fleet()
     r = region(s, "alibaba")

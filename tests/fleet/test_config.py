@@ -137,8 +137,17 @@ def test_bad_values_are_one_exact_error(changes, message):
 
 
 def test_start_watcher_needs_the_watcher_to_own_capacity():
-    assert error(with_fleet(schedule__start="watcher", capacityOwner="agent")) == (
+    raw = with_fleet(schedule__start="watcher", capacityOwner="agent")
+    for cloud in ("azure", "alibaba"):
+        del raw["fleet"]["clouds"][cloud]
+    assert error(raw) == (
         "pegasus:fleet.schedule.start: is watcher, but capacityOwner is agent; the watcher schedules the start only when it owns capacity")
+
+
+def test_start_watcher_is_refused_where_no_watcher_runs():
+    assert error(with_fleet(schedule__start="watcher")) == (
+        "pegasus:fleet.schedule.start: is watcher, but no watcher runs on alibaba and azure, so nothing would start those "
+        "groups; write the start as a time or now")
 
 
 def test_a_watcher_needs_a_control_center():

@@ -42,14 +42,15 @@ for host in "${CC_HOSTS[@]}"; do
 done
 log "variables from $CC_SOURCE"
 
-# var NAME DEFAULT: the cc-a-NAME header of the answering host, or DEFAULT when empty.
+# var NAME DEFAULT: the cc-a-NAME header of the answering host, or DEFAULT when it is empty or
+# `-` (document 004's "unset").
 var() {
   local value
   value=$(printf '%s\n' "$HEADERS" | awk -v want="cc-a-$1" '
     { i = index($0, ":"); if (i == 0) next
       name = tolower(substr($0, 1, i - 1))
       if (name == want) { v = substr($0, i + 1); sub(/^[ \t]+/, "", v); sub(/[ \t]+$/, "", v); print v; exit } }')
-  if [ -n "$value" ]; then printf '%s' "$value"; else printf '%s' "$2"; fi
+  if [ -n "$value" ] && [ "$value" != "-" ]; then printf '%s' "$value"; else printf '%s' "$2"; fi
 }
 
 REPOSITORY=$(var repository "$DEFAULT_REPOSITORY")
@@ -60,6 +61,7 @@ POST_RUN=$(var post-run "$DEFAULT_POST_RUN")
 DELAY=$(var delay "$DEFAULT_DELAY")
 FORCE_RUN=$(var force-run "$DEFAULT_FORCE_RUN")
 DESIRED_CAPACITY=$(var desired-capacity "$DEFAULT_DESIRED_CAPACITY")
+STOP=$(var stop "$DEFAULT_STOP")
 
 case "$DELAY" in ''|*[!0-9]*) log "cc-a-delay $DELAY is not a number; using $DEFAULT_DELAY"; DELAY=$DEFAULT_DELAY ;; esac
 if [ "$DELAY" -gt 0 ]; then
@@ -106,7 +108,20 @@ if [ -n "$POST_RUN" ]; then
   bash -c "$POST_RUN" || log "post-run failed with $?"
 fi
 
-if [ "$CAPACITY_OWNER" = "agent" ]; then
+# Near the stop, or after it, the stop's own primitive owns the group: writing then would
+# start the fleet again from a VM that is shutting down.
+near_stop=""
+if [ -n "$STOP" ]; then
+  if stop_s=$(date -u -d "$STOP" +%s 2>/dev/null); then
+    [ $((stop_s - $(date -u +%s))) -lt "$STOP_MARGIN" ] && near_stop=1
+  else
+    log "cc-a-stop $STOP is not a time; ignoring it"
+  fi
+fi
+
+if [ "$CAPACITY_OWNER" = "agent" ] && [ -n "$near_stop" ]; then
+  log "the stop $STOP is less than ${STOP_MARGIN}s away or past; leaving the group to it"
+elif [ "$CAPACITY_OWNER" = "agent" ]; then
   # The same resolution the program and the watcher use (pegasus/fleet/capacity.py).
   n=$(python3 "$AGENT_DIR/capacity.py" "$DESIRED_CAPACITY" "$CLOUD" "$REGION")
   if [ -z "$n" ]; then
@@ -125,8 +140,13 @@ if [ "$CAPACITY_OWNER" = "agent" ]; then
           gcloud compute instance-groups managed update-autoscaling "$GROUP" --project "$GCP_PROJECT" --region "$REGION" \
             --min-num-replicas "$n" --quiet
         fi ;;
-      azure) az login --identity --output none \
-               && az monitor autoscale update --resource-group "$AZURE_RESOURCE_GROUP" --name "$AZURE_AUTOSCALE" --min-count "$n" --count "$n" --output none ;;
+      azure)
+        # The profile in force (the fixed-date start window wins over the default inside it),
+        # pinned at n: minimum, maximum and default.
+        p="profiles[name=\"$AZURE_PROFILE\"].capacity"
+        az login --identity --output none \
+          && az monitor autoscale update --resource-group "$AZURE_RESOURCE_GROUP" --name "$AZURE_AUTOSCALE" \
+               --set "$p.minimum=\"$n\"" --set "$p.maximum=\"$n\"" --set "$p.default=\"$n\"" --output none ;;
       alibaba)
         # The start task raised the group's minimum: the minimum moves with the capacity, or a
         # lower desired capacity is refused (ModifyScalingGroupRequest has no RegionId: the
