@@ -114,9 +114,13 @@ def group_args(settings: FleetSettings, region: Region, launch_template_id: Any,
 
 
 def schedule_args(settings: FleetSettings, region: Region, now) -> dict[str, dict]:
-    """The scheduled actions to declare: {short name: args}. A passed time is not declared."""
+    """The scheduled actions to declare: {short name: args}. A passed time is not declared.
+    None with the watcher owning capacity: it schedules the start and the stop itself (from the
+    control center, or these settings as its defaults), one writer per group."""
     s = settings.schedule
     out = {}
+    if settings.capacity_owner == "watcher":
+        return out
     for change in timing.fleet_schedule(s.start, s.stop, s.start_offset, now):
         n = change.capacity if change.capacity is not None else desired(settings, region)
         if n is None:
@@ -148,6 +152,7 @@ def watcher_environment(settings: FleetSettings, region: Region) -> dict:
         "PEGASUS_START_OFFSET": f"{int(s.start_offset.total_seconds())}s",
         "PEGASUS_MIN_SIZE": str(region.min_size),
         "PEGASUS_MAX_SIZE": str(region.max_size),
+        **settings.watcher_defaults(),
     }
 
 

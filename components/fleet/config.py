@@ -122,6 +122,16 @@ class FleetSettings:
         """cc-w-scheduler is served: the watcher sets its own cadence, the stack keeps off it."""
         return self.capacity_owner == "watcher" and any(k == "cc-w-scheduler" for k, _ in self.control_center.variables)
 
+    def watcher_defaults(self) -> dict:
+        """fleet.schedule and fleet.desiredCapacity, handed to the watcher (which then owns the
+        start and the stop, one writer per group) as the values it takes where the control
+        center serves none. The start offset travels as PEGASUS_START_OFFSET."""
+        s = self.schedule
+        start = timing.format_time(s.start) if isinstance(s.start, datetime) else "now" if s.start == "now" else ""
+        value = self.desired_capacity
+        return {"PEGASUS_START": start, "PEGASUS_STOP": timing.format_time(s.stop) if s.stop else "",
+                "PEGASUS_DESIRED_CAPACITY": json.dumps(value, separators=(", ", ": ")) if isinstance(value, dict) else str(value)}
+
     def clouds(self) -> tuple[str, ...]:
         return tuple(c for c in CLOUDS if any(r.cloud == c for r in self.regions))
 

@@ -153,7 +153,8 @@ def scaling_schedules(settings: FleetSettings, region: Region, now) -> list[dict
     stays: dropping it would scale a running fleet down)."""
     s = settings.schedule
     n = desired(settings, region)
-    if not hasattr(s.start, "tzinfo") or n is None:
+    if not hasattr(s.start, "tzinfo") or n is None or settings.capacity_owner == "watcher":
+        # With the watcher owning capacity, its own window is the only one (one writer).
         return []
     at = s.start + s.start_offset
     end = s.stop or at + NO_STOP_DURATION
@@ -231,6 +232,7 @@ def watcher_environment(settings: FleetSettings, region: Region) -> dict:
         "PEGASUS_START_OFFSET": f"{int(settings.schedule.start_offset.total_seconds())}s",
         "PEGASUS_MIN_SIZE": str(region.min_size),
         "PEGASUS_MAX_SIZE": str(region.max_size),
+        **settings.watcher_defaults(),
     }
 
 

@@ -53,8 +53,9 @@ class Action:
 
 
 def read_control_center(hosts: list[str], timeout: float = 5,
-                        opener: Callable = urllib.request.urlopen) -> dict[str, str]:
-    """The cc-w-* headers of the first host that answers with a status below 500."""
+                        opener: Callable = urllib.request.urlopen) -> Optional[dict[str, str]]:
+    """The cc-w-* headers of the first host that answers with a status below 500; None when no
+    host answers."""
     for host in hosts:
         url = host if host.startswith(("http://", "https://")) else f"https://{host}/"
         try:
@@ -66,7 +67,28 @@ def read_control_center(hosts: list[str], timeout: float = 5,
         except OSError:
             continue
         return {k.lower(): v.strip() for k, v in response.headers.items() if k.lower().startswith("cc-w-")}
-    return {}
+    return None
+
+
+def with_defaults(variables: Optional[dict], defaults: dict) -> Optional[dict]:
+    """The control center's cc-w-* values over the stack's defaults (fleet.schedule and
+    fleet.desiredCapacity, which the stack hands the watcher instead of declaring a schedule of
+    its own). An empty value or `-` (document 004's "unset") falls back. None, no host answered:
+    stays None, and the watcher writes nothing, so an outage never resets a running fleet."""
+    if variables is None:
+        return None
+    served = {k: v for k, v in variables.items() if v not in ("", "-")}
+    return {**{k: v for k, v in defaults.items() if v}, **served}
+
+
+def defaults_from_env() -> dict:
+    start = os.environ.get("PEGASUS_START", "")
+    return {
+        # `now`: started long ago, so the capacity is set at once.
+        "cc-w-a-start": "1970-01-01T00:00:00Z" if start == "now" else start,
+        "cc-w-a-stop": os.environ.get("PEGASUS_STOP", ""),
+        "cc-w-a-desired-capacity": os.environ.get("PEGASUS_DESIRED_CAPACITY", ""),
+    }
 
 
 def _time(value: Optional[str]) -> Optional[datetime]:
@@ -263,8 +285,10 @@ class GcpGroup:
                      {"name": self.name, "autoscalingPolicy": {"scalingSchedules": changed}})
 
 
-def run(group, variables: dict, *, cloud: str, region: str, now: datetime, default_offset: timedelta,
+def run(group, variables: Optional[dict], *, cloud: str, region: str, now: datetime, default_offset: timedelta,
         min_size: int, max_size: int) -> list[Action]:
+    if variables is None:
+        return []  # no control center answered: leave the group as it is
     actions = decide(variables, cloud=cloud, region=region, now=now, default_offset=default_offset,
                      min_size=min_size, max_size=max_size, group=group.state())
     for action in actions:
@@ -290,9 +314,9 @@ def aws_handler(event, context):  # pragma: no cover - the Lambda entry point; r
 
     env = _from_env()
     group = AwsGroup(boto3.client("autoscaling", region_name=env["region"]), os.environ["PEGASUS_GROUP"])
-    variables = read_control_center(json.loads(os.environ["PEGASUS_CC_HOSTS"]))
+    variables = with_defaults(read_control_center(json.loads(os.environ["PEGASUS_CC_HOSTS"])), defaults_from_env())
     summary = _summary(run(group, variables, now=datetime.now(timezone.utc), **env))
-    if os.environ.get("PEGASUS_SCHEDULE"):
+    if variables is not None and os.environ.get("PEGASUS_SCHEDULE"):
         schedule = AwsSchedule(boto3.client("scheduler", region_name=env["region"]), os.environ["PEGASUS_SCHEDULE"])
         summary["schedule"] = follow_cadence(schedule, variables, "aws")
     return summary
@@ -317,9 +341,9 @@ def gcp_handler(request):  # pragma: no cover - the Cloud Function entry point; 
     env = _from_env()
     project = os.environ["PEGASUS_GCP_PROJECT"]
     group = GcpGroup(_gcp_request, project, env["region"], os.environ["PEGASUS_GROUP"])
-    variables = read_control_center(json.loads(os.environ["PEGASUS_CC_HOSTS"]))
+    variables = with_defaults(read_control_center(json.loads(os.environ["PEGASUS_CC_HOSTS"])), defaults_from_env())
     summary = _summary(run(group, variables, now=datetime.now(timezone.utc), **env))
-    if os.environ.get("PEGASUS_SCHEDULE"):
+    if variables is not None and os.environ.get("PEGASUS_SCHEDULE"):
         summary["schedule"] = follow_cadence(GcpJob(_gcp_request, project, env["region"], os.environ["PEGASUS_SCHEDULE"]),
                                              variables, "gcp")
     return json.dumps(summary)

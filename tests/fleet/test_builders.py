@@ -67,7 +67,7 @@ def test_aws_launch_template_requires_imdsv2_and_carries_the_agent():
 
 
 def test_aws_group_and_schedules_before_the_start():
-    s = fleet()
+    s = fleet(capacityOwner="schedule")
     r = region(s, "aws")
     assert awsb.group_args(s, r, "lt-1", ["eu-central-1a"], BEFORE) == {
         "name": "p2p-agent-aws-eu-central-1", "min_size": 0, "max_size": 30, "desired_capacity": 0,
@@ -85,9 +85,22 @@ def test_aws_group_and_schedules_before_the_start():
 
 
 def test_aws_passed_start_is_not_declared_again():
-    s = fleet()
+    s = fleet(capacityOwner="agent")
     assert list(awsb.schedule_args(s, region(s, "aws"), START + timedelta(minutes=1))) == ["stop"]
     assert awsb.schedule_args(s, region(s, "aws"), STOP) == {}
+
+
+def test_with_the_watcher_the_stack_declares_no_schedule_and_hands_its_own_to_the_watcher():
+    """One writer per group: the watcher schedules the start and the stop; the stack's settings
+    are its defaults where the control center serves none."""
+    s = fleet()
+    assert s.capacity_owner == "watcher"
+    assert awsb.schedule_args(s, region(s, "aws"), BEFORE) == {}
+    assert gcpb.scaling_schedules(s, region(s, "gcp"), BEFORE) == []
+    env = awsb.watcher_environment(s, region(s, "aws"))
+    assert (env["PEGASUS_START"], env["PEGASUS_STOP"], env["PEGASUS_START_OFFSET"], env["PEGASUS_DESIRED_CAPACITY"]) == (
+        "2026-12-10T13:00:00Z", "2026-12-17T13:00:00Z", "900s", '{"all": 3, "aws": {"all": 2, "eu-central-1": 1}}')
+    assert gcpb.watcher_environment(s, region(s, "gcp"))["PEGASUS_START"] == "2026-12-10T13:00:00Z"
 
 
 def test_aws_security_group_opens_p2p_and_ssh_only_to_operators():
@@ -107,7 +120,9 @@ def test_aws_watcher_function_and_schedule():
     assert fn["environment"] == {"variables": {
         "PEGASUS_SCHEDULE": "p2p-agent-aws-eu-central-1-watcher",  # the example serves cc-w-scheduler
         "PEGASUS_CLOUD": "aws", "PEGASUS_REGION": "eu-central-1", "PEGASUS_GROUP": "p2p-agent-aws-eu-central-1",
-        "PEGASUS_CC_HOSTS": '["cc.example.org"]', "PEGASUS_START_OFFSET": "900s", "PEGASUS_MIN_SIZE": "0", "PEGASUS_MAX_SIZE": "30"}}
+        "PEGASUS_CC_HOSTS": '["cc.example.org"]', "PEGASUS_START_OFFSET": "900s", "PEGASUS_MIN_SIZE": "0", "PEGASUS_MAX_SIZE": "30",
+        "PEGASUS_START": "2026-12-10T13:00:00Z", "PEGASUS_STOP": "2026-12-17T13:00:00Z",
+        "PEGASUS_DESIRED_CAPACITY": '{"all": 3, "aws": {"all": 2, "eu-central-1": 1}}'}}
     assert (fn["handler"], fn["runtime"], fn["reserved_concurrent_executions"]) == ("watcher.aws_handler", "python3.12", 1)
     assert awsb.scheduler_args(s, r, "arn:fn", "arn:srole") == {
         "name": "p2p-agent-aws-eu-central-1-watcher", "schedule_expression": "rate(15 minutes)",
@@ -117,7 +132,7 @@ def test_aws_watcher_function_and_schedule():
 
 
 def test_gcp_autoscaler_keeps_the_open_start_window():
-    s = fleet()
+    s = fleet(capacityOwner="agent")
     r = region(s, "gcp")
     window = {"name": "p2p-agent-start", "schedule": "15 13 10 12 * 2026", "time_zone": "Etc/UTC",
               "duration_sec": int((STOP - START).total_seconds()), "min_required_replicas": 3,

@@ -205,7 +205,17 @@ def test_control_center_first_host_that_answers_and_only_watcher_variables():
         assert w.read_control_center([_closed_port_url(), a.url, b.url]) == {"cc-w-a-start": "2026-12-10T13:00:00Z"}
         assert b.hits == 0
     with _Server({"cc-w-a-stop": "x"}, status=503) as down:
-        assert w.read_control_center([down.url, _closed_port_url()]) == {}
+        assert w.read_control_center([down.url, _closed_port_url()]) is None
+
+
+def test_defaults_fill_what_the_control_center_leaves_unset_and_an_outage_writes_nothing():
+    defaults = {"cc-w-a-start": "2026-12-10T13:00:00Z", "cc-w-a-stop": "2026-12-17T13:00:00Z", "cc-w-a-desired-capacity": "3"}
+    served = {"cc-w-a-desired-capacity": "5", "cc-w-a-stop": "-", "cc-w-a-start": ""}
+    assert w.with_defaults(served, defaults) == {**defaults, "cc-w-a-desired-capacity": "5"}
+    assert w.with_defaults(None, defaults) is None
+    group = w.GroupState(4)
+    assert w.run(type("G", (), {"state": lambda self: group, "apply": lambda self, a: None})(), None, cloud="aws",
+                 region="eu-central-1", now=NOW, default_offset=timedelta(0), min_size=0, max_size=10) == []
 
 
 @pytest.mark.parametrize("module", ["watcher", "capacity", "timing"])
