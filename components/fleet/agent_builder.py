@@ -32,6 +32,16 @@ STOP_MARGIN = 60  # seconds, as p2p-agent-infra's agent-side watcher
 # What the agent needs on an Ubuntu 24.04 image, beyond cloud-init itself. The capacity writer's
 # CLI is installed only where the agent writes capacity (capacityOwner agent).
 BASE_PACKAGES = ("cron", "curl", "git", "python3", "util-linux")
+# Where each cloud's CLI lands on Ubuntu 24.04, and so what the agent's PATH must hold: the AWS
+# CLI is a snap (/snap/bin), as is the google-cloud-cli that Canonical's GCE images ship; the
+# Azure CLI's Debian package installs /usr/bin/az; the aliyun archive is unpacked into
+# /usr/local/bin. cron runs its jobs with PATH=/usr/bin:/bin, which holds only az.
+CLI_PATHS = {"aws": "/snap/bin/aws", "gcp": "/snap/bin/gcloud", "azure": "/usr/bin/az", "alibaba": "/usr/local/bin/aliyun"}
+CRON_DEFAULT_PATH = "/usr/bin:/bin"
+AGENT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/snap/bin"
+# A run that hangs (a pull that never returns) is killed, so the lock it holds cannot keep every
+# later run out: `flock -n` makes the next tick skip while a run is alive, never wait.
+RUN_TIMEOUT = 3600  # seconds
 CLI_INSTALL = {
     "aws": ["snap install aws-cli --classic"],
     # gcloud ships with Google's Ubuntu images.
@@ -105,8 +115,15 @@ def capacity_source() -> str:
         return f.read()
 
 
-def cron_line(settings: FleetSettings) -> str:
-    return f"{settings.agent.cron} root {AGENT_DIR}/agent.sh >> /var/log/pegasus-agent.log 2>&1\n"
+def run_command() -> str:
+    """One run of the agent, as cron and the boot run start it: killed after RUN_TIMEOUT."""
+    return f"timeout --kill-after=60 {RUN_TIMEOUT} {AGENT_DIR}/agent.sh >> /var/log/pegasus-agent.log 2>&1"
+
+
+def cron_file(settings: FleetSettings) -> str:
+    """/etc/cron.d/pegasus-agent: an explicit PATH (cron's own, /usr/bin:/bin, misses the snap
+    and /usr/local/bin CLIs), then the agent's line."""
+    return f"SHELL=/bin/bash\nPATH={AGENT_PATH}\n{settings.agent.cron} root {run_command()}\n"
 
 
 def packages(settings: FleetSettings) -> list[str]:
@@ -120,14 +137,14 @@ def cloud_init(settings: FleetSettings, ref: GroupRef) -> str:
     runcmd: list = []
     if settings.capacity_owner == "agent":
         runcmd += [["bash", "-c", c] for c in CLI_INSTALL[ref.cloud]]
-    runcmd.append(["bash", "-c", f"{AGENT_DIR}/agent.sh >> /var/log/pegasus-agent.log 2>&1 &"])
+    runcmd.append(["bash", "-c", f"PATH={AGENT_PATH} {run_command()} &"])
     doc = {
         "package_update": True,
         "packages": packages(settings),
         "write_files": [
             {"path": f"{AGENT_DIR}/agent.sh", "permissions": "0755", "owner": "root:root", "content": agent_script(settings, ref)},
             {"path": f"{AGENT_DIR}/capacity.py", "permissions": "0644", "owner": "root:root", "content": capacity_source()},
-            {"path": "/etc/cron.d/pegasus-agent", "permissions": "0644", "owner": "root:root", "content": cron_line(settings)},
+            {"path": "/etc/cron.d/pegasus-agent", "permissions": "0644", "owner": "root:root", "content": cron_file(settings)},
         ],
         "runcmd": runcmd,
     }

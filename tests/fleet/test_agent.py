@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -416,3 +417,73 @@ def test_the_agent_leaves_the_group_to_the_stop(world):
     with _Server(headers) as cc:
         r = world.run(settings([cc.url], capacityOwner="agent"))
     assert world.calls.read_text().endswith("--desired-capacity 5\n")
+
+
+def _cron_root(root: Path, cloud: str) -> None:
+    """A filesystem root for the agent under cron: the system's own tools at their real places
+    (symlinked, per file, so nothing is written outside `root`), the group's cloud CLI where its
+    installer puts it (agent_builder.CLI_PATHS), as a shim answering like the other tests'."""
+    for d in ("/usr/bin", "/bin", "/usr/sbin", "/sbin"):
+        (root / d.lstrip("/")).mkdir(parents=True, exist_ok=True)
+        if os.path.islink(d):
+            continue
+        for name in os.listdir(d):
+            target = root / d.lstrip("/") / name
+            # Only the system's tools: a cloud CLI this machine happens to have stays out.
+            if name not in ("aws", "gcloud", "az", "aliyun") and not target.exists():
+                target.symlink_to(os.path.join(d, name))
+    cli = root / ab.CLI_PATHS[cloud].lstrip("/")
+    cli.parent.mkdir(parents=True, exist_ok=True)
+    if cli.is_symlink():
+        cli.unlink()
+    cli.write_text(f'#!/bin/sh\necho "$(basename "$0") $*" >> "$CALLS"\n'
+                   'case "$*" in *DescribeScalingGroups*) echo \'{"ScalingGroups": {"ScalingGroup": [{"ScalingGroupId": "asg-1"}]}}\' ;; esac\n')
+    cli.chmod(0o755)
+
+
+@pytest.mark.parametrize("cloud", ["aws", "gcp", "azure", "alibaba"])
+def test_from_cron_the_agent_finds_its_cloud_cli(tmp_path, world, cloud):
+    """The rendered agent run by bash as cron runs it: `env -i` with only what cron sets (SHELL,
+    HOME, LOGNAME and the cron file's PATH), every directory of that PATH under a root that
+    holds the system's tools and the CLI where its installer puts it. The capacity write is
+    found and made; with cron's default PATH (the old cron file had none) it is not."""
+    import yaml
+
+    refs = {"aws": ab.GroupRef("aws", "eu-central-1", "g"), "gcp": ab.GroupRef("gcp", "europe-west3", "g", gcp_project="p"),
+            "azure": ab.GroupRef("azure", "westeurope", "g", azure_resource_group="g", azure_autoscale="g"),
+            "alibaba": ab.GroupRef("alibaba", "eu-central-1", "g", alibaba_role="g")}
+    headers = {"cc-a-repository": str(world.repo), "cc-a-type": "bash", "cc-a-main-run": "main.sh", "cc-a-desired-capacity": "2"}
+    with _Server(headers) as cc:
+        s = settings([cc.url], capacityOwner="agent")
+        doc = yaml.safe_load(ab.cloud_init(s, refs[cloud]))
+        cron = next(f["content"] for f in doc["write_files"] if f["path"] == "/etc/cron.d/pegasus-agent")
+        variables = dict(line.split("=", 1) for line in cron.splitlines() if re.match(r"^[A-Z]+=", line))
+        assert variables["SHELL"] == "/bin/bash"
+        # The installer puts the CLI in a directory of the cron file's PATH.
+        assert os.path.dirname(ab.CLI_PATHS[cloud]) in variables["PATH"].split(":")
+        if cloud == "alibaba":
+            assert "-C /usr/local/bin aliyun" in ab.CLI_INSTALL["alibaba"][0]
+        if cloud == "aws":
+            assert ab.CLI_INSTALL["aws"] == ["snap install aws-cli --classic"]  # snaps link into /snap/bin
+        root = tmp_path / "root"
+        _cron_root(root, cloud)
+        script = ab.write_agent(s, refs[cloud], str(tmp_path / "agent"))
+        calls = tmp_path / f"{cloud}-calls"
+
+        def under_cron(path: str):
+            env = {"SHELL": variables["SHELL"], "HOME": str(tmp_path / "home"), "LOGNAME": "root",
+                   "PATH": ":".join(str(root) + d for d in path.split(":")), "CALLS": str(calls), "MARKER": str(world.marker),
+                   "PEGASUS_AGENT_DIR": str(tmp_path / "agent"), "PEGASUS_AGENT_STATE": str(tmp_path / "state")}
+            return subprocess.run(["env", "-i", *(f"{k}={v}" for k, v in env.items()), "/bin/bash", script],
+                                  capture_output=True, text=True, timeout=120)
+
+        r = under_cron(variables["PATH"])
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "not found" not in r.stderr, r.stderr
+        wrote = {"aws": "--desired-capacity 2", "gcp": "--min-num-replicas 2 --quiet",
+                 "azure": 'capacity.default="2" --output none', "alibaba": "--DesiredCapacity 2"}[cloud]
+        assert calls.read_text().splitlines()[-1].endswith(wrote)
+        calls.unlink()
+        if cloud != "azure":  # az is in /usr/bin, which cron's default PATH holds
+            r = under_cron(ab.CRON_DEFAULT_PATH)
+            assert "command not found" in r.stderr and not calls.exists(), r.stderr

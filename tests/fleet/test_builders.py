@@ -337,11 +337,13 @@ def test_cloud_init_installs_the_agent_its_capacity_function_and_cron():
     assert doc["packages"] == ["cron", "curl", "git", "python3", "util-linux", "ansible"]
     files = {f["path"]: f for f in doc["write_files"]}
     assert files["/etc/cron.d/pegasus-agent"]["content"] == (
-        "*/15 * * * * root /opt/pegasus-agent/agent.sh >> /var/log/pegasus-agent.log 2>&1\n")
+        "SHELL=/bin/bash\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/snap/bin\n"
+        "*/15 * * * * root timeout --kill-after=60 3600 /opt/pegasus-agent/agent.sh >> /var/log/pegasus-agent.log 2>&1\n")
     assert files["/opt/pegasus-agent/capacity.py"]["content"] == ab.capacity_source()
     assert files["/opt/pegasus-agent/agent.sh"]["content"] == ab.agent_script(s, ref)
     assert doc["runcmd"] == [["bash", "-c", "snap install aws-cli --classic"],
-                             ["bash", "-c", "/opt/pegasus-agent/agent.sh >> /var/log/pegasus-agent.log 2>&1 &"]]
+                             ["bash", "-c", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/snap/bin timeout "
+                                            "--kill-after=60 3600 /opt/pegasus-agent/agent.sh >> /var/log/pegasus-agent.log 2>&1 &"]]
     assert "DEFAULT_DESIRED_CAPACITY='{\"all\": 3, \"aws\": {\"all\": 2, \"eu-central-1\": 1}}'" in ab.settings_block(s, ref)
     assert "CC_HOSTS=(cc.example.org)" in ab.settings_block(s, ref)
 
