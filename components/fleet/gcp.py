@@ -9,7 +9,7 @@ import pulumi_gcp as gcp
 
 from components.fleet import agent_builder as ab
 from components.fleet import gcp_builder as b
-from components.fleet.watcher_code import archive
+from components.fleet.watcher_code import archive, object_name
 from components.fleet.config import FleetSettings, Region
 
 
@@ -55,7 +55,7 @@ class FleetGroupGcp(pulumi.ComponentResource):
                                                              pulumi.Output.concat("serviceAccount:", wsa.email), own_job=follows),
                                    opts=child)
             bucket = gcp.storage.Bucket(f"{name}-watcher-code", **b.bucket_args(settings, region), opts=child)
-            obj = gcp.storage.BucketObject(f"{name}-watcher-code", name="watcher.zip", bucket=bucket.name,
+            obj = gcp.storage.BucketObject(f"{name}-watcher-code", name=object_name(), bucket=bucket.name,
                                            source=archive(with_main=True), opts=child)
             fn = gcp.cloudfunctionsv2.Function(f"{name}-watcher", **b.function_args(settings, region, bucket.name, obj.name, wsa.email),
                                                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[autoscaler])))

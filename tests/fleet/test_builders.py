@@ -32,18 +32,38 @@ def region(s, cloud):
 
 
 def test_aws_capacity_policy_is_tag_conditioned_to_its_own_group():
+    condition = {"StringEquals": {"autoscaling:ResourceTag/pegasus-fleet-group": "p2p-agent-aws-eu-central-1"}}
     assert json.loads(awsb.capacity_policy("p2p-agent-aws-eu-central-1")) == {
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "OwnGroupOnly", "Effect": "Allow",
-             "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:UpdateAutoScalingGroup",
-                        "autoscaling:PutScheduledUpdateGroupAction", "autoscaling:DeleteScheduledAction"],
-             "Resource": "*",
-             "Condition": {"StringEquals": {"autoscaling:ResourceTag/pegasus-fleet-group": "p2p-agent-aws-eu-central-1"}}},
+             "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:PutScheduledUpdateGroupAction"],
+             "Resource": "*", "Condition": condition},
             {"Sid": "Describe", "Effect": "Allow",
              "Action": ["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScheduledActions"], "Resource": "*"},
         ],
     }
+    # The agent sets the desired capacity and nothing else: no deleting the stop, no MaxSize.
+    assert json.loads(awsb.agent_policy("p2p-agent-aws-eu-central-1")) == {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "OwnGroupOnly", "Effect": "Allow", "Action": ["autoscaling:SetDesiredCapacity"],
+                       "Resource": "*", "Condition": condition}],
+    }
+
+
+def test_aws_policy_actions_are_operations_of_botocores_autoscaling_model():
+    import botocore.session
+
+    operations = set(botocore.session.get_session().get_service_model("autoscaling").operation_names)
+    for action in (*awsb.AGENT_ACTIONS, *awsb.WATCHER_ACTIONS, *awsb.READ_ACTIONS):
+        service, _, operation = action.partition(":")
+        assert service == "autoscaling" and operation in operations, action
+    # The agent's one call, `aws autoscaling set-desired-capacity`, is the operation it may make.
+    from botocore import xform_name
+
+    agent_calls = {op for op in operations if xform_name(op, "-") == "set-desired-capacity"}
+    assert agent_calls == {a.split(":")[1] for a in awsb.AGENT_ACTIONS}
+    assert "aws autoscaling set-desired-capacity " in open(ab.AGENT_TEMPLATE).read()
 
 
 def test_aws_launch_template_requires_imdsv2_and_carries_the_agent():
@@ -123,7 +143,9 @@ def test_aws_watcher_function_and_schedule():
         "PEGASUS_CC_HOSTS": '["cc.example.org"]', "PEGASUS_START_OFFSET": "900s", "PEGASUS_MIN_SIZE": "0", "PEGASUS_MAX_SIZE": "30",
         "PEGASUS_START": "2026-12-10T13:00:00Z", "PEGASUS_STOP": "2026-12-17T13:00:00Z",
         "PEGASUS_DESIRED_CAPACITY": '{"all": 3, "aws": {"all": 2, "eu-central-1": 1}}'}}
-    assert (fn["handler"], fn["runtime"], fn["reserved_concurrent_executions"]) == ("watcher.aws_handler", "python3.12", 1)
+    assert (fn["handler"], fn["runtime"]) == ("watcher.aws_handler", "python3.12")
+    # A reservation must leave 10 unreserved; a new account's whole limit is 10.
+    assert "reserved_concurrent_executions" not in fn
     assert awsb.scheduler_args(s, r, "arn:fn", "arn:srole") == {
         "name": "p2p-agent-aws-eu-central-1-watcher", "schedule_expression": "rate(15 minutes)",
         "schedule_expression_timezone": "UTC", "flexible_time_window": {"mode": "OFF"},

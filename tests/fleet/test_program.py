@@ -185,6 +185,18 @@ def test_every_nested_argument_is_one_the_installed_sdks_declare(at, sets):
     assert [(r.type, k) for r in plan.resources for k in _snake_keys(r.inputs)] == []
 
 
+def test_the_gcp_function_code_object_is_named_by_its_content(at):
+    """Cloud Functions rebuilds when the source object changes name: a fixed name kept the first
+    code for ever."""
+    from components.fleet import watcher_code
+
+    at(BEFORE)
+    plan = run("fleet")
+    obj = one(plan, "gcp:storage/bucketObject:BucketObject").inputs
+    assert obj["name"] == f"watcher-{watcher_code.content_hash()}.zip"
+    assert one(plan, "gcp:cloudfunctionsv2/function:Function").inputs["buildConfig"]["source"]["storageSource"]["object"] == obj["name"]
+
+
 def test_the_watcher_archives_ship_the_one_capacity_function(at):
     at(BEFORE)
     plan = run("fleet")

@@ -86,6 +86,31 @@ def test_aws_adapter_against_moto():
     assert client.describe_auto_scaling_groups(AutoScalingGroupNames=[GROUP])["AutoScalingGroups"][0]["DesiredCapacity"] == 2
 
 
+@mock_aws
+def test_aws_watcher_calls_only_what_its_role_allows():
+    """Every Auto Scaling operation the watcher makes, recorded at the client against moto,
+    is an action of its narrowed policy."""
+    import json
+
+    from components.fleet import aws_builder as awsb
+
+    client = boto3.client("autoscaling", region_name="eu-central-1")
+    client.create_launch_configuration(LaunchConfigurationName="lc", ImageId="ami-12c6146b", InstanceType="t3.small")
+    client.create_auto_scaling_group(AutoScalingGroupName=GROUP, LaunchConfigurationName="lc", MinSize=0, MaxSize=10,
+                                     DesiredCapacity=0, AvailabilityZones=["eu-central-1a"])
+    made = []
+    client.meta.events.register("before-call.autoscaling.*", lambda model, **kw: made.append(model.name))
+    group = w.AwsGroup(client, GROUP)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    kwargs = dict(cloud="aws", region="eu-central-1", default_offset=timedelta(0), min_size=0, max_size=10)
+    w.run(group, variables(start=now - timedelta(minutes=5), stop=now + timedelta(days=2), offset="1 hour"), now=now, **kwargs)
+    w.run(group, variables(start=now - timedelta(minutes=5), stop=now + timedelta(days=2), offset="0m"), now=now, **kwargs)
+    allowed = {a.split(":")[1] for st in json.loads(awsb.capacity_policy(GROUP))["Statement"] for a in st["Action"]}
+    assert set(made) == {"DescribeAutoScalingGroups", "DescribeScheduledActions", "PutScheduledUpdateGroupAction",
+                         "SetDesiredCapacity"}
+    assert set(made) <= allowed
+
+
 class FakeAutoscalerApi:
     """The Compute API's regionAutoscalers get and patch, for one autoscaler. Every request
     is checked against the API's discovery document (tests/fleet/compute_discovery.py), and a
