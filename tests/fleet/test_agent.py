@@ -232,7 +232,18 @@ def test_unreachable_control_center_and_unreachable_repository_fail_without_touc
     assert r.returncode != 0
     assert r.stdout.count("did not answer") == 2
     assert not world.marker.exists()
-    # The default capacity still applies: the agent owns it, and config is the fallback.
+    # The control center is down: its last answer may have been another capacity, so the agent
+    # leaves the group as it is rather than reset it to the config's.
+    assert "no control center answered; leaving the group as it is" in r.stdout
+    assert not world.calls.exists()
+
+
+def test_a_static_config_writes_its_own_capacity(world):
+    """No control center at all: the config is the only source, and the agent applies it."""
+    s = settings([], capacityOwner="agent", agent={"repository": str(world.repo), "type": "bash", "mainRun": "main.sh"},
+                 desiredCapacity=4)
+    r = world.run(s)
+    assert r.returncode == 0, r.stdout + r.stderr
     assert world.calls.read_text().endswith("--desired-capacity 4\n")
 
 

@@ -119,7 +119,11 @@ if [ -n "$STOP" ]; then
   fi
 fi
 
-if [ "$CAPACITY_OWNER" = "agent" ] && [ -n "$near_stop" ]; then
+if [ "$CAPACITY_OWNER" = "agent" ] && [ "${#CC_HOSTS[@]}" -gt 0 ] && [ "$CC_SOURCE" = "defaults" ]; then
+  # The control center is down: its last answer may differ from the config, and a fallback to
+  # the config's capacity would reset a running fleet. Only a static config writes from defaults.
+  log "no control center answered; leaving the group as it is"
+elif [ "$CAPACITY_OWNER" = "agent" ] && [ -n "$near_stop" ]; then
   log "the stop $STOP is less than ${STOP_MARGIN}s away or past; leaving the group to it"
 elif [ "$CAPACITY_OWNER" = "agent" ]; then
   # The same resolution the program and the watcher use (pegasus/fleet/capacity.py).
