@@ -18,9 +18,10 @@ seen: the watcher and the agent steer to 2, the schedule alone runs 3.
 
 from __future__ import annotations
 
+import os
 import re
+from unittest import mock
 from datetime import datetime, timedelta, timezone
-from typing import Optional
 
 import pytest
 
@@ -178,7 +179,6 @@ class AzureSim(Sim):
         super().__init__(s, region, created)
         self.profiles = azb.profiles(s, region, created)
         self.stack_declares = True  # the autoscale setting's profiles are the schedule
-        self.last: Optional[str] = None
 
     def capacity(self, t):
         return int(azure_in_force(azure_setting(self.profiles), t).capacity.default)
@@ -242,11 +242,9 @@ def play(cloud, s, created):
     ticks = sorted({created, *(t for t in (START - timedelta(hours=1), START + timedelta(minutes=1), START + timedelta(minutes=20),
                                            INSIDE, STOP - timedelta(seconds=30), STOP + timedelta(minutes=1),
                                            STOP + timedelta(hours=1), AFTER) if t >= created)})
-    defaults = {k: v for k, v in (("cc-w-a-start", s.watcher_defaults()["PEGASUS_START"]),
-                                  ("cc-w-a-stop", s.watcher_defaults()["PEGASUS_STOP"]),
-                                  ("cc-w-a-desired-capacity", s.watcher_defaults()["PEGASUS_DESIRED_CAPACITY"]))}
-    if defaults["cc-w-a-start"] == "now":
-        defaults["cc-w-a-start"] = "1970-01-01T00:00:00Z"
+    # The watcher's defaults as its function reads them from the environment the stack sets.
+    with mock.patch.dict(os.environ, s.watcher_defaults()):
+        defaults = w.defaults_from_env()
     watched = s.capacity_owner == "watcher" and cloud in ("aws", "gcp")
     moved, seen = [], {}
     for t in ticks:
