@@ -64,6 +64,8 @@ class GroupRef:
     azure_autoscale: str = ""
     azure_profile: str = "default"  # the autoscale profile the agent writes (the one in force)
     alibaba_role: str = ""
+    min_size: int = 0
+    max_size: int = 1000
 
 
 def default_desired_capacity(settings: FleetSettings) -> str:
@@ -88,6 +90,8 @@ def settings_block(settings: FleetSettings, ref: GroupRef) -> str:
         ("AZURE_AUTOSCALE", ref.azure_autoscale),
         ("AZURE_PROFILE", ref.azure_profile),
         ("ALIBABA_ROLE", ref.alibaba_role),
+        ("MIN_SIZE", str(ref.min_size)),
+        ("MAX_SIZE", str(ref.max_size)),
         ("DEFAULT_REPOSITORY", a.repository),
         ("DEFAULT_TYPE", a.type),
         ("DEFAULT_MAIN_RUN", a.main_run),

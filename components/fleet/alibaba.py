@@ -44,7 +44,7 @@ class FleetGroupAlibaba(pulumi.ComponentResource):
             ali.ram.RolePolicyAttachment(f"{name}-capacity", policy_name=policy.policy_name, policy_type="Custom",
                                          role_name=role.role_name, opts=child)
             role_name = role.role_name
-        user_data = ab.cloud_init(settings, ab.GroupRef("alibaba", region.region, group, alibaba_role=b.role_name(settings, region)))
+        user_data = ab.cloud_init(settings, ab.GroupRef("alibaba", region.region, group, alibaba_role=b.role_name(settings, region), min_size=region.min_size, max_size=region.max_size))
         ali.ess.ScalingConfiguration(
             f"{name}-config",
             **b.scaling_configuration_args(settings, region, asg.id, image.images[0].id, sg.id, user_data, role_name),

@@ -20,7 +20,8 @@ from components.fleet import timing
 
 CLOUDS = ("aws", "gcp", "azure", "alibaba")
 CAPACITY_OWNERS = ("schedule", "watcher", "agent")
-AGENT_TYPES = ("ansible", "bash")
+# `shell` is p2p-agent-infra's name (document 004's anchor) for what Pegasus calls `bash`.
+AGENT_TYPES = ("ansible", "bash", "shell")
 CC_PROVIDERS = ("cloudflare", "cloudfront", "none")
 # Clouds whose watcher function Pegasus builds (document 004's table lists Function Compute and
 # Azure Functions too; they are not built yet, see docs/blueprints/fleet.md).

@@ -34,7 +34,7 @@ class FleetGroupGcp(pulumi.ComponentResource):
         for short, args in b.firewall_args(settings, region):
             gcp.compute.Firewall(f"{name}-{short}", **args, opts=child)
         user_data = ab.cloud_init(settings, ab.GroupRef("gcp", region.region, group, gcp_project=settings.gcp_project,
-                                                      gcp_schedule=b.agent_schedule(settings)))
+                                                      gcp_schedule=b.agent_schedule(settings), min_size=region.min_size, max_size=region.max_size))
         template = gcp.compute.InstanceTemplate(
             f"{name}-template", **b.instance_template_args(settings, region, user_data, vm.email),
             opts=child)

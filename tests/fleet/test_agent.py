@@ -498,3 +498,31 @@ def test_from_cron_the_agent_finds_its_cloud_cli(tmp_path, world, cloud):
         if cloud != "azure":  # az is in /usr/bin, which cron's default PATH holds
             r = under_cron(ab.CRON_DEFAULT_PATH)
             assert "command not found" in r.stderr and not calls.exists(), r.stderr
+
+
+def test_shell_is_the_anchors_name_for_bash_and_a_new_repository_gets_its_own_checkout(world, tmp_path):
+    other = tmp_path / "other"
+    (other).mkdir()
+    (other / "main.sh").write_text('echo "other $RUN" > "$MARKER"\n')
+    subprocess.run(["git", "init", "-q", "-b", "main", str(other)], check=True)
+    _git(other, "add", ".")
+    _git(other, "commit", "-q", "-m", "other")
+    with _Server({"cc-a-repository": str(world.repo), "cc-a-type": "shell", "cc-a-main-run": "main.sh"}) as cc:
+        r = world.run(settings([cc.url]), "1")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert world.marker.read_text() == "script 1\n"
+    # The control center names another repository: it is cloned and run, not the old origin pulled.
+    with _Server({"cc-a-repository": str(other), "cc-a-type": "shell", "cc-a-main-run": "main.sh"}) as cc:
+        r = world.run(settings([cc.url]), "2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert world.marker.read_text() == "other 2\n"
+
+
+def test_the_agent_keeps_capacity_within_the_group_bounds(world):
+    ref = ab.GroupRef("aws", "eu-central-1", "g", min_size=1, max_size=4)
+    for served, written in (("9", "4"), ("0", "1")):
+        headers = {"cc-a-repository": str(world.repo), "cc-a-type": "bash", "cc-a-main-run": "main.sh", "cc-a-desired-capacity": served}
+        with _Server(headers) as cc:
+            r = world.run(settings([cc.url], capacityOwner="agent"), ref=ref)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert world.calls.read_text().splitlines()[-1].endswith(f"--desired-capacity {written}")

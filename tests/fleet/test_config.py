@@ -98,7 +98,7 @@ def test_minimal_fleet_needs_only_a_repository_and_a_region():
     ({"agent__cron": "0 25 * * *"}, "pegasus:fleet.agent.cron: '0 25 * * *': the hour field '25' is not valid cron (0-23)"),
     ({"agent__repository": None},
      "pegasus:fleet.agent.repository: is required: the Git repository the agent pulls, like https://github.com/example/p2p-agent-config"),
-    ({"agent__type": "salt"}, "pegasus:fleet.agent.type: must be one of ansible, bash; got 'salt'"),
+    ({"agent__type": "salt"}, "pegasus:fleet.agent.type: must be one of ansible, bash, shell; got 'salt'"),
     ({"agent__delay": 7200}, "pegasus:fleet.agent.delay: must be between 0 and 3600; got 7200"),
     ({"controlCenter__zoneId": None}, "pegasus:fleet.controlCenter.zoneId: is required with provider cloudflare: the zone ID of hostname"),
     ({"controlCenter__variables": {"cc-w-a-start": "tomorrow"}},

@@ -72,7 +72,9 @@ if [ -n "$PRE_RUN" ]; then
   bash -c "$PRE_RUN" || log "pre-run failed with $?"
 fi
 
-WORK="$STATE_DIR/repository"
+# One checkout per repository URL: when cc-a-repository names another repository, the agent
+# clones that one instead of pulling the old checkout's origin.
+WORK="$STATE_DIR/repository-$(printf '%s' "$REPOSITORY" | sha256sum | cut -c1-16)"
 rc=0
 case "$TYPE" in
   ansible)
@@ -81,7 +83,7 @@ case "$TYPE" in
     # shellcheck disable=SC2086  # an empty flag must vanish
     ansible-pull --url "$REPOSITORY" --directory "$WORK" --inventory localhost, $only_if_changed "$MAIN_RUN" || rc=$?
     ;;
-  bash)
+  bash|shell)  # shell: p2p-agent-infra's name for it
     changed=1
     if [ -d "$WORK/.git" ]; then
       before=$(git -C "$WORK" rev-parse HEAD)
@@ -98,7 +100,7 @@ case "$TYPE" in
     fi
     ;;
   *)
-    log "unknown executor type $TYPE; use ansible or bash"
+    log "unknown executor type $TYPE; use ansible, bash or shell"
     rc=2
     ;;
 esac
@@ -128,6 +130,11 @@ elif [ "$CAPACITY_OWNER" = "agent" ] && [ -n "$near_stop" ]; then
 elif [ "$CAPACITY_OWNER" = "agent" ]; then
   # The same resolution the program and the watcher use (pegasus/fleet/capacity.py).
   n=$(python3 "$AGENT_DIR/capacity.py" "$DESIRED_CAPACITY" "$CLOUD" "$REGION")
+  # Within the group's bounds, as the watcher keeps it.
+  if [ -n "$n" ]; then
+    [ "$n" -lt "$MIN_SIZE" ] && n=$MIN_SIZE
+    [ "$n" -gt "$MAX_SIZE" ] && n=$MAX_SIZE
+  fi
   if [ -z "$n" ]; then
     log "desired capacity $DESIRED_CAPACITY has no value for $CLOUD/$REGION; leaving the group as it is"
   else
