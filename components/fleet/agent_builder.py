@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import yaml
 
 from components.fleet.config import FleetSettings, Region
+from components.fleet import timing
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 AGENT_TEMPLATE = os.path.join(DATA, "fleet-agent.sh")
@@ -24,10 +25,23 @@ CAPACITY_SOURCE = os.path.join(os.path.dirname(__file__), "capacity.py")
 AGENT_DIR = "/opt/pegasus-agent"
 STATE_DIR = "/var/lib/pegasus-agent"
 CC_TIMEOUT = 5  # seconds per control-center host
+# The agent writes no capacity this close to the stop, or after it: the stop's own primitive
+# acts then, and a write from a VM still shutting down would start the fleet again.
+STOP_MARGIN = 60  # seconds, as p2p-agent-infra's agent-side watcher
 
 # What the agent needs on an Ubuntu 24.04 image, beyond cloud-init itself. The capacity writer's
 # CLI is installed only where the agent writes capacity (capacityOwner agent).
 BASE_PACKAGES = ("cron", "curl", "git", "python3", "util-linux")
+# Where each cloud's CLI lands on Ubuntu 24.04, and so what the agent's PATH must hold: the AWS
+# CLI is a snap (/snap/bin), as is the google-cloud-cli that Canonical's GCE images ship; the
+# Azure CLI's Debian package installs /usr/bin/az; the aliyun archive is unpacked into
+# /usr/local/bin. cron runs its jobs with PATH=/usr/bin:/bin, which holds only az.
+CLI_PATHS = {"aws": "/snap/bin/aws", "gcp": "/snap/bin/gcloud", "azure": "/usr/bin/az", "alibaba": "/usr/local/bin/aliyun"}
+CRON_DEFAULT_PATH = "/usr/bin:/bin"
+AGENT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/snap/bin"
+# A run that hangs (a pull that never returns) is killed, so the lock it holds cannot keep every
+# later run out: `flock -n` makes the next tick skip while a run is alive, never wait.
+RUN_TIMEOUT = 3600  # seconds
 CLI_INSTALL = {
     "aws": ["snap install aws-cli --classic"],
     # gcloud ships with Google's Ubuntu images.
@@ -45,9 +59,13 @@ class GroupRef:
     region: str
     group: str
     gcp_project: str = ""
+    gcp_schedule: str = ""  # the stack's start window on the autoscaler, when it declares one
     azure_resource_group: str = ""
     azure_autoscale: str = ""
+    azure_profile: str = "default"  # the autoscale profile the agent writes (the one in force)
     alibaba_role: str = ""
+    min_size: int = 0
+    max_size: int = 1000
 
 
 def default_desired_capacity(settings: FleetSettings) -> str:
@@ -67,9 +85,13 @@ def settings_block(settings: FleetSettings, ref: GroupRef) -> str:
         ("GROUP", ref.group),
         ("CAPACITY_OWNER", settings.capacity_owner),
         ("GCP_PROJECT", ref.gcp_project),
+        ("GCP_SCHEDULE", ref.gcp_schedule),
         ("AZURE_RESOURCE_GROUP", ref.azure_resource_group),
         ("AZURE_AUTOSCALE", ref.azure_autoscale),
+        ("AZURE_PROFILE", ref.azure_profile),
         ("ALIBABA_ROLE", ref.alibaba_role),
+        ("MIN_SIZE", str(ref.min_size)),
+        ("MAX_SIZE", str(ref.max_size)),
         ("DEFAULT_REPOSITORY", a.repository),
         ("DEFAULT_TYPE", a.type),
         ("DEFAULT_MAIN_RUN", a.main_run),
@@ -78,6 +100,8 @@ def settings_block(settings: FleetSettings, ref: GroupRef) -> str:
         ("DEFAULT_DELAY", str(a.delay)),
         ("DEFAULT_FORCE_RUN", "true" if a.force_run else "false"),
         ("DEFAULT_DESIRED_CAPACITY", default_desired_capacity(settings)),
+        ("DEFAULT_STOP", timing.format_time(settings.schedule.stop) if settings.schedule.stop else ""),
+        ("STOP_MARGIN", str(STOP_MARGIN)),
     ]
     lines = [f"{k}={shlex.quote(v)}" for k, v in values]
     lines.append("CC_HOSTS=(" + " ".join(shlex.quote(h) for h in settings.control_center.hosts) + ")")
@@ -95,8 +119,15 @@ def capacity_source() -> str:
         return f.read()
 
 
-def cron_line(settings: FleetSettings) -> str:
-    return f"{settings.agent.cron} root {AGENT_DIR}/agent.sh >> /var/log/pegasus-agent.log 2>&1\n"
+def run_command() -> str:
+    """One run of the agent, as cron and the boot run start it: killed after RUN_TIMEOUT."""
+    return f"timeout --kill-after=60 {RUN_TIMEOUT} {AGENT_DIR}/agent.sh >> /var/log/pegasus-agent.log 2>&1"
+
+
+def cron_file(settings: FleetSettings) -> str:
+    """/etc/cron.d/pegasus-agent: an explicit PATH (cron's own, /usr/bin:/bin, misses the snap
+    and /usr/local/bin CLIs), then the agent's line."""
+    return f"SHELL=/bin/bash\nPATH={AGENT_PATH}\n{settings.agent.cron} root {run_command()}\n"
 
 
 def packages(settings: FleetSettings) -> list[str]:
@@ -110,14 +141,14 @@ def cloud_init(settings: FleetSettings, ref: GroupRef) -> str:
     runcmd: list = []
     if settings.capacity_owner == "agent":
         runcmd += [["bash", "-c", c] for c in CLI_INSTALL[ref.cloud]]
-    runcmd.append(["bash", "-c", f"{AGENT_DIR}/agent.sh >> /var/log/pegasus-agent.log 2>&1 &"])
+    runcmd.append(["bash", "-c", f"PATH={AGENT_PATH} {run_command()} &"])
     doc = {
         "package_update": True,
         "packages": packages(settings),
         "write_files": [
             {"path": f"{AGENT_DIR}/agent.sh", "permissions": "0755", "owner": "root:root", "content": agent_script(settings, ref)},
             {"path": f"{AGENT_DIR}/capacity.py", "permissions": "0644", "owner": "root:root", "content": capacity_source()},
-            {"path": "/etc/cron.d/pegasus-agent", "permissions": "0644", "owner": "root:root", "content": cron_line(settings)},
+            {"path": "/etc/cron.d/pegasus-agent", "permissions": "0644", "owner": "root:root", "content": cron_file(settings)},
         ],
         "runcmd": runcmd,
     }

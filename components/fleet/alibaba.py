@@ -24,7 +24,9 @@ class FleetGroupAlibaba(pulumi.ComponentResource):
         group = b.group_name(settings, region)
 
         vpc = ali.vpc.Network(f"{name}-vpc", **b.vpc_args(settings, region), opts=child)
-        vswitch = ali.vpc.Switch(f"{name}-vswitch", **b.vswitch_args(settings, region, vpc.id), opts=child)
+        zone = region.zones[0] if region.zones else ali.get_zones_output(
+            **b.zones_query(region), opts=pulumi.InvokeOutputOptions(provider=provider)).ids[0]
+        vswitch = ali.vpc.Switch(f"{name}-vswitch", **b.vswitch_args(settings, region, vpc.id, zone), opts=child)
         sg = ali.ecs.SecurityGroup(f"{name}-sg", **b.security_group_args(settings, region, vpc.id), opts=child)
         for short, args in b.security_group_rules(settings, sg.id):
             ali.ecs.SecurityGroupRule(f"{name}-{short}", **args, opts=child)
@@ -42,7 +44,7 @@ class FleetGroupAlibaba(pulumi.ComponentResource):
             ali.ram.RolePolicyAttachment(f"{name}-capacity", policy_name=policy.policy_name, policy_type="Custom",
                                          role_name=role.role_name, opts=child)
             role_name = role.role_name
-        user_data = ab.cloud_init(settings, ab.GroupRef("alibaba", region.region, group, alibaba_role=b.role_name(settings, region)))
+        user_data = ab.cloud_init(settings, ab.GroupRef("alibaba", region.region, group, alibaba_role=b.role_name(settings, region), min_size=region.min_size, max_size=region.max_size))
         ali.ess.ScalingConfiguration(
             f"{name}-config",
             **b.scaling_configuration_args(settings, region, asg.id, image.images[0].id, sg.id, user_data, role_name),

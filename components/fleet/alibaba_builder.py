@@ -2,6 +2,9 @@
 security group and rules, the ESS scaling group with its scaling configuration and scheduled
 tasks, and the instance RAM role.
 
+The group launches: its scaling configuration is active and enables the group. The schedule is
+two one-time tasks on the group's bounds (see scheduled_task_args).
+
 The RAM role (with capacityOwner agent) may modify only its own scaling group: the policy names
 the group's ARN, acs:ess:<region>:*:scalinggroup/<id>; describing groups is read-only.
 ESS refuses a scheduled task more than 90 days ahead of its creation (ScheduledTask launch_time).
@@ -39,9 +42,16 @@ def vpc_args(settings: FleetSettings, region: Region) -> dict:
     return {"vpc_name": group_name(settings, region), "cidr_block": VPC_CIDR, "tags": tags(settings, region)}
 
 
-def vswitch_args(settings: FleetSettings, region: Region, vpc_id: Any) -> dict:
+def vswitch_args(settings: FleetSettings, region: Region, vpc_id: Any, zone_id: Any) -> dict:
+    """`zone_id`: the config's zoneId, or the first zone the region offers for a vSwitch and
+    the instance type (zone IDs are not `<region>a` everywhere: cn-hangzhou's are cn-hangzhou-b
+    and on, for one)."""
     return {"vswitch_name": group_name(settings, region), "vpc_id": vpc_id, "cidr_block": VSWITCH_CIDR,
-            "zone_id": region.zones[0], "tags": tags(settings, region)}
+            "zone_id": zone_id, "tags": tags(settings, region)}
+
+
+def zones_query(region: Region) -> dict:
+    return {"available_resource_creation": "VSwitch", "available_instance_type": region.size, "network_type": "Vpc"}
 
 
 def security_group_args(settings: FleetSettings, region: Region, vpc_id: Any) -> dict:
@@ -67,12 +77,18 @@ def desired(settings: FleetSettings, region: Region) -> Optional[int]:
 
 
 def scaling_group_args(settings: FleetSettings, region: Region, vswitch_id: Any, now) -> dict:
+    """A desired capacity of 0 is not sent: the provider drops it at create (GetOk treats 0 as
+    unset), so the group would not carry one and the state would disagree. A group created
+    before its start runs at min_size; the start task raises it."""
     s = settings.schedule
     initial = timing.initial_capacity(s.start, s.stop, s.start_offset, desired(settings, region), region.min_size,
                                       region.max_size, now)
-    return {"scaling_group_name": group_name(settings, region), "min_size": region.min_size, "max_size": region.max_size,
-            "desired_capacity": initial, "vswitch_ids": [vswitch_id],
-            "removal_policies": ["NewestInstance", "OldestScalingConfiguration"], "tags": tags(settings, region)}
+    args = {"scaling_group_name": group_name(settings, region), "min_size": region.min_size, "max_size": region.max_size,
+            "vswitch_ids": [vswitch_id], "removal_policies": ["NewestInstance", "OldestScalingConfiguration"],
+            "tags": tags(settings, region)}
+    if initial > 0:
+        args["desired_capacity"] = initial
+    return args
 
 
 def scaling_configuration_args(settings: FleetSettings, region: Region, group_id: Any, image_id: Any,
@@ -87,7 +103,10 @@ def scaling_configuration_args(settings: FleetSettings, region: Region, group_id
         "internet_max_bandwidth_out": 10,
         "system_disk_category": "cloud_essd",
         "system_disk_size": 20,
+        # `active` makes this the group's configuration; `enable` enables the group
+        # (EnableScalingGroup). Without it the group stays Inactive and launches nothing.
         "active": True,
+        "enable": True,
         "force_delete": True,
         "tags": tags(settings, region),
     }
@@ -97,17 +116,23 @@ def scaling_configuration_args(settings: FleetSettings, region: Region, group_id
 
 
 def scheduled_task_args(settings: FleetSettings, region: Region, group_id: Any, now) -> dict[str, dict]:
+    """One-time tasks that move the group's bounds, not its desired capacity: a task's
+    DesiredCapacity needs the group to carry one above 0, which a group created before its start
+    does not (p2p-agent-infra's tasks do the same). The start raises the minimum to the desired
+    capacity; the stop sets both bounds to 0, which removes every instance; the next start puts
+    the maximum back."""
     s = settings.schedule
     out = {}
     for change in timing.fleet_schedule(s.start, s.stop, s.start_offset, now):
         n = change.capacity if change.capacity is not None else desired(settings, region)
         if n is None:
             continue
-        n = min(max(n, 0 if change.name == "stop" else region.min_size), region.max_size)
+        stop = change.name == "stop"
         args = {"scheduled_task_name": f"{settings.name}-{change.name}", "scaling_group_id": group_id,
                 # ESS takes minutes: YYYY-MM-DDThh:mmZ, in UTC.
-                "launch_time": change.at.strftime("%Y-%m-%dT%H:%MZ"), "desired_capacity": n,
-                "min_value": 0 if change.name == "stop" else region.min_size, "max_value": region.max_size,
+                "launch_time": change.at.strftime("%Y-%m-%dT%H:%MZ"),
+                "min_value": 0 if stop else min(max(n, region.min_size), region.max_size),
+                "max_value": 0 if stop else region.max_size,
                 "launch_expiration_time": 600, "task_enabled": True}
         out[change.name] = args
     return out

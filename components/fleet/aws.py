@@ -27,10 +27,10 @@ class FleetGroupAws(pulumi.ComponentResource):
         role = aws.iam.Role(f"{name}-instance", name=f"{group}-instance", assume_role_policy=b.trust_policy("ec2.amazonaws.com"),
                             tags=b.tags(settings, region), opts=child)
         if settings.capacity_owner == "agent":
-            aws.iam.RolePolicy(f"{name}-instance-capacity", role=role.id, policy=b.capacity_policy(group), opts=child)
+            aws.iam.RolePolicy(f"{name}-instance-capacity", role=role.id, policy=b.agent_policy(group), opts=child)
         profile = aws.iam.InstanceProfile(f"{name}-instance", name=f"{group}-instance", role=role.name, opts=child)
         sg = aws.ec2.SecurityGroup(f"{name}-sg", **b.security_group_args(settings, region), opts=child)
-        user_data = ab.cloud_init(settings, ab.GroupRef("aws", region.region, group))
+        user_data = ab.cloud_init(settings, ab.GroupRef("aws", region.region, group, min_size=region.min_size, max_size=region.max_size))
         template = aws.ec2.LaunchTemplate(f"{name}-template", **b.launch_template_args(settings, region, user_data, sg.id, profile.name),
                                           opts=child)
         zones = list(region.zones) or aws.get_availability_zones_output(

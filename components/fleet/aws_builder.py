@@ -19,13 +19,15 @@ from pegasus import names
 from components.fleet.config import FleetSettings, Region
 from components.fleet import capacity, timing
 
-# The actions that change a group's size or schedule: what "capacity writer" means here.
-CAPACITY_ACTIONS = (
-    "autoscaling:SetDesiredCapacity",
-    "autoscaling:UpdateAutoScalingGroup",
-    "autoscaling:PutScheduledUpdateGroupAction",
-    "autoscaling:DeleteScheduledAction",
-)
+# Least privilege, per writer, by what each one calls (tests record the calls against moto and
+# check every name against botocore's Auto Scaling service model):
+# - the agent: `aws autoscaling set-desired-capacity`, nothing else; it may not delete the stop
+#   action or raise MaxSize;
+# - the watcher: the two describes it reads first, SetDesiredCapacity, and
+#   PutScheduledUpdateGroupAction for watcher-start and watcher-stop.
+AGENT_ACTIONS = ("autoscaling:SetDesiredCapacity",)
+WATCHER_ACTIONS = ("autoscaling:SetDesiredCapacity", "autoscaling:PutScheduledUpdateGroupAction")
+CAPACITY_ACTIONS = WATCHER_ACTIONS
 READ_ACTIONS = ("autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScheduledActions")
 LAMBDA_RUNTIME = "python3.12"
 LAMBDA_BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
@@ -46,16 +48,17 @@ def trust_policy(service: str) -> str:
     })
 
 
-def capacity_policy(group: str, actions: tuple[str, ...] = CAPACITY_ACTIONS) -> str:
+def capacity_policy(group: str, actions: tuple[str, ...] = WATCHER_ACTIONS, reads: tuple[str, ...] = READ_ACTIONS) -> str:
     """Write access to the one group tagged with `group`; describe (read-only) everywhere."""
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": "OwnGroupOnly", "Effect": "Allow", "Action": list(actions), "Resource": "*",
-             "Condition": {"StringEquals": {f"autoscaling:ResourceTag/{names.FLEET_GROUP_TAG}": group}}},
-            {"Sid": "Describe", "Effect": "Allow", "Action": list(READ_ACTIONS), "Resource": "*"},
-        ],
-    })
+    statements = [{"Sid": "OwnGroupOnly", "Effect": "Allow", "Action": list(actions), "Resource": "*",
+                   "Condition": {"StringEquals": {f"autoscaling:ResourceTag/{names.FLEET_GROUP_TAG}": group}}}]
+    if reads:
+        statements.append({"Sid": "Describe", "Effect": "Allow", "Action": list(reads), "Resource": "*"})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def agent_policy(group: str) -> str:
+    return capacity_policy(group, AGENT_ACTIONS, ())
 
 
 def security_group_args(settings: FleetSettings, region: Region) -> dict:
@@ -114,9 +117,13 @@ def group_args(settings: FleetSettings, region: Region, launch_template_id: Any,
 
 
 def schedule_args(settings: FleetSettings, region: Region, now) -> dict[str, dict]:
-    """The scheduled actions to declare: {short name: args}. A passed time is not declared."""
+    """The scheduled actions to declare: {short name: args}. A passed time is not declared.
+    None with the watcher owning capacity: it schedules the start and the stop itself (from the
+    control center, or these settings as its defaults), one writer per group."""
     s = settings.schedule
     out = {}
+    if settings.capacity_owner == "watcher":
+        return out
     for change in timing.fleet_schedule(s.start, s.stop, s.start_offset, now):
         n = change.capacity if change.capacity is not None else desired(settings, region)
         if n is None:
@@ -148,6 +155,7 @@ def watcher_environment(settings: FleetSettings, region: Region) -> dict:
         "PEGASUS_START_OFFSET": f"{int(s.start_offset.total_seconds())}s",
         "PEGASUS_MIN_SIZE": str(region.min_size),
         "PEGASUS_MAX_SIZE": str(region.max_size),
+        **settings.watcher_defaults(),
     }
 
 
@@ -160,8 +168,9 @@ def watcher_function_args(settings: FleetSettings, region: Region, role_arn: Any
         "code": code,
         "timeout": 60,
         "memory_size": 128,
-        # One run at a time: two overlapping runs would write the same schedule twice.
-        "reserved_concurrent_executions": 1,
+        # No reserved concurrency: a reservation must leave 10 unreserved, and a new account's
+        # limit is 10, so reserving even 1 is refused there. Runs come at most once a minute;
+        # one that overlaps the next reads the same group and writes the same values.
         "environment": {"variables": watcher_environment(settings, region)},
         "tags": tags(settings, region),
     }

@@ -29,7 +29,8 @@ class FleetGroupAzure(pulumi.ComponentResource):
             child, pulumi.ResourceOptions(ignore_changes=["subnets"])))
         subnet = az.network.Subnet(f"{name}-subnet", **b.subnet_args(settings, region, rg.name, vnet.name, nsg.id), opts=child)
         identity = az.managedidentity.UserAssignedIdentity(f"{name}-identity", **b.identity_args(settings, region, rg.name), opts=child)
-        user_data = ab.cloud_init(settings, ab.GroupRef("azure", region.region, group, azure_resource_group=group, azure_autoscale=group))
+        user_data = ab.cloud_init(settings, ab.GroupRef("azure", region.region, group, azure_resource_group=group, azure_autoscale=group,
+                                                  azure_profile=b.agent_profile(settings), min_size=region.min_size, max_size=region.max_size))
         vmss = az.compute.VirtualMachineScaleSet(
             f"{name}-vmss", **b.scale_set_args(settings, region, rg.name, subnet.id, identity.id, user_data, now),
             # The autoscale setting (and through it the capacity owner) sets the capacity.

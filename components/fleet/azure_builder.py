@@ -3,14 +3,17 @@ network, network security group, a user-assigned managed identity, the VM scale 
 autoscale setting.
 
 Azure's schedules are autoscale profiles: the default profile holds the group's standing
-capacity, a fixed-date profile raises it between the start and the stop. The agent (with
-capacityOwner agent) changes the default profile through `az monitor autoscale update`, so its
-identity holds Monitoring Contributor on that one autoscale setting and nothing else.
+capacity, a fixed-date profile wins inside its window (see profiles()). The agent (with
+capacityOwner agent) changes the profile in force, the start window when there is one (a
+change of the default would not move the group inside the window, and would hold it up after
+the stop), through `az monitor autoscale update --set`, so its identity holds Monitoring
+Contributor on that one autoscale setting and nothing else.
 """
 
 from __future__ import annotations
 
 import base64
+from datetime import datetime, timedelta
 from typing import Any, Optional
 
 from pegasus import names
@@ -24,6 +27,7 @@ ADMIN_USER = "pegasus"
 IMAGE = {"publisher": "Canonical", "offer": "ubuntu-24_04-lts", "sku": "server", "version": "latest"}
 VNET_CIDR = "10.60.0.0/16"
 SUBNET_CIDR = "10.60.0.0/20"
+NO_STOP = timedelta(days=3650)
 
 
 def group_name(settings: FleetSettings, region: Region) -> str:
@@ -116,20 +120,55 @@ def scale_set_args(settings: FleetSettings, region: Region, resource_group: Any,
     }
 
 
+def _pinned(n: int) -> dict:
+    """A profile's capacity with minimum = maximum = default: with no rules the count is held
+    at n, not merely kept between a minimum and a maximum (p2p-agent-infra pins its profiles
+    the same way), so a profile in force moves the group both up and down."""
+    return {"minimum": str(n), "maximum": str(n), "default": str(n)}
+
+
+def start_profile_name(settings: FleetSettings) -> str:
+    return f"{settings.name}-start"
+
+
+def stop_profile_name(settings: FleetSettings) -> str:
+    return f"{settings.name}-stop"
+
+
+def agent_profile(settings: FleetSettings) -> str:
+    """The profile in force while the agent may write: the fixed-date start window when the start
+    is a time (it wins over the default inside the window), the default profile otherwise."""
+    return start_profile_name(settings) if isinstance(settings.schedule.start, datetime) else "default"
+
+
 def profiles(settings: FleetSettings, region: Region, now) -> list[dict]:
-    """The default profile, plus a fixed-date window from start to stop while it is open."""
-    standing = initial(settings, region, now)
-    out = [{"name": "default", "rules": [],
-            "capacity": {"minimum": str(standing), "maximum": str(region.max_size), "default": str(standing)}}]
+    """The profiles of the group's autoscale setting. A fixed-date profile is in force inside its
+    window, the default profile (no fixed date, no recurrence) otherwise:
+
+    - a start time: a fixed-date window from the start to the stop (ten years with no stop) at
+      the desired capacity, and a default at min_size, in force before and after it;
+    - `now` with a stop: a default at the desired capacity, and a fixed-date stop profile from
+      the stop on at min_size (nothing depends on when the plan ran, so it is stable);
+    - `now` without a stop: the default at the desired capacity.
+    """
     s = settings.schedule
     n = desired(settings, region)
-    if hasattr(s.start, "tzinfo") and s.stop is not None and s.stop > now and n is not None:
-        n = str(min(max(n, region.min_size), region.max_size))
-        out.insert(0, {"name": f"{settings.name}-start", "rules": [],
-                       "capacity": {"minimum": n, "maximum": str(region.max_size), "default": n},
-                       "fixed_date": {"time_zone": "UTC", "start": timing.format_time(s.start + s.start_offset),
-                                      "end": timing.format_time(s.stop)}})
-    return out
+    n = None if n is None else min(max(n, region.min_size), region.max_size)
+    window = []
+    if isinstance(s.start, datetime):
+        standing = region.min_size
+        at = s.start + s.start_offset
+        end = s.stop or at + NO_STOP
+        if n is not None and end > now:
+            window = [{"name": start_profile_name(settings), "rules": [], "capacity": _pinned(n),
+                       "fixed_date": {"time_zone": "UTC", "start": timing.format_time(at), "end": timing.format_time(end)}}]
+    else:
+        standing = initial(settings, region, now)
+        if s.stop is not None:
+            window = [{"name": stop_profile_name(settings), "rules": [], "capacity": _pinned(region.min_size),
+                       "fixed_date": {"time_zone": "UTC", "start": timing.format_time(s.stop),
+                                      "end": timing.format_time(s.stop + NO_STOP)}}]
+    return window + [{"name": "default", "rules": [], "capacity": _pinned(standing)}]
 
 
 def autoscale_args(settings: FleetSettings, region: Region, resource_group: Any, scale_set_id: Any, now) -> dict:

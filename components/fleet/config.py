@@ -20,7 +20,8 @@ from components.fleet import timing
 
 CLOUDS = ("aws", "gcp", "azure", "alibaba")
 CAPACITY_OWNERS = ("schedule", "watcher", "agent")
-AGENT_TYPES = ("ansible", "bash")
+# `shell` is p2p-agent-infra's name (document 004's anchor) for what Pegasus calls `bash`.
+AGENT_TYPES = ("ansible", "bash", "shell")
 CC_PROVIDERS = ("cloudflare", "cloudfront", "none")
 # Clouds whose watcher function Pegasus builds (document 004's table lists Function Compute and
 # Azure Functions too; they are not built yet, see docs/blueprints/fleet.md).
@@ -121,6 +122,16 @@ class FleetSettings:
     def watcher_follows_control_center(self) -> bool:
         """cc-w-scheduler is served: the watcher sets its own cadence, the stack keeps off it."""
         return self.capacity_owner == "watcher" and any(k == "cc-w-scheduler" for k, _ in self.control_center.variables)
+
+    def watcher_defaults(self) -> dict:
+        """fleet.schedule and fleet.desiredCapacity, handed to the watcher (which then owns the
+        start and the stop, one writer per group) as the values it takes where the control
+        center serves none. The start offset travels as PEGASUS_START_OFFSET."""
+        s = self.schedule
+        start = timing.format_time(s.start) if isinstance(s.start, datetime) else "now" if s.start == "now" else ""
+        value = self.desired_capacity
+        return {"PEGASUS_START": start, "PEGASUS_STOP": timing.format_time(s.stop) if s.stop else "",
+                "PEGASUS_DESIRED_CAPACITY": json.dumps(value, separators=(", ", ": ")) if isinstance(value, dict) else str(value)}
 
     def clouds(self) -> tuple[str, ...]:
         return tuple(c for c in CLOUDS if any(r.cloud == c for r in self.regions))
@@ -338,7 +349,12 @@ def _regions(cloud: str, s: _Section) -> list[Region]:
         if zones_field == "availabilityZones":
             zones = r.str_list(zones_field, [])
         elif zones_field == "zoneId":
-            zones = (r.get(zones_field, str, f"{place}a"),)
+            # Unset: the region's first zone that offers a vSwitch and the instance type, looked
+            # up at plan time (a `<region>a` guess is not a zone ID in every region).
+            zone = r.get(zones_field, str)
+            if zone is not None and not re.fullmatch(r"[a-z]{2}-[a-z0-9-]+-[a-z0-9]+", zone):
+                raise ConfigError(r.key(zones_field), f"{zone!r} is not a zone ID; write it like cn-hangzhou-b or eu-central-1a")
+            zones = (zone,) if zone else ()
         if any(x.region == place for x in out):
             raise ConfigError(r.key(where), f"{place} is listed twice; one group per {where}")
         out.append(Region(cloud, place, min_size, max_size, r.get(size_field, str, size_default), image, zones))
@@ -397,6 +413,17 @@ def parse_fleet(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys
     clouds.check_unknown()
     if not regions:
         raise ConfigError("fleet.clouds", "has no regions; add one, like fleet.clouds.aws.regions: [{region: eu-central-1, maxSize: 3}]")
+    gcp_window = any(r.cloud == "gcp" for r in regions) and owner != "watcher"
+    if gcp_window and schedule.start == "now" and schedule.stop is not None:
+        raise ConfigError("fleet.schedule.start", "is now with a stop, which GCP cannot stop: its stop is the end of a scaling "
+                          "schedule that starts at a time; write the start as a time (like 2026-12-10T13:00:00Z)")
+    if (gcp_window and isinstance(schedule.start, datetime) and schedule.stop is not None
+            and schedule.stop - schedule.start - schedule.start_offset < timedelta(minutes=5)):
+        raise ConfigError("fleet.schedule.stop", "is less than 5 minutes after the start; GCP's shortest scaling schedule is 300 seconds")
+    unwatched = sorted({r.cloud for r in regions} - set(WATCHER_CLOUDS))
+    if schedule.start == "watcher" and unwatched:
+        raise ConfigError("fleet.schedule.start", f"is watcher, but no watcher runs on {' and '.join(unwatched)}, so nothing would "
+                          "start those groups; write the start as a time or now")
     if schedule.start == "watcher" and owner != "watcher":
         raise ConfigError("fleet.schedule.start", f"is watcher, but capacityOwner is {owner}; the watcher schedules the start only when it owns capacity")
     if owner == "watcher" and not cc.hosts:

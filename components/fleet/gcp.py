@@ -9,7 +9,7 @@ import pulumi_gcp as gcp
 
 from components.fleet import agent_builder as ab
 from components.fleet import gcp_builder as b
-from components.fleet.watcher_code import archive
+from components.fleet.watcher_code import archive, object_name
 from components.fleet.config import FleetSettings, Region
 
 
@@ -29,10 +29,12 @@ class FleetGroupGcp(pulumi.ComponentResource):
         vm = gcp.serviceaccount.Account(f"{name}-vm", account_id=b.account_id(settings, region, "vm"), project=settings.gcp_project,
                                         display_name=f"Pegasus fleet {group} VMs", opts=child)
         if settings.capacity_owner == "agent":
-            gcp.projects.IAMMember(f"{name}-vm-capacity", **b.capacity_binding_args(settings, region, capacity_role, pulumi.Output.concat("serviceAccount:", vm.email)), opts=child)
+            gcp.projects.IAMMember(f"{name}-vm-capacity", **b.capacity_binding_args(
+                settings, region, capacity_role, pulumi.Output.concat("serviceAccount:", vm.email), gcloud=True), opts=child)
         for short, args in b.firewall_args(settings, region):
             gcp.compute.Firewall(f"{name}-{short}", **args, opts=child)
-        user_data = ab.cloud_init(settings, ab.GroupRef("gcp", region.region, group, gcp_project=settings.gcp_project))
+        user_data = ab.cloud_init(settings, ab.GroupRef("gcp", region.region, group, gcp_project=settings.gcp_project,
+                                                      gcp_schedule=b.agent_schedule(settings), min_size=region.min_size, max_size=region.max_size))
         template = gcp.compute.InstanceTemplate(
             f"{name}-template", **b.instance_template_args(settings, region, user_data, vm.email),
             opts=child)
@@ -53,7 +55,7 @@ class FleetGroupGcp(pulumi.ComponentResource):
                                                              pulumi.Output.concat("serviceAccount:", wsa.email), own_job=follows),
                                    opts=child)
             bucket = gcp.storage.Bucket(f"{name}-watcher-code", **b.bucket_args(settings, region), opts=child)
-            obj = gcp.storage.BucketObject(f"{name}-watcher-code", name="watcher.zip", bucket=bucket.name,
+            obj = gcp.storage.BucketObject(f"{name}-watcher-code", name=object_name(), bucket=bucket.name,
                                            source=archive(with_main=True), opts=child)
             fn = gcp.cloudfunctionsv2.Function(f"{name}-watcher", **b.function_args(settings, region, bucket.name, obj.name, wsa.email),
                                                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[autoscaler])))

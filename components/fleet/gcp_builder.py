@@ -3,9 +3,10 @@ managed instance group, the autoscaler with scaling schedules, the service accou
 watcher (Cloud Function on Cloud Scheduler).
 
 GCP has no one-time scaled action: a scaling schedule is a cron with a duration that raises the
-autoscaler's minimum. The fleet's start is a schedule at the start minute lasting until the stop
-(or a year), kept while that window is open, so an update inside the window never drops it. The
-desired capacity is the autoscaler's minReplicas, and it carries ignoreChanges.
+autoscaler's minimum. The fleet's start is a one-shot schedule (the cron's optional year field)
+at the start minute lasting until the stop (or ten years), kept while that window is open, so an
+update inside the window never drops it. The policy's minimum stays the group's own; a capacity
+writer moves the window's minRequiredReplicas, which carries ignoreChanges with it.
 
 A capacity writer's service account holds a custom role bound with an IAM condition on its own
 autoscaler's resource name, so it can update that autoscaler and no other.
@@ -14,7 +15,7 @@ autoscaler's resource name, so it can update that autoscaler and no other.
 from __future__ import annotations
 
 import zlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Optional
 
 from pegasus import names
@@ -22,8 +23,15 @@ from components.fleet.config import FleetSettings, Region
 from components.fleet import capacity, timing
 
 CAPACITY_PERMISSIONS = ("compute.autoscalers.get", "compute.autoscalers.update")
+# What `gcloud compute instance-groups managed update-autoscaling` reads before its PATCH
+# (googlecloudsdk's update_autoscaling.py: GetInstanceGroupManagerOrThrow, then
+# AutoscalerForMigByRef, which lists the region's autoscalers to find the group's): the agent
+# needs both; the watcher calls the REST API directly and does not.
+GCLOUD_LOOKUP_PERMISSIONS = ("compute.instanceGroupManagers.get", "compute.autoscalers.list")
 CADENCE_PERMISSIONS = ("cloudscheduler.jobs.get", "cloudscheduler.jobs.update")
-NO_STOP_DURATION = timedelta(days=365)
+NO_STOP_DURATION = timedelta(days=3650)  # a start with no stop: a ten-year window
+MIN_WINDOW = timedelta(seconds=300)  # AutoscalingPolicyScalingSchedule.durationSec's minimum
+CPU_TARGET = 1.0
 FUNCTION_RUNTIME = "python312"
 
 
@@ -50,13 +58,19 @@ def custom_role_args(settings: FleetSettings) -> dict:
         "role_id": custom_role_id(settings),
         "title": f"Pegasus fleet {settings.name}: capacity writer",
         "description": "Read and update one autoscaler; every binding carries a condition naming it.",
-        "permissions": list(CAPACITY_PERMISSIONS) + (list(CADENCE_PERMISSIONS) if settings.watcher_follows_control_center() else []),
+        "permissions": list(CAPACITY_PERMISSIONS)
+        + (list(GCLOUD_LOOKUP_PERMISSIONS) if settings.capacity_owner == "agent" else [])
+        + (list(CADENCE_PERMISSIONS) if settings.watcher_follows_control_center() else []),
         "project": settings.gcp_project,
     }
 
 
 def autoscaler_resource_name(settings: FleetSettings, region: Region) -> str:
     return f"projects/{settings.gcp_project}/regions/{region.region}/autoscalers/{group_name(settings, region)}"
+
+
+def group_manager_resource_name(settings: FleetSettings, region: Region) -> str:
+    return f"projects/{settings.gcp_project}/regions/{region.region}/instanceGroupManagers/{group_name(settings, region)}"
 
 
 def job_name(settings: FleetSettings, region: Region) -> str:
@@ -67,9 +81,15 @@ def job_resource_name(settings: FleetSettings, region: Region) -> str:
     return f"projects/{settings.gcp_project}/locations/{region.region}/jobs/{job_name(settings, region)}"
 
 
-def capacity_binding_args(settings: FleetSettings, region: Region, role: Any, email: Any, own_job: bool = False) -> dict:
-    """`own_job`: the watcher following cc-w-scheduler may also update its own Cloud Scheduler job."""
+def capacity_binding_args(settings: FleetSettings, region: Region, role: Any, email: Any, own_job: bool = False,
+                          gcloud: bool = False) -> dict:
+    """`own_job`: the watcher following cc-w-scheduler may also update its own Cloud Scheduler job.
+    `gcloud`: the agent's gcloud also gets its own group manager and lists the autoscalers (a
+    list is checked on the project, as p2p-agent-infra's agent binding does)."""
     expression = f'resource.name == "{autoscaler_resource_name(settings, region)}"'
+    if gcloud:
+        expression += (f' || resource.name == "{group_manager_resource_name(settings, region)}"'
+                       f' || resource.name == "projects/{settings.gcp_project}"')
     if own_job:
         expression += f' || resource.name == "{job_resource_name(settings, region)}"'
     return {
@@ -133,15 +153,17 @@ def scaling_schedules(settings: FleetSettings, region: Region, now) -> list[dict
     stays: dropping it would scale a running fleet down)."""
     s = settings.schedule
     n = desired(settings, region)
-    if not hasattr(s.start, "tzinfo") or n is None:
+    if not hasattr(s.start, "tzinfo") or n is None or settings.capacity_owner == "watcher":
+        # With the watcher owning capacity, its own window is the only one (one writer).
         return []
     at = s.start + s.start_offset
     end = s.stop or at + NO_STOP_DURATION
     if end <= now:
         return []
     return [{
-        "name": f"{settings.name}-start",
-        "schedule": f"{at.minute} {at.hour} {at.day} {at.month} *",
+        "name": start_schedule_name(settings),
+        # With the year: one firing, not one every year on that date.
+        "schedule": timing.one_shot_cron(at),
         "time_zone": "Etc/UTC",
         "duration_sec": int((end - at).total_seconds()),
         "min_required_replicas": min(max(n, region.min_size), region.max_size),
@@ -151,27 +173,48 @@ def scaling_schedules(settings: FleetSettings, region: Region, now) -> list[dict
 
 def autoscaler_args(settings: FleetSettings, region: Region, target: Any, now) -> dict:
     s = settings.schedule
-    initial = timing.initial_capacity(s.start, s.stop, s.start_offset, desired(settings, region), region.min_size,
-                                      region.max_size, now)
+    schedules = scaling_schedules(settings, region, now)
+    if isinstance(s.start, datetime) or settings.capacity_owner == "watcher":
+        # A window (the stack's or the watcher's) raises the group; the minimum stays the
+        # group's own, or the fleet would be held up past the window's end, the stop.
+        initial = region.min_size
+    else:
+        initial = timing.initial_capacity(s.start, s.stop, s.start_offset, desired(settings, region), region.min_size,
+                                          region.max_size, now)
     policy = {
         "min_replicas": initial,
         "max_replicas": region.max_size,
         "cooldown_period": 60,
         "mode": "ON",
-        # A GCP autoscaler always has a CPU signal (0.6 when none is given); at 0.99 it adds no
-        # VMs for load, so capacity follows the schedules and the capacity owner.
-        "cpu_utilization": {"target": 0.99},
+        # A GCP autoscaler always has a CPU signal (0.6 when none is given). 1.0 is the largest
+        # target the API takes: a VM cannot use more than all its CPU, so a CPU-bound agent is
+        # at the target, never above it, and load never adds a VM (0.99 asked for one more
+        # than ran). The size is the window's and the minimum.
+        "cpu_utilization": {"target": CPU_TARGET},
     }
-    schedules = scaling_schedules(settings, region, now)
     if schedules:
         policy["scaling_schedules"] = schedules
     return {"name": group_name(settings, region), "project": settings.gcp_project, "region": region.region,
             "target": target, "autoscaling_policy": policy}
 
 
+def start_schedule_name(settings: FleetSettings) -> str:
+    return f"{settings.name}-start"
+
+
+def agent_schedule(settings: FleetSettings) -> str:
+    """The window the agent writes: the stack's start schedule whenever the start is a time
+    (not only while it is declared: the agent's script is in the instance template, and a
+    change of it would replace every VM). Once the window is gone, gcloud's update of it fails
+    and the agent leaves the group alone; it does not fall back to the minimum, which would
+    hold the fleet up past the stop."""
+    return start_schedule_name(settings) if isinstance(settings.schedule.start, datetime) else ""
+
+
 def autoscaler_ignore_changes(settings: FleetSettings) -> list[str]:
     ignore = ["autoscalingPolicy.minReplicas"]
-    if settings.capacity_owner == "watcher":
+    if settings.capacity_owner in ("watcher", "agent"):
+        # The watcher writes its own schedules; the agent writes the start window's minimum.
         ignore.append("autoscalingPolicy.scalingSchedules")
     return ignore
 
@@ -189,6 +232,7 @@ def watcher_environment(settings: FleetSettings, region: Region) -> dict:
         "PEGASUS_START_OFFSET": f"{int(settings.schedule.start_offset.total_seconds())}s",
         "PEGASUS_MIN_SIZE": str(region.min_size),
         "PEGASUS_MAX_SIZE": str(region.max_size),
+        **settings.watcher_defaults(),
     }
 
 

@@ -119,9 +119,33 @@ def parse_every(text: str) -> Every:
         dow = "?"
     elif dom == "*":
         dom = "?"
+        dow = eventbridge_days(dow)
     else:
         raise ValueError(f"{text!r}: EventBridge cron cannot set both day-of-month and day-of-week")
     return Every(f"cron({minute} {hour} {dom} {month} {dow} *)", text.strip())
+
+
+def unix_days(field: str) -> list[int]:
+    """A Unix cron day-of-week field (0-7, 0 and 7 Sunday, names, ranges, steps) as the days it
+    selects, 0 = Sunday to 6 = Saturday."""
+    _, lo, hi, names = _CRON_FIELDS[4]
+    days = set()
+    for item in field.split(","):
+        base, _, step = item.partition("/")
+        if base == "*":
+            first, last = lo, hi
+        else:
+            a, _, b = base.partition("-")
+            first = _cron_value(a, lo, names)
+            last = _cron_value(b, lo, names) if b else (hi if step else first)
+        days.update(d % 7 for d in range(first, last + 1, int(step) if step else 1))
+    return sorted(days)
+
+
+def eventbridge_days(field: str) -> str:
+    """The same days in EventBridge's numbering, 1 = Sunday to 7 = Saturday (AWS's cron
+    reference: day-of-week `1-7 or SUN-SAT`), where Unix cron's 1 is Monday."""
+    return ",".join(str(d + 1) for d in unix_days(field))
 
 
 @dataclass(frozen=True)
@@ -147,6 +171,14 @@ def fleet_schedule(start: Start, stop: Optional[datetime], offset: timedelta, no
     if stop is not None and stop > now:
         out.append(ScheduledChange("stop", stop, 0))
     return tuple(out)
+
+
+def one_shot_cron(at: datetime) -> str:
+    """GCP's extended cron with the optional sixth field, the year: the scaling schedule fires
+    once, at `at` (UTC minute), and never again (AutoscalingPolicyScalingSchedule.schedule in
+    the Compute API: "can describe a single timestamp if the optional year is set")."""
+    at = at.astimezone(timezone.utc)
+    return f"{at.minute} {at.hour} {at.day} {at.month} * {at.year}"
 
 
 def initial_capacity(start: Start, stop: Optional[datetime], offset: timedelta, desired: Optional[int], min_size: int,

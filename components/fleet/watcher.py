@@ -32,6 +32,10 @@ except ImportError:  # in the repository
     from components.fleet import timing
 
 START, STOP = "watcher-start", "watcher-stop"
+# AutoscalingPolicyScalingSchedule.durationSec: at least 300 (the API's minimum), an int32.
+GCP_MIN_DURATION = 300
+GCP_MAX_DURATION = 2**31 - 1
+GCP_NO_STOP = timedelta(days=3650)  # a window with no stop: ten years
 
 
 @dataclass
@@ -49,8 +53,9 @@ class Action:
 
 
 def read_control_center(hosts: list[str], timeout: float = 5,
-                        opener: Callable = urllib.request.urlopen) -> dict[str, str]:
-    """The cc-w-* headers of the first host that answers with a status below 500."""
+                        opener: Callable = urllib.request.urlopen) -> Optional[dict[str, str]]:
+    """The cc-w-* headers of the first host that answers with a status below 500; None when no
+    host answers."""
     for host in hosts:
         url = host if host.startswith(("http://", "https://")) else f"https://{host}/"
         try:
@@ -62,7 +67,28 @@ def read_control_center(hosts: list[str], timeout: float = 5,
         except OSError:
             continue
         return {k.lower(): v.strip() for k, v in response.headers.items() if k.lower().startswith("cc-w-")}
-    return {}
+    return None
+
+
+def with_defaults(variables: Optional[dict], defaults: dict) -> Optional[dict]:
+    """The control center's cc-w-* values over the stack's defaults (fleet.schedule and
+    fleet.desiredCapacity, which the stack hands the watcher instead of declaring a schedule of
+    its own). An empty value or `-` (document 004's "unset") falls back. None, no host answered:
+    stays None, and the watcher writes nothing, so an outage never resets a running fleet."""
+    if variables is None:
+        return None
+    served = {k: v for k, v in variables.items() if v not in ("", "-")}
+    return {**{k: v for k, v in defaults.items() if v}, **served}
+
+
+def defaults_from_env() -> dict:
+    start = os.environ.get("PEGASUS_START", "")
+    return {
+        # `now`: started long ago, so the capacity is set at once.
+        "cc-w-a-start": "1970-01-01T00:00:00Z" if start == "now" else start,
+        "cc-w-a-stop": os.environ.get("PEGASUS_STOP", ""),
+        "cc-w-a-desired-capacity": os.environ.get("PEGASUS_DESIRED_CAPACITY", ""),
+    }
 
 
 def _time(value: Optional[str]) -> Optional[datetime]:
@@ -168,53 +194,101 @@ class AwsGroup:
 
 
 class GcpGroup:
-    """One regional autoscaler through the Compute REST API. `request(method, url, body)`
-    returns the decoded JSON; in the function it carries the metadata server's token.
+    """One regional autoscaler through the Compute REST API (regionAutoscalers get and patch).
+    `request(method, url, body)` returns the decoded JSON; in the function it carries the
+    metadata server's token. Field names are the REST API's (AutoscalingPolicy.minNumReplicas,
+    scalingSchedules), not Terraform's; tests validate every body against the API's discovery
+    document.
 
-    GCP scaling schedules are cron-based and only raise a minimum: watcher-start becomes a
-    schedule at the start minute that lasts until cc-w-a-stop (or a year), watcher-stop ends
-    it, and the desired capacity is the autoscaler's minReplicas."""
+    GCP has no one-time scaled action, and a scaling schedule only raises the minimum: while a
+    schedule is active, the group runs max(minNumReplicas, the schedule's minRequiredReplicas).
+    So the watcher keeps minNumReplicas as the stack set it and moves capacity through its own
+    schedule, watcher-start: a window from the start to cc-w-a-stop. Its minRequiredReplicas
+    is the desired capacity; when the window ends at the stop, the group falls back to the
+    minimum. watcher-stop is a disabled marker that records the stop for the next run.
 
-    def __init__(self, request: Callable, project: str, region: str, name: str):
+    Each PATCH carries only the schedules it changes (the method takes a JSON merge patch): the
+    autoscaler resource has no fingerprint to make a read-modify-write conditional, so a small
+    patch is how two writers are kept from undoing each other's fields."""
+
+    def __init__(self, request: Callable, project: str, region: str, name: str,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         self.request = request
         self.url = f"https://compute.googleapis.com/compute/v1/projects/{project}/regions/{region}/autoscalers"
         self.name = name
+        self.clock = clock
 
     def _get(self) -> dict:
         return self.request("GET", f"{self.url}/{self.name}", None)
 
+    @staticmethod
+    def _window(schedule: Optional[dict]) -> tuple[Optional[datetime], Optional[datetime]]:
+        if not schedule or schedule.get("disabled"):
+            return None, None
+        begin = _time(schedule.get("description"))
+        if begin is None:
+            return None, None
+        return begin, begin + timedelta(seconds=int(schedule.get("durationSec") or 0))
+
     def state(self) -> GroupState:
         policy = self._get().get("autoscalingPolicy", {})
-        scheduled = {}
-        for name, sch in (policy.get("scalingSchedules") or {}).items():
-            scheduled[name] = (_time(sch.get("description")), sch.get("minRequiredReplicas"))
-        return GroupState(policy.get("minReplicas", 0), scheduled)
+        schedules = policy.get("scalingSchedules") or {}
+        scheduled = {name: (_time(sch.get("description")), sch.get("minRequiredReplicas"))
+                     for name, sch in schedules.items() if name in (START, STOP)}
+        begin, end = self._window(schedules.get(START))
+        now = self.clock()
+        if begin is not None and begin <= now < end:
+            # The window holds the group up: its minimum is what the group runs.
+            desired = max(schedules[START].get("minRequiredReplicas", 0), policy.get("minNumReplicas", 0))
+        else:
+            desired = policy.get("minNumReplicas", 0)
+        return GroupState(desired, scheduled)
+
+    @staticmethod
+    def _schedule(at: datetime, duration: int, replicas: int, disabled: bool = False) -> dict:
+        body = {"schedule": timing.one_shot_cron(at), "timeZone": "Etc/UTC",
+                "durationSec": max(min(duration, GCP_MAX_DURATION), GCP_MIN_DURATION), "minRequiredReplicas": replicas,
+                # the one-time start, as the watcher compares it on its next run
+                "description": timing.format_time(at)}
+        if disabled:
+            body["disabled"] = True
+        return body
 
     def apply(self, action: Action) -> None:
-        policy = self._get().get("autoscalingPolicy", {})
-        schedules = dict(policy.get("scalingSchedules") or {})
+        schedules = self._get().get("autoscalingPolicy", {}).get("scalingSchedules") or {}
+        stop = _time((schedules.get(STOP) or {}).get("description"))
+        changed = {}
+
+        def window(at: datetime, replicas: int) -> dict:
+            end = stop if stop is not None and stop > at else at + GCP_NO_STOP
+            return self._schedule(at, int((end - at).total_seconds()), replicas)
+
         if action.kind == "capacity":
-            policy["minReplicas"] = action.capacity
+            now = self.clock()
+            begin, end = self._window(schedules.get(START))
+            if begin is not None and begin <= now < end:
+                # The setting that moves the group: the active window's minimum.
+                changed[START] = {**schedules[START], "minRequiredReplicas": action.capacity}
+            else:
+                # No window holds the group: open one now, until the stop.
+                at = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
+                changed[START] = window(at, action.capacity)
         elif action.name == START:
-            at = action.at
-            schedules[START] = {"schedule": f"{at.minute} {at.hour} {at.day} {at.month} *", "timeZone": "Etc/UTC",
-                                "durationSec": 365 * 86400, "minRequiredReplicas": action.capacity,
-                                # the one-time start, as the watcher compares it on its next run
-                                "description": timing.format_time(at)}
+            changed[START] = window(action.at, action.capacity)
         else:
-            start = schedules.get(START)
-            if start is not None and _time(start.get("description")) is not None:
-                seconds = int((action.at - _time(start["description"])).total_seconds())
-                start["durationSec"] = max(seconds, 300)
-            schedules[STOP] = {"schedule": f"{action.at.minute} {action.at.hour} {action.at.day} {action.at.month} *",
-                               "timeZone": "Etc/UTC", "durationSec": 300, "minRequiredReplicas": 0, "disabled": True,
-                               "description": timing.format_time(action.at)}
-        policy["scalingSchedules"] = schedules
-        self.request("PATCH", f"{self.url}?autoscaler={self.name}", {"name": self.name, "autoscalingPolicy": policy})
+            begin, _ = self._window(schedules.get(START))
+            if begin is not None:
+                changed[START] = {**schedules[START], "durationSec": int((action.at - begin).total_seconds())}
+                changed[START]["durationSec"] = max(changed[START]["durationSec"], GCP_MIN_DURATION)
+            changed[STOP] = self._schedule(action.at, GCP_MIN_DURATION, 0, disabled=True)
+        self.request("PATCH", f"{self.url}?autoscaler={self.name}",
+                     {"name": self.name, "autoscalingPolicy": {"scalingSchedules": changed}})
 
 
-def run(group, variables: dict, *, cloud: str, region: str, now: datetime, default_offset: timedelta,
+def run(group, variables: Optional[dict], *, cloud: str, region: str, now: datetime, default_offset: timedelta,
         min_size: int, max_size: int) -> list[Action]:
+    if variables is None:
+        return []  # no control center answered: leave the group as it is
     actions = decide(variables, cloud=cloud, region=region, now=now, default_offset=default_offset,
                      min_size=min_size, max_size=max_size, group=group.state())
     for action in actions:
@@ -240,9 +314,9 @@ def aws_handler(event, context):  # pragma: no cover - the Lambda entry point; r
 
     env = _from_env()
     group = AwsGroup(boto3.client("autoscaling", region_name=env["region"]), os.environ["PEGASUS_GROUP"])
-    variables = read_control_center(json.loads(os.environ["PEGASUS_CC_HOSTS"]))
+    variables = with_defaults(read_control_center(json.loads(os.environ["PEGASUS_CC_HOSTS"])), defaults_from_env())
     summary = _summary(run(group, variables, now=datetime.now(timezone.utc), **env))
-    if os.environ.get("PEGASUS_SCHEDULE"):
+    if variables is not None and os.environ.get("PEGASUS_SCHEDULE"):
         schedule = AwsSchedule(boto3.client("scheduler", region_name=env["region"]), os.environ["PEGASUS_SCHEDULE"])
         summary["schedule"] = follow_cadence(schedule, variables, "aws")
     return summary
@@ -267,9 +341,9 @@ def gcp_handler(request):  # pragma: no cover - the Cloud Function entry point; 
     env = _from_env()
     project = os.environ["PEGASUS_GCP_PROJECT"]
     group = GcpGroup(_gcp_request, project, env["region"], os.environ["PEGASUS_GROUP"])
-    variables = read_control_center(json.loads(os.environ["PEGASUS_CC_HOSTS"]))
+    variables = with_defaults(read_control_center(json.loads(os.environ["PEGASUS_CC_HOSTS"])), defaults_from_env())
     summary = _summary(run(group, variables, now=datetime.now(timezone.utc), **env))
-    if os.environ.get("PEGASUS_SCHEDULE"):
+    if variables is not None and os.environ.get("PEGASUS_SCHEDULE"):
         summary["schedule"] = follow_cadence(GcpJob(_gcp_request, project, env["region"], os.environ["PEGASUS_SCHEDULE"]),
                                              variables, "gcp")
     return json.dumps(summary)

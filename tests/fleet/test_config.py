@@ -98,7 +98,7 @@ def test_minimal_fleet_needs_only_a_repository_and_a_region():
     ({"agent__cron": "0 25 * * *"}, "pegasus:fleet.agent.cron: '0 25 * * *': the hour field '25' is not valid cron (0-23)"),
     ({"agent__repository": None},
      "pegasus:fleet.agent.repository: is required: the Git repository the agent pulls, like https://github.com/example/p2p-agent-config"),
-    ({"agent__type": "salt"}, "pegasus:fleet.agent.type: must be one of ansible, bash; got 'salt'"),
+    ({"agent__type": "salt"}, "pegasus:fleet.agent.type: must be one of ansible, bash, shell; got 'salt'"),
     ({"agent__delay": 7200}, "pegasus:fleet.agent.delay: must be between 0 and 3600; got 7200"),
     ({"controlCenter__zoneId": None}, "pegasus:fleet.controlCenter.zoneId: is required with provider cloudflare: the zone ID of hostname"),
     ({"controlCenter__variables": {"cc-w-a-start": "tomorrow"}},
@@ -137,8 +137,17 @@ def test_bad_values_are_one_exact_error(changes, message):
 
 
 def test_start_watcher_needs_the_watcher_to_own_capacity():
-    assert error(with_fleet(schedule__start="watcher", capacityOwner="agent")) == (
+    raw = with_fleet(schedule__start="watcher", capacityOwner="agent")
+    for cloud in ("azure", "alibaba"):
+        del raw["fleet"]["clouds"][cloud]
+    assert error(raw) == (
         "pegasus:fleet.schedule.start: is watcher, but capacityOwner is agent; the watcher schedules the start only when it owns capacity")
+
+
+def test_start_watcher_is_refused_where_no_watcher_runs():
+    assert error(with_fleet(schedule__start="watcher")) == (
+        "pegasus:fleet.schedule.start: is watcher, but no watcher runs on alibaba and azure, so nothing would start those "
+        "groups; write the start as a time or now")
 
 
 def test_a_watcher_needs_a_control_center():

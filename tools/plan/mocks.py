@@ -274,6 +274,10 @@ class PlanMocks(pmocks.Mocks):
             # The fleet's image lookup: one system image named like the regex asks.
             image = {"id": "ubuntu_24_04_x64_20G_alibase_placeholder.vhd", "name": "ubuntu_24_04_x64_20G_alibase_placeholder"}
             return {"images": [image], "ids": [image["id"]], "id": "images"}
+        if token == "alicloud:index/getZones:getZones":
+            # The fleet's vSwitch zone: placeholder zone IDs (a real region's come from the cloud).
+            ids = ["zone-id-placeholder-1", "zone-id-placeholder-2"]
+            return {"ids": ids, "zones": [{"id": z} for z in ids], "id": "zones"}
         if token == "azure-native:authorization:getClientConfig":
             return {"subscriptionId": "00000000-0000-0000-0000-000000000000", "tenantId": "00000000-0000-0000-0000-000000000001",
                     "clientId": "00000000-0000-0000-0000-000000000002", "objectId": "00000000-0000-0000-0000-000000000003"}

@@ -42,14 +42,15 @@ for host in "${CC_HOSTS[@]}"; do
 done
 log "variables from $CC_SOURCE"
 
-# var NAME DEFAULT: the cc-a-NAME header of the answering host, or DEFAULT when empty.
+# var NAME DEFAULT: the cc-a-NAME header of the answering host, or DEFAULT when it is empty or
+# `-` (document 004's "unset").
 var() {
   local value
   value=$(printf '%s\n' "$HEADERS" | awk -v want="cc-a-$1" '
     { i = index($0, ":"); if (i == 0) next
       name = tolower(substr($0, 1, i - 1))
       if (name == want) { v = substr($0, i + 1); sub(/^[ \t]+/, "", v); sub(/[ \t]+$/, "", v); print v; exit } }')
-  if [ -n "$value" ]; then printf '%s' "$value"; else printf '%s' "$2"; fi
+  if [ -n "$value" ] && [ "$value" != "-" ]; then printf '%s' "$value"; else printf '%s' "$2"; fi
 }
 
 REPOSITORY=$(var repository "$DEFAULT_REPOSITORY")
@@ -60,6 +61,7 @@ POST_RUN=$(var post-run "$DEFAULT_POST_RUN")
 DELAY=$(var delay "$DEFAULT_DELAY")
 FORCE_RUN=$(var force-run "$DEFAULT_FORCE_RUN")
 DESIRED_CAPACITY=$(var desired-capacity "$DEFAULT_DESIRED_CAPACITY")
+STOP=$(var stop "$DEFAULT_STOP")
 
 case "$DELAY" in ''|*[!0-9]*) log "cc-a-delay $DELAY is not a number; using $DEFAULT_DELAY"; DELAY=$DEFAULT_DELAY ;; esac
 if [ "$DELAY" -gt 0 ]; then
@@ -70,7 +72,9 @@ if [ -n "$PRE_RUN" ]; then
   bash -c "$PRE_RUN" || log "pre-run failed with $?"
 fi
 
-WORK="$STATE_DIR/repository"
+# One checkout per repository URL: when cc-a-repository names another repository, the agent
+# clones that one instead of pulling the old checkout's origin.
+WORK="$STATE_DIR/repository-$(printf '%s' "$REPOSITORY" | sha256sum | cut -c1-16)"
 rc=0
 case "$TYPE" in
   ansible)
@@ -79,7 +83,7 @@ case "$TYPE" in
     # shellcheck disable=SC2086  # an empty flag must vanish
     ansible-pull --url "$REPOSITORY" --directory "$WORK" --inventory localhost, $only_if_changed "$MAIN_RUN" || rc=$?
     ;;
-  bash)
+  bash|shell)  # shell: p2p-agent-infra's name for it
     changed=1
     if [ -d "$WORK/.git" ]; then
       before=$(git -C "$WORK" rev-parse HEAD)
@@ -96,7 +100,7 @@ case "$TYPE" in
     fi
     ;;
   *)
-    log "unknown executor type $TYPE; use ansible or bash"
+    log "unknown executor type $TYPE; use ansible, bash or shell"
     rc=2
     ;;
 esac
@@ -106,23 +110,62 @@ if [ -n "$POST_RUN" ]; then
   bash -c "$POST_RUN" || log "post-run failed with $?"
 fi
 
-if [ "$CAPACITY_OWNER" = "agent" ]; then
+# Near the stop, or after it, the stop's own primitive owns the group: writing then would
+# start the fleet again from a VM that is shutting down.
+near_stop=""
+if [ -n "$STOP" ]; then
+  if stop_s=$(date -u -d "$STOP" +%s 2>/dev/null); then
+    [ $((stop_s - $(date -u +%s))) -lt "$STOP_MARGIN" ] && near_stop=1
+  else
+    log "cc-a-stop $STOP is not a time; ignoring it"
+  fi
+fi
+
+if [ "$CAPACITY_OWNER" = "agent" ] && [ "${#CC_HOSTS[@]}" -gt 0 ] && [ "$CC_SOURCE" = "defaults" ]; then
+  # The control center is down: its last answer may differ from the config, and a fallback to
+  # the config's capacity would reset a running fleet. Only a static config writes from defaults.
+  log "no control center answered; leaving the group as it is"
+elif [ "$CAPACITY_OWNER" = "agent" ] && [ -n "$near_stop" ]; then
+  log "the stop $STOP is less than ${STOP_MARGIN}s away or past; leaving the group to it"
+elif [ "$CAPACITY_OWNER" = "agent" ]; then
   # The same resolution the program and the watcher use (pegasus/fleet/capacity.py).
   n=$(python3 "$AGENT_DIR/capacity.py" "$DESIRED_CAPACITY" "$CLOUD" "$REGION")
+  # Within the group's bounds, as the watcher keeps it.
+  if [ -n "$n" ]; then
+    [ "$n" -lt "$MIN_SIZE" ] && n=$MIN_SIZE
+    [ "$n" -gt "$MAX_SIZE" ] && n=$MAX_SIZE
+  fi
   if [ -z "$n" ]; then
     log "desired capacity $DESIRED_CAPACITY has no value for $CLOUD/$REGION; leaving the group as it is"
   else
     log "setting the desired capacity of $GROUP to $n"
     case "$CLOUD" in
       aws) aws autoscaling set-desired-capacity --region "$REGION" --auto-scaling-group-name "$GROUP" --desired-capacity "$n" ;;
-        gcp) gcloud compute instance-groups managed update-autoscaling "$GROUP" --project "$GCP_PROJECT" --region "$REGION" --min-num-replicas "$n" --quiet ;;
-      azure) az login --identity --output none \
-               && az monitor autoscale update --resource-group "$AZURE_RESOURCE_GROUP" --name "$AZURE_AUTOSCALE" --min-count "$n" --count "$n" --output none ;;
+      gcp)
+        # A scaling schedule holds the group at max(minimum, the active schedule's minimum):
+        # inside the stack's start window, its minimum is the setting that moves the group.
+        if [ -n "$GCP_SCHEDULE" ]; then
+          gcloud compute instance-groups managed update-autoscaling "$GROUP" --project "$GCP_PROJECT" --region "$REGION" \
+            --update-schedule "$GCP_SCHEDULE" --schedule-min-required-replicas "$n" --quiet
+        else
+          gcloud compute instance-groups managed update-autoscaling "$GROUP" --project "$GCP_PROJECT" --region "$REGION" \
+            --min-num-replicas "$n" --quiet
+        fi ;;
+      azure)
+        # The profile in force (the fixed-date start window wins over the default inside it),
+        # pinned at n: minimum, maximum and default.
+        p="profiles[name=\"$AZURE_PROFILE\"].capacity"
+        az login --identity --output none \
+          && az monitor autoscale update --resource-group "$AZURE_RESOURCE_GROUP" --name "$AZURE_AUTOSCALE" \
+               --set "$p.minimum=\"$n\"" --set "$p.maximum=\"$n\"" --set "$p.default=\"$n\"" --output none ;;
       alibaba)
+        # The start task raised the group's minimum: the minimum moves with the capacity, or a
+        # lower desired capacity is refused (ModifyScalingGroupRequest has no RegionId: the
+        # CLI's --region picks the endpoint).
         id=$(aliyun --mode EcsRamRole --ram-role-name "$ALIBABA_ROLE" --region "$REGION" ess DescribeScalingGroups \
                --RegionId "$REGION" --ScalingGroupName "$GROUP" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ScalingGroups"]["ScalingGroup"][0]["ScalingGroupId"])') \
           && aliyun --mode EcsRamRole --ram-role-name "$ALIBABA_ROLE" --region "$REGION" ess ModifyScalingGroup \
-               --RegionId "$REGION" --ScalingGroupId "$id" --DesiredCapacity "$n" ;;
+               --ScalingGroupId "$id" --MinSize "$n" --DesiredCapacity "$n" ;;
     esac || log "setting the desired capacity failed with $?"
   fi
 fi
