@@ -284,12 +284,18 @@ def test_alerts_use_the_daemons_metric_names():
         "MinaDaemonDown": '(count(up{namespace="testnet-qa-7", job="testnet-qa-7/qa-7-daemons"} == 1) or vector(0)) < 4',
         "MinaLowPeerCount": 'Mina_Network_peers{namespace="testnet-qa-7"} < 3',
         "MinaChainStalled": 'max(changes(Mina_Transition_frontier_max_blocklength_observed{namespace="testnet-qa-7"}[1h])) == 0',
+        "MinaBestTipDiverged": 'scalar(max(Mina_Transition_frontier_max_unvalidated_blocklength_observed{namespace="testnet-qa-7"}))'
+                               ' - Mina_Transition_frontier_best_tip_block_height{namespace="testnet-qa-7"} > 10',
+        "MinaNetworkNoSnarkWork": 'max(Mina_Snark_work_pending_snark_work{namespace="testnet-qa-7"}) > 0'
+                                  ' and max(Mina_Snark_work_snark_pool_size{namespace="testnet-qa-7"}) == 0',
+        "MinaProducerMissedSlots": 'increase(Mina_Block_producer_slots_won{namespace="testnet-qa-7", role="producer", daemon="whale-1"}[1h]) > 0'
+                                   ' and increase(Mina_Block_producer_blocks_produced{namespace="testnet-qa-7", role="producer", daemon="whale-1"}[1h]) == 0',
         "MinaBlockProductionStopped": 'sum(increase(Mina_Block_producer_blocks_produced{namespace="testnet-qa-7", role="producer"}[1h])) == 0',
         "MinaNoSnarkWork": 'sum by (daemon) (increase(Mina_Snark_work_completed_snark_work_received_rpc{namespace="testnet-qa-7", role="coordinator"}[30m])) == 0',
     }
     seeds_only = settings(regions=[_region()])
     assert [x["alert"] for x in mb.rules(seeds_only, seeds_only.regions[0])["spec"]["groups"][0]["rules"]] == [
-        "MinaDaemonDown", "MinaLowPeerCount", "MinaChainStalled"]
+        "MinaDaemonDown", "MinaLowPeerCount", "MinaChainStalled", "MinaBestTipDiverged", "MinaNetworkNoSnarkWork"]
 
 
 def test_registry_rules_keep_the_newest_images():
