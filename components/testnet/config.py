@@ -18,6 +18,7 @@ from pegasus.config.platform import ClusterSettings, KarpenterSettings, _cluster
 from pegasus.config import fields
 from pegasus.config.validator import _alerting, _monitoring
 from pegasus.errors import ConfigError
+from components.testnet.places import check_alert_receivers, check_places, parse_place, place
 from components.testnet.settings import (  # noqa: F401  (re-exported: the settings types)
     Archive, Genesis, Producer, Region, Registry, Seed, SnarkPool, StackCluster, TestnetBlueprint, TestnetSettings, TestService,
     daemon_names, installs_monitoring,
@@ -196,7 +197,7 @@ def _seeds(path: str, raw: Any, store: str, first: int) -> tuple[Seed, ...]:
 
 def _region(i: int, raw: Any, stack: str, store: str, secret_keys: set[str], first_seed: int = 0) -> Region:
     path = f"testnet.regions[{i}]"
-    s = _Object(path, raw, ("name", "cluster", "seeds", "blockProducers", "snarkPools", "archive", "testServices", "secretStore"))
+    s = _Object(path, raw, ("name", "cluster", "seeds", "blockProducers", "snarkPools", "archive", "testServices", "secretStore", "place"))
     name = _name(s.key("name"), s.required("name"))
     # A region may keep its keys in its own cloud's secret manager (an eks and a gke region).
     store = s.choice("secretStore", SECRET_STORES, store)
@@ -244,8 +245,9 @@ def _region(i: int, raw: Any, stack: str, store: str, secret_keys: set[str], fir
             key_ref=_key_ref(t.key("keyRef"), t.get("keyRef", str), store) if t.get("keyRef", str) else None,
         ))
         t.check_unknown()
+    site = parse_place(s.key("place"), s.raw("place"))
     s.check_unknown()
-    region = Region(name, cluster, stack_cluster, seeds, tuple(producers), tuple(pools), archive, tuple(services), store)
+    region = Region(name, cluster, stack_cluster, seeds, tuple(producers), tuple(pools), archive, tuple(services), store, site)
     daemons = daemon_names(region)
     if archive is not None:
         if not archive.daemon:
@@ -345,11 +347,12 @@ def parse_testnet(s: _Section, stack: str, secret_keys: set[str]) -> TestnetSett
             raise ConfigError(f"testnet.regions[{i}].name", f"region {n!r} is listed twice")
     # Distinct places, not names: two eks regions in us-east-1 are one region for fault
     # tolerance and latency. An existing or shared cluster is known only by its name.
-    places = list(dict.fromkeys(_place(r) for r in regions))
+    places = list(dict.fromkeys(place(r) for r in regions))
     if ha and len(places) < 3:
         raise ConfigError(s.key("ha"), f"an HA testnet needs at least 3 distinct regions, got {len(places)} ({', '.join(places)}); add regions or set ha false")
     if not ha and len(regions) != 1:
         raise ConfigError(s.key("ha"), f"is false, so the testnet runs in exactly 1 region, got {len(regions)}; set ha true for more")
+    check_places(s.key("ha"), regions, ha)
     _unique_keys(regions)
     _known_seeds(s.key("regions"), regions, ha)
     _generated_ledger_producers(s.key("regions"), regions, generated is not None)
@@ -420,11 +423,6 @@ def _region_karpenter(s: _Section, regions: tuple[Region, ...]) -> Optional[Karp
     return settings if settings.enabled else None
 
 
-def _place(region: Region) -> str:
-    c = region.cluster
-    return f"{c.provider} {c.region}" if c is not None and c.region else region.name
-
-
 MIN_KNOWN_SEEDS = 2
 
 
@@ -433,8 +431,8 @@ def _known_seeds(key: str, regions: tuple[Region, ...], ha: bool) -> None:
     mina_cli_entrypoint.ml), and only a seed whose libp2p identity is given (its keypair from the
     secret store, its peer ID in config) can be named in the peer list. One such seed is a single
     point of failure for every new or restarted daemon; with ha they must also be in two places."""
-    known = [(r.name, _place(r)) for r in regions for seed in r.seeds if seed.peer_id]
-    places = sorted({place for _, place in known})
+    known = [(r.name, place(r)) for r in regions for seed in r.seeds if seed.peer_id]
+    places = sorted({p for _, p in known})
     if len(known) >= MIN_KNOWN_SEEDS and (not ha or len(places) >= 2):
         return
     where = f" in at least 2 distinct regions (ha is true), got {len(known)} in {len(places)}" if ha else f", got {len(known)}"
@@ -479,6 +477,7 @@ def parse_blueprint(raw: dict, *, project: str, stack: str, secret_keys: set[str
                                   alerting=_alerting(alerting, secret_keys))
     monitoring.check_unknown()
     alerting.check_unknown()
+    check_alert_receivers(testnet, testnet.alerting)
     charts = _Section("charts", raw.get("charts"))
     charts_dir = fields.charts_dir(charts)
     charts.check_unknown()

@@ -83,6 +83,7 @@ class Region:
     archive: Optional[Archive]
     test_services: tuple[TestService, ...]
     secret_store: str = "kubernetes"  # testnet.secretStore unless the region sets its own
+    place: Optional[str] = None  # where an existing or shared cluster runs (components/testnet/places.py)
 
     @property
     def provider(self) -> str:

@@ -18,7 +18,8 @@ PEER = "12D3KooWCoGWacXE4FRwAX8VqhnWVKhz5TTEecWEuGmiNrDt2XLf"
 
 
 def region(name, **extra):
-    return {"name": name, "cluster": {"provider": "existing", "context": f"kind-{name}"}, **extra}
+    # An existing cluster in an HA testnet says where it runs (components/testnet/places.py).
+    return {"name": name, "cluster": {"provider": "existing", "context": f"kind-{name}"}, "place": f"site-{name}", **extra}
 
 
 BASE = {
@@ -73,7 +74,7 @@ def test_a_testnet_needs_no_validator_settings():
 def test_ha_with_fewer_than_three_distinct_regions():
     t = tn(regions=BASE["regions"][:2])
     assert error(t) == (
-        "pegasus:testnet.ha: an HA testnet needs at least 3 distinct regions, got 2 (use1, euw1); add regions or set ha false"
+        "pegasus:testnet.ha: an HA testnet needs at least 3 distinct regions, got 2 (site-use1, site-euw1); add regions or set ha false"
     )
 
 
@@ -392,3 +393,62 @@ def test_stake_is_read_only_for_a_generated_ledger():
         "pegasus:testnet.regions[0].blockProducers[0].stake: is read only with testnet.genesis; with testnet.genesisFile "
         "give the balance in its ledger"
     )
+
+
+def test_ha_on_existing_clusters_needs_a_place_per_region():
+    """Three kubeconfig contexts may be three clusters on one machine: with ha, an existing or
+    shared cluster says where it runs, and two regions with one place are refused."""
+    regions = copy.deepcopy(BASE["regions"])
+    del regions[1]["place"]
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.regions[1].place: is required with ha: Pegasus cannot tell where region euw1's cluster "
+        "(provider existing) runs, and three contexts may be one machine; name its site, like dc-frankfurt-1"
+    )
+    # Without ha nothing is asked.
+    solo = copy.deepcopy(BASE["regions"][:1])
+    del solo[0]["place"]
+    solo[0]["seeds"] = [{"libp2pKeyRef": "qa-7-seed-0", "peerId": PEER}, {"libp2pKeyRef": "qa-7-seed-1", "peerId": PEER}]
+    assert parsed(tn(ha=False, regions=solo)).testnet.regions[0].place is None
+    # Four regions, three places: the two laptop contexts are one place.
+    regions = copy.deepcopy(BASE["regions"]) + [region("laptop2", place="site-apse1", seeds=1)]
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.regions[3].place: regions apse1 and laptop2 are both in site-apse1, one place for ha; "
+        "put them in distinct places or set ha false"
+    )
+    regions[3]["place"] = "my laptop!"
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.regions[3].place: 'my laptop!' is not a place label (letters, digits, space . _ / -, at most 63), "
+        "like dc-frankfurt-1 or us-east-1"
+    )
+    # A shared cluster from another stack is located the same way.
+    regions = copy.deepcopy(BASE["regions"])
+    regions[2]["cluster"] = {"provider": "stack", "stack": "org/pegasus/platform-apse1"}
+    del regions[2]["place"]
+    assert error(tn(regions=regions)).startswith(
+        "pegasus:testnet.regions[2].place: is required with ha: Pegasus cannot tell where region apse1's cluster (provider stack)")
+
+
+def test_ha_refuses_two_cloud_regions_in_one_place():
+    regions = copy.deepcopy(BASE["regions"]) + [region("use1b", seeds=1)]
+    for r, where in zip(regions, ("us-east-1", "eu-west-1", "ap-southeast-1", "us-east-1")):
+        r["cluster"] = {"provider": "eks", "region": where, "publicAccessCidrs": ["203.0.113.0/24"]}
+        del r["place"]
+    assert error(tn(regions=regions)) == (
+        "pegasus:testnet.ha: regions use1 and use1b are both in eks us-east-1, one place for ha; put them in distinct "
+        "places or set ha false"
+    )
+
+
+def test_alert_receivers_need_an_alertmanager_this_stack_installs():
+    """Slack and PagerDuty are receivers of the Alertmanager of the monitoring stack this stack
+    installs; with none installed (existing clusters, monitoringStack unset) they would go nowhere."""
+    alerting = {"slackWebhookUrl": "https://hooks.slack.com/services/T0/B0/X"}
+    secret = {"secret_keys": {"alerting"}}
+    with pytest.raises(ConfigError) as e:
+        parse({"blueprint": "testnet", "testnet": tn(), "alerting": alerting}, project="pegasus", stack="qa", **secret)
+    assert str(e.value) == (
+        "pegasus:alerting: has receivers but no region installs the monitoring stack, so no Alertmanager would get them; "
+        "set testnet.monitoringStack true, or route the testnet's alerts in your own Alertmanager and unset alerting"
+    )
+    ok = parse({"blueprint": "testnet", "testnet": tn(monitoringStack=True), "alerting": alerting}, project="pegasus", stack="qa", **secret)
+    assert ok.testnet.alerting.slack_webhook_url is not None

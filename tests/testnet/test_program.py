@@ -267,3 +267,54 @@ def test_monitoring_stack_on_an_existing_cluster_is_asked_for(three, tmp_path):
     assert all(release.urn in r.options["dependsOn"] for kind in ("PodMonitor", "PrometheusRule") for r in k8s(plan, kind))
     off = run(config_file=write_stack(tmp_path, one_region(monitoring=False, monitoringStack=True)))
     assert not [r for r in off.resources if r.type == "pegasus:monitoring:Monitoring"]
+
+
+SLACK = "https://hooks.slack.com/services/T000/B000/TESTNETSLACK1"
+PAGERDUTY = "TESTNETPAGERDUTY2"
+
+
+def _matches(matchers: list, labels: dict) -> bool:
+    ops = {"=": lambda v, x: v == x, "!=": lambda v, x: v != x,
+           "=~": lambda v, x: re.fullmatch(x, v) is not None, "!~": lambda v, x: re.fullmatch(x, v) is None}
+    return all(ops[m.get("matchType", "=")](labels.get(m["name"], ""), m["value"]) for m in matchers)
+
+
+def test_alerting_gives_each_regions_alertmanager_the_receivers(tmp_path):
+    """pegasus:alerting on a testnet: every region's Alertmanager (the shared Monitoring component)
+    gets Slack and PagerDuty from a Secret, the values never shown in the plan, and each testnet
+    alert reaches a receiver by the routes the AlertmanagerConfig (checked against its CRD) sets,
+    walked as Alertmanager does (the first matching child, and the next while `continue`; the
+    root's receiver when none matches): critical ones page, the others go to Slack, none is
+    silenced by the Watchdog route."""
+    config_file = write_stack(tmp_path, one_region(monitoringStack=True))
+    plan = run(config_file=config_file, sets=[f"alerting.slackWebhookUrl={SLACK}", f"alerting.pagerdutyRoutingKey={PAGERDUTY}"])
+    secret = obj(plan, "Secret", "pegasus-alerting")
+    assert secret.inputs["stringData"] == "[secret]"
+    raw = json.dumps([r.raw_inputs for r in plan.resources])
+    assert SLACK in raw and PAGERDUTY in raw  # reached the Secret ...
+    shown = json.dumps([r.inputs for r in plan.resources])
+    assert "TESTNETSLACK1" not in shown and "TESTNETPAGERDUTY2" not in shown  # ... and is shown nowhere
+    [am] = k8s(plan, "AlertmanagerConfig")
+    spec = am.inputs["spec"]
+    receivers = {r["name"]: r for r in spec["receivers"]}
+    assert receivers["slack"]["slackConfigs"][0]["apiURL"] == {"name": "pegasus-alerting", "key": "slack-webhook-url"}
+    assert receivers["pagerduty"]["pagerdutyConfigs"][0]["routingKey"] == {"name": "pegasus-alerting", "key": "pagerduty-routing-key"}
+    [rules] = [r for r in k8s(plan, "PrometheusRule") if r.inputs["metadata"]["namespace"] == "testnet-solo"]
+    testnet_rules = rules.inputs["spec"]["groups"][0]["rules"]
+    assert {r["labels"]["severity"] for r in testnet_rules} == {"critical", "warning"}
+
+    def route(labels: dict) -> list:
+        out = []
+        for child in spec["route"]["routes"]:
+            if _matches(child["matchers"], labels):
+                out.append(child["receiver"])
+                if not child.get("continue"):
+                    break
+        return out or [spec["route"]["receiver"]]
+
+    for rule in testnet_rules:
+        got = route({"alertname": rule["alert"], "namespace": "testnet-solo", **rule["labels"]})
+        assert got == (["pagerduty"] if rule["labels"]["severity"] == "critical" else ["slack"]), rule["alert"]
+    assert route({"alertname": "Watchdog"}) == ["null"]
+    checked, errors = validate_plan(plan, "1.35")
+    assert errors == [] and checked > 20
