@@ -31,6 +31,10 @@ class TestnetArchive(pulumi.ComponentResource):
             f"{name}-db", **custom_resource_args(ab.db_cluster(testnet, region)),
             opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[namespace, operator], protect=True,
                                                                             retain_on_delete=True)))
+        backup = ab.scheduled_backup(testnet, region)
+        if backup is not None:
+            k8s.apiextensions.CustomResource(f"{name}-backup", **custom_resource_args(backup),
+                                             opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[namespace, db])))
         k8s.batch.v1.Job(f"{name}-schema", **body(ab.schema_job(testnet, region)),
                          opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(depends_on=[namespace, db])))
         k8s.apps.v1.Deployment(f"{name}-process", **body(ab.archive_deployment(testnet, region)),

@@ -19,6 +19,7 @@ from components.kube.chart import Chart
 from components.testnet import builder as tb, stateless_builder as stb
 from pegasus import names
 from components.testnet.config import Region, TestnetSettings
+from components.testnet.settings import ArchiveBackup
 
 CNPG_CHART = Chart("cnpg", "cloudnative-pg", "0.26.0", "https://cloudnative-pg.github.io/charts")
 CNPG_NAMESPACE = "cnpg-system"
@@ -43,17 +44,70 @@ def _labels(testnet: TestnetSettings, part: str) -> dict:
     return {**names.labels(COMPONENT, f"{testnet.name}-{part}", name=part), "pegasus.saga.xyz/testnet": testnet.name}
 
 
+# The keys of the operator-made credentials Secret (archive.backup.credentialsSecret), named as
+# CloudNativePG's backup documentation names them.
+S3_KEYS = ("ACCESS_KEY_ID", "ACCESS_SECRET_KEY")
+GCS_KEY = "gcsCredentials"  # a service account's JSON key
+
+
+def _credentials(backup: ArchiveBackup) -> dict:
+    if backup.destination.startswith("s3://"):
+        return {"s3Credentials": {"accessKeyId": {"name": backup.credentials_secret, "key": S3_KEYS[0]},
+                                  "secretAccessKey": {"name": backup.credentials_secret, "key": S3_KEYS[1]}}}
+    return {"googleCredentials": {"applicationCredentials": {"name": backup.credentials_secret, "key": GCS_KEY}}}
+
+
+def backup_spec(backup: ArchiveBackup) -> dict:
+    """Cluster.spec.backup: WAL is archived as it is written (so a restore reaches any moment
+    since the oldest base backup kept), base backups land beside it; both are pruned by the
+    retention policy. gzip keeps the archive's mostly-text rows small."""
+    return {
+        "barmanObjectStore": {
+            "destinationPath": backup.destination,
+            **_credentials(backup),
+            "wal": {"compression": "gzip"},
+            "data": {"compression": "gzip"},
+        },
+        "retentionPolicy": backup.retention,
+    }
+
+
 def db_cluster(testnet: TestnetSettings, region: Region) -> dict:
     archive = region.archive
     assert archive is not None
+    spec: dict = {
+        "instances": 1,
+        "storage": {"size": archive.storage_size},
+        "bootstrap": {"initdb": {"database": "archive", "owner": "archive"}},
+    }
+    if archive.backup is not None:
+        spec["backup"] = backup_spec(archive.backup)
     return {
         "apiVersion": "postgresql.cnpg.io/v1",
         "kind": "Cluster",
         "metadata": {"name": db_name(testnet), "namespace": testnet.namespace, "labels": _labels(testnet, "archive-db")},
+        "spec": spec,
+    }
+
+
+def scheduled_backup(testnet: TestnetSettings, region: Region) -> dict | None:
+    """The base backups' schedule. The first runs at once (`immediate`), so a new archive has a
+    restore point before its first night; the Backup objects it makes are owned by this
+    ScheduledBackup (`self`), not by the Cluster, so they outlive neither and are listed with it."""
+    archive = region.archive
+    if archive is None or archive.backup is None:
+        return None
+    name = f"{db_name(testnet)}-backup"
+    return {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "ScheduledBackup",
+        "metadata": {"name": name, "namespace": testnet.namespace, "labels": _labels(testnet, "archive-backup")},
         "spec": {
-            "instances": 1,
-            "storage": {"size": archive.storage_size},
-            "bootstrap": {"initdb": {"database": "archive", "owner": "archive"}},
+            "schedule": archive.backup.schedule,
+            "cluster": {"name": db_name(testnet)},
+            "method": "barmanObjectStore",
+            "immediate": True,
+            "backupOwnerReference": "self",
         },
     }
 

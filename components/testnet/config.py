@@ -18,6 +18,8 @@ from pegasus.config.platform import ClusterSettings, KarpenterSettings, _cluster
 from pegasus.config import fields
 from pegasus.config.validator import _alerting, _monitoring
 from pegasus.errors import ConfigError
+from components.testnet.objects import _Object
+from components.testnet.archive_config import parse_archive
 from components.testnet.places import check_alert_receivers, check_places, parse_place, place
 from components.testnet.settings import (  # noqa: F401  (re-exported: the settings types)
     Archive, Genesis, Producer, Region, Registry, Seed, SnarkPool, StackCluster, TestnetBlueprint, TestnetSettings, TestService,
@@ -40,28 +42,6 @@ _KEY_REF = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _STACK_REF = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+){0,2}$")
 MAX_NAME = 30  # namespace testnet-<name> and seed-<n>.<name>.<domain> stay short
 INGRESS_SUFFIX = "-ingress"  # a testnet's p2p namespace is testnet-<name>-ingress
-
-
-class _Object(_Section):
-    """A nested object (a region, a pool): errors name its full path, unknown fields list the
-    fields it documents."""
-
-    def __init__(self, path: str, value: Any, fields: tuple[str, ...]):
-        if value is not None and not isinstance(value, dict):
-            raise ConfigError(path, f"must be an object with fields {', '.join(fields)}, got {_describe(value)}")
-        self.fields = fields
-        super().__init__(path, value or {})
-
-    def check_unknown(self) -> None:
-        unknown = sorted(set(self.value) - self.used)
-        if unknown:
-            raise ConfigError(self.key(unknown[0]), f"unknown key; use {', '.join(self.fields)}")
-
-    def required(self, field_: str, typ: type = str) -> Any:
-        v = self.get(field_, typ)
-        if v is None or v == "":
-            raise ConfigError(self.key(field_), "is required")
-        return v
 
 
 # A testnet is its own chain, so its daemons must not carry another network's config. The
@@ -231,7 +211,7 @@ def _region(i: int, raw: Any, stack: str, store: str, secret_keys: set[str], fir
             max_workers=p.int_range("maxWorkers", workers, workers, 500, " and at least workers"),
         ))
         p.check_unknown()
-    archive = _archive(s.key("archive"), s.raw("archive"))
+    archive = parse_archive(s.key("archive"), s.raw("archive"))
     services = []
     for j, item in enumerate(_list(s, "testServices")):
         t = _Object(f"{s.key('testServices')}[{j}]", item, ("name", "image", "args", "daemon", "keyRef"))
@@ -263,21 +243,6 @@ def _region(i: int, raw: Any, stack: str, store: str, secret_keys: set[str], fir
     if clash:
         raise ConfigError(s.key("blockProducers"), f"the name {clash[0]!r} is used twice in region {name}; daemons, pools and test services need distinct names")
     return region
-
-
-def _archive(path: str, raw: Any) -> Optional[Archive]:
-    a = _Object(path, raw, ("enabled", "image", "daemon", "storageSize"))
-    enabled = a.get("enabled", bool, False)
-    image, daemon = a.get("image", str), a.get("daemon", str, "")
-    size = _quantity(a.key("storageSize"), a.get("storageSize", str, "20Gi"))
-    a.check_unknown()
-    if not enabled:
-        return None
-    if not image:
-        raise ConfigError(a.key("image"), "is required with archive enabled: the archive process image, like minaprotocol/mina-archive:<tag>")
-    from pegasus.config.validator import image_reference
-
-    return Archive(image_reference(a.key("image"), image), daemon, size)
 
 
 def _registry(raw: Any) -> Optional[Registry]:

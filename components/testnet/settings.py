@@ -64,12 +64,23 @@ class TestService:
 
 
 @dataclass(frozen=True)
+class ArchiveBackup:
+    """archive.backup: CloudNativePG's scheduled base backups and WAL archive to object storage."""
+
+    destination: str  # s3://bucket/path or gs://bucket/path (barmanObjectStore.destinationPath)
+    schedule: str  # six fields, seconds first (ScheduledBackup.spec.schedule)
+    retention: str  # like 30d (backup.retentionPolicy)
+    credentials_secret: str  # a Secret in the testnet namespace, made by the operator
+
+
+@dataclass(frozen=True)
 class Archive:
     """The archive process beside one daemon, with its Postgres (CloudNativePG)."""
 
     image: str  # minaprotocol/mina-archive:<tag>
     daemon: str  # the daemon that sends it blocks (-archive-address)
     storage_size: str = "20Gi"
+    backup: Optional[ArchiveBackup] = None
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ DEFAULT_CHART_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "charts"
 def _chart_crd_archives() -> tuple[str, ...]:
     from components.p2p import gateway_builder
     from components.provider import builder as provider_builder
+    from components.testnet import archive_builder
 
-    return (gateway_builder.CHART.archive, provider_builder.HTTP_ADDON_CHART.archive)
+    return (gateway_builder.CHART.archive, provider_builder.HTTP_ADDON_CHART.archive, archive_builder.CNPG_CHART.archive)
 
 
 @dataclass(frozen=True)
