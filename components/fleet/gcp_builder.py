@@ -122,7 +122,7 @@ def instance_template_args(settings: FleetSettings, region: Region, user_data: s
         "name_prefix": f"{group}-",
         "project": settings.gcp_project,
         "machine_type": region.size,
-        "disks": [{"source_image": region.image, "auto_delete": True, "boot": True, "disk_size_gb": 20}],
+        "disks": [{"source_image": region.image, "auto_delete": True, "boot": True, "disk_size_gb": settings.disk_size_gb}],
         "network_interfaces": [{"network": "default", "access_configs": [{}]}],
         "metadata": {"user-data": user_data, "enable-oslogin": "TRUE", "block-project-ssh-keys": "TRUE"},
         "service_account": {"email": email, "scopes": ["cloud-platform"]},

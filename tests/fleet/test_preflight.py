@@ -1,0 +1,114 @@
+"""What would fail at apply, refused or removed at plan time: the root disk's size, the AWS
+group's own network (no default VPC needed) and the GCP APIs the fleet enables.
+
+Checked against upstream, not against our constants: every argument name against the Args
+class of the Pulumi SDK that the program calls (its __init__ refuses no unknown keyword, so a
+misspelt one would vanish silently), the disk range against each provider's own documentation of
+the input, and the AWS fields against botocore's EC2 model.
+"""
+
+from __future__ import annotations
+
+import gzip
+import inspect
+import json
+import os
+import re
+
+import botocore
+import pytest
+
+from components.fleet import alibaba_builder as alib, aws_builder as awsb, azure_builder as azb, gcp_builder as gcpb
+from components.fleet.config import DISK_SIZE_RANGE
+from pegasus.errors import ConfigError
+from tests.fleet.test_builders import BEFORE, fleet, region
+
+
+def _params(args_class) -> set[str]:
+    return set(inspect.signature(args_class.__init__).parameters) - {"self", "__self__", "resource_name", "opts"}
+
+
+def _doc(args_class, name: str) -> str:
+    doc = inspect.getdoc(args_class.__init__) or ""
+    m = re.search(rf":param [^\n]* {name}: (.*?)(?=\n\s*:param|\Z)", doc, re.S)
+    assert m, f"{args_class.__name__} documents no {name}"
+    return " ".join(m.group(1).split())
+
+
+def test_the_disk_size_key_is_checked_in_one_line():
+    assert fleet(diskSizeGb=100).disk_size_gb == 100
+    assert fleet().disk_size_gb == 30
+    with pytest.raises(ConfigError) as e:
+        fleet(diskSizeGb=8)
+    assert str(e.value) == ("pegasus:fleet.diskSizeGb: must be between 30 and 1023 GiB (every cloud takes that range: "
+                            "Azure's Ubuntu image is 30 GiB, its OS disk at most 1023); got 8")
+
+
+def test_every_cloud_gets_the_disk_size_under_its_providers_input_name():
+    import pulumi_alicloud as ali
+    import pulumi_aws as aws
+    import pulumi_azure_native as azn
+    import pulumi_gcp as gcp
+
+    s = fleet(diskSizeGb=100)
+    lt = awsb.launch_template_args(s, region(s, "aws"), "", "sg", "profile")
+    assert set(lt) <= _params(aws.ec2.LaunchTemplateArgs)
+    (bdm,) = lt["block_device_mappings"]
+    assert set(bdm) <= _params(aws.ec2.LaunchTemplateBlockDeviceMappingArgs)
+    assert set(bdm["ebs"]) <= _params(aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs) and bdm["ebs"]["volume_size"] == 100
+
+    it = gcpb.instance_template_args(s, region(s, "gcp"), "", "sa@x")
+    (disk,) = it["disks"]
+    assert set(disk) <= _params(gcp.compute.InstanceTemplateDiskArgs) and disk["disk_size_gb"] == 100
+
+    vmss = azb.scale_set_args(s, region(s, "azure"), "rg", "subnet", "identity", "", BEFORE)
+    os_disk = vmss["virtual_machine_profile"]["storage_profile"]["os_disk"]
+    assert set(os_disk) <= _params(azn.compute.VirtualMachineScaleSetOSDiskArgs) and os_disk["disk_size_gb"] == 100
+
+    sc = alib.scaling_configuration_args(s, region(s, "alibaba"), "sg-id", "img", "sec", "", None)
+    assert set(sc) <= _params(ali.ess.ScalingConfigurationArgs) and sc["system_disk_size"] == 100
+
+
+def test_the_disk_range_is_valid_on_every_cloud_by_its_own_documentation():
+    import pulumi_alicloud as ali
+    import pulumi_azure_native as azn
+
+    lo, hi = DISK_SIZE_RANGE
+    # Azure: "the value cannot be larger than 1023".
+    azure = _doc(azn.compute.VirtualMachineScaleSetOSDiskArgs, "disk_size_gb")
+    assert hi <= int(re.search(r"cannot be larger than (\d+)", azure).group(1))
+    # Alibaba, the category we use (cloud_essd at its default PL1): "PL1 ESSD: 20 to 2048".
+    assert alib.scaling_configuration_args(fleet(), region(fleet(), "alibaba"), "g", "i", "s", "", None)[
+        "system_disk_category"] == "cloud_essd"
+    ali_lo, ali_hi = map(int, re.search(r"PL1 ESSD: (\d+) to (\d+)", _doc(ali.ess.ScalingConfigurationArgs, "system_disk_size")).groups())
+    assert ali_lo <= lo and hi <= ali_hi
+    # AWS: the launch template's EBS VolumeSize is an Integer in EC2's model (gp3: 1-16384 GiB).
+    path = os.path.join(os.path.dirname(botocore.__file__), "data", "ec2", "2016-11-15", "service-2.json.gz")
+    with gzip.open(path) as f:
+        shapes = json.load(f)["shapes"]
+    ebs = shapes["LaunchTemplateEbsBlockDeviceRequest"]["members"]
+    assert shapes[ebs["VolumeSize"]["shape"]]["type"] == "integer"
+    assert {"VolumeType", "Encrypted", "DeleteOnTermination"} <= set(ebs)
+
+
+def test_the_aws_group_runs_in_a_network_of_its_own():
+    """No default VPC is needed: the group's VPC, gateway, route table and one public subnet per
+    zone, every argument a name the pulumi_aws Args classes take."""
+    import pulumi_aws as aws
+
+    s = fleet()
+    r = region(s, "aws")
+    for args, cls in ((awsb.vpc_args(s, r), aws.ec2.VpcArgs),
+                      (awsb.internet_gateway_args(s, r, "vpc-1"), aws.ec2.InternetGatewayArgs),
+                      (awsb.route_table_args(s, r, "vpc-1", "igw-1"), aws.ec2.RouteTableArgs),
+                      (awsb.subnet_args(s, r, "vpc-1", 1, "eu-central-1b"), aws.ec2.SubnetArgs),
+                      (awsb.security_group_args(s, r, "vpc-1"), aws.ec2.SecurityGroupArgs),
+                      (awsb.group_args(s, r, "lt-1", ["subnet-1"], BEFORE), aws.autoscaling.GroupArgs)):
+        assert set(args) <= _params(cls), (cls.__name__, set(args) - _params(cls))
+    assert awsb.subnet_args(s, r, "vpc-1", 1, "eu-central-1b")["cidr_block"] == "10.42.16.0/20"
+    assert awsb.security_group_args(s, r, "vpc-1")["vpc_id"] == "vpc-1"
+    g = awsb.group_args(s, r, "lt-1", ["subnet-1", "subnet-2"], BEFORE)
+    assert g["vpc_zone_identifiers"] == ["subnet-1", "subnet-2"] and "availability_zones" not in g
+    with pytest.raises(ConfigError) as e:
+        fleet(clouds__aws__regions=[{"region": "eu-central-1", "maxSize": 3, "availabilityZones": [f"z{i}" for i in range(17)]}])
+    assert str(e.value) == "pegasus:fleet.clouds.aws.regions[0].availabilityZones: lists 17 zones; the group's VPC has room for 16 subnets"
