@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -18,12 +19,13 @@ class FleetGroupGcp(pulumi.ComponentResource):
     """The regional managed instance group's (and its autoscaler's) name."""
 
     def __init__(self, name: str, settings: FleetSettings, region: Region, now: datetime, capacity_role: pulumi.Output[str],
-                 opts: pulumi.ResourceOptions | None = None):
-        """`capacity_role`: the project's capacity-writer custom role (one per stack, see stacks/fleet.py)."""
+                 apis: Sequence[pulumi.Resource] = (), opts: pulumi.ResourceOptions | None = None):
+        """`capacity_role`: the project's capacity-writer custom role (one per stack, see stacks/fleet.py).
+        `apis`: the project's API enablements (gcp.projects.Service); every child waits for them."""
         super().__init__("pegasus:fleet:GcpGroup", name, None, opts)
         provider = gcp.Provider(f"{name}-provider", project=settings.gcp_project, region=region.region,
                                 opts=pulumi.ResourceOptions(parent=self))
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        child = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(apis))
         group = b.group_name(settings, region)
 
         vm = gcp.serviceaccount.Account(f"{name}-vm", account_id=b.account_id(settings, region, "vm"), project=settings.gcp_project,

@@ -35,6 +35,41 @@ CPU_TARGET = 1.0
 FUNCTION_RUNTIME = "python312"
 
 
+# The APIs each resource of the fleet is created through. A new project has none of them
+# enabled, and a call to a disabled API fails at apply ("API has not been used in project ...
+# before or it is disabled"); the stack enables them first and every GCP resource depends on
+# them. Each name is the host of the API's rootUrl in its discovery document (tests check it).
+BASE_APIS = (
+    "compute.googleapis.com",  # instance template, group manager, autoscaler, firewall rules
+    "iam.googleapis.com",  # service accounts, the capacity writers' custom role
+    "cloudresourcemanager.googleapis.com",  # the project-level IAM bindings (projects.setIamPolicy)
+)
+WATCHER_APIS = (
+    "storage.googleapis.com",  # the function's code bucket
+    "cloudfunctions.googleapis.com",  # the 2nd-generation function
+    "cloudbuild.googleapis.com",  # builds the function's source
+    "artifactregistry.googleapis.com",  # holds the image that build produces
+    "run.googleapis.com",  # a 2nd-generation function runs as a Cloud Run service (and its invoker binding)
+    "cloudscheduler.googleapis.com",  # the job that calls the function
+    # No eventarc: the function has an HTTP trigger, called by Cloud Scheduler; Eventarc serves
+    # event triggers only.
+)
+
+
+def project_apis(settings: FleetSettings) -> tuple[str, ...]:
+    return BASE_APIS + (WATCHER_APIS if settings.capacity_owner == "watcher" else ())
+
+
+def service_args(settings: FleetSettings, api: str) -> dict:
+    """Left enabled on destroy: other workloads in the project may use the same API, and
+    disabling compute would stop every VM in it."""
+    return {"project": settings.gcp_project, "service": api, "disable_on_destroy": False, "disable_dependent_services": False}
+
+
+def service_resource_name(settings: FleetSettings, api: str) -> str:
+    return f"{settings.name}-api-{api.split('.')[0]}"
+
+
 def group_name(settings: FleetSettings, region: Region) -> str:
     return names.fleet_group(settings.name, "gcp", region.region)
 

@@ -112,3 +112,54 @@ def test_the_aws_group_runs_in_a_network_of_its_own():
     with pytest.raises(ConfigError) as e:
         fleet(clouds__aws__regions=[{"region": "eu-central-1", "maxSize": 3, "availabilityZones": [f"z{i}" for i in range(17)]}])
     assert str(e.value) == "pegasus:fleet.clouds.aws.regions[0].availabilityZones: lists 17 zones; the group's VPC has room for 16 subnets"
+
+
+DISCOVERY = {  # the API each enablement is for, and the discovery document of the version we call
+    "compute.googleapis.com": "compute.v1", "iam.googleapis.com": "iam.v1",
+    "cloudresourcemanager.googleapis.com": "cloudresourcemanager.v1", "storage.googleapis.com": "storage.v1",
+    "cloudfunctions.googleapis.com": "cloudfunctions.v2", "cloudbuild.googleapis.com": "cloudbuild.v1",
+    "artifactregistry.googleapis.com": "artifactregistry.v1", "run.googleapis.com": "run.v2",
+    "cloudscheduler.googleapis.com": "cloudscheduler.v1",
+}
+
+
+def _discovery(name: str) -> dict:
+    import googleapiclient
+
+    path = os.path.join(os.path.dirname(googleapiclient.__file__), "discovery_cache", "documents", f"{name}.json")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def test_the_gcp_apis_are_the_service_names_of_the_apis_the_fleet_calls():
+    """A service's name is its API's host: the rootUrl of the discovery document, which
+    serviceusage's services.enable takes as `services/<name>`."""
+    import pulumi_gcp as gcp
+
+    watcher = fleet()
+    assert watcher.capacity_owner == "watcher"
+    assert set(gcpb.project_apis(watcher)) == set(DISCOVERY)
+    assert gcpb.project_apis(fleet(capacityOwner="agent")) == gcpb.BASE_APIS
+    for api, doc in DISCOVERY.items():
+        assert _discovery(doc)["rootUrl"] == f"https://{api}/", api
+    enable = _discovery("serviceusage.v1")["resources"]["services"]["methods"]["enable"]
+    assert enable["path"] == "v1/{+name}:enable"
+    args = gcpb.service_args(watcher, "compute.googleapis.com")
+    assert set(args) <= _params(gcp.projects.ServiceArgs)
+    assert args == {"project": "my-proj", "service": "compute.googleapis.com", "disable_on_destroy": False,
+                    "disable_dependent_services": False}
+
+
+def test_every_gcp_resource_waits_for_the_apis(monkeypatch):
+    import stacks.fleet
+    from tests.conftest import run
+
+    monkeypatch.setattr(stacks.fleet, "_now", lambda: BEFORE)
+    plan = run("fleet")
+    services = {r.urn for r in plan.by_type("gcp:projects/service:Service")}
+    assert {r.inputs["service"] for r in plan.by_type("gcp:projects/service:Service")} == set(DISCOVERY)
+    assert all(r.inputs["disableOnDestroy"] is False for r in plan.by_type("gcp:projects/service:Service"))
+    gcp_resources = [r for r in plan.resources if r.type.startswith("gcp:") and r.type != "gcp:projects/service:Service"]
+    assert gcp_resources
+    for r in gcp_resources:
+        assert services <= set(r.options["dependsOn"]), r.urn
