@@ -163,3 +163,16 @@ def test_every_gcp_resource_waits_for_the_apis(monkeypatch):
     assert gcp_resources
     for r in gcp_resources:
         assert services <= set(r.options["dependsOn"]), r.urn
+
+
+def test_a_gcp_scaling_schedule_cannot_lower_the_maximum():
+    """Why nothing lowers maxNumReplicas at the stop (docs/blueprints/fleet.md, Limits): in the
+    Compute API's schedule model a scaling schedule raises a minimum and nothing else; the
+    maximum is the policy's, with no time attached. Should a later discovery document add one,
+    this fails and the stop can use it."""
+    from tests.fleet import compute_discovery
+
+    schemas = compute_discovery.document()["schemas"]
+    assert set(schemas["AutoscalingPolicyScalingSchedule"]["properties"]) == {
+        "description", "disabled", "durationSec", "minRequiredReplicas", "schedule", "timeZone"}
+    assert "maxNumReplicas" in schemas["AutoscalingPolicy"]["properties"]
