@@ -57,7 +57,7 @@ def test_every_cloud_gets_the_disk_size_under_its_providers_input_name():
     assert set(bdm) <= _params(aws.ec2.LaunchTemplateBlockDeviceMappingArgs)
     assert set(bdm["ebs"]) <= _params(aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs) and bdm["ebs"]["volume_size"] == 100
 
-    it = gcpb.instance_template_args(s, region(s, "gcp"), "", "sa@x")
+    it = gcpb.instance_template_args(s, region(s, "gcp"), "", "sa@x", "subnet")
     (disk,) = it["disks"]
     assert set(disk) <= _params(gcp.compute.InstanceTemplateDiskArgs) and disk["disk_size_gb"] == 100
 
@@ -176,3 +176,28 @@ def test_a_gcp_scaling_schedule_cannot_lower_the_maximum():
     assert set(schemas["AutoscalingPolicyScalingSchedule"]["properties"]) == {
         "description", "disabled", "durationSec", "minRequiredReplicas", "schedule", "timeZone"}
     assert "maxNumReplicas" in schemas["AutoscalingPolicy"]["properties"]
+
+
+def test_the_gcp_group_runs_in_a_network_of_its_own():
+    """No `default` network is needed (a project under compute.skipDefaultNetworkCreation has
+    none): the network, its subnetwork in the group's region, the template's interface and the
+    firewall rules on it, every argument a name the pulumi_gcp Args classes take, and the
+    template's interface fields ones the Compute API's NetworkInterface declares."""
+    import pulumi_gcp as gcp
+    from tests.fleet import compute_discovery
+
+    s = fleet(allowSsh=True, sshCidrs=["203.0.113.0/24"], openPorts=["30303"])
+    r = region(s, "gcp")
+    assert set(gcpb.network_args(s, r)) <= _params(gcp.compute.NetworkArgs)
+    assert gcpb.network_args(s, r)["auto_create_subnetworks"] is False
+    sub = gcpb.subnetwork_args(s, r, "net-id")
+    assert set(sub) <= _params(gcp.compute.SubnetworkArgs) and (sub["region"], sub["network"]) == ("europe-west3", "net-id")
+    rules = gcpb.firewall_args(s, r, "net-id")
+    assert [short for short, _ in rules] == ["p2p", "ssh"]
+    for _, args in rules:
+        assert set(args) <= _params(gcp.compute.FirewallArgs) and args["network"] == "net-id"
+    (nic,) = gcpb.instance_template_args(s, r, "", "sa@x", "sub-id")["network_interfaces"]
+    assert nic == {"subnetwork": "sub-id", "access_configs": [{}]}
+    assert set(nic) <= _params(gcp.compute.InstanceTemplateNetworkInterfaceArgs)
+    declared = compute_discovery.document()["schemas"]["NetworkInterface"]["properties"]
+    assert {"subnetwork", "accessConfigs"} <= set(declared)
