@@ -51,10 +51,18 @@ def deploy(settings: FleetSettings, clock: Optional[Callable[[], datetime]] = No
         ControlCenter(f"{settings.name}-cc", settings)
 
     capacity_role = None
-    if settings.gcp_project and settings.capacity_owner in ("agent", "watcher") and "gcp" in settings.clouds():
+    gcp_apis: list = []
+    if settings.gcp_project and "gcp" in settings.clouds():
         provider = gcp.Provider(f"{settings.name}-gcp-project", project=settings.gcp_project)
-        capacity_role = gcp.projects.IAMCustomRole(f"{settings.name}-capacity-writer", **fleet_gcp_builder.custom_role_args(settings),
-                                                   opts=pulumi.ResourceOptions(provider=provider)).name
+        # Enabled once per project, before anything is created through them (a new project has
+        # none of them on, and the first call to a disabled API fails at apply).
+        gcp_apis = [gcp.projects.Service(fleet_gcp_builder.service_resource_name(settings, api),
+                                         **fleet_gcp_builder.service_args(settings, api), opts=pulumi.ResourceOptions(provider=provider))
+                    for api in fleet_gcp_builder.project_apis(settings)]
+        if settings.capacity_owner in ("agent", "watcher"):
+            capacity_role = gcp.projects.IAMCustomRole(
+                f"{settings.name}-capacity-writer", **fleet_gcp_builder.custom_role_args(settings),
+                opts=pulumi.ResourceOptions(provider=provider, depends_on=gcp_apis)).name
 
     groups = {}
     for region in settings.regions:
@@ -62,7 +70,7 @@ def deploy(settings: FleetSettings, clock: Optional[Callable[[], datetime]] = No
         if region.cloud == "aws":
             group = FleetGroupAws(name, settings, region, now)
         elif region.cloud == "gcp":
-            group = FleetGroupGcp(name, settings, region, now, capacity_role)
+            group = FleetGroupGcp(name, settings, region, now, capacity_role, gcp_apis)
         elif region.cloud == "azure":
             group = FleetGroupAzure(name, settings, region, now)
         else:

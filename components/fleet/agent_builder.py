@@ -14,6 +14,7 @@ import json
 import os
 import shlex
 from dataclasses import dataclass
+from datetime import datetime
 import yaml
 
 from components.fleet.config import FleetSettings, Region
@@ -73,6 +74,13 @@ def default_desired_capacity(settings: FleetSettings) -> str:
     return json.dumps(value, separators=(", ", ": ")) if isinstance(value, dict) else str(value)
 
 
+def default_start(settings: FleetSettings) -> str:
+    """cc-a-start's fallback: the time the stack's start acts (start plus its offset), or none
+    for `now` and `watcher` (the group is already started, or the watcher starts it)."""
+    s = settings.schedule
+    return timing.format_time(s.start + s.start_offset) if isinstance(s.start, datetime) else ""
+
+
 def settings_block(settings: FleetSettings, ref: GroupRef) -> str:
     """The script's settings as bash assignments, every value shell-quoted."""
     a = settings.agent
@@ -100,6 +108,7 @@ def settings_block(settings: FleetSettings, ref: GroupRef) -> str:
         ("DEFAULT_DELAY", str(a.delay)),
         ("DEFAULT_FORCE_RUN", "true" if a.force_run else "false"),
         ("DEFAULT_DESIRED_CAPACITY", default_desired_capacity(settings)),
+        ("DEFAULT_START", default_start(settings)),
         ("DEFAULT_STOP", timing.format_time(settings.schedule.stop) if settings.schedule.stop else ""),
         ("STOP_MARGIN", str(STOP_MARGIN)),
     ]

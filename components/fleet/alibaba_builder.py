@@ -102,7 +102,7 @@ def scaling_configuration_args(settings: FleetSettings, region: Region, group_id
         "user_data": base64.b64encode(user_data.encode()).decode(),
         "internet_max_bandwidth_out": 10,
         "system_disk_category": "cloud_essd",
-        "system_disk_size": 20,
+        "system_disk_size": settings.disk_size_gb,
         # `active` makes this the group's configuration; `enable` enables the group
         # (EnableScalingGroup). Without it the group stays Inactive and launches nothing.
         "active": True,

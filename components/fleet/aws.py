@@ -29,14 +29,25 @@ class FleetGroupAws(pulumi.ComponentResource):
         if settings.capacity_owner == "agent":
             aws.iam.RolePolicy(f"{name}-instance-capacity", role=role.id, policy=b.agent_policy(group), opts=child)
         profile = aws.iam.InstanceProfile(f"{name}-instance", name=f"{group}-instance", role=role.name, opts=child)
-        sg = aws.ec2.SecurityGroup(f"{name}-sg", **b.security_group_args(settings, region), opts=child)
+        vpc = aws.ec2.Vpc(f"{name}-vpc", **b.vpc_args(settings, region), opts=child)
+        gateway = aws.ec2.InternetGateway(f"{name}-igw", **b.internet_gateway_args(settings, region, vpc.id), opts=child)
+        routes = aws.ec2.RouteTable(f"{name}-routes", **b.route_table_args(settings, region, vpc.id, gateway.id), opts=child)
+        if region.zones:
+            zones = list(region.zones)
+        else:
+            available = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(provider=provider)).names
+            zones = [available[i] for i in range(b.DEFAULT_ZONE_COUNT)]
+        subnet_ids = []
+        for i, zone in enumerate(zones):
+            subnet = aws.ec2.Subnet(f"{name}-subnet-{i}", **b.subnet_args(settings, region, vpc.id, i, zone), opts=child)
+            aws.ec2.RouteTableAssociation(f"{name}-subnet-{i}", subnet_id=subnet.id, route_table_id=routes.id, opts=child)
+            subnet_ids.append(subnet.id)
+        sg = aws.ec2.SecurityGroup(f"{name}-sg", **b.security_group_args(settings, region, vpc.id), opts=child)
         user_data = ab.cloud_init(settings, ab.GroupRef("aws", region.region, group, min_size=region.min_size, max_size=region.max_size))
         template = aws.ec2.LaunchTemplate(f"{name}-template", **b.launch_template_args(settings, region, user_data, sg.id, profile.name),
                                           opts=child)
-        zones = list(region.zones) or aws.get_availability_zones_output(
-            state="available", opts=pulumi.InvokeOutputOptions(provider=provider)).names
         asg = aws.autoscaling.Group(
-            f"{name}-group", **b.group_args(settings, region, template.id, zones, now),
+            f"{name}-group", **b.group_args(settings, region, template.id, subnet_ids, now),
             # The capacity owner (schedule, watcher or agent) moves desired capacity; an update
             # must never put it back, and never reset a running fleet to zero.
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["desiredCapacity"])))

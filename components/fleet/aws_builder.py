@@ -30,6 +30,7 @@ WATCHER_ACTIONS = ("autoscaling:SetDesiredCapacity", "autoscaling:PutScheduledUp
 CAPACITY_ACTIONS = WATCHER_ACTIONS
 READ_ACTIONS = ("autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScheduledActions")
 LAMBDA_RUNTIME = "python3.12"
+ROOT_DEVICE = "/dev/sda1"
 LAMBDA_BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
 
 
@@ -61,7 +62,43 @@ def agent_policy(group: str) -> str:
     return capacity_policy(group, AGENT_ACTIONS, ())
 
 
-def security_group_args(settings: FleetSettings, region: Region) -> dict:
+# The group's own network. A region's default VPC may not exist (accounts whose default VPCs
+# were deleted, or created without them by an organization's baseline), and a launch into a
+# missing default VPC fails at apply, not at plan. A small VPC of its own is what the Azure and
+# Alibaba groups get too, and keeps the fleet out of whatever else runs in the default one.
+VPC_CIDR = "10.42.0.0/16"
+DEFAULT_ZONE_COUNT = 2  # every AWS region offers at least 2 available zones to every account
+MAX_ZONES = 16  # /20 subnets in the /16
+
+
+def subnet_cidr(index: int) -> str:
+    return f"10.42.{16 * index}.0/20"
+
+
+def vpc_args(settings: FleetSettings, region: Region) -> dict:
+    return {"cidr_block": VPC_CIDR, "enable_dns_support": True, "enable_dns_hostnames": True,
+            "tags": {**tags(settings, region), "Name": group_name(settings, region)}}
+
+
+def internet_gateway_args(settings: FleetSettings, region: Region, vpc_id: Any) -> dict:
+    return {"vpc_id": vpc_id, "tags": {**tags(settings, region), "Name": group_name(settings, region)}}
+
+
+def route_table_args(settings: FleetSettings, region: Region, vpc_id: Any, gateway_id: Any) -> dict:
+    """Egress through the internet gateway: the agent pulls its repository and reaches the
+    control center; there is no NAT gateway to pay for."""
+    return {"vpc_id": vpc_id, "routes": [{"cidr_block": "0.0.0.0/0", "gateway_id": gateway_id}],
+            "tags": {**tags(settings, region), "Name": group_name(settings, region)}}
+
+
+def subnet_args(settings: FleetSettings, region: Region, vpc_id: Any, index: int, zone: Any) -> dict:
+    """Public subnets: each VM gets a public address (p2p peers dial it) and no inbound port
+    beyond the security group's."""
+    return {"vpc_id": vpc_id, "cidr_block": subnet_cidr(index), "availability_zone": zone, "map_public_ip_on_launch": True,
+            "tags": {**tags(settings, region), "Name": f"{group_name(settings, region)}-{index}"}}
+
+
+def security_group_args(settings: FleetSettings, region: Region, vpc_id: Any = None) -> dict:
     ingress = []
     for lo, hi in settings.open_ports:
         for proto in ("tcp", "udp"):
@@ -75,6 +112,7 @@ def security_group_args(settings: FleetSettings, region: Region) -> dict:
         "description": f"Pegasus fleet {settings.name}: p2p ports" + (" and ssh" if settings.allow_ssh else ""),
         "ingress": ingress,
         "egress": [{"protocol": "-1", "from_port": 0, "to_port": 0, "cidr_blocks": ["0.0.0.0/0"], "description": "all"}],
+        "vpc_id": vpc_id,
         "tags": tags(settings, region),
     }
 
@@ -88,6 +126,10 @@ def launch_template_args(settings: FleetSettings, region: Region, user_data: str
         "image_id": region.image,
         "instance_type": region.size,
         "user_data": base64.b64encode(user_data.encode()).decode(),
+        # The root volume: /dev/sda1 is the root device of Canonical's Ubuntu AMIs (the default
+        # image); an image with another root device name would get a second, empty volume.
+        "block_device_mappings": [{"device_name": ROOT_DEVICE, "ebs": {
+            "volume_size": settings.disk_size_gb, "volume_type": "gp3", "delete_on_termination": "true", "encrypted": "true"}}],
         "metadata_options": {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
         "iam_instance_profile": {"name": instance_profile},
         "vpc_security_group_ids": [security_group_id],
@@ -101,7 +143,7 @@ def desired(settings: FleetSettings, region: Region) -> Optional[int]:
     return capacity.resolve(settings.desired_capacity, "aws", region.region)
 
 
-def group_args(settings: FleetSettings, region: Region, launch_template_id: Any, zones: Any, now) -> dict:
+def group_args(settings: FleetSettings, region: Region, launch_template_id: Any, subnet_ids: Any, now) -> dict:
     s = settings.schedule
     initial = timing.initial_capacity(s.start, s.stop, s.start_offset, desired(settings, region), region.min_size,
                                       region.max_size, now)
@@ -111,7 +153,8 @@ def group_args(settings: FleetSettings, region: Region, launch_template_id: Any,
         "max_size": region.max_size,
         "desired_capacity": initial,
         "launch_template": {"id": launch_template_id, "version": "$Latest"},
-        "availability_zones": zones,
+        # The group's own subnets, one per zone (never the region's default VPC).
+        "vpc_zone_identifiers": subnet_ids,
         "tags": [{"key": k, "value": v, "propagate_at_launch": True} for k, v in tags(settings, region).items()],
     }
 

@@ -107,7 +107,7 @@ def scale_set_args(settings: FleetSettings, region: Region, resource_group: Any,
             },
             "storage_profile": {
                 "image_reference": dict(IMAGE),
-                "os_disk": {"create_option": "FromImage", "caching": "ReadWrite",
+                "os_disk": {"create_option": "FromImage", "caching": "ReadWrite", "disk_size_gb": settings.disk_size_gb,
                             "managed_disk": {"storage_account_type": "Standard_LRS"}},
             },
             "network_profile": {"network_interface_configurations": [{

@@ -27,6 +27,13 @@ CC_PROVIDERS = ("cloudflare", "cloudfront", "none")
 # Azure Functions too; they are not built yet, see docs/blueprints/fleet.md).
 WATCHER_CLOUDS = ("aws", "gcp")
 OPEN_CIDRS = ("0.0.0.0/0", "::/0")
+# The root disk's size, in GiB, one range valid on every cloud, from each provider's own
+# documentation of the input (pulumi SDKs in the venv): AWS EBS gp3 1-16384 and at least the AMI
+# (8 GiB for Ubuntu); GCP at least the image (10 GB for ubuntu-2404); Azure's osDisk.diskSizeGB
+# "cannot be larger than 1023" and Canonical's Ubuntu 24.04 image is 30 GiB (smaller is
+# refused); Alibaba's ESSD PL1 system disk 20-2048 and at least the image.
+DISK_SIZE_RANGE = (30, 1023)
+DEFAULT_DISK_SIZE = 30
 
 # Document 004's control-center variables and how each value is checked.
 VARIABLES = {
@@ -116,6 +123,7 @@ class FleetSettings:
     open_ports: tuple[tuple[int, int], ...]
     allow_ssh: bool
     ssh_cidrs: tuple[str, ...]
+    disk_size_gb: int = DEFAULT_DISK_SIZE
     blueprint: str = "fleet"
     warnings: tuple[str, ...] = field(default=())
 
@@ -348,6 +356,8 @@ def _regions(cloud: str, s: _Section) -> list[Region]:
         zones: tuple[str, ...] = ()
         if zones_field == "availabilityZones":
             zones = r.str_list(zones_field, [])
+            if len(zones) > 16:
+                raise ConfigError(r.key(zones_field), f"lists {len(zones)} zones; the group's VPC has room for 16 subnets")
         elif zones_field == "zoneId":
             # Unset: the region's first zone that offers a vSwitch and the instance type, looked
             # up at plan time (a `<region>a` guess is not a zone ID in every region).
@@ -429,6 +439,8 @@ def parse_fleet(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys
     if owner == "watcher" and not cc.hosts:
         raise ConfigError("fleet.capacityOwner", "is watcher, but the watcher has no control center to read; set fleet.controlCenter.hostname or hosts")
     open_ports = _ports(s)
+    disk_size_gb = s.int_range("diskSizeGb", DEFAULT_DISK_SIZE, *DISK_SIZE_RANGE,
+                               " GiB (every cloud takes that range: Azure's Ubuntu image is 30 GiB, its OS disk at most 1023)")
     allow_ssh = s.get("allowSsh", bool, False)
     ssh_cidrs = s.str_list("sshCidrs", [])
     for cidr in ssh_cidrs:
@@ -453,5 +465,5 @@ def parse_fleet(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys
         project=project, stack=stack, name=name, schedule=schedule, desired_capacity=desired, capacity_owner=owner,
         watcher_expression=every, agent=agent, control_center=cc, regions=tuple(regions), gcp_project=gcp_project,
         azure_ssh_public_key=azure_key, open_ports=open_ports, allow_ssh=allow_ssh, ssh_cidrs=tuple(ssh_cidrs),
-        warnings=tuple(warnings),
+        disk_size_gb=disk_size_gb, warnings=tuple(warnings),
     )

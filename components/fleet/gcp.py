@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Sequence
 
 import pulumi
 import pulumi_gcp as gcp
@@ -18,12 +19,13 @@ class FleetGroupGcp(pulumi.ComponentResource):
     """The regional managed instance group's (and its autoscaler's) name."""
 
     def __init__(self, name: str, settings: FleetSettings, region: Region, now: datetime, capacity_role: pulumi.Output[str],
-                 opts: pulumi.ResourceOptions | None = None):
-        """`capacity_role`: the project's capacity-writer custom role (one per stack, see stacks/fleet.py)."""
+                 apis: Sequence[pulumi.Resource] = (), opts: pulumi.ResourceOptions | None = None):
+        """`capacity_role`: the project's capacity-writer custom role (one per stack, see stacks/fleet.py).
+        `apis`: the project's API enablements (gcp.projects.Service); every child waits for them."""
         super().__init__("pegasus:fleet:GcpGroup", name, None, opts)
         provider = gcp.Provider(f"{name}-provider", project=settings.gcp_project, region=region.region,
                                 opts=pulumi.ResourceOptions(parent=self))
-        child = pulumi.ResourceOptions(parent=self, provider=provider)
+        child = pulumi.ResourceOptions(parent=self, provider=provider, depends_on=list(apis))
         group = b.group_name(settings, region)
 
         vm = gcp.serviceaccount.Account(f"{name}-vm", account_id=b.account_id(settings, region, "vm"), project=settings.gcp_project,
@@ -31,12 +33,17 @@ class FleetGroupGcp(pulumi.ComponentResource):
         if settings.capacity_owner == "agent":
             gcp.projects.IAMMember(f"{name}-vm-capacity", **b.capacity_binding_args(
                 settings, region, capacity_role, pulumi.Output.concat("serviceAccount:", vm.email), gcloud=True), opts=child)
-        for short, args in b.firewall_args(settings, region):
-            gcp.compute.Firewall(f"{name}-{short}", **args, opts=child)
+        network = gcp.compute.Network(f"{name}-network", **b.network_args(settings, region), opts=child)
+        subnetwork = gcp.compute.Subnetwork(f"{name}-subnetwork", **b.subnetwork_args(settings, region, network.id), opts=child)
+        for short, args in b.firewall_args(settings, region, network.id):
+            # A rule's name is fixed and unique in the project: a move to another network
+            # replaces it, the old one deleted first.
+            gcp.compute.Firewall(f"{name}-{short}", **args,
+                                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(delete_before_replace=True)))
         user_data = ab.cloud_init(settings, ab.GroupRef("gcp", region.region, group, gcp_project=settings.gcp_project,
                                                       gcp_schedule=b.agent_schedule(settings), min_size=region.min_size, max_size=region.max_size))
         template = gcp.compute.InstanceTemplate(
-            f"{name}-template", **b.instance_template_args(settings, region, user_data, vm.email),
+            f"{name}-template", **b.instance_template_args(settings, region, user_data, vm.email, subnetwork.id),
             opts=child)
         mig = gcp.compute.RegionInstanceGroupManager(
             f"{name}-group", **b.group_manager_args(settings, region, template.self_link_unique),

@@ -35,6 +35,41 @@ CPU_TARGET = 1.0
 FUNCTION_RUNTIME = "python312"
 
 
+# The APIs each resource of the fleet is created through. A new project has none of them
+# enabled, and a call to a disabled API fails at apply ("API has not been used in project ...
+# before or it is disabled"); the stack enables them first and every GCP resource depends on
+# them. Each name is the host of the API's rootUrl in its discovery document (tests check it).
+BASE_APIS = (
+    "compute.googleapis.com",  # instance template, group manager, autoscaler, firewall rules
+    "iam.googleapis.com",  # service accounts, the capacity writers' custom role
+    "cloudresourcemanager.googleapis.com",  # the project-level IAM bindings (projects.setIamPolicy)
+)
+WATCHER_APIS = (
+    "storage.googleapis.com",  # the function's code bucket
+    "cloudfunctions.googleapis.com",  # the 2nd-generation function
+    "cloudbuild.googleapis.com",  # builds the function's source
+    "artifactregistry.googleapis.com",  # holds the image that build produces
+    "run.googleapis.com",  # a 2nd-generation function runs as a Cloud Run service (and its invoker binding)
+    "cloudscheduler.googleapis.com",  # the job that calls the function
+    # No eventarc: the function has an HTTP trigger, called by Cloud Scheduler; Eventarc serves
+    # event triggers only.
+)
+
+
+def project_apis(settings: FleetSettings) -> tuple[str, ...]:
+    return BASE_APIS + (WATCHER_APIS if settings.capacity_owner == "watcher" else ())
+
+
+def service_args(settings: FleetSettings, api: str) -> dict:
+    """Left enabled on destroy: other workloads in the project may use the same API, and
+    disabling compute would stop every VM in it."""
+    return {"project": settings.gcp_project, "service": api, "disable_on_destroy": False, "disable_dependent_services": False}
+
+
+def service_resource_name(settings: FleetSettings, api: str) -> str:
+    return f"{settings.name}-api-{api.split('.')[0]}"
+
+
 def group_name(settings: FleetSettings, region: Region) -> str:
     return names.fleet_group(settings.name, "gcp", region.region)
 
@@ -100,30 +135,47 @@ def capacity_binding_args(settings: FleetSettings, region: Region, role: Any, em
     }
 
 
-def firewall_args(settings: FleetSettings, region: Region) -> list[tuple[str, dict]]:
+# The group's own network, as the AWS, Azure and Alibaba groups get theirs: the project's
+# `default` network does not exist in a project created under the organization policy
+# compute.skipDefaultNetworkCreation, and the template and firewall rules would then fail at
+# apply. A new VPC network gets its default route to the internet gateway (the agent's egress).
+SUBNET_CIDR = "10.43.0.0/20"
+
+
+def network_args(settings: FleetSettings, region: Region) -> dict:
+    return {"name": group_name(settings, region), "project": settings.gcp_project, "auto_create_subnetworks": False,
+            "description": f"Pegasus fleet {group_name(settings, region)}"}
+
+
+def subnetwork_args(settings: FleetSettings, region: Region, network: Any) -> dict:
+    return {"name": group_name(settings, region), "project": settings.gcp_project, "region": region.region,
+            "network": network, "ip_cidr_range": SUBNET_CIDR}
+
+
+def firewall_args(settings: FleetSettings, region: Region, network: Any) -> list[tuple[str, dict]]:
     group = group_name(settings, region)
     out = []
     if settings.open_ports:
         ports = [f"{lo}-{hi}" if lo != hi else str(lo) for lo, hi in settings.open_ports]
-        out.append(("p2p", {"name": f"{group}-p2p", "network": "default", "project": settings.gcp_project,
+        out.append(("p2p", {"name": f"{group}-p2p", "network": network, "project": settings.gcp_project,
                             "direction": "INGRESS", "source_ranges": ["0.0.0.0/0"], "target_tags": [group],
                             "allows": [{"protocol": "tcp", "ports": ports}, {"protocol": "udp", "ports": ports}]}))
     if settings.allow_ssh:
-        out.append(("ssh", {"name": f"{group}-ssh", "network": "default", "project": settings.gcp_project,
+        out.append(("ssh", {"name": f"{group}-ssh", "network": network, "project": settings.gcp_project,
                             "direction": "INGRESS", "source_ranges": list(settings.ssh_cidrs), "target_tags": [group],
                             "allows": [{"protocol": "tcp", "ports": ["22"]}]}))
     return out
 
 
-def instance_template_args(settings: FleetSettings, region: Region, user_data: str, email: Any) -> dict:
+def instance_template_args(settings: FleetSettings, region: Region, user_data: str, email: Any, subnetwork: Any) -> dict:
     group = group_name(settings, region)
     return {
         # Templates are immutable: a change makes a new one (name_prefix), then the group moves.
         "name_prefix": f"{group}-",
         "project": settings.gcp_project,
         "machine_type": region.size,
-        "disks": [{"source_image": region.image, "auto_delete": True, "boot": True, "disk_size_gb": 20}],
-        "network_interfaces": [{"network": "default", "access_configs": [{}]}],
+        "disks": [{"source_image": region.image, "auto_delete": True, "boot": True, "disk_size_gb": settings.disk_size_gb}],
+        "network_interfaces": [{"subnetwork": subnetwork, "access_configs": [{}]}],
         "metadata": {"user-data": user_data, "enable-oslogin": "TRUE", "block-project-ssh-keys": "TRUE"},
         "service_account": {"email": email, "scopes": ["cloud-platform"]},
         "shielded_instance_config": {"enable_secure_boot": True, "enable_vtpm": True, "enable_integrity_monitoring": True},

@@ -430,6 +430,29 @@ def test_the_agent_leaves_the_group_to_the_stop(world):
     assert world.calls.read_text().endswith("--desired-capacity 5\n")
 
 
+def test_the_agent_writes_nothing_before_the_start(world):
+    """cc-a-start ("Agent set agent start time", document 004's table and p2p-agent-infra's
+    architecture.md; p2p-agent-infra has no code acting on it) bounds the agent's writes as
+    cc-a-stop does: before it, the start's own primitive has not raised the group. `-` falls
+    back to the config's start (with its offset)."""
+    headers = {"cc-a-repository": str(world.repo), "cc-a-type": "bash", "cc-a-main-run": "main.sh", "cc-a-desired-capacity": "5",
+               "cc-a-start": "2999-01-01T00:00:00Z"}
+    with _Server(headers) as cc:
+        r = world.run(settings([cc.url], capacityOwner="agent"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "the start 2999-01-01T00:00:00Z has not come; leaving the group as it is" in r.stdout and not world.calls.exists()
+    headers["cc-a-start"] = "-"
+    with _Server(headers) as cc:
+        r = world.run(settings([cc.url], capacityOwner="agent",
+                               schedule={"start": "2999-01-01T00:00:00Z", "startOffset": "15m", "stop": "2999-02-01T00:00:00Z"}))
+    assert "the start 2999-01-01T00:15:00Z has not come" in r.stdout and not world.calls.exists()
+    headers["cc-a-start"] = "2020-01-01T00:00:00Z"
+    with _Server(headers) as cc:
+        r = world.run(settings([cc.url], capacityOwner="agent",
+                               schedule={"start": "2999-01-01T00:00:00Z", "stop": "2999-02-01T00:00:00Z"}))
+    assert world.calls.read_text().endswith("--desired-capacity 5\n")
+
+
 def _cron_root(root: Path, cloud: str) -> None:
     """A filesystem root for the agent under cron: the system's own tools at their real places
     (symlinked, per file, so nothing is written outside `root`), the group's cloud CLI where its

@@ -77,6 +77,8 @@ def test_aws_launch_template_requires_imdsv2_and_carries_the_agent():
         "name": "p2p-agent-aws-eu-central-1",
         "image_id": "resolve:ssm:/aws/service/canonical/ubuntu/server/24.04/stable/current/amd64/hvm/ebs-gp3/ami-id",
         "instance_type": "t3.small",
+        "block_device_mappings": [{"device_name": "/dev/sda1", "ebs": {
+            "volume_size": 30, "volume_type": "gp3", "delete_on_termination": "true", "encrypted": "true"}}],
         "metadata_options": {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1},
         "iam_instance_profile": {"name": "profile"},
         "vpc_security_group_ids": ["sg-1"],
@@ -89,9 +91,9 @@ def test_aws_launch_template_requires_imdsv2_and_carries_the_agent():
 def test_aws_group_and_schedules_before_the_start():
     s = fleet(capacityOwner="schedule")
     r = region(s, "aws")
-    assert awsb.group_args(s, r, "lt-1", ["eu-central-1a"], BEFORE) == {
+    assert awsb.group_args(s, r, "lt-1", ["subnet-1"], BEFORE) == {
         "name": "p2p-agent-aws-eu-central-1", "min_size": 0, "max_size": 30, "desired_capacity": 0,
-        "launch_template": {"id": "lt-1", "version": "$Latest"}, "availability_zones": ["eu-central-1a"],
+        "launch_template": {"id": "lt-1", "version": "$Latest"}, "vpc_zone_identifiers": ["subnet-1"],
         "tags": [{"key": "pegasus-fleet", "value": "p2p-agent", "propagate_at_launch": True},
                  {"key": "pegasus-fleet-group", "value": "p2p-agent-aws-eu-central-1", "propagate_at_launch": True},
                  {"key": "managed-by", "value": "pegasus", "propagate_at_launch": True}],

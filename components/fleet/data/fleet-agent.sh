@@ -61,6 +61,7 @@ POST_RUN=$(var post-run "$DEFAULT_POST_RUN")
 DELAY=$(var delay "$DEFAULT_DELAY")
 FORCE_RUN=$(var force-run "$DEFAULT_FORCE_RUN")
 DESIRED_CAPACITY=$(var desired-capacity "$DEFAULT_DESIRED_CAPACITY")
+START=$(var start "$DEFAULT_START")
 STOP=$(var stop "$DEFAULT_STOP")
 
 case "$DELAY" in ''|*[!0-9]*) log "cc-a-delay $DELAY is not a number; using $DEFAULT_DELAY"; DELAY=$DEFAULT_DELAY ;; esac
@@ -121,10 +122,24 @@ if [ -n "$STOP" ]; then
   fi
 fi
 
+# Before the start (cc-a-start, or the config's start with its offset), the start's own
+# primitive has not raised the group yet: a write then would start the fleet early. Symmetric
+# with the stop: the agent writes capacity only between the two.
+before_start=""
+if [ -n "$START" ]; then
+  if start_s=$(date -u -d "$START" +%s 2>/dev/null); then
+    [ "$(date -u +%s)" -lt "$start_s" ] && before_start=1
+  else
+    log "cc-a-start $START is not a time; ignoring it"
+  fi
+fi
+
 if [ "$CAPACITY_OWNER" = "agent" ] && [ "${#CC_HOSTS[@]}" -gt 0 ] && [ "$CC_SOURCE" = "defaults" ]; then
   # The control center is down: its last answer may differ from the config, and a fallback to
   # the config's capacity would reset a running fleet. Only a static config writes from defaults.
   log "no control center answered; leaving the group as it is"
+elif [ "$CAPACITY_OWNER" = "agent" ] && [ -n "$before_start" ]; then
+  log "the start $START has not come; leaving the group as it is"
 elif [ "$CAPACITY_OWNER" = "agent" ] && [ -n "$near_stop" ]; then
   log "the stop $STOP is less than ${STOP_MARGIN}s away or past; leaving the group to it"
 elif [ "$CAPACITY_OWNER" = "agent" ]; then
