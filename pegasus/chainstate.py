@@ -27,9 +27,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckFailure, ReadResult
 
 from pegasus import ledger
+from pegasus.guard import GuardRecordProvider
 from pegasus import slots as slot_math
 from pegasus.chain import reader
 from pegasus.chain.model import ChainView
@@ -151,31 +152,21 @@ def guard_failures(olds: dict[str, Any], news: dict[str, Any]) -> list[CheckFail
     return failures
 
 
-def _inputs(props: dict[str, Any]) -> dict[str, Any]:
-    return {k: props.get(k) for k in INPUT_KEYS}
-
-
 def _summary(props: dict[str, Any]) -> dict[str, Any]:
     chainlets = props.get("chainlets") or {}
     online = sum(1 for c in chainlets.values() if c.get("status") == "STATUS_ONLINE")
     return {"chainletCount": len(chainlets), "onlineCount": online, "offlineCount": len(chainlets) - online}
 
 
-class ChainStateProvider(ResourceProvider):
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return CheckResult(news, guard_failures(_olds, news))
+class ChainStateProvider(GuardRecordProvider):
+    INPUT_KEYS = INPUT_KEYS
+    RECORD_ID = "chainstate"
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        changed = _inputs(olds) != _inputs(news)
-        # Never replace: the state is a record of what was applied, and a replacement would
-        # forget it and disarm the guard for one run.
-        return DiffResult(changes=changed, replaces=[], stables=[], delete_before_replace=False)
+    def failures(self, olds: dict[str, Any], news: dict[str, Any]) -> list[CheckFailure]:
+        return guard_failures(olds, news)
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult("chainstate", {**_inputs(props), **_summary(props)})
-
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult({**_inputs(news), **_summary(news)})
+    def summary(self, props: dict[str, Any]) -> dict[str, Any]:
+        return _summary(props)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """Re-read the chain so that `pulumi refresh` shows what changed on chain."""
@@ -194,10 +185,6 @@ class ChainStateProvider(ResourceProvider):
         live["chainlets"] = chainlet_entries(view, slots, _as_int(props.get("shardSize"), 25), _as_int(props.get("basePort"), 1025))
         live.update(_summary(live))
         return ReadResult(id_, live)
-
-    def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        # Deleting the record only disarms the guard; it never touches the chainlets.
-        return None
 
 
 def guard_config(chain: ChainSettings, ingress: IngressSettings, chainlets: ChainletSettings, view: ChainView,

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckFailure
+
+from pegasus.guard import GuardRecordProvider
 
 # rpcHost, not the URL: the URL is a secret and these inputs are stored in plain state.
 INPUT_KEYS = ("source", "rpcHost", "snapshot", "chainId", "contract", "providerAddress", "block", "pods",
@@ -91,29 +93,18 @@ def guard_failures(olds: dict[str, Any], news: dict[str, Any]) -> list[CheckFail
     return failures
 
 
-def _inputs(props: dict[str, Any]) -> dict[str, Any]:
-    return {k: props.get(k) for k in INPUT_KEYS}
-
-
 def _summary(props: dict[str, Any]) -> dict[str, Any]:
     pods = props.get("pods") or {}
     funded = sum(1 for p in pods.values() if p.get("status") == "funded")
     return {"podCount": len(pods), "fundedCount": funded, "exhaustedCount": len(pods) - funded}
 
 
-class PaymentStateProvider(ResourceProvider):
-    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return CheckResult(news, guard_failures(_olds, news))
+class PaymentStateProvider(GuardRecordProvider):
+    INPUT_KEYS = INPUT_KEYS
+    RECORD_ID = "paymentstate"
 
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        # Never replace: a replacement would forget the last block and disarm the guard.
-        return DiffResult(changes=_inputs(olds) != _inputs(news), replaces=[], stables=[], delete_before_replace=False)
+    def failures(self, olds: dict[str, Any], news: dict[str, Any]) -> list[CheckFailure]:
+        return guard_failures(olds, news)
 
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult("paymentstate", {**_inputs(props), **_summary(props)})
-
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult({**_inputs(news), **_summary(news)})
-
-    def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        return None
+    def summary(self, props: dict[str, Any]) -> dict[str, Any]:
+        return _summary(props)

@@ -19,7 +19,9 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import pulumi
-from pulumi.dynamic import CheckFailure, CheckResult, CreateResult, DiffResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import CheckFailure
+
+from pegasus.guard import GuardRecordProvider
 
 INPUT_KEYS = ("network", "genesisTime", "genesisExtraData", "allowGenesisChange")
 
@@ -38,26 +40,12 @@ def guard_failures(olds: dict[str, Any], news: dict[str, Any]) -> list[CheckFail
         "config file, or set spacemesh.allowGenesisChange: true to start a new network (the nodes' data must then be wiped)")]
 
 
-def _inputs(props: dict[str, Any]) -> dict[str, Any]:
-    return {k: props.get(k) for k in INPUT_KEYS}
+class GenesisGuardProvider(GuardRecordProvider):
+    INPUT_KEYS = INPUT_KEYS
+    RECORD_ID = "genesis"
 
-
-class GenesisGuardProvider(ResourceProvider):
-    def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        return CheckResult(news, guard_failures(olds or {}, news))
-
-    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        # Never replace: a replacement would forget the applied genesis and disarm the guard.
-        return DiffResult(changes=_inputs(olds) != _inputs(news), replaces=[], stables=[], delete_before_replace=False)
-
-    def create(self, props: dict[str, Any]) -> CreateResult:
-        return CreateResult("genesis", _inputs(props))
-
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        return UpdateResult(_inputs(news))
-
-    def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        return None  # deleting the record only disarms the guard
+    def failures(self, olds: dict[str, Any], news: dict[str, Any]) -> list[CheckFailure]:
+        return guard_failures(olds or {}, news)
 
 
 class GenesisGuard(pulumi.dynamic.Resource, module="pegasus", name="SpacemeshGenesis"):
