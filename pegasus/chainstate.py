@@ -207,3 +207,38 @@ def guard_config(chain: ChainSettings, ingress: IngressSettings, chainlets: Chai
         "allowSlotChanges": chainlets.allow_slot_changes,
         "allowHeightRegression": chainlets.allow_height_regression,
     }
+
+
+# Sharded mode (pegasus/sharding.py): each shard stack keeps its own record of the chainlets it
+# applied, guarded like the platform's, so no read that failed or looks wrong changes anything
+# in any stack. The platform's ChainState guards the fleet and the ledger; this guards the shard.
+SHARD_INPUT_KEYS = ("platform", "shard", "source", "endpoint", "snapshot", "height", "chainlets", "slots",
+                    "maxRemovals", "allowSlotChanges", "allowHeightRegression")
+
+
+class ShardStateProvider(ChainStateProvider):
+    INPUT_KEYS = SHARD_INPUT_KEYS
+    RECORD_ID = "shardstate"
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        # The shard reads the chain at the platform's pinned height: a refresh re-reading the
+        # latest height here would report drift that the platform has not applied yet.
+        return ReadResult(id_, dict(props))
+
+
+def shard_guard_config(platform: str, index: int, chain: ChainSettings, chainlets: ChainletSettings, height: int,
+                       entries: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The ShardState inputs: this shard's chainlet entries and their slots, at the platform's height."""
+    return {
+        "platform": platform,
+        "shard": index,
+        "source": chain.source,
+        "endpoint": chain.endpoint,
+        "snapshot": chain.snapshot,
+        "height": height,
+        "chainlets": entries,
+        "slots": {c: e["slot"] for c, e in sorted(entries.items(), key=lambda kv: kv[1]["slot"])},
+        "maxRemovals": chainlets.max_removals,
+        "allowSlotChanges": chainlets.allow_slot_changes,
+        "allowHeightRegression": chainlets.allow_height_regression,
+    }

@@ -30,7 +30,7 @@ from components.p2p.gateway import EnvoyGatewayIngress
 from components.p2p.ingress import Ingress
 from components.monitoring.monitoring import Monitoring, ProbeGroup
 from components.monitoring.monitoring_builder import ProbeTarget
-from pegasus import chainstate, ledger, names
+from pegasus import chainstate, ledger, names, sharding
 from pegasus.chain import reader
 from pegasus.chain.model import ChainView
 from pegasus.config import Settings
@@ -86,6 +86,10 @@ def check_data_plane_switch(settings: Settings, before: str | None) -> None:
 
 
 def deploy(settings: Settings) -> None:
+    if settings.shard is not None:
+        from stacks.validator_shard import deploy_shard
+
+        return deploy_shard(settings)
     check_chart_mirror(settings, os.getcwd())
     for warning in settings.warnings:
         pulumi.log.warn(warning)
@@ -100,6 +104,10 @@ def deploy(settings: Settings) -> None:
     previous = None if settings.chainlets.allow_slot_changes else chain_state.applied_slots(last)
     slots = ledger.assign(previous, [c.chain_id for c in view.chainlets])
     plans = chainlet_builder.plan_chainlets(view, slots, ingress_settings.shard_size, ingress_settings.base_port)
+    # Sharded mode (pegasus/sharding.py): this is the platform stack; the chainlets, their shard
+    # load balancers and routing belong to the shard stacks.
+    sharded = settings.chainlets.stacks == "sharded"
+    shard_count = max((p.address.shard for p in plans), default=-1) + 1
 
     cluster = Cluster(
         "cluster", settings.cluster, settings.stack,
@@ -143,7 +151,7 @@ def deploy(settings: Settings) -> None:
         ingress_timeout = 900
         shard_addresses = ShardAddresses(
             # Every shard up to the highest slot's: the ledger keeps slots where they were.
-            "p2p-addresses", range(max((p.address.shard for p in plans), default=-1) + 1), eks, guard)
+            "p2p-addresses", range(shard_count), eks, guard)
         health = (gateway_builder.nlb_health_check_annotations() if envoy
                   else nlb_controller_health_check_annotations())
         shard_lb_annotations = {i: {**a, **health} for i, a in shard_addresses.annotations.items()}
@@ -151,11 +159,12 @@ def deploy(settings: Settings) -> None:
 
     data_plane = EnvoyGatewayIngress if envoy else Ingress
     ingress = data_plane(
-        "ingress", ingress_settings, tuple(p.backend() for p in plans),
+        "ingress", ingress_settings, () if sharded else tuple(p.backend() for p in plans),
         cluster_name=settings.cluster.name, guard=guard, lb_dependencies=cluster.lb_dependencies,
         gcp=cluster.gke, workload_dependencies=workloads_may_start, namespace_labels=namespace_labels,
         shard_lb_annotations=shard_lb_annotations, release_timeout=ingress_timeout,
-        charts_dir=settings.charts_dir, opts=k8s_opts,
+        charts_dir=settings.charts_dir, shard_services=not sharded, address_shards=range(shard_count) if sharded else (),
+        opts=k8s_opts,
     )
 
     probe_groups = []
@@ -177,7 +186,7 @@ def deploy(settings: Settings) -> None:
     routes = gateway_builder.routes(ingress.shards) if envoy else {}
     route_dependencies = getattr(ingress, "route_dependencies", [])
     addresses = {}
-    for plan in plans:
+    for plan in () if sharded else plans:
         host = ingress.shard_hosts[plan.address.shard]
         external = pulumi.Output.concat(host, ":", str(plan.address.port))
         Chainlet(names.chainlet_resource_name(plan.chain_id), plan, settings.chainlets, cluster.storage_class,
@@ -231,4 +240,14 @@ def deploy(settings: Settings) -> None:
     if shard_addresses is not None:
         pulumi.export("lbShardAddresses", {names.shard_service_name(i): ips for i, ips in shard_addresses.public_ips.items()})
     pulumi.export("chainHeight", view.height)
-    pulumi.export("chainlets", addresses)
+    if sharded:
+        entries = chainstate.chainlet_entries(view, slots, ingress_settings.shard_size, ingress_settings.base_port)
+        pulumi.export(sharding.LEDGER_OUTPUT, dict(sorted(slots.items(), key=lambda kv: kv[1])))
+        pulumi.export(sharding.MEMBERS_OUTPUT, sharding.members_output(entries, shard_count))
+        pulumi.export(sharding.STACKS_OUTPUT, [sharding.shard_stack_name(settings.stack, i) for i in range(shard_count)])
+        if shard_lb_annotations:
+            pulumi.export("shardLbAnnotations", {str(i): a for i, a in shard_lb_annotations.items()})
+        if ingress.reserved_addresses:
+            pulumi.export("shardReservedAddresses", {str(i): a.address for i, a in ingress.reserved_addresses.items()})
+    else:
+        pulumi.export("chainlets", addresses)

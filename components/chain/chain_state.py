@@ -10,7 +10,7 @@ import pulumi
 import pulumi.dynamic
 
 from pegasus import ledger
-from pegasus.chainstate import ChainStateProvider
+from pegasus.chainstate import ChainStateProvider, ShardStateProvider
 
 # The engine's builtin invoke that returns every resource's outputs from the stack's last
 # state (pkg/resource/deploy/builtins.go, readStackResourceOutputs). An invoke, so it runs
@@ -83,3 +83,14 @@ def data_plane(state: dict) -> Optional[str]:
     found = sorted({DATA_PLANE_TYPES[r["type"]] for r in state.values()
                     if isinstance(r, dict) and r.get("type") in DATA_PLANE_TYPES})
     return found[0] if len(found) == 1 else ("both" if found else None)
+
+
+class ShardState(pulumi.dynamic.Resource, module="pegasus", name="ShardState"):
+    """One shard stack's guard record (pegasus/chainstate.py, ShardStateProvider)."""
+
+    height: pulumi.Output[int]
+    chainlet_count: pulumi.Output[int]
+
+    def __init__(self, name: str, props: dict[str, Any], opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(ShardStateProvider(), name,
+                         {**props, "chainletCount": None, "onlineCount": None, "offlineCount": None}, opts)

@@ -50,7 +50,10 @@ class EnvoyGatewayIngress(pulumi.ComponentResource):
                  shard_lb_annotations: Optional[Mapping[int, Mapping[str, Any]]] = None,
                  service_annotations: Optional[Mapping[str, str]] = None,
                  release_timeout: Optional[int] = None,
-                 charts_dir: Optional[str] = None, opts: Optional[pulumi.ResourceOptions] = None):
+                 charts_dir: Optional[str] = None, shard_services: bool = True, address_shards: Sequence[int] = (),
+                 opts: Optional[pulumi.ResourceOptions] = None):
+        """`shard_services=False`: the platform stack of sharded mode, as in components/p2p/ingress.py;
+        each shard stack declares its own Gateway (components/p2p/shard.py)."""
         super().__init__("pegasus:gateway:EnvoyGatewayIngress", name, None, opts)
         self.shards = p2p.plan_shards(backends, settings)
         guard_deps = [guard] if guard is not None else []
@@ -74,6 +77,16 @@ class EnvoyGatewayIngress(pulumi.ComponentResource):
                                                   opts=pulumi.ResourceOptions(parent=self, depends_on=[self.release, proxy]))
         self.route_dependencies: list[pulumi.Resource] = [self.release]
         self.shard_hosts = {}
+        self.reserved_addresses: dict[int, Any] = {}
+        if not shard_services:
+            if settings.cloud == "gke" and gcp is not None:
+                from components.p2p.ingress import reserve_shard_address
+
+                for index in address_shards:
+                    self.reserved_addresses[index] = reserve_shard_address(self, name, index, cluster_name, gcp, aliases=[
+                        pulumi.Alias(parent=pulumi.create_urn(name, "pegasus:ingress:Ingress"))])
+            self.register_outputs({})
+            return
         for shard in self.shards:
             static_name = None
             address = None

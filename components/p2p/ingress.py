@@ -30,7 +30,12 @@ class Ingress(pulumi.ComponentResource):
                  charts_dir: Optional[str] = None, controller_service: Optional[Mapping[str, Any]] = None,
                  naming: names.IngressNames = names.INGRESS,
                  controller_config: Optional[Mapping[str, str]] = None,
+                 shard_services: bool = True, address_shards: Sequence[int] = (),
                  opts: Optional[pulumi.ResourceOptions] = None):
+        """`shard_services=False` is the platform stack of sharded mode (pegasus/sharding.py):
+        the controller and an empty routing ConfigMap only; each shard stack adds its own LB
+        Service and routing keys (components/p2p/shard.py). `address_shards`: the shards whose
+        gke reserved IP this stack still holds, so an address outlives any shard stack."""
         super().__init__("pegasus:ingress:Ingress", name, None, opts)
         self.shards = p2p.plan_shards(backends, settings)
         # Several data planes may share a cluster (testnets in a shared regional cluster, beside
@@ -42,7 +47,12 @@ class Ingress(pulumi.ComponentResource):
         ns = k8s.core.v1.Namespace(f"{name}-ns", **body(ns_manifest), opts=pulumi.ResourceOptions(parent=self))
         routing = pulumi.ResourceOptions(parent=self, depends_on=[ns, *guard_deps])
         data = ib.services_configmap_data(self.shards)
-        tcp = k8s.core.v1.ConfigMap(f"{name}-tcp-services", **body(ib.services_configmap(naming.tcp_services, data, naming)), opts=routing)
+        tcp_manifest = ib.services_configmap(naming.tcp_services, data, naming)
+        if not shard_services:
+            # Shard stacks own the keys through their own field managers (ConfigMapPatch); a
+            # `data` here, even empty, would make this stack a manager of the map.
+            del tcp_manifest["data"]
+        tcp = k8s.core.v1.ConfigMap(f"{name}-tcp-services", **body(tcp_manifest), opts=routing)
         udp = ib.has_udp(self.shards)
         routing_maps = [tcp]
         if udp:
@@ -65,6 +75,13 @@ class Ingress(pulumi.ComponentResource):
             local_dir=charts_dir, **({"timeout": release_timeout} if release_timeout else {}),
         )
         self.shard_hosts = {}
+        self.reserved_addresses: dict[int, Any] = {}
+        if not shard_services:
+            if settings.cloud == "gke" and gcp is not None:
+                for index in address_shards:
+                    self.reserved_addresses[index] = reserve_shard_address(self, name, index, cluster_name, gcp)
+            self.register_outputs({})
+            return
         for shard in self.shards:
             static_name = None
             address = None

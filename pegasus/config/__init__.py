@@ -23,12 +23,13 @@ from pegasus.config.keys import (  # noqa: F401  (re-exported)
 )
 from pegasus.config.validator import *  # noqa: F401,F403  (the validator's settings types)
 from pegasus.config.validator import (
-    Settings, require_spc_env, _alerting, _chain, _chainlets, _ingress, _logging, _monitoring, _spc, image_reference,
+    Settings, require_spc_env, shard_role, _alerting, _chain, _chainlets, _ingress, _logging, _monitoring, _spc, image_reference,
 )
 from pegasus.config import advice as advisories
 from pegasus.config.platform import _cluster, _karpenter
 from pegasus.config import fields
 from pegasus.errors import ConfigError
+from pegasus.sharding import parse_shard_stack
 
 # Keys of other namespaces that the warnings compare with.
 PROVIDER_KEYS = ("aws:region", "gcp:region")
@@ -68,6 +69,10 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Opti
         return getattr(importlib.import_module(module), function)(raw, project=project, stack=stack, secret_keys=secret_keys)
 
     sections = {name: _Section(name, raw.get(name)) for name in SECTIONS}
+    # A shard stack of sharded mode (pegasus/sharding.py) is part of its platform's fleet: every
+    # default derived from the stack's name (cluster name, tags, moniker) is the platform's.
+    own_stack = stack
+    stack = platform_of(raw, stack)
     cluster = _cluster(sections["cluster"], stack, secret_keys)
     ingress = _ingress(sections["ingress"], cluster.provider)
     karpenter = _karpenter(sections["karpenter"], cluster.provider)
@@ -113,9 +118,18 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Opti
         chainlets=chainlets,
         charts_dir=charts_dir,
         warnings=tuple(warnings),
+        shard=shard_role(chainlets, own_stack),
     )
     advice = advisories.ignored_settings(raw, settings) + advisories.operational_gaps(settings, provider_config or {})
     return dataclasses.replace(settings, warnings=settings.warnings + tuple(advice))
+
+
+def platform_of(raw: Mapping[str, Any], stack: str) -> str:
+    chainlets = raw.get("chainlets")
+    parsed = parse_shard_stack(stack)
+    if isinstance(chainlets, Mapping) and chainlets.get("stacks") == "sharded" and parsed is not None:
+        return parsed[0]
+    return stack
 
 
 def decode(key: str, value: Any) -> Any:

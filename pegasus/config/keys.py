@@ -156,6 +156,7 @@ KEYS: tuple[Key, ...] = (
     _k("chainlets.maxRemovals", "integer", 0, "How many chainlets may vanish from the chain in one run before the ChainState guard refuses."),
     _k("chainlets.allowSlotChanges", "boolean", False, "Override: let existing chainlets move slots (changes their public address)."),
     _k("chainlets.allowHeightRegression", "boolean", False, "Override: accept a chain read at a lower height than the last one applied."),
+    _k("chainlets.stacks", "string", "single", "single: every chainlet in this stack; sharded: this is the platform stack and each p2p shard is its own stack <stack>-shard-<N>, run by python -m tools.reconcile (docs/sharding.md)."),
     _k("chainlets.resources", "object", DEFAULT_CHAINLET_RESOURCES, "Requests and limits of every chainlet."),
     _k("chainlets.storageSize", "string", "50Gi", "Volume size of every chainlet."),
     _k("chainlets.dataPath", "string", "/root/.sagaosd", "Where the chainlet image keeps its data; the PVC's sagaosd directory is mounted here."),

@@ -15,6 +15,7 @@ from pegasus.config.keys import (
     DEFAULT_CHAINLET_RESOURCES, DEFAULT_SPC_RESOURCES, GATEWAY_MAX_LISTENERS, INGRESS_PROVIDERS, INGRESS_RESERVED_PORTS,
     SHARD_LIMITS,
 )
+from pegasus.sharding import MODES as SHARDING_MODES, parse_shard_stack
 from pegasus.config.platform import Autoprovisioning, ClusterSettings, KarpenterSettings  # noqa: F401  (re-exported)
 
 
@@ -99,6 +100,15 @@ class ChainletSettings:
     key_secret: Optional[str] = None
     env: Mapping[str, str] = field(default_factory=dict)
     chain_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    stacks: str = "single"  # single | sharded (pegasus/sharding.py)
+
+
+@dataclass(frozen=True)
+class ShardRole:
+    """This stack is shard `index` of the sharded fleet whose platform stack is `platform`."""
+
+    platform: str
+    index: int
 
 
 # Variables Pegasus sets on every chainlet from chain data and config (components/chain/chainlet_builder.py).
@@ -125,6 +135,7 @@ class Settings:
     chainlets: ChainletSettings
     charts_dir: Optional[str] = None  # charts.localDir
     warnings: tuple[str, ...] = field(default=())
+    shard: Optional[ShardRole] = None  # a shard stack of sharded mode; None: a single or platform stack
 
 
 def _ingress(s: _Section, cloud: str) -> IngressSettings:
@@ -341,7 +352,16 @@ def _chainlets(s: _Section) -> ChainletSettings:
         key_secret=key_secret,
         env=env,
         chain_env=chain_env,
+        stacks=s.choice("stacks", SHARDING_MODES, "single"),
     )
+
+
+def shard_role(chainlets: ChainletSettings, stack: str) -> Optional[ShardRole]:
+    """In sharded mode a stack named <platform>-shard-<N> is shard N (pegasus/sharding.py)."""
+    parsed = parse_shard_stack(stack)
+    if chainlets.stacks != "sharded" or parsed is None:
+        return None
+    return ShardRole(*parsed)
 
 
 def _plain_env(key: str, raw: Mapping[str, Any], secret_key: str) -> dict[str, str]:

@@ -217,9 +217,14 @@ def state_outputs(export: dict) -> dict:
 
 
 class PlanMocks(pmocks.Mocks):
-    def __init__(self, region: str = "us-east-1", project: str = "example-project", state: Optional[dict] = None):
+    def __init__(self, region: str = "us-east-1", project: str = "example-project", state: Optional[dict] = None,
+                 other_states: Optional[dict] = None, other_outputs: Optional[dict] = None):
         self.region = region
         self.gcp_project = project
+        # Other stacks' last states by stack name (a shard stack reads its platform's).
+        self.other_states = other_states or {}
+        # Other stacks' outputs by stack name, as a StackReference to them reads them.
+        self.other_outputs = other_outputs or {}
         # The stack's last state as readStackResourceOutputs would return it: empty, as before
         # a first deployment, unless a state export is given.
         self.state = state or {}
@@ -260,7 +265,9 @@ class PlanMocks(pmocks.Mocks):
     def call(self, args: pmocks.MockCallArgs):
         token = args.token
         if token == READ_STATE:
-            return {"name": args.args.get("stackName"), "outputs": self.state}
+            name = str(args.args.get("stackName") or "")
+            short = name.rsplit("/", 1)[-1]
+            return {"name": name, "outputs": self.other_states[short] if short in self.other_states else self.state}
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             return {"names": [f"{self.region}a", f"{self.region}b", f"{self.region}c"],
                     "zoneIds": ["use1-az1", "use1-az2", "use1-az3"], "id": self.region}
@@ -306,7 +313,8 @@ class PlanMocks(pmocks.Mocks):
         outputs = _copy(args.inputs)
         if typ == "pulumi:pulumi:StackReference":
             # Another stack's outputs exist only in its state: a shaped placeholder kubeconfig.
-            outputs["outputs"] = {"kubeconfig": self._mark("outputs.kubeconfig", (
+            outputs["outputs"] = {**self.other_outputs.get(str(args.inputs.get("name", "")).rsplit("/", 1)[-1], {}),
+                                  "kubeconfig": self._mark("outputs.kubeconfig", (
                 f"apiVersion: v1\nkind: Config\nclusters:\n- name: {name}\n  cluster: {{server: 'https://{name}.stack.pending.invalid'}}\n"))}
             return f"{args.inputs.get('name', name)}", outputs
         if typ == "eks:index:Cluster":

@@ -135,10 +135,12 @@ def _region(cfg: StackConfig) -> tuple[str, str]:
     return "us-east-1", "example-project"
 
 
-def run_plan(project_dir: str, cfg: StackConfig, *, main: str = "__main__.py", state: Optional[dict] = None) -> Plan:
-    """`state`: the stack's last state ({urn: {type, outputs}}, see mocks.state_outputs)."""
+def run_plan(project_dir: str, cfg: StackConfig, *, main: str = "__main__.py", state: Optional[dict] = None,
+             other_states: Optional[dict] = None, other_outputs: Optional[dict] = None) -> Plan:
+    """`state`: the stack's last state ({urn: {type, outputs}}, see mocks.state_outputs);
+    `other_states`: other stacks' (by stack name), which a shard stack reads its platform from."""
     region, gcp_project = _region(cfg)
-    mocks = PlanMocks(region=region, project=gcp_project, state=state)
+    mocks = PlanMocks(region=region, project=gcp_project, state=state, other_states=other_states, other_outputs=other_outputs)
     monitor = RecordingMonitor(mocks)
     logger = logging.getLogger(f"pegasus.plan.{id(monitor)}")
     logger.propagate = False
@@ -187,8 +189,8 @@ def run_plan(project_dir: str, cfg: StackConfig, *, main: str = "__main__.py", s
 
 
 def plan_stack(project_dir: str, stack: str = "dev", config_file: Optional[str] = None, sets: Optional[list[str]] = None,
-               state: Optional[dict] = None) -> Plan:
+               state: Optional[dict] = None, other_states: Optional[dict] = None, other_outputs: Optional[dict] = None) -> Plan:
     from tools.plan.stackfile import assemble
 
     cfg = assemble(project_dir, stack, config_file, sets or [])
-    return run_plan(project_dir, cfg, state=state)
+    return run_plan(project_dir, cfg, state=state, other_states=other_states, other_outputs=other_outputs)
