@@ -219,3 +219,14 @@ def parse_operator(raw: Optional[Mapping[str, Any]]) -> OperatorSettings:
                             repo_token=repo_token, backend=backend, secrets_provider=secrets_provider, env=env,
                             service_account_name=account, resync_frequency_seconds=resync, refresh=refresh,
                             platform_max_age=max_age, watcher=WatcherSettings(image, interval))
+
+
+def watcher_chain(chain: Any) -> "RestSource":
+    """The watcher's chain source from the validator's chain settings (pegasus.config
+    ChainSettings): it reads the chain's REST API from inside the cluster, so a snapshot will not do."""
+    from pegasus.chain.reader import RestSource
+
+    if chain.source != "rest" or not chain.endpoint:
+        raise ConfigError("chain.source", f"is {chain.source!r}, and operator.enabled needs rest with chain.endpoint set: the "
+                          "watcher reads the chain's REST API from inside the cluster; set chain.source rest and chain.endpoint")
+    return RestSource(chain.endpoint, chain.api_prefix, chain.page_limit, chain.timeout_seconds, chain.retries)

@@ -124,3 +124,16 @@ def test_keys_cover_every_field_read():
         "operator.resyncFrequencySeconds", "operator.refresh", "operator.platformMaxAge", "operator.watcher.image",
         "operator.watcher.intervalSeconds"]
     assert all(k.description for k in KEYS)
+
+
+def test_watcher_chain_from_the_chain_settings():
+    from components.operator.config import watcher_chain
+    from pegasus.chain.reader import RestSource
+    from pegasus.config import ChainSettings
+
+    rest = ChainSettings("rest", "http://spc.sagasrv-spc.svc:1317", "/ssc/chainlet", 50, 5, 2, None)
+    assert watcher_chain(rest) == RestSource("http://spc.sagasrv-spc.svc:1317", "/ssc/chainlet", 50, 5, 2)
+    with pytest.raises(ConfigError) as e:
+        watcher_chain(ChainSettings("snapshot", None, "/ssc/chainlet", 100, 10, 3, "chain.json"))
+    assert str(e.value) == ("pegasus:chain.source: is 'snapshot', and operator.enabled needs rest with chain.endpoint set: the "
+                            "watcher reads the chain's REST API from inside the cluster; set chain.source rest and chain.endpoint")
