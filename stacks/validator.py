@@ -240,6 +240,14 @@ def deploy(settings: Settings) -> None:
     if shard_addresses is not None:
         pulumi.export("lbShardAddresses", {names.shard_service_name(i): ips for i, ips in shard_addresses.public_ips.items()})
     pulumi.export("chainHeight", view.height)
+    if sharded and settings.operator is not None and settings.operator.enabled:
+        from components.operator.config import watcher_chain
+        from components.operator.operator import ShardOperator
+
+        # Past one machine: PKO runs the stacks, a watcher asks it to (docs/operator.md).
+        ShardOperator("operator", settings.operator, settings.stack,
+                      [sharding.shard_stack_name(settings.stack, i) for i in range(shard_count)],
+                      watcher_chain(settings.chain), depends_on=[guard], opts=k8s_opts)
     if sharded:
         entries = chainstate.chainlet_entries(view, slots, ingress_settings.shard_size, ingress_settings.base_port)
         pulumi.export(sharding.LEDGER_OUTPUT, dict(sorted(slots.items(), key=lambda kv: kv[1])))

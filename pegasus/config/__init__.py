@@ -68,7 +68,8 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Opti
         module, function = BLUEPRINT_PARSERS[blueprint]
         return getattr(importlib.import_module(module), function)(raw, project=project, stack=stack, secret_keys=secret_keys)
 
-    sections = {name: _Section(name, raw.get(name)) for name in SECTIONS}
+    # pegasus:operator is parsed by its own module (components/operator/config.py).
+    sections = {name: _Section(name, raw.get(name)) for name in SECTIONS if name != "operator"}
     # A shard stack of sharded mode (pegasus/sharding.py) is part of its platform's fleet: every
     # default derived from the stack's name (cluster name, tags, moniker) is the platform's.
     own_stack = stack
@@ -84,6 +85,11 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Opti
     spc = _spc(sections["spc"], stack)
     chain = _chain(sections["chain"])
     chainlets = _chainlets(sections["chainlets"])
+    from components.operator.config import parse_operator
+
+    operator = parse_operator(raw.get("operator"))
+    if operator.enabled and chainlets.stacks != "sharded":
+        raise ConfigError("operator.enabled", "runs the stacks of sharded mode; set chainlets.stacks to sharded first (docs/sharding.md)")
     for section in sections.values():
         section.check_unknown()
     require_spc_env(spc)
@@ -119,6 +125,7 @@ def parse(raw: Mapping[str, Any], *, project: str, stack: str, secret_keys: Opti
         charts_dir=charts_dir,
         warnings=tuple(warnings),
         shard=shard_role(chainlets, own_stack),
+        operator=operator,
     )
     advice = advisories.ignored_settings(raw, settings) + advisories.operational_gaps(settings, provider_config or {})
     return dataclasses.replace(settings, warnings=settings.warnings + tuple(advice))

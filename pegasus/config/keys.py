@@ -294,9 +294,14 @@ KEYS = KEYS + (
     _k("fleet.sshCidrs", "array", [], "allowSsh: the operator CIDRs SSH is open to; 0.0.0.0/0 and ::/0 are refused."),
 )
 
+# Sharded mode's Pulumi Kubernetes Operator option declares its keys beside its parser.
+from components.operator.keys import KEYS as _OPERATOR_KEYS  # noqa: E402
+
+KEYS = KEYS + _OPERATOR_KEYS
+
 KEYS_BY_PATH = {k.path: k for k in KEYS}
 SECTIONS = ("cluster", "ingress", "karpenter", "monitoring", "alerting", "logging", "charts", "storage", "spc", "chain", "chainlets",
-            "spacemesh", "spacemeshSecrets", "provider", "providerSecrets", "testnet", "fleet")
+            "operator", "spacemesh", "spacemeshSecrets", "provider", "providerSecrets", "testnet", "fleet")
 # Sections that belong to one blueprint, each parsed by its own module (pegasus/config/<blueprint>.py):
 # set under another blueprint they are an error, not ignored.
 BLUEPRINT_SECTIONS = {

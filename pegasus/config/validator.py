@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 
 from pegasus.errors import ConfigError
 from pegasus.config.fields import (
@@ -136,6 +136,7 @@ class Settings:
     charts_dir: Optional[str] = None  # charts.localDir
     warnings: tuple[str, ...] = field(default=())
     shard: Optional[ShardRole] = None  # a shard stack of sharded mode; None: a single or platform stack
+    operator: Any = None  # components.operator.config.OperatorSettings: sharded mode run by PKO
 
 
 def _ingress(s: _Section, cloud: str) -> IngressSettings:

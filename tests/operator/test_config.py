@@ -121,7 +121,7 @@ def test_keys_cover_every_field_read():
     assert [k.path for k in KEYS] == [
         "operator.enabled", "operator.namespace", "operator.repo", "operator.branch", "operator.commit", "operator.repoDir",
         "operator.repoToken", "operator.backend", "operator.secretsProvider", "operator.env", "operator.serviceAccountName",
-        "operator.resyncFrequencySeconds", "operator.refresh", "operator.platformMaxAge", "operator.watcher.image",
+        "operator.resyncFrequencySeconds", "operator.refresh", "operator.platformMaxAge", "operator.watcher", "operator.watcher.image",
         "operator.watcher.intervalSeconds"]
     assert all(k.description for k in KEYS)
 

@@ -163,3 +163,25 @@ def test_a_shard_refuses_a_read_that_disagrees_with_the_platforms_record():
     record["outputs"]["chainlets"]["ghost-1"] = {"slot": 1, "shard": 0, "port": 1026, "status": "STATUS_ONLINE"}
     message = _refused(0, state)
     assert "chainlet ghost-1 of shard 0 is missing in the chain read at height" in message
+
+
+def test_with_the_operator_the_platform_declares_one_pko_stack_per_stack_and_the_watcher():
+    from tools.fakechain import ChainState, FakeChain, chainlet_record
+
+    with FakeChain(ChainState(chainlets=[chainlet_record(i) for i in range(6)]), lifetime=300) as chain:
+        extra = ["operator.enabled=true", "operator.repo=https://github.com/example/pegasus-config",
+                 "operator.backend=s3://example-state", "chain.source=rest", f"chain.endpoint={chain.endpoint}"]
+        p = run("dev", SHARDED + extra)
+    stacks = {r.inputs["spec"]["stack"]: r.inputs for r in k8s(p, "Stack")}
+    assert sorted(stacks) == ["dev", "dev-shard-0", "dev-shard-1", "dev-shard-2"]
+    for name in p.outputs[sharding.STACKS_OUTPUT]:
+        assert [x["name"] for x in stacks[name]["spec"]["prerequisites"]] == [stacks["dev"]["metadata"]["name"]]
+        assert stacks[name]["spec"]["destroyOnFinalize"] is False
+    assert len(k8s(p, "Deployment")) >= 1 and any(r.inputs["metadata"]["name"].endswith("watcher") or "watcher" in
+                                                  r.inputs["metadata"]["name"] for r in k8s(p, "Deployment"))
+
+
+def test_the_operator_needs_sharded_mode():
+    with pytest.raises(ProgramError) as info:
+        run("dev", ["operator.enabled=true", "operator.repo=https://github.com/example/x", "operator.backend=s3://b"])
+    assert "pegasus:operator.enabled: runs the stacks of sharded mode" in str(info.value)

@@ -136,3 +136,16 @@ def test_watch_runs_a_full_refresh_round_when_it_is_due():
     assert watch(rec, _args(rounds=2, full_every=12.0), clock=clock, sleep=clock.sleep) == 0
     assert rec.calls == [(VIEW.height, False, False), (VIEW.height, True, True)]
     assert clock.now == pytest.approx(15.0)
+
+
+def test_a_failed_stack_is_reported_by_the_programs_own_error_line():
+    from pulumi.automation._cmd import CommandResult
+    from pulumi.automation.errors import CommandError
+
+    from tools.reconcile.runner import _error_line
+
+    out = ("Updating (dev):\n    pulumi:pulumi:Stack pegasus-dev running error: pegasus:chain.endpoint: answered 503\n"
+           "Diagnostics:\n  pulumi:pulumi:Stack (pegasus-dev):\n    error: pegasus:chain.endpoint: answered 503\n"
+           "    error: an unhandled error occurred: program exited with non-zero exit code: 1\n")
+    assert _error_line(CommandError(CommandResult(stdout=out, stderr="error: update failed", code=255))) == \
+        "error: pegasus:chain.endpoint: answered 503"

@@ -58,10 +58,11 @@ GENERIC = ("an unhandled error occurred", "update failed", "preview failed", "pr
 
 def _error_line(e: BaseException) -> str:
     """The one line that says why: the program's or the guard's own error, not the engine's wrapper."""
-    text = "\n".join(str(getattr(e, a, "") or "") for a in ("stdout", "stderr")) or str(e)
+    text = str(e)  # a CommandError carries the command's stdout and stderr in its text
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     errors = [ln for ln in lines if "error:" in ln.lower() and not any(g in ln.lower() for g in GENERIC)]
-    return (errors or [ln for ln in lines if "error" in ln.lower()] or lines or [type(e).__name__])[0][:600]
+    own = [ln for ln in errors if ln.lower().startswith("error:")]
+    return (own or errors or [ln for ln in lines if "error" in ln.lower()] or lines or [type(e).__name__])[0][:600]
 
 
 def _pulumi_command(env: dict[str, str]) -> auto.PulumiCommand:
