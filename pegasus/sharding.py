@@ -96,3 +96,20 @@ def chainlet_digest(chainlet: Any, image: str) -> str:
 
 DIGESTS_OUTPUT = "chainletDigests"
 CONFIG_DIGEST_OUTPUT = "configDigest"
+
+
+def config_digest(settings: Any) -> str:
+    """What every chainlet of a shard is built from besides chain data (a validator Settings):
+    when it changes, every shard stack changes, and the reconcile tool runs them all."""
+    import dataclasses
+    import hashlib
+    import json
+
+    m = settings.monitoring
+    relevant = {"chainlets": dataclasses.asdict(settings.chainlets), "ingress": dataclasses.asdict(settings.ingress),
+                "storage": settings.storage_class, "cluster": [settings.cluster.provider, settings.cluster.name],
+                "karpenter": settings.karpenter.enabled,
+                # Probe settings only: the monitoring section also holds secrets, which stay out of any digest.
+                "probes": [m.probe_interval, m.external_prober_url, m.external_prober_auth_secret]}
+    blob = json.dumps(relevant, default=str, sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
