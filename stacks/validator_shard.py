@@ -25,7 +25,7 @@ from components.cluster import karpenter_builder
 from components.kube.k8s_util import custom_resource_args
 from components.monitoring import monitoring_builder as mb
 from components.p2p import gateway_builder
-from components.p2p.shard import P2PShard, shard_of
+from components.p2p.shard import P2PShard, moved_aliases, shard_of
 from pegasus import chainstate, ledger, names, sharding
 from pegasus.chain.model import ChainView
 from pegasus.config import Settings, ShardRole
@@ -153,7 +153,9 @@ def deploy_shard(settings: Settings) -> None:
         manifest = mb.p2p_scrape_config(f"pegasus-p2p-{role.index}", p2p_shard.host, targets,
                                         settings.monitoring.probe_interval, {"shard": str(role.index)}, prober)
         k8s.apiextensions.CustomResource(f"shard-{role.index}-{manifest['metadata']['name']}",
-                                         **custom_resource_args(manifest), opts=k8s_opts)
+                                         **custom_resource_args(manifest), opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
+            aliases=moved_aliases(f"monitoring-{manifest['metadata']['name']}", "pegasus:monitoring:Monitoring",
+                                  f"kubernetes:{manifest['apiVersion']}:{manifest['kind']}"))))
 
     pulumi.export("platformStack", role.platform)
     pulumi.export("shard", role.index)

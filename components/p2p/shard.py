@@ -45,6 +45,14 @@ def routing_patch(shard: p2p.Shard, naming: names.IngressNames = names.INGRESS) 
     }
 
 
+def moved_aliases(old_name: str, old_parent_type: str, type_: str) -> list:
+    """Where `pulumi state move` (tools/shards.py) leaves a resource that a single stack held
+    under one of its components: the shard program adopts it there instead of replacing it.
+    Both forms, as the CLI keeps or drops the parent when the parent stays behind."""
+    return [pulumi.Alias(name=old_name, parent=None),
+            f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{old_parent_type}${type_}::{old_name}"]
+
+
 def _with_annotations(manifest: dict, extra: Any) -> dict:
     """The manifest with `extra` annotations (a dict or an Output of one, from the platform)."""
     base = dict(manifest["metadata"].get("annotations") or {})
@@ -63,6 +71,7 @@ class P2PShard(pulumi.ComponentResource):
         # Protected like the single stack's shard Services: deleting one gives up the address
         # its chainlets advertise.
         keep = pulumi.ResourceOptions(parent=self, protect=True, depends_on=[guard])
+        single_name = f"ingress-p2p-{shard.index}"  # its name in a single stack (components/p2p/ingress.py)
         public = p2p.shard_public_host(shard.index, settings.p2p_domain)
         self.route_dependencies: list[pulumi.Resource] = []
         if settings.provider == "envoy-gateway":
@@ -74,14 +83,17 @@ class P2PShard(pulumi.ComponentResource):
                 infra = manifest["spec"].setdefault("infrastructure", {})
                 base = dict(infra.get("annotations") or {})
                 infra["annotations"] = pulumi.Output.from_input(lb_annotations).apply(lambda a: {**base, **(a or {})})
-            gw = _StatusCustomResource(f"{name}-gateway", manifest, keep)
+            gw = _StatusCustomResource(f"{name}-gateway", manifest, pulumi.ResourceOptions.merge(keep, pulumi.ResourceOptions(
+                aliases=moved_aliases(single_name, "pegasus:gateway:EnvoyGatewayIngress",
+                                      f"kubernetes:{manifest['apiVersion']}:{manifest['kind']}"))))
             self.route_dependencies.append(gw)
             self.host = public or _first_of(reserved_ip, gw.status.apply(_first_address))
         else:
             manifest = ib.shard_service(shard, settings, cluster_name, static_address_name=static_address_name)
             if lb_annotations is not None:
                 manifest = _with_annotations(manifest, lb_annotations)
-            svc = k8s.core.v1.Service(f"{name}-service", **body(manifest), opts=keep)
+            svc = k8s.core.v1.Service(f"{name}-service", **body(manifest), opts=pulumi.ResourceOptions.merge(
+                keep, pulumi.ResourceOptions(aliases=moved_aliases(single_name, "pegasus:ingress:Ingress", "kubernetes:core/v1:Service"))))
             k8s.core.v1.ConfigMapPatch(f"{name}-routing", **body(routing_patch(shard)),
                                        opts=pulumi.ResourceOptions(parent=self, depends_on=[guard]))
             self.host = public or _first_of(reserved_ip, lb_host(svc))

@@ -77,6 +77,8 @@ def test_the_fingerprint_ignores_the_height_and_sees_the_chainlets():
 def test_change_lines():
     assert decide.change_line("dev-shard-2", {"same": 9, "create": 4, "update": 1}, 12.34) == "dev-shard-2: 4 create, 1 update (12.3 s)"
     assert decide.change_line("dev", {"same": 28}, 6.9, "platform") == "dev: no changes (6.9 s) [platform]"
+    # A shard stack reads its StackReference on every run: that is no change.
+    assert decide.change_line("dev-shard-0", {"same": 13, "read": 1}, 5.5) == "dev-shard-0: no changes (5.5 s)"
 
 
 # -- the watch loop, with a stand-in for the Automation API runs (they are e2e-tested)

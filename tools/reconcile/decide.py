@@ -73,8 +73,16 @@ def fingerprint(view: Any) -> str:
     return hashlib.sha256(json.dumps(digests).encode()).hexdigest()
 
 
+# Steps that change nothing: a StackReference is read on every run.
+UNCHANGED_OPS = ("same", "read")
+
+
+def changed(changes: Mapping[str, int]) -> dict[str, int]:
+    return {op: n for op, n in sorted(changes.items()) if op not in UNCHANGED_OPS and n}
+
+
 def change_line(stack: str, changes: Mapping[str, int], seconds: float, note: str = "") -> str:
-    """`dev-shard-2: 1 create, 4 update (12.3 s)`; "no changes" when only `same` steps ran."""
-    moved = {op: n for op, n in sorted(changes.items()) if op != "same" and n}
+    """`dev-shard-2: 1 create, 4 update (12.3 s)`; "no changes" when only `same` and `read` steps ran."""
+    moved = changed(changes)
     what = ", ".join(f"{n} {op}" for op, n in moved.items()) or "no changes"
     return f"{stack}: {what} ({seconds:.1f} s)" + (f" [{note}]" if note else "")

@@ -50,7 +50,7 @@ class RoundResult:
     @property
     def touched(self) -> list[str]:
         """Stacks whose run changed something."""
-        return [r.stack for r in [self.platform, *self.shards] if any(n for op, n in r.changes.items() if op != "same")]
+        return [r.stack for r in [self.platform, *self.shards] if decide.changed(r.changes)]
 
 
 GENERIC = ("an unhandled error occurred", "update failed", "preview failed", "program exited with non-zero exit code")
