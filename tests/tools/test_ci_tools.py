@@ -359,3 +359,17 @@ def test_the_helpers_the_workflows_run_before_the_virtualenv_need_only_the_stand
     out = subprocess.run([sys.executable, "-S", "-c", code], cwd=PROJECT,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
+
+
+def test_mode_tells_a_sharded_platform_from_one_stack(tmp_path):
+    from tools.ci.mode import sharded
+
+    (tmp_path / "Pulumi.a.yaml").write_text("config:\n  pegasus:chainlets:\n    stacks: sharded\n")
+    (tmp_path / "Pulumi.b.yaml").write_text("config:\n  pegasus:chainlets:\n    storageSize: 5Gi\n")
+    assert sharded(tmp_path / "Pulumi.a.yaml") is True
+    assert sharded(tmp_path / "Pulumi.b.yaml") is False
+    assert sharded(tmp_path / "Pulumi.missing.yaml") is False
+    (tmp_path / "Pulumi.c.yaml").write_text("config: [unclosed\n")
+    from tools.ci import CIError
+    with pytest.raises(CIError):
+        sharded(tmp_path / "Pulumi.c.yaml")
