@@ -112,8 +112,9 @@ def guard_inputs(settings: ProviderStackSettings, view: payments.PaymentView, na
         "contract": p.contract,
         "providerAddress": p.provider_address,
         "block": view.block,
-        "pods": {name: {"namespace": namespaces[name], "status": c.status, "available": str(c.available)}
+        "pods": {name: {"namespace": namespaces[name], "status": c.status, "available": str(c.available), "owed": str(c.owed)}
                  for name, c in sorted(view.channels.items())},
+        "billed": p.billed,
         "maxRemovals": settings.provider.max_removals,
         "allowBlockRegression": settings.provider.allow_block_regression,
     }
@@ -172,6 +173,8 @@ def deploy(settings: ProviderStackSettings) -> None:
             "host": http[1].http_host if http else None,
             "status": channel.status,
             "available": str(channel.available),
+            # Billed by the settler and not withdrawn yet (provider.payments.billed); funded while available - owed > 0.
+            "owed": str(channel.owed),
             "addresses": tenant.addresses,
             # As of this run's apply: tenant Deployments are not awaited (one tenant's bad
             # image must not fail every tenant's run), so health is reported, not enforced.

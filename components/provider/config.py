@@ -43,6 +43,7 @@ class PaymentsSettings:
     snapshot: Optional[str]
     timeout_seconds: int = 10
     confirmations: int = 0  # blocks below the head a `latest` read is pinned to
+    billed: Optional[str] = None  # the settler's record (payments.read_billed), relative to the project
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,13 @@ def _rpc_url(s: _Section, url: Optional[str], secret_keys: set[str]) -> Optional
     return Secret(url.rstrip("/"))
 
 
+def _billed(s: _Section) -> Optional[str]:
+    path = s.get("billed", str)
+    if path is not None and not path.strip():
+        raise ConfigError(s.key("billed"), "is empty; set it to the file holding the settler's record, or remove it")
+    return path
+
+
 def _payments(parent: _Section, secret_keys: set[str]) -> PaymentsSettings:
     s = _Section("provider.payments", parent.get("payments", dict, {}))
     source, rpc_url, snapshot = fields.live_or_snapshot(
@@ -149,6 +157,7 @@ def _payments(parent: _Section, secret_keys: set[str]) -> PaymentsSettings:
         snapshot=snapshot,
         timeout_seconds=s.int_range("timeoutSeconds", 10, 1, 300),
         confirmations=s.int_range("confirmations", DEFAULT_CONFIRMATIONS, 0, 1000),
+        billed=_billed(s),
     )
     s.check_unknown()
     return out

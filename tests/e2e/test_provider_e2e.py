@@ -156,3 +156,40 @@ def test_a_rollout_at_max_replicas_completes_within_the_quota(e2e):
     e2e.cluster.apply([deployment])
     e2e.cluster.kubectl("rollout", "status", f"deployment/{deployment['metadata']['name']}", "-n", ns, "--timeout=120s", timeout=150)
     e2e.cluster.kubectl("delete", "namespace", ns, "--wait=false")
+
+
+def test_the_settlers_record_is_written_and_read_through_the_api_server_and_nothing_else(e2e, tmp_path):
+    """settler.KubeRecord's GET and merge PATCH against the real kube-apiserver, with a token of
+    the settler's ServiceAccount bound by the Role the stack declares: the route, the patch type
+    and the RBAC rule are the API server's to accept, and another ConfigMap is refused."""
+    import base64
+    import ssl
+
+    from components.provider import settlement_builder as sb
+    from components.provider import settler as st
+
+    e2e.cluster.apply([sb.namespace(), sb.record_configmap(), sb.service_account(), sb.role(), sb.role_binding(),
+                       {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other", "namespace": sb.NAMESPACE}}])
+    token = tmp_path / "token"
+    token.write_text(e2e.cluster.kubectl("create", "token", sb.NAME, "-n", sb.NAMESPACE).strip())
+    kube = json.loads(e2e.cluster.kubectl("config", "view", "--raw", "--minify", "-o", "json"))
+    server = kube["clusters"][0]["cluster"]
+    ca = None
+    if server.get("certificate-authority-data"):
+        ca = tmp_path / "ca.crt"
+        ca.write_bytes(base64.b64decode(server["certificate-authority-data"]))
+    elif server.get("certificate-authority"):
+        ca = server["certificate-authority"]
+    store = st.KubeRecord(server["server"], sb.NAMESPACE, sb.RECORD, sb.RECORD_KEY, str(token), str(ca) if ca else None)
+    if server.get("insecure-skip-tls-verify"):
+        store.context = ssl._create_unverified_context()
+    assert store.load() is None  # created empty by the stack
+    doc = {"chainId": 31337, "contract": "0x" + "cc" * 20, "provider": "0x" + "dd" * 20,
+           "channels": [{"publisher": "0x" + "ab" * 20, "podId": "0x" + "01" * 32, "billed": "800", "withdrawn": "300"}]}
+    store.save(doc)
+    assert store.load() == doc
+    other = st.KubeRecord(server["server"], sb.NAMESPACE, "other", sb.RECORD_KEY, str(token), str(ca) if ca else None)
+    other.context = store.context
+    with pytest.raises(st.SettleError, match="403"):
+        other.save(doc)
+    e2e.cluster.kubectl("delete", "namespace", sb.NAMESPACE, "--wait=false")
