@@ -102,6 +102,14 @@ def pod_secrets(settings: ProviderStackSettings, pods: tuple[pm.PodManifest, ...
     return out
 
 
+def check_restricted_pods(settings: ProviderStackSettings, pods: tuple[pm.PodManifest, ...]) -> None:
+    known = {pod.name for pod in pods}
+    for name in settings.provider.restricted_pods:
+        if name not in known:
+            raise ConfigError("provider.restrictedPods", f"names {name!r}, which is no pod manifest in {settings.provider.manifests}; "
+                              "remove it or fix the name")
+
+
 def guard_inputs(settings: ProviderStackSettings, view: payments.PaymentView, namespaces: dict[str, str]) -> dict:
     p = settings.provider.payments
     return {
@@ -128,6 +136,7 @@ def deploy(settings: ProviderStackSettings) -> None:
     p = settings.provider
     pods = pm.read_manifests(p.manifests, base_dir, p.http_host_suffix)
     secrets = pod_secrets(settings, pods)
+    check_restricted_pods(settings, pods)
     last = chain_state.last_state()
     view = payments.read(p.payments, pods, base_dir)
     check_against_last_run(settings, view, last)
@@ -165,7 +174,7 @@ def deploy(settings: ProviderStackSettings) -> None:
             f"pod-{pod.name}", pod, namespace=ns,
             channel_annotation=pb.payment_channel_annotation(pod, view.chain_id, p.payments.contract, p.payments.provider_address),
             funded=funded, storage_class=cluster.storage_class, secrets=secrets.get(pod.name, {}), guard=guard,
-            platform=[scaling.addon], opts=k8s_opts,
+            platform=[scaling.addon], restricted=pod.name in p.restricted_pods, opts=k8s_opts,
         )
         http = pod.http_port
         exported[pod.name] = {

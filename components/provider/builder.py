@@ -189,7 +189,7 @@ def payment_channel_annotation(pod: PodManifest, chain_id: int, contract: str, p
     }, separators=(",", ":"))
 
 
-def namespace(pod: PodManifest, ns: str, channel: str) -> dict:
+def namespace(pod: PodManifest, ns: str, channel: str, restricted: bool = False) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
@@ -198,15 +198,16 @@ def namespace(pod: PodManifest, ns: str, channel: str) -> dict:
             "labels": {
                 **labels(pod),
                 TPOD_NAMESPACE_LABEL: "true",
-                # Tenant images are strangers' code: no privileged pods, host namespaces or host paths.
-                "pod-security.kubernetes.io/enforce": "baseline",
+                # Tenant images are strangers' code: no privileged pods, host namespaces or host
+                # paths; restricted (non-root, no capabilities) where the operator opted the pod in.
+                "pod-security.kubernetes.io/enforce": "restricted" if restricted else "baseline",
             },
             "annotations": {PAYMENT_CHANNEL_ANNOTATION: channel},
         },
     }
 
 
-def _container(c: Container, index: int, volumes: dict[str, Volume]) -> dict:
+def _container(c: Container, index: int, volumes: dict[str, Volume], restricted: bool = False) -> dict:
     out: dict = {"name": c.name, "image": c.image}
     if c.entrypoint:
         out["command"] = list(c.entrypoint)
@@ -236,7 +237,7 @@ def _container(c: Container, index: int, volumes: dict[str, Volume]) -> dict:
     out["resources"] = {"requests": requests, "limits": dict(requests)}
     # What any image tolerates: no new privileges and no raw sockets (ping, packet crafting).
     # Dropping every capability would break images that bind low ports or switch users.
-    out["securityContext"] = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["NET_RAW"]}}
+    out["securityContext"] = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL" if restricted else "NET_RAW"]}}
     return out
 
 
@@ -285,15 +286,22 @@ def deployment_strategy(pod: PodManifest) -> dict:
     return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": rollout_surge(pod), "maxUnavailable": 0}}
 
 
-def deployment(pod: PodManifest, ns: str) -> dict:
+def deployment(pod: PodManifest, ns: str, restricted: bool = False) -> dict:
+    """restricted: what the restricted Pod Security level requires on top of baseline
+    (tests/provider/upstream/pod_security_restricted.json): runAsNonRoot and every capability
+    dropped. The kubelet then refuses an image whose user is root (or a name it cannot check),
+    so it is the operator's opt-in per pod (provider.restrictedPods)."""
     volumes = {v.name: v for v in pod.volumes}
+    security: dict = {"seccompProfile": {"type": "RuntimeDefault"}}
+    if restricted:
+        security["runAsNonRoot"] = True
     spec: dict = {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
-        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": security,
         # Containers of one pod reach each other by name, as in the original.
         "hostAliases": [{"ip": "127.0.0.1", "hostnames": [c.name for c in pod.containers]}],
-        "containers": [_container(c, i, volumes) for i, c in enumerate(pod.containers)],
+        "containers": [_container(c, i, volumes, restricted) for i, c in enumerate(pod.containers)],
     }
     if pod.volumes:
         spec["volumes"] = [_volume(v) for v in pod.volumes]

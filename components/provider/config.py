@@ -78,6 +78,10 @@ class ProviderSettings:
     pricing: Pricing
     interceptor_replicas: int = 3
     keda_webhooks: bool = True
+    # Pods whose namespaces enforce the restricted Pod Security level (the rest: baseline). The
+    # operator's opt-in per pod: the upstream manifest has no field for it, and restricted
+    # refuses to start any image whose user is root.
+    restricted_pods: tuple[str, ...] = ()
     secrets: Mapping[str, Secret] = field(default_factory=dict)  # "<pod>/<volume>" -> contents
     settlement: SettlementSettings = field(default_factory=SettlementSettings)
 
@@ -213,6 +217,14 @@ def _secrets(raw: Any, secret_keys: set[str]) -> dict[str, Secret]:
     return out
 
 
+def _restricted_pods(s: _Section) -> tuple[str, ...]:
+    names = s.get("restrictedPods", list, [])
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not _DNS1123.match(name):
+            raise ConfigError(f"{s.key('restrictedPods')}[{i}]", f"{_describe(name)} is not a pod name (a manifest's file name without extension)")
+    return tuple(sorted(set(names)))
+
+
 def _provider(s: _Section, secrets_raw: Any, secret_keys: set[str]) -> ProviderSettings:
     suffix = s.get("httpHostSuffix", str)
     if not suffix:
@@ -232,6 +244,7 @@ def _provider(s: _Section, secrets_raw: Any, secret_keys: set[str]) -> ProviderS
         pricing=_pricing(s),
         interceptor_replicas=s.int_range("interceptorReplicas", 3, 1, 50),
         keda_webhooks=s.get("kedaWebhooks", bool, True),
+        restricted_pods=_restricted_pods(s),
         secrets=_secrets(secrets_raw, secret_keys),
         settlement=_settlement(s),
     )

@@ -27,10 +27,11 @@ class TenantPod(pulumi.ComponentResource):
 
     def __init__(self, name: str, pod: PodManifest, *, namespace: str, channel_annotation: str, funded: bool,
                  storage_class: Optional[str], secrets: Mapping[str, Any], guard: pulumi.Resource,
-                 platform: Sequence[pulumi.Resource] = (), opts: Optional[pulumi.ResourceOptions] = None):
+                 platform: Sequence[pulumi.Resource] = (), restricted: bool = False,
+                 opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:provider:TenantPod", name, None, opts)
         self.namespace, self.running = namespace, funded
-        ns = k8s.core.v1.Namespace(f"{name}-ns", **body(pb.namespace(pod, namespace, channel_annotation)),
+        ns = k8s.core.v1.Namespace(f"{name}-ns", **body(pb.namespace(pod, namespace, channel_annotation, restricted)),
                                    # Deleting a namespace deletes every claim in it, protected or not.
                                    opts=pulumi.ResourceOptions(parent=self, depends_on=[guard], retain_on_delete=True))
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns, guard])
@@ -63,7 +64,7 @@ class TenantPod(pulumi.ComponentResource):
             # The scaler owns the replica count of an HTTP pod: Pulumi sets 0 once and never
             # resets what the scaler chose.
             deployment = k8s.apps.v1.Deployment(
-                f"{name}-deployment", **body(pb.deployment(pod, namespace)),
+                f"{name}-deployment", **body(pb.deployment(pod, namespace, restricted)),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, guard, *claims, *services.values()],
                                             ignore_changes=["spec.replicas"] if hso else None),
             )

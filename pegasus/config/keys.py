@@ -228,6 +228,7 @@ KEYS: tuple[Key, ...] = (
     _k("provider.allowBlockRegression", "boolean", False, "provider: override: accept a payment read at a lower block than the last one applied."),
     _k("provider.interceptorReplicas", "integer", 3, "provider: minimum replicas of the HTTP add-on's interceptor (the chart's interceptor.replicas.min)."),
     _k("provider.kedaWebhooks", "boolean", True, "provider: KEDA's admission webhooks and its metrics API server (an APIService). false turns both off, for clusters whose API server cannot reach pods (the e2e cluster); pods then still scale 0 <-> 1, but not beyond one replica."),
+    _k("provider.restrictedPods", "array", [], "provider: pods (manifest file names without extension) whose namespaces enforce the restricted Pod Security level instead of baseline, and whose containers run as non-root with every capability dropped; an image whose user is root then fails to start, which is why it is opt-in."),
     _k("provider.pricing", "object", {"currency": "wei", "cpuSecond": "0", "memoryByteSecond": "0", "cpuReservedSecond": "0", "memoryReservedByteSecond": "0"},
        "provider: prices per CPU-second and memory-byte-second, used and reserved, as decimal strings; `python -m tools.meter` bills with them."),
     _k("providerSecrets.<pod>/<volume>", "string", None, "provider: contents of a pod's secret volume (set with --secret; the manifest never holds them).", secret=True,

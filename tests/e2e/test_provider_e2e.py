@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 
 import pytest
 
@@ -193,3 +194,20 @@ def test_the_settlers_record_is_written_and_read_through_the_api_server_and_noth
     with pytest.raises(st.SettleError, match="403"):
         other.save(doc)
     e2e.cluster.kubectl("delete", "namespace", sb.NAMESPACE, "--wait=false")
+
+
+def test_a_restricted_tenant_pod_is_admitted_by_pod_security_and_a_baseline_one_is_not(e2e):
+    """Pod Security Admission judges pods, not Deployments: a Pod of each template, dry run."""
+    pod, pb, ns = _tenant("strict", "0x" + "03" * 32)
+    e2e.cluster.apply([pb.namespace(pod, ns, "{}", restricted=True)])
+
+    def as_pod(restricted: bool) -> dict:
+        template = pb.deployment(pod, ns, restricted=restricted)["spec"]["template"]
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "strict", "namespace": ns, **template["metadata"]},
+                "spec": template["spec"]}
+
+    e2e.cluster.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(as_pod(True)))
+    proc = subprocess.run([e2e.cluster.tc.path("kubectl"), "--kubeconfig", str(e2e.cluster.kubeconfig), "create",
+                           "--dry-run=server", "-f", "-"], input=json.dumps(as_pod(False)), text=True, capture_output=True)
+    assert proc.returncode != 0 and "violates PodSecurity \"restricted" in proc.stderr
+    e2e.cluster.kubectl("delete", "namespace", ns, "--wait=false")
