@@ -28,6 +28,8 @@ from components.monitoring.monitoring import Monitoring
 from components.provider.payment_state import PAYMENT_STATE_TYPE, PaymentState
 from components.provider.settlement import Settlement
 from components.provider import settlement_builder
+from components.provider.tenant_nodes import TenantNodes
+from components.provider import tenant_nodes_builder
 from components.provider.tenant_pod import TenantPod
 from pegasus import names
 from pegasus.config.fields import _Section, is_kubeconfig_content
@@ -165,6 +167,12 @@ def deploy(settings: ProviderStackSettings) -> None:
                             charts_dir=settings.charts_dir, opts=k8s_opts)
     Metering("metering", depends_on=[monitoring.release], opts=k8s_opts)
 
+    placement = None
+    if p.tenant_nodes.enabled and cluster.eks is not None:
+        # Tenants on nodes of their own, away from Prometheus, the ingress and the interceptor.
+        TenantNodes("tenant-nodes", cluster.eks, p.tenant_nodes)
+        placement = tenant_nodes_builder.placement()
+
     exported = {}
     for pod in pods:
         channel = view.channels[pod.name]
@@ -174,7 +182,7 @@ def deploy(settings: ProviderStackSettings) -> None:
             f"pod-{pod.name}", pod, namespace=ns,
             channel_annotation=pb.payment_channel_annotation(pod, view.chain_id, p.payments.contract, p.payments.provider_address),
             funded=funded, storage_class=cluster.storage_class, secrets=secrets.get(pod.name, {}), guard=guard,
-            platform=[scaling.addon], restricted=pod.name in p.restricted_pods, opts=k8s_opts,
+            platform=[scaling.addon], restricted=pod.name in p.restricted_pods, placement=placement, opts=k8s_opts,
         )
         http = pod.http_port
         exported[pod.name] = {

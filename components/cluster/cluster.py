@@ -40,6 +40,7 @@ class EksInfo:
     account: Any  # components.aws_util.AwsAccount
     given_subnet_ids: tuple[str, ...] = ()  # subnets from config, which carry no discovery tags
     public_subnet_ids: tuple[Any, ...] = ()  # where the p2p load balancers live, one per AZ
+    private_subnet_ids: tuple[Any, ...] = ()  # where the system group's nodes live, for further groups
     tags: dict = field(default_factory=dict)
 
 @dataclass
@@ -289,6 +290,7 @@ class Cluster(pulumi.ComponentResource):
             account=account,
             given_subnet_ids=tuple(s.private_subnet_ids),
             public_subnet_ids=tuple(public_ids),
+            private_subnet_ids=tuple(private_ids),
             tags=tags,
         )
 

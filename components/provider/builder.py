@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Optional
+from typing import Mapping, Optional
 
 from components.kube.chart import Chart
 from pegasus import names
@@ -286,7 +286,7 @@ def deployment_strategy(pod: PodManifest) -> dict:
     return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": rollout_surge(pod), "maxUnavailable": 0}}
 
 
-def deployment(pod: PodManifest, ns: str, restricted: bool = False) -> dict:
+def deployment(pod: PodManifest, ns: str, restricted: bool = False, placement: Optional[Mapping] = None) -> dict:
     """restricted: what the restricted Pod Security level requires on top of baseline
     (tests/provider/upstream/pod_security_restricted.json): runAsNonRoot and every capability
     dropped. The kubelet then refuses an image whose user is root (or a name it cannot check),
@@ -305,6 +305,7 @@ def deployment(pod: PodManifest, ns: str, restricted: bool = False) -> dict:
     }
     if pod.volumes:
         spec["volumes"] = [_volume(v) for v in pod.volumes]
+    spec.update(placement or {})  # tenant nodes (tenant_nodes_builder.placement), where the stack has them
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

@@ -24,6 +24,7 @@ PROVIDER_SECTIONS = ("cluster", "monitoring", "alerting", "charts", "storage", "
 VALIDATOR_ONLY_SECTIONS = ("ingress", "karpenter", "logging", "spc", "chain", "chainlets")
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 _PRICE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 # Blocks below the head that a `latest` read is pinned to: a few blocks survive the ordinary
 # reorganisations of proof-of-stake chains and their rollups, and a few minutes' delay in taking
@@ -59,6 +60,17 @@ class SettlementSettings:
 
 
 @dataclass(frozen=True)
+class TenantNodesSettings:
+    """eks: a managed node group for tenant pods alone (components/provider/tenant_nodes.py),
+    so that tenants neither share nodes with Prometheus, the ingress and the interceptor, nor
+    starve them. No autoscaler runs in a provider stack: `count` nodes, always."""
+
+    enabled: bool = False
+    instance_type: str = "m7i.large"
+    count: int = 2
+
+
+@dataclass(frozen=True)
 class Pricing:
     """Price per unit in the currency named, as decimal strings (no float rounding)."""
 
@@ -82,6 +94,7 @@ class ProviderSettings:
     # operator's opt-in per pod: the upstream manifest has no field for it, and restricted
     # refuses to start any image whose user is root.
     restricted_pods: tuple[str, ...] = ()
+    tenant_nodes: TenantNodesSettings = field(default_factory=TenantNodesSettings)
     secrets: Mapping[str, Secret] = field(default_factory=dict)  # "<pod>/<volume>" -> contents
     settlement: SettlementSettings = field(default_factory=SettlementSettings)
 
@@ -217,6 +230,22 @@ def _secrets(raw: Any, secret_keys: set[str]) -> dict[str, Secret]:
     return out
 
 
+def _tenant_nodes(parent: _Section, cloud: str) -> TenantNodesSettings:
+    raw = parent.get("tenantNodes", dict, None)
+    if cloud != "eks":
+        if raw is not None:
+            raise ConfigError(parent.key("tenantNodes"), f"applies to cluster.provider eks only (this stack's is {cloud}); remove it")
+        return TenantNodesSettings(enabled=False)
+    s = _Section(parent.key("tenantNodes"), raw or {})
+    instance_type = s.get("instanceType", str, "m7i.large")
+    if not _INSTANCE_TYPE.match(instance_type):
+        raise ConfigError(s.key("instanceType"), f"{instance_type!r} is not an EC2 instance type like m7i.large")
+    out = TenantNodesSettings(enabled=s.get("enabled", bool, True), instance_type=instance_type,
+                              count=s.int_range("count", 2, 1, 100))
+    s.check_unknown()
+    return out
+
+
 def _restricted_pods(s: _Section) -> tuple[str, ...]:
     names = s.get("restrictedPods", list, [])
     for i, name in enumerate(names):
@@ -225,7 +254,7 @@ def _restricted_pods(s: _Section) -> tuple[str, ...]:
     return tuple(sorted(set(names)))
 
 
-def _provider(s: _Section, secrets_raw: Any, secret_keys: set[str]) -> ProviderSettings:
+def _provider(s: _Section, secrets_raw: Any, secret_keys: set[str], cloud: str = "existing") -> ProviderSettings:
     suffix = s.get("httpHostSuffix", str)
     if not suffix:
         raise ConfigError(s.key("httpHostSuffix"), "is required: the DNS suffix pod hosts answer under, like pods.example.org")
@@ -245,6 +274,7 @@ def _provider(s: _Section, secrets_raw: Any, secret_keys: set[str]) -> ProviderS
         interceptor_replicas=s.int_range("interceptorReplicas", 3, 1, 50),
         keda_webhooks=s.get("kedaWebhooks", bool, True),
         restricted_pods=_restricted_pods(s),
+        tenant_nodes=_tenant_nodes(s, cloud),
         secrets=_secrets(secrets_raw, secret_keys),
         settlement=_settlement(s),
     )
@@ -262,7 +292,7 @@ def parse_provider(raw: Mapping[str, Any], *, project: str, stack: str, secret_k
     alerting = _alerting(sections["alerting"], secret_keys)
     storage_class = fields.storage_class(sections["storage"])
     charts_dir = fields.charts_dir(sections["charts"])
-    provider = _provider(sections["provider"], raw.get("providerSecrets"), secret_keys)
+    provider = _provider(sections["provider"], raw.get("providerSecrets"), secret_keys, cluster.provider)
     for section in sections.values():
         section.check_unknown()
     warnings = []

@@ -27,7 +27,7 @@ class TenantPod(pulumi.ComponentResource):
 
     def __init__(self, name: str, pod: PodManifest, *, namespace: str, channel_annotation: str, funded: bool,
                  storage_class: Optional[str], secrets: Mapping[str, Any], guard: pulumi.Resource,
-                 platform: Sequence[pulumi.Resource] = (), restricted: bool = False,
+                 platform: Sequence[pulumi.Resource] = (), restricted: bool = False, placement: Optional[Mapping] = None,
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:provider:TenantPod", name, None, opts)
         self.namespace, self.running = namespace, funded
@@ -64,7 +64,7 @@ class TenantPod(pulumi.ComponentResource):
             # The scaler owns the replica count of an HTTP pod: Pulumi sets 0 once and never
             # resets what the scaler chose.
             deployment = k8s.apps.v1.Deployment(
-                f"{name}-deployment", **body(pb.deployment(pod, namespace, restricted)),
+                f"{name}-deployment", **body(pb.deployment(pod, namespace, restricted, placement)),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, guard, *claims, *services.values()],
                                             ignore_changes=["spec.replicas"] if hso else None),
             )

@@ -100,11 +100,13 @@ def test_every_provider_key_in_the_reference_is_read(monkeypatch):
 
     monkeypatch.setattr(config._Section, "check_unknown", record)
     parse()
+    # provider.tenantNodes is read on eks only.
+    parse(cluster={"provider": "eks", "region": "us-east-1", "publicAccessCidrs": ["203.0.113.0/24"]})
     documented = {k.path for k in config.KEYS if k.path.split(".")[0] == "provider"}
     read = {k for k in read if k.startswith("provider.")}
     # pricing, payments and settlement are objects whose fields nested sections read.
     pricing = {f"provider.pricing.{p}" for p in ("currency", "cpuSecond", "memoryByteSecond", "cpuReservedSecond", "memoryReservedByteSecond")}
-    assert read - {"provider.payments", "provider.settlement"} - pricing == documented
+    assert read - {"provider.payments", "provider.settlement", "provider.tenantNodes"} - pricing == documented
 
 
 def test_the_example_stack_file_parses():
