@@ -30,6 +30,7 @@ from components.provider.settlement import Settlement
 from components.provider import settlement_builder
 from components.provider.tenant_nodes import TenantNodes
 from components.provider import tenant_nodes_builder
+from components.provider import tcp_builder
 from components.provider.tenant_pod import TenantPod
 from pegasus import names
 from pegasus.config.fields import _Section, is_kubeconfig_content
@@ -112,6 +113,16 @@ def check_restricted_pods(settings: ProviderStackSettings, pods: tuple[pm.PodMan
                               "remove it or fix the name")
 
 
+def check_public_ports(settings: ProviderStackSettings, pods: tuple[pm.PodManifest, ...]) -> None:
+    if not tcp_builder.published(settings.cluster.provider):
+        return
+    for pod in pods:
+        port = tcp_builder.duplicate_public_port(pod)
+        if port is not None:
+            raise ConfigError("provider.manifests", f"{pod.path}: two TCP ports would both answer on port {port} of the pod's "
+                              "load balancer (hostTcpPort, or the containerPort when it is 0); give one a distinct hostTcpPort")
+
+
 def guard_inputs(settings: ProviderStackSettings, view: payments.PaymentView, namespaces: dict[str, str]) -> dict:
     p = settings.provider.payments
     return {
@@ -139,6 +150,7 @@ def deploy(settings: ProviderStackSettings) -> None:
     pods = pm.read_manifests(p.manifests, base_dir, p.http_host_suffix)
     secrets = pod_secrets(settings, pods)
     check_restricted_pods(settings, pods)
+    check_public_ports(settings, pods)
     last = chain_state.last_state()
     view = payments.read(p.payments, pods, base_dir)
     check_against_last_run(settings, view, last)
@@ -182,7 +194,8 @@ def deploy(settings: ProviderStackSettings) -> None:
             f"pod-{pod.name}", pod, namespace=ns,
             channel_annotation=pb.payment_channel_annotation(pod, view.chain_id, p.payments.contract, p.payments.provider_address),
             funded=funded, storage_class=cluster.storage_class, secrets=secrets.get(pod.name, {}), guard=guard,
-            platform=[scaling.addon], restricted=pod.name in p.restricted_pods, placement=placement, opts=k8s_opts,
+            platform=[scaling.addon], restricted=pod.name in p.restricted_pods, placement=placement,
+            cloud=cloud, cluster_name=settings.cluster.name, lb_dependencies=cluster.lb_dependencies, opts=k8s_opts,
         )
         http = pod.http_port
         exported[pod.name] = {

@@ -323,15 +323,16 @@ def deployment(pod: PodManifest, ns: str, restricted: bool = False, placement: O
     }
 
 
-def services(pod: PodManifest, ns: str) -> list[dict]:
+def services(pod: PodManifest, ns: str, node_ports: bool = True) -> list[dict]:
     """One Service per port: ClusterIP for the HTTP port (the interceptor calls it) and for
-    internal ports, NodePort for a hostTcpPort (0: Kubernetes picks the port)."""
+    internal ports, NodePort for a hostTcpPort (0: Kubernetes picks the port) unless the pod's
+    load balancer publishes it (node_ports false: tcp_builder.load_balancer)."""
     out = []
     for i, c in enumerate(pod.containers):
         for p in c.ports:
             port: dict = {"name": p.name, "port": p.service_port, "targetPort": container_port_name(i, p), "protocol": "TCP"}
             kind = "ClusterIP"
-            if p.tcp_node_port is not None:
+            if p.tcp_node_port is not None and node_ports:
                 kind = "NodePort"
                 if p.tcp_node_port:
                     port["nodePort"] = p.tcp_node_port
@@ -399,8 +400,8 @@ DNS_PORTS = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
 
 
 def network_policy(pod: PodManifest, ns: str) -> dict:
-    """Ingress only from the interceptor and from the pod's own namespace. A NodePort port is
-    public by design, so it alone is open to any source; every other port of the pod stays closed.
+    """Ingress only from the interceptor and from the pod's own namespace. A TCP port (NodePort,
+    or the pod's load balancer on eks/gke) is public by design, so it alone is open to any source; every other port of the pod stays closed.
     Egress: DNS (kube-system, or the node-local cache), the pod's own namespace, and public
     addresses only: the upstream manifest has no field to declare more, and a tenant that
     reaches private addresses reaches other tenants and the unauthenticated metrics stack."""
@@ -442,7 +443,7 @@ def _storage_bytes(quantity: str) -> int:
     return int(digits) * units[quantity[len(digits):]]
 
 
-def resource_quota(pod: PodManifest, ns: str) -> dict:
+def resource_quota(pod: PodManifest, ns: str, services_: Optional[list[dict]] = None) -> dict:
     """What the pod may use at its maximum scale during a rollout: its requests times
     (replicas.max + the rollout's surge), its volumes' storage, and its Services. Without the
     surge a change to a pod at max replicas is refused by the quota and the rollout never
@@ -458,10 +459,14 @@ def resource_quota(pod: PodManifest, ns: str) -> dict:
     claims = [v for v in pod.volumes if v.type == "VOLUME_FILESYSTEM"]
     hard["persistentvolumeclaims"] = str(len(claims))
     hard["requests.storage"] = str(sum(_storage_bytes(v.storage) for v in claims))
-    ports = [p for c in pod.containers for p in c.ports]
-    hard["services"] = str(len(ports))
-    hard["services.nodeports"] = str(sum(1 for p in ports if p.tcp_node_port is not None))
-    hard["services.loadbalancers"] = "0"
+    # Counted from the Services the pod gets (services(), plus its load balancer where one
+    # publishes its TCP ports): a LoadBalancer takes a NodePort per port unless it says not to.
+    svcs = services(pod, ns) if services_ is None else services_
+    lbs = [svc["spec"] for svc in svcs if svc["spec"]["type"] == "LoadBalancer"]
+    hard["services"] = str(len(svcs))
+    hard["services.nodeports"] = str(sum(len(svc["spec"]["ports"]) for svc in svcs if svc["spec"]["type"] == "NodePort")
+                                     + sum(len(lb["ports"]) for lb in lbs if lb.get("allocateLoadBalancerNodePorts", True)))
+    hard["services.loadbalancers"] = str(len(lbs))
     return {
         "apiVersion": "v1",
         "kind": "ResourceQuota",
