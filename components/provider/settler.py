@@ -225,11 +225,12 @@ def settle_once(config: dict, rpc: Rpc, key: int, owed: dict[str, int], usage,
         name = pod["name"]
         try:
             this_tick = usage(pod)
+            # Counted before the chain is read: a failed read keeps this tick's usage for the next.
+            owed[name] = owed.get(name, 0) + this_tick
             channel = Channel(rpc, config["contract"], config["provider"], pod["publisher"], pod["podId"])
             withdrawn, available = channel.state()
             if withdrawn < seen.get(name, 0):  # closed since the last tick: its debt went with it
-                owed[name] = 0
-            owed[name] = owed.get(name, 0) + this_tick
+                owed[name] = this_tick
             seen[name] = withdrawn
             total = plan_withdrawal(owed[name], withdrawn, available, int(config.get("tolerance", 0)))
             if total is None:

@@ -188,3 +188,12 @@ def test_a_snapshot_with_withdrawn_and_a_record_gives_the_same_remaining_credit(
 ])
 def test_unwithdrawn(billed, seen, now, owed):
     assert st.unwithdrawn(billed, seen, now) == owed
+
+
+def test_a_failed_chain_read_keeps_the_ticks_usage_for_the_next(chain, server):
+    pod_id = open_channel(chain, 1000)
+    config, owed, seen = settler_config(chain, pod_id), {}, {}
+    [line] = st.settle_once(config, st.Rpc("http://127.0.0.1:9", timeout=2), PROVIDER_KEY, owed, lambda _p: 120, seen)
+    assert line.startswith("p: eth_call failed") and owed == {"p": 120} and seen == {}
+    assert st.settle_once(config, st.Rpc(server.url), PROVIDER_KEY, owed, lambda _p: 30, seen) == ["p: withdrew 150, still owed 0"]
+    assert chain.withdrawn(pod_id) == 150
