@@ -229,8 +229,10 @@ def settle_once(config: dict, rpc: Rpc, key: int, owed: dict[str, int], usage,
             owed[name] = owed.get(name, 0) + this_tick
             channel = Channel(rpc, config["contract"], config["provider"], pod["publisher"], pod["podId"])
             withdrawn, available = channel.state()
-            if withdrawn < seen.get(name, 0):  # closed since the last tick: its debt went with it
-                owed[name] = this_tick
+            if name in seen:
+                # What was billed before this tick, judged at withdrawn() now: a withdrawal made
+                # elsewhere counts as paid, a closed channel took its debt with it.
+                owed[name] = unwithdrawn(seen[name] + owed[name] - this_tick, seen[name], withdrawn) + this_tick
             seen[name] = withdrawn
             total = plan_withdrawal(owed[name], withdrawn, available, int(config.get("tolerance", 0)))
             if total is None:
@@ -262,10 +264,11 @@ def billed_record(config: dict, owed: dict[str, int], seen: dict[str, int]) -> d
             "provider": config["provider"].lower(), "channels": channels}
 
 
-def restore(config: dict, saved: Optional[dict], rpc: Rpc) -> tuple[dict[str, int], dict[str, int], list[str]]:
-    """What is owed, from a saved record and withdrawn() now: (owed, seen, log lines). A record
-    of another chain, contract or provider is ignored (one line says so), as is a channel it
-    does not list; a channel that cannot be read now starts from nothing owed."""
+def restore(config: dict, saved: Optional[dict]) -> tuple[dict[str, int], dict[str, int], list[str]]:
+    """(owed, seen, log lines) from a saved record, as they were when it was saved; the first
+    tick judges them at withdrawn() then (settle_once), so nothing here reads the chain and no
+    failed read can drop a debt. A record of another chain, contract or provider is ignored
+    (one line says so), as is a channel it does not list or cannot be parsed."""
     owed: dict[str, int] = {}
     seen: dict[str, int] = {}
     if not saved:
@@ -273,8 +276,8 @@ def restore(config: dict, saved: Optional[dict], rpc: Rpc) -> tuple[dict[str, in
     if (saved.get("chainId"), str(saved.get("contract", "")).lower(), str(saved.get("provider", "")).lower()) != (
             int(config["chainId"]), config["contract"].lower(), config["provider"].lower()):
         return owed, seen, ["the saved record is of another chain, contract or provider: starting from nothing owed"]
-    entries = {(e.get("publisher", "").lower(), e.get("podId", "").lower()): e for e in saved.get("channels") or []
-               if isinstance(e, dict)}
+    entries = {(str(e.get("publisher", "")).lower(), str(e.get("podId", "")).lower()): e
+               for e in saved.get("channels") or [] if isinstance(e, dict)}
     lines = []
     for pod in config["pods"]:
         entry = entries.get((pod["publisher"].lower(), pod["podId"].lower()))
@@ -282,11 +285,10 @@ def restore(config: dict, saved: Optional[dict], rpc: Rpc) -> tuple[dict[str, in
             continue
         try:
             billed, was = int(entry["billed"]), int(entry["withdrawn"])
-            now, _ = Channel(rpc, config["contract"], config["provider"], pod["publisher"], pod["podId"]).state()
-        except (KeyError, TypeError, ValueError, SettleError) as e:
-            lines.append(f"{pod['name']}: not restored ({e})")
+        except (KeyError, TypeError, ValueError) as e:
+            lines.append(f"{pod['name']}: not restored ({type(e).__name__})")
             continue
-        owed[pod["name"]], seen[pod["name"]] = unwithdrawn(billed, was, now), now
+        owed[pod["name"]], seen[pod["name"]] = max(0, billed - was), was
     return owed, seen, lines
 
 
@@ -352,7 +354,7 @@ def main() -> int:  # pragma: no cover - the in-cluster entry point; settle_once
         # overwrite it: wait for the API server rather than bill from nothing.
         print(f"{e}; retrying at the next start", flush=True)
         return 1
-    owed, seen, lines = restore(config, saved, rpc)
+    owed, seen, lines = restore(config, saved)
     interval = int(config["intervalSeconds"])
 
     def usage(pod: dict) -> int:

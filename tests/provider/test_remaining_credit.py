@@ -101,7 +101,7 @@ def test_usage_the_settler_could_not_withdraw_exhausts_the_pod_and_is_paid_once_
 
     # A settler restarted from its record (its memory is gone) takes the debt back and collects it.
     refill_gas(chain)
-    restored, seen2, lines = st.restore(config, json.loads(json.dumps(stale)), st.Rpc(server.url))
+    restored, seen2, lines = st.restore(config, json.loads(json.dumps(stale)))
     assert (restored, seen2, lines) == ({"p": 900}, {"p": 300}, [])
     paid = chain.token_balance(chain.provider)
     assert st.settle_once(config, st.Rpc(server.url), PROVIDER_KEY, restored, lambda _p: 0, seen2) == ["p: withdrew 700, still owed 200"]
@@ -136,8 +136,11 @@ def test_a_closed_and_reopened_channel_owes_nothing_from_before(chain, server, t
     # withdrawn() now 0, below the 50 the record saw: the debt went with the closed channel.
     p = plan_read(chain, server, pod_id, old, tmp_path)
     assert (p.available, p.owed, p.status) == (500, 0, "funded")
-    assert st.restore(config, old, st.Rpc(server.url))[0] == {"p": 0}
+    # The settler, running on or restarted from that record, drops the old debt at its next tick.
     assert st.settle_once(config, st.Rpc(server.url), PROVIDER_KEY, owed, lambda _p: 5, seen) == [
+        "p: owed 5, available 500: nothing to withdraw"]
+    owed2, seen2, _ = st.restore(config, old)
+    assert st.settle_once(config, st.Rpc(server.url), PROVIDER_KEY, owed2, lambda _p: 5, seen2) == [
         "p: owed 5, available 500: nothing to withdraw"]
 
 
@@ -154,7 +157,7 @@ def test_a_settler_ignores_a_saved_record_of_another_contract(chain, server):
     config = settler_config(chain, "0x" + "01" * 32)
     saved = {"chainId": chain.chain_id, "contract": "0x" + "11" * 20, "provider": chain.provider,
              "channels": [{"publisher": chain.publisher, "podId": "0x" + "01" * 32, "billed": "5", "withdrawn": "0"}]}
-    assert st.restore(config, saved, st.Rpc(server.url)) == ({}, {}, [
+    assert st.restore(config, saved) == ({}, {}, [
         "the saved record is of another chain, contract or provider: starting from nothing owed"])
 
 
@@ -197,3 +200,16 @@ def test_a_failed_chain_read_keeps_the_ticks_usage_for_the_next(chain, server):
     assert line.startswith("p: eth_call failed") and owed == {"p": 120} and seen == {}
     assert st.settle_once(config, st.Rpc(server.url), PROVIDER_KEY, owed, lambda _p: 30, seen) == ["p: withdrew 150, still owed 0"]
     assert chain.withdrawn(pod_id) == 150
+
+
+def test_a_withdrawal_made_elsewhere_counts_as_paid(chain, server):
+    """The provider withdrew by hand between two ticks: the settler does not ask for it again."""
+    pod_id = open_channel(chain, 1000)
+    config, owed, seen = settler_config(chain, pod_id, tolerance=10**6), {}, {}
+    st.settle_once(config, st.Rpc(server.url), PROVIDER_KEY, owed, lambda _p: 300, seen)
+    assert (owed, seen) == ({"p": 300}, {"p": 0})
+    st.withdraw_up_to(st.Rpc(server.url), PROVIDER_KEY, chain.chain_id, chain.contract, chain.publisher, pod_id, 200, chain.provider)
+    assert st.settle_once(config, st.Rpc(server.url), PROVIDER_KEY, owed, lambda _p: 50, seen) == [
+        "p: owed 150, available 800: nothing to withdraw"]
+    assert st.billed_record(config, owed, seen)["channels"][0] | {"publisher": "", "podId": ""} == {
+        "publisher": "", "podId": "", "billed": "350", "withdrawn": "200"}
