@@ -189,7 +189,7 @@ def payment_channel_annotation(pod: PodManifest, chain_id: int, contract: str, p
     }, separators=(",", ":"))
 
 
-def namespace(pod: PodManifest, ns: str, channel: str, restricted: bool = False) -> dict:
+def namespace(pod: PodManifest, ns: str, channel: str, restricted: bool = False, extra_labels: Optional[Mapping] = None) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
@@ -201,6 +201,7 @@ def namespace(pod: PodManifest, ns: str, channel: str, restricted: bool = False)
                 # Tenant images are strangers' code: no privileged pods, host namespaces or host
                 # paths; restricted (non-root, no capabilities) where the operator opted the pod in.
                 "pod-security.kubernetes.io/enforce": "restricted" if restricted else "baseline",
+                **(extra_labels or {}),
             },
             "annotations": {PAYMENT_CHANNEL_ANNOTATION: channel},
         },

@@ -21,6 +21,7 @@ from typing import Optional
 
 from components.p2p import p2p_builder
 from components.provider.manifests import PodManifest, Port
+from pegasus import names
 
 LB_NAME = "tpod-lb"
 PUBLISHED_ON = ("eks", "gke")
@@ -92,3 +93,13 @@ def ingress_host(status) -> Optional[str]:
     if not ingress:
         return None
     return getattr(ingress[0], "hostname", None) or getattr(ingress[0], "ip", None)
+
+
+def namespace_labels(pod: PodManifest, cloud: str) -> dict[str, str]:
+    """On eks, the label that has the AWS Load Balancer Controller's pod webhook add a readiness
+    gate to the tenant's pods (its chart's namespaceSelector at v3.5.0, failurePolicy Ignore): a
+    rollout then waits until the NLB has registered the new pod before it stops the old one, so
+    connected TCP clients are not sent to a pod the NLB does not know yet."""
+    if cloud == "eks" and tcp_ports(pod):
+        return {names.READINESS_GATE_LABEL: "enabled"}
+    return {}

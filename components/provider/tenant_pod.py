@@ -33,7 +33,8 @@ class TenantPod(pulumi.ComponentResource):
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:provider:TenantPod", name, None, opts)
         self.namespace, self.running = namespace, funded
-        ns = k8s.core.v1.Namespace(f"{name}-ns", **body(pb.namespace(pod, namespace, channel_annotation, restricted)),
+        ns = k8s.core.v1.Namespace(f"{name}-ns", **body(pb.namespace(pod, namespace, channel_annotation, restricted,
+                                                                    tcp.namespace_labels(pod, cloud))),
                                    # Deleting a namespace deletes every claim in it, protected or not.
                                    opts=pulumi.ResourceOptions(parent=self, depends_on=[guard], retain_on_delete=True))
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns, guard])

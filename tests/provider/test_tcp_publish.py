@@ -156,3 +156,13 @@ def test_the_stack_refuses_a_pod_whose_ports_collide_on_its_load_balancer(tmp_pa
                             "pod's load balancer (hostTcpPort, or the containerPort when it is 0); give one a distinct hostTcpPort")
     # On an existing cluster the same pod is fine: NodePorts, each allocated apart.
     assert run("provider", [f"provider.manifests={pods}"]).outputs["pods"]["game"]["status"] == "funded"
+
+
+def test_on_eks_a_tcp_tenants_pods_get_the_controllers_readiness_gate():
+    gate = LBC["podReadinessGate"]
+    assert tcp.namespace_labels(game(), "eks") == {gate["namespaceSelectorKey"]: gate["namespaceSelectorValues"][0]}
+    assert tcp.namespace_labels(game(), "gke") == {} and tcp.namespace_labels(example("hello"), "eks") == {}
+    plan = run("provider", EKS)
+    labels = {r.name: r.inputs["metadata"]["labels"] for r in plan.resources if r.type == "kubernetes:core/v1:Namespace"}
+    assert labels["pod-game-ns"][gate["namespaceSelectorKey"]] == "enabled"
+    assert gate["namespaceSelectorKey"] not in labels["pod-hello-ns"]
