@@ -180,9 +180,9 @@ def deploy(settings: ProviderStackSettings) -> None:
     Metering("metering", depends_on=[monitoring.release], opts=k8s_opts)
 
     placement = None
-    if p.tenant_nodes.enabled and cluster.eks is not None:
+    if p.tenant_nodes.enabled and (cluster.eks is not None or cluster.gke is not None):
         # Tenants on nodes of their own, away from Prometheus, the ingress and the interceptor.
-        TenantNodes("tenant-nodes", cluster.eks, p.tenant_nodes)
+        TenantNodes("tenant-nodes", p.tenant_nodes, eks_info=cluster.eks, gke_info=cluster.gke)
         placement = tenant_nodes_builder.placement()
 
     exported = {}

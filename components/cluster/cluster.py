@@ -50,6 +50,7 @@ class GkeInfo:
     gcp_provider: Any
     cluster: Any
     node_service_account: Any = None  # the nodes' own least-privilege account, for further pools
+    resource_labels: dict = field(default_factory=dict)  # the system pool's GCP labels, for further pools
 
 
 class Cluster(pulumi.ComponentResource):
@@ -419,7 +420,7 @@ class Cluster(pulumi.ComponentResource):
         k8s.storage.v1.StorageClass(f"{name}-chain-data", **body(sc),
                                     opts=pulumi.ResourceOptions(parent=self, provider=self.provider))
         self.gke = GkeInfo(project=s.project, region=s.region, gcp_provider=gcp_provider, cluster=cluster,
-                           node_service_account=node_sa.email)
+                           node_service_account=node_sa.email, resource_labels=labels)
 
 
 def _refuse_deployer_as_admin(s: ClusterSettings, aws: Any, provider: Any) -> None:

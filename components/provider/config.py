@@ -24,7 +24,6 @@ PROVIDER_SECTIONS = ("cluster", "monitoring", "alerting", "charts", "storage", "
 VALIDATOR_ONLY_SECTIONS = ("ingress", "karpenter", "logging", "spc", "chain", "chainlets")
 
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 _PRICE = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 # Blocks below the head that a `latest` read is pinned to: a few blocks survive the ordinary
 # reorganisations of proof-of-stake chains and their rollups, and a few minutes' delay in taking
@@ -61,9 +60,10 @@ class SettlementSettings:
 
 @dataclass(frozen=True)
 class TenantNodesSettings:
-    """eks: a managed node group for tenant pods alone (components/provider/tenant_nodes.py),
-    so that tenants neither share nodes with Prometheus, the ingress and the interceptor, nor
-    starve them. No autoscaler runs in a provider stack: `count` nodes, always."""
+    """A node pool for tenant pods alone (components/provider/tenant_nodes.py), so that tenants
+    neither share nodes with Prometheus, the ingress and the interceptor, nor starve them.
+    eks: a managed node group of `count` nodes (no autoscaler runs in a provider stack).
+    gke: a node pool GKE's autoscaler sizes between 1 and `count` nodes per zone."""
 
     enabled: bool = False
     instance_type: str = "m7i.large"
@@ -230,16 +230,21 @@ def _secrets(raw: Any, secret_keys: set[str]) -> dict[str, Secret]:
     return out
 
 
+TENANT_NODE_TYPES = {"eks": ("m7i.large", re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"), "an EC2 instance type like m7i.large"),
+                     "gke": ("e2-standard-4", re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$"), "a machine type like e2-standard-4")}
+
+
 def _tenant_nodes(parent: _Section, cloud: str) -> TenantNodesSettings:
     raw = parent.get("tenantNodes", dict, None)
-    if cloud != "eks":
+    if cloud not in TENANT_NODE_TYPES:
         if raw is not None:
-            raise ConfigError(parent.key("tenantNodes"), f"applies to cluster.provider eks only (this stack's is {cloud}); remove it")
+            raise ConfigError(parent.key("tenantNodes"), f"applies to cluster.provider eks and gke only (this stack's is {cloud}); remove it")
         return TenantNodesSettings(enabled=False)
+    default_type, pattern, what = TENANT_NODE_TYPES[cloud]
     s = _Section(parent.key("tenantNodes"), raw or {})
-    instance_type = s.get("instanceType", str, "m7i.large")
-    if not _INSTANCE_TYPE.match(instance_type):
-        raise ConfigError(s.key("instanceType"), f"{instance_type!r} is not an EC2 instance type like m7i.large")
+    instance_type = s.get("instanceType", str, default_type)
+    if not pattern.match(instance_type):
+        raise ConfigError(s.key("instanceType"), f"{instance_type!r} is not {what}")
     out = TenantNodesSettings(enabled=s.get("enabled", bool, True), instance_type=instance_type,
                               count=s.int_range("count", 2, 1, 100))
     s.check_unknown()

@@ -1,4 +1,4 @@
-"""Tenant nodes on eks: a managed node group of their own (tenant_nodes_builder.py)."""
+"""Tenant nodes: a node pool of their own on eks or gke (tenant_nodes_builder.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,16 @@ from components.provider.config import TenantNodesSettings
 
 
 class TenantNodes(pulumi.ComponentResource):
-    def __init__(self, name: str, eks_info, settings: TenantNodesSettings, *, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, settings: TenantNodesSettings, *, eks_info=None, gke_info=None,
+                 opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:provider:TenantNodes", name, None, opts)
+        if eks_info is not None:
+            self._eks(name, settings, eks_info)
+        elif gke_info is not None:
+            self._gke(name, settings, gke_info)
+        self.register_outputs({})
+
+    def _eks(self, name: str, settings: TenantNodesSettings, eks_info) -> None:
         import pulumi_aws as aws
         import pulumi_eks as eks
 
@@ -32,7 +40,7 @@ class TenantNodes(pulumi.ComponentResource):
             tags=tags,
             opts=aws_opts,
         )
-        self.node_group = eks.ManagedNodeGroup(
+        eks.ManagedNodeGroup(
             f"{name}-group",
             cluster=eks_info.cluster,
             node_group_name_prefix=f"{eks_info.cluster_name}-{tnb.POOL}-",
@@ -46,4 +54,28 @@ class TenantNodes(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, providers={"aws": eks_info.aws_provider}, depends_on=policies),
         )
-        self.register_outputs({})
+
+    def _gke(self, name: str, settings: TenantNodesSettings, gke_info) -> None:
+        import pulumi_gcp as gcp
+
+        # As the system pool (components/cluster/cluster.py), plus the tenants' label and taint.
+        # GKE_METADATA: pods see the GKE metadata server, never the node's service account.
+        gcp.container.NodePool(
+            f"{name}-pool",
+            name=tnb.POOL,
+            cluster=gke_info.cluster.name,
+            location=gke_info.region,
+            autoscaling=tnb.gke_autoscaling(settings.count),
+            management={"autoRepair": True, "autoUpgrade": True},
+            node_config={
+                "machineType": settings.instance_type,
+                "serviceAccount": gke_info.node_service_account,
+                "oauthScopes": ["https://www.googleapis.com/auth/cloud-platform"],
+                "workloadMetadataConfig": {"mode": "GKE_METADATA"},
+                "shieldedInstanceConfig": {"enableSecureBoot": True, "enableIntegrityMonitoring": True},
+                "labels": tnb.node_labels(),
+                "taints": tnb.node_taints(),
+                "resourceLabels": dict(gke_info.resource_labels),
+            },
+            opts=pulumi.ResourceOptions(parent=self, provider=gke_info.gcp_provider),
+        )

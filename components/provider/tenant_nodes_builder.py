@@ -1,11 +1,11 @@
-"""Tenant nodes on eks (issue 23 item 9): pure builders for the managed node group's labels,
+"""Tenant nodes on eks and gke (issue 23 item 9): pure builders for the node pool's labels,
 taint and size, and the placement every tenant pod gets to land there.
 
 The taint keeps everything without the toleration (Prometheus, ingress-nginx, the interceptor,
 the settler, CoreDNS) off tenant nodes; the node selector keeps tenants off the system group.
-The EKS API writes a taint's effect as NO_SCHEDULE (botocore eks TaintEffect), which EKS applies
-to the node as Kubernetes' NoSchedule ("Node taints on managed node groups", Amazon EKS User
-Guide); the toleration uses the Kubernetes spelling.
+The EKS and Container APIs both write a taint's effect as NO_SCHEDULE (botocore eks TaintEffect;
+container.v1 NodeTaint.effect, whose enumDescriptions map it to NoSchedule), which the node gets
+as Kubernetes' NoSchedule; the toleration uses the Kubernetes spelling.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from pegasus import names
 
 POOL = "tenants"
-EKS_TAINT = {"key": names.POOL_LABEL, "value": POOL, "effect": "NO_SCHEDULE"}
+TAINT = {"key": names.POOL_LABEL, "value": POOL, "effect": "NO_SCHEDULE"}
 K8S_EFFECT = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
 
 
@@ -22,7 +22,7 @@ def node_labels() -> dict[str, str]:
 
 
 def node_taints() -> list[dict]:
-    return [dict(EKS_TAINT)]
+    return [dict(TAINT)]
 
 
 def scaling(count: int) -> dict:
@@ -31,10 +31,15 @@ def scaling(count: int) -> dict:
     return {"desiredSize": count, "minSize": count, "maxSize": count + 2}
 
 
+def gke_autoscaling(count: int) -> dict:
+    # One node per zone at least, so a tenant scaled up from zero does not wait for a node too.
+    return {"minNodeCount": 1, "maxNodeCount": count}
+
+
 def placement() -> dict:
     """Pod spec fields that put a tenant pod on tenant nodes and nowhere else."""
     return {
         "nodeSelector": node_labels(),
-        "tolerations": [{"key": EKS_TAINT["key"], "operator": "Equal", "value": EKS_TAINT["value"],
-                         "effect": K8S_EFFECT[EKS_TAINT["effect"]]}],
+        "tolerations": [{"key": TAINT["key"], "operator": "Equal", "value": TAINT["value"],
+                         "effect": K8S_EFFECT[TAINT["effect"]]}],
     }
