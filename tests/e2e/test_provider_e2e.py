@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -206,6 +207,10 @@ def test_a_restricted_tenant_pod_is_admitted_by_pod_security_and_a_baseline_one_
         return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "strict", "namespace": ns, **template["metadata"]},
                 "spec": template["spec"]}
 
+    # ServiceAccount admission refuses a pod until the namespace's `default` ServiceAccount exists.
+    deadline = time.monotonic() + 60
+    while e2e.cluster.kubectl("get", "serviceaccount", "default", "-n", ns, check=False) == "" and time.monotonic() < deadline:
+        time.sleep(1)
     e2e.cluster.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(as_pod(True)))
     proc = subprocess.run([e2e.cluster.tc.path("kubectl"), "--kubeconfig", str(e2e.cluster.kubeconfig), "create",
                            "--dry-run=server", "-f", "-"], input=json.dumps(as_pod(False)), text=True, capture_output=True)
