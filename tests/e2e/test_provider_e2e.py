@@ -216,3 +216,31 @@ def test_a_restricted_tenant_pod_is_admitted_by_pod_security_and_a_baseline_one_
                            "--dry-run=server", "-f", "-"], input=json.dumps(as_pod(False)), text=True, capture_output=True)
     assert proc.returncode != 0 and "violates PodSecurity \"restricted" in proc.stderr
     e2e.cluster.kubectl("delete", "namespace", ns, "--wait=false")
+
+
+@pytest.mark.parametrize("cloud", ["eks", "gke"])
+def test_a_tcp_tenants_load_balancer_and_services_fit_the_quota_built_for_them(e2e, cloud):
+    """The Services tcp_builder builds for eks (no NodePorts) and gke (NodePorts kept, a
+    loadBalancerClass) created for real in a namespace holding the quota built from them: the API
+    server validates each Service and charges services, services.nodeports and
+    services.loadbalancers against the quota, so a miscount is refused here."""
+    from components.provider import tcp_builder as tcp
+
+    pod, pb, ns = _tenant(f"tcp-{cloud}", "0x" + ("04" if cloud == "eks" else "05") * 32,
+                          ports=[{"name": "http", "containerPort": 80, "hostHttpHost": f"tcp-{cloud}"},
+                                 {"name": "game", "containerPort": 25565, "hostTcpPort": 0}])
+    services = pb.services(pod, ns, node_ports=False)
+    lb = tcp.load_balancer(pod, ns, cloud, "e2e")
+    e2e.cluster.apply([pb.namespace(pod, ns, "{}"), pb.resource_quota(pod, ns, services + [lb])])
+    # Quota admission refuses every create ("status unknown for quota") until the quota
+    # controller has filled the new quota's status.
+    deadline = time.monotonic() + 60
+    while not e2e.cluster.get("resourcequota", pb.QUOTA_NAME, "-n", ns).get("status", {}).get("hard") and time.monotonic() < deadline:
+        time.sleep(1)
+    for svc in (*services, lb):
+        e2e.cluster.kubectl("create", "-f", "-", input=json.dumps(svc))
+    used = e2e.cluster.get("resourcequota", pb.QUOTA_NAME, "-n", ns)["status"].get("used", {})
+    hard = pb.resource_quota(pod, ns, services + [lb])["spec"]["hard"]
+    for key in ("services", "services.nodeports", "services.loadbalancers"):
+        assert used.get(key) == hard[key], key
+    e2e.cluster.kubectl("delete", "namespace", ns, "--wait=false")
