@@ -28,6 +28,9 @@ from components.monitoring.monitoring import Monitoring
 from components.provider.payment_state import PAYMENT_STATE_TYPE, PaymentState
 from components.provider.settlement import Settlement
 from components.provider import settlement_builder
+from components.provider.tenant_nodes import TenantNodes
+from components.provider import tenant_nodes_builder
+from components.provider import tcp_builder
 from components.provider.tenant_pod import TenantPod
 from pegasus import names
 from pegasus.config.fields import _Section, is_kubeconfig_content
@@ -102,6 +105,24 @@ def pod_secrets(settings: ProviderStackSettings, pods: tuple[pm.PodManifest, ...
     return out
 
 
+def check_restricted_pods(settings: ProviderStackSettings, pods: tuple[pm.PodManifest, ...]) -> None:
+    known = {pod.name for pod in pods}
+    for name in settings.provider.restricted_pods:
+        if name not in known:
+            raise ConfigError("provider.restrictedPods", f"names {name!r}, which is no pod manifest in {settings.provider.manifests}; "
+                              "remove it or fix the name")
+
+
+def check_public_ports(settings: ProviderStackSettings, pods: tuple[pm.PodManifest, ...]) -> None:
+    if not tcp_builder.published(settings.cluster.provider):
+        return
+    for pod in pods:
+        port = tcp_builder.duplicate_public_port(pod)
+        if port is not None:
+            raise ConfigError("provider.manifests", f"{pod.path}: two TCP ports would both answer on port {port} of the pod's "
+                              "load balancer (hostTcpPort, or the containerPort when it is 0); give one a distinct hostTcpPort")
+
+
 def guard_inputs(settings: ProviderStackSettings, view: payments.PaymentView, namespaces: dict[str, str]) -> dict:
     p = settings.provider.payments
     return {
@@ -112,8 +133,9 @@ def guard_inputs(settings: ProviderStackSettings, view: payments.PaymentView, na
         "contract": p.contract,
         "providerAddress": p.provider_address,
         "block": view.block,
-        "pods": {name: {"namespace": namespaces[name], "status": c.status, "available": str(c.available)}
+        "pods": {name: {"namespace": namespaces[name], "status": c.status, "available": str(c.available), "owed": str(c.owed)}
                  for name, c in sorted(view.channels.items())},
+        "billed": p.billed,
         "maxRemovals": settings.provider.max_removals,
         "allowBlockRegression": settings.provider.allow_block_regression,
     }
@@ -127,6 +149,8 @@ def deploy(settings: ProviderStackSettings) -> None:
     p = settings.provider
     pods = pm.read_manifests(p.manifests, base_dir, p.http_host_suffix)
     secrets = pod_secrets(settings, pods)
+    check_restricted_pods(settings, pods)
+    check_public_ports(settings, pods)
     last = chain_state.last_state()
     view = payments.read(p.payments, pods, base_dir)
     check_against_last_run(settings, view, last)
@@ -155,6 +179,12 @@ def deploy(settings: ProviderStackSettings) -> None:
                             charts_dir=settings.charts_dir, opts=k8s_opts)
     Metering("metering", depends_on=[monitoring.release], opts=k8s_opts)
 
+    placement = None
+    if p.tenant_nodes.enabled and (cluster.eks is not None or cluster.gke is not None):
+        # Tenants on nodes of their own, away from Prometheus, the ingress and the interceptor.
+        TenantNodes("tenant-nodes", p.tenant_nodes, eks_info=cluster.eks, gke_info=cluster.gke)
+        placement = tenant_nodes_builder.placement()
+
     exported = {}
     for pod in pods:
         channel = view.channels[pod.name]
@@ -164,7 +194,8 @@ def deploy(settings: ProviderStackSettings) -> None:
             f"pod-{pod.name}", pod, namespace=ns,
             channel_annotation=pb.payment_channel_annotation(pod, view.chain_id, p.payments.contract, p.payments.provider_address),
             funded=funded, storage_class=cluster.storage_class, secrets=secrets.get(pod.name, {}), guard=guard,
-            platform=[scaling.addon], opts=k8s_opts,
+            platform=[scaling.addon], restricted=pod.name in p.restricted_pods, placement=placement,
+            cloud=cloud, cluster_name=settings.cluster.name, lb_dependencies=cluster.lb_dependencies, opts=k8s_opts,
         )
         http = pod.http_port
         exported[pod.name] = {
@@ -172,6 +203,8 @@ def deploy(settings: ProviderStackSettings) -> None:
             "host": http[1].http_host if http else None,
             "status": channel.status,
             "available": str(channel.available),
+            # Billed by the settler and not withdrawn yet (provider.payments.billed); funded while available - owed > 0.
+            "owed": str(channel.owed),
             "addresses": tenant.addresses,
             # As of this run's apply: tenant Deployments are not awaited (one tenant's bad
             # image must not fail every tenant's run), so health is reported, not enforced.

@@ -40,6 +40,7 @@ class EksInfo:
     account: Any  # components.aws_util.AwsAccount
     given_subnet_ids: tuple[str, ...] = ()  # subnets from config, which carry no discovery tags
     public_subnet_ids: tuple[Any, ...] = ()  # where the p2p load balancers live, one per AZ
+    private_subnet_ids: tuple[Any, ...] = ()  # where the system group's nodes live, for further groups
     tags: dict = field(default_factory=dict)
 
 @dataclass
@@ -49,6 +50,7 @@ class GkeInfo:
     gcp_provider: Any
     cluster: Any
     node_service_account: Any = None  # the nodes' own least-privilege account, for further pools
+    resource_labels: dict = field(default_factory=dict)  # the system pool's GCP labels, for further pools
 
 
 class Cluster(pulumi.ComponentResource):
@@ -289,6 +291,7 @@ class Cluster(pulumi.ComponentResource):
             account=account,
             given_subnet_ids=tuple(s.private_subnet_ids),
             public_subnet_ids=tuple(public_ids),
+            private_subnet_ids=tuple(private_ids),
             tags=tags,
         )
 
@@ -417,7 +420,7 @@ class Cluster(pulumi.ComponentResource):
         k8s.storage.v1.StorageClass(f"{name}-chain-data", **body(sc),
                                     opts=pulumi.ResourceOptions(parent=self, provider=self.provider))
         self.gke = GkeInfo(project=s.project, region=s.region, gcp_provider=gcp_provider, cluster=cluster,
-                           node_service_account=node_sa.email)
+                           node_service_account=node_sa.email, resource_labels=labels)
 
 
 def _refuse_deployer_as_admin(s: ClusterSettings, aws: Any, provider: Any) -> None:

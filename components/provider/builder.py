@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Optional
+from typing import Mapping, Optional
 
 from components.kube.chart import Chart
 from pegasus import names
@@ -189,7 +189,7 @@ def payment_channel_annotation(pod: PodManifest, chain_id: int, contract: str, p
     }, separators=(",", ":"))
 
 
-def namespace(pod: PodManifest, ns: str, channel: str) -> dict:
+def namespace(pod: PodManifest, ns: str, channel: str, restricted: bool = False, extra_labels: Optional[Mapping] = None) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
@@ -198,15 +198,17 @@ def namespace(pod: PodManifest, ns: str, channel: str) -> dict:
             "labels": {
                 **labels(pod),
                 TPOD_NAMESPACE_LABEL: "true",
-                # Tenant images are strangers' code: no privileged pods, host namespaces or host paths.
-                "pod-security.kubernetes.io/enforce": "baseline",
+                # Tenant images are strangers' code: no privileged pods, host namespaces or host
+                # paths; restricted (non-root, no capabilities) where the operator opted the pod in.
+                "pod-security.kubernetes.io/enforce": "restricted" if restricted else "baseline",
+                **(extra_labels or {}),
             },
             "annotations": {PAYMENT_CHANNEL_ANNOTATION: channel},
         },
     }
 
 
-def _container(c: Container, index: int, volumes: dict[str, Volume]) -> dict:
+def _container(c: Container, index: int, volumes: dict[str, Volume], restricted: bool = False) -> dict:
     out: dict = {"name": c.name, "image": c.image}
     if c.entrypoint:
         out["command"] = list(c.entrypoint)
@@ -236,7 +238,7 @@ def _container(c: Container, index: int, volumes: dict[str, Volume]) -> dict:
     out["resources"] = {"requests": requests, "limits": dict(requests)}
     # What any image tolerates: no new privileges and no raw sockets (ping, packet crafting).
     # Dropping every capability would break images that bind low ports or switch users.
-    out["securityContext"] = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["NET_RAW"]}}
+    out["securityContext"] = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL" if restricted else "NET_RAW"]}}
     return out
 
 
@@ -285,18 +287,26 @@ def deployment_strategy(pod: PodManifest) -> dict:
     return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": rollout_surge(pod), "maxUnavailable": 0}}
 
 
-def deployment(pod: PodManifest, ns: str) -> dict:
+def deployment(pod: PodManifest, ns: str, restricted: bool = False, placement: Optional[Mapping] = None) -> dict:
+    """restricted: what the restricted Pod Security level requires on top of baseline
+    (tests/provider/upstream/pod_security_restricted.json): runAsNonRoot and every capability
+    dropped. The kubelet then refuses an image whose user is root (or a name it cannot check),
+    so it is the operator's opt-in per pod (provider.restrictedPods)."""
     volumes = {v.name: v for v in pod.volumes}
+    security: dict = {"seccompProfile": {"type": "RuntimeDefault"}}
+    if restricted:
+        security["runAsNonRoot"] = True
     spec: dict = {
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
-        "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": security,
         # Containers of one pod reach each other by name, as in the original.
         "hostAliases": [{"ip": "127.0.0.1", "hostnames": [c.name for c in pod.containers]}],
-        "containers": [_container(c, i, volumes) for i, c in enumerate(pod.containers)],
+        "containers": [_container(c, i, volumes, restricted) for i, c in enumerate(pod.containers)],
     }
     if pod.volumes:
         spec["volumes"] = [_volume(v) for v in pod.volumes]
+    spec.update(placement or {})  # tenant nodes (tenant_nodes_builder.placement), where the stack has them
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -314,15 +324,16 @@ def deployment(pod: PodManifest, ns: str) -> dict:
     }
 
 
-def services(pod: PodManifest, ns: str) -> list[dict]:
+def services(pod: PodManifest, ns: str, node_ports: bool = True) -> list[dict]:
     """One Service per port: ClusterIP for the HTTP port (the interceptor calls it) and for
-    internal ports, NodePort for a hostTcpPort (0: Kubernetes picks the port)."""
+    internal ports, NodePort for a hostTcpPort (0: Kubernetes picks the port) unless the pod's
+    load balancer publishes it (node_ports false: tcp_builder.load_balancer)."""
     out = []
     for i, c in enumerate(pod.containers):
         for p in c.ports:
             port: dict = {"name": p.name, "port": p.service_port, "targetPort": container_port_name(i, p), "protocol": "TCP"}
             kind = "ClusterIP"
-            if p.tcp_node_port is not None:
+            if p.tcp_node_port is not None and node_ports:
                 kind = "NodePort"
                 if p.tcp_node_port:
                     port["nodePort"] = p.tcp_node_port
@@ -390,8 +401,8 @@ DNS_PORTS = [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]
 
 
 def network_policy(pod: PodManifest, ns: str) -> dict:
-    """Ingress only from the interceptor and from the pod's own namespace. A NodePort port is
-    public by design, so it alone is open to any source; every other port of the pod stays closed.
+    """Ingress only from the interceptor and from the pod's own namespace. A TCP port (NodePort,
+    or the pod's load balancer on eks/gke) is public by design, so it alone is open to any source; every other port of the pod stays closed.
     Egress: DNS (kube-system, or the node-local cache), the pod's own namespace, and public
     addresses only: the upstream manifest has no field to declare more, and a tenant that
     reaches private addresses reaches other tenants and the unauthenticated metrics stack."""
@@ -433,7 +444,7 @@ def _storage_bytes(quantity: str) -> int:
     return int(digits) * units[quantity[len(digits):]]
 
 
-def resource_quota(pod: PodManifest, ns: str) -> dict:
+def resource_quota(pod: PodManifest, ns: str, services_: Optional[list[dict]] = None) -> dict:
     """What the pod may use at its maximum scale during a rollout: its requests times
     (replicas.max + the rollout's surge), its volumes' storage, and its Services. Without the
     surge a change to a pod at max replicas is refused by the quota and the rollout never
@@ -449,10 +460,14 @@ def resource_quota(pod: PodManifest, ns: str) -> dict:
     claims = [v for v in pod.volumes if v.type == "VOLUME_FILESYSTEM"]
     hard["persistentvolumeclaims"] = str(len(claims))
     hard["requests.storage"] = str(sum(_storage_bytes(v.storage) for v in claims))
-    ports = [p for c in pod.containers for p in c.ports]
-    hard["services"] = str(len(ports))
-    hard["services.nodeports"] = str(sum(1 for p in ports if p.tcp_node_port is not None))
-    hard["services.loadbalancers"] = "0"
+    # Counted from the Services the pod gets (services(), plus its load balancer where one
+    # publishes its TCP ports): a LoadBalancer takes a NodePort per port unless it says not to.
+    svcs = services(pod, ns) if services_ is None else services_
+    lbs = [svc["spec"] for svc in svcs if svc["spec"]["type"] == "LoadBalancer"]
+    hard["services"] = str(len(svcs))
+    hard["services.nodeports"] = str(sum(len(svc["spec"]["ports"]) for svc in svcs if svc["spec"]["type"] == "NodePort")
+                                     + sum(len(lb["ports"]) for lb in lbs if lb.get("allocateLoadBalancerNodePorts", True)))
+    hard["services.loadbalancers"] = str(len(lbs))
     return {
         "apiVersion": "v1",
         "kind": "ResourceQuota",

@@ -43,6 +43,7 @@ class PaymentsSettings:
     snapshot: Optional[str]
     timeout_seconds: int = 10
     confirmations: int = 0  # blocks below the head a `latest` read is pinned to
+    billed: Optional[str] = None  # the settler's record (payments.read_billed), relative to the project
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,18 @@ class SettlementSettings:
     interval_seconds: int = 300
     tolerance: int = 0  # wei: smaller withdrawals wait (gas), unless they empty the channel
     transfer_to: Optional[str] = None  # default: the provider address itself
+
+
+@dataclass(frozen=True)
+class TenantNodesSettings:
+    """A node pool for tenant pods alone (components/provider/tenant_nodes.py), so that tenants
+    neither share nodes with Prometheus, the ingress and the interceptor, nor starve them.
+    eks: a managed node group of `count` nodes (no autoscaler runs in a provider stack).
+    gke: a node pool GKE's autoscaler sizes between 1 and `count` nodes per zone."""
+
+    enabled: bool = False
+    instance_type: str = "m7i.large"
+    count: int = 2
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,11 @@ class ProviderSettings:
     pricing: Pricing
     interceptor_replicas: int = 3
     keda_webhooks: bool = True
+    # Pods whose namespaces enforce the restricted Pod Security level (the rest: baseline). The
+    # operator's opt-in per pod: the upstream manifest has no field for it, and restricted
+    # refuses to start any image whose user is root.
+    restricted_pods: tuple[str, ...] = ()
+    tenant_nodes: TenantNodesSettings = field(default_factory=TenantNodesSettings)
     secrets: Mapping[str, Secret] = field(default_factory=dict)  # "<pod>/<volume>" -> contents
     settlement: SettlementSettings = field(default_factory=SettlementSettings)
 
@@ -120,6 +138,13 @@ def _rpc_url(s: _Section, url: Optional[str], secret_keys: set[str]) -> Optional
     return Secret(url.rstrip("/"))
 
 
+def _billed(s: _Section) -> Optional[str]:
+    path = s.get("billed", str)
+    if path is not None and not path.strip():
+        raise ConfigError(s.key("billed"), "is empty; set it to the file holding the settler's record, or remove it")
+    return path
+
+
 def _payments(parent: _Section, secret_keys: set[str]) -> PaymentsSettings:
     s = _Section("provider.payments", parent.get("payments", dict, {}))
     source, rpc_url, snapshot = fields.live_or_snapshot(
@@ -149,6 +174,7 @@ def _payments(parent: _Section, secret_keys: set[str]) -> PaymentsSettings:
         snapshot=snapshot,
         timeout_seconds=s.int_range("timeoutSeconds", 10, 1, 300),
         confirmations=s.int_range("confirmations", DEFAULT_CONFIRMATIONS, 0, 1000),
+        billed=_billed(s),
     )
     s.check_unknown()
     return out
@@ -204,7 +230,36 @@ def _secrets(raw: Any, secret_keys: set[str]) -> dict[str, Secret]:
     return out
 
 
-def _provider(s: _Section, secrets_raw: Any, secret_keys: set[str]) -> ProviderSettings:
+TENANT_NODE_TYPES = {"eks": ("m7i.large", re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"), "an EC2 instance type like m7i.large"),
+                     "gke": ("e2-standard-4", re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)+$"), "a machine type like e2-standard-4")}
+
+
+def _tenant_nodes(parent: _Section, cloud: str) -> TenantNodesSettings:
+    raw = parent.get("tenantNodes", dict, None)
+    if cloud not in TENANT_NODE_TYPES:
+        if raw is not None:
+            raise ConfigError(parent.key("tenantNodes"), f"applies to cluster.provider eks and gke only (this stack's is {cloud}); remove it")
+        return TenantNodesSettings(enabled=False)
+    default_type, pattern, what = TENANT_NODE_TYPES[cloud]
+    s = _Section(parent.key("tenantNodes"), raw or {})
+    instance_type = s.get("instanceType", str, default_type)
+    if not pattern.match(instance_type):
+        raise ConfigError(s.key("instanceType"), f"{instance_type!r} is not {what}")
+    out = TenantNodesSettings(enabled=s.get("enabled", bool, True), instance_type=instance_type,
+                              count=s.int_range("count", 2, 1, 100))
+    s.check_unknown()
+    return out
+
+
+def _restricted_pods(s: _Section) -> tuple[str, ...]:
+    names = s.get("restrictedPods", list, [])
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not _DNS1123.match(name):
+            raise ConfigError(f"{s.key('restrictedPods')}[{i}]", f"{_describe(name)} is not a pod name (a manifest's file name without extension)")
+    return tuple(sorted(set(names)))
+
+
+def _provider(s: _Section, secrets_raw: Any, secret_keys: set[str], cloud: str = "existing") -> ProviderSettings:
     suffix = s.get("httpHostSuffix", str)
     if not suffix:
         raise ConfigError(s.key("httpHostSuffix"), "is required: the DNS suffix pod hosts answer under, like pods.example.org")
@@ -223,6 +278,8 @@ def _provider(s: _Section, secrets_raw: Any, secret_keys: set[str]) -> ProviderS
         pricing=_pricing(s),
         interceptor_replicas=s.int_range("interceptorReplicas", 3, 1, 50),
         keda_webhooks=s.get("kedaWebhooks", bool, True),
+        restricted_pods=_restricted_pods(s),
+        tenant_nodes=_tenant_nodes(s, cloud),
         secrets=_secrets(secrets_raw, secret_keys),
         settlement=_settlement(s),
     )
@@ -240,7 +297,7 @@ def parse_provider(raw: Mapping[str, Any], *, project: str, stack: str, secret_k
     alerting = _alerting(sections["alerting"], secret_keys)
     storage_class = fields.storage_class(sections["storage"])
     charts_dir = fields.charts_dir(sections["charts"])
-    provider = _provider(sections["provider"], raw.get("providerSecrets"), secret_keys)
+    provider = _provider(sections["provider"], raw.get("providerSecrets"), secret_keys, cluster.provider)
     for section in sections.values():
         section.check_unknown()
     warnings = []

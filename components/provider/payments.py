@@ -14,6 +14,12 @@ One block for the whole read: the latest block is asked once, and every eth_call
 block, so all pods are judged on the same chain state. Any failure, a wrong chain ID, a
 contract that does not answer, or a malformed answer raises PaymentReadError before a single
 resource is declared: a pod is never removed because a read failed.
+
+Remaining credit. With provider.payments.billed, the settler's record (settler.billed_record,
+fetched from its ConfigMap) says what each channel was billed in all; `withdrawn()` at the same
+block gives what of it is still owed (settler.unwithdrawn), and a pod is funded while
+available - owed > 0. A record older than the read only knows less billing, so it can keep a
+pod a run longer, never remove one early.
 """
 
 from __future__ import annotations
@@ -26,11 +32,15 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Union
 
+from components.provider.settler import unwithdrawn
 from pegasus.errors import PegasusError
 from pegasus.keccak import keccak256
 
 SIGNATURE = "available(address,address,bytes32)"
 SELECTOR = "0x8247820d"  # keccak256(SIGNATURE)[:4]
+WITHDRAWN_SIGNATURE = "withdrawn(address,address,bytes32)"
+WITHDRAWN_SELECTOR = "0x6ee6a5da"  # keccak256(WITHDRAWN_SIGNATURE)[:4]
+BILLED_KEY = "provider.payments.billed"
 FUNDED, EXHAUSTED = "funded", "exhausted"
 
 
@@ -47,10 +57,15 @@ class Channel:
     publisher: str
     pod_id: str
     available: int
+    owed: int = 0  # billed by the settler and not withdrawn yet (0 without provider.payments.billed)
+
+    @property
+    def remaining(self) -> int:
+        return self.available - self.owed
 
     @property
     def status(self) -> str:
-        return FUNDED if self.available > 0 else EXHAUSTED
+        return FUNDED if self.remaining > 0 else EXHAUSTED
 
 
 @dataclass(frozen=True)
@@ -61,15 +76,56 @@ class PaymentView:
     channels: Mapping[str, Channel]  # pod name -> its channel at `block`
 
 
-def call_data(publisher: str, provider: str, pod_id: str) -> str:
-    """ABI encoding of available(publisher, provider, podId): the selector and three words."""
+def call_data(publisher: str, provider: str, pod_id: str, selector_: str = SELECTOR) -> str:
+    """ABI encoding of available(publisher, provider, podId) (or withdrawn(), same arguments):
+    the selector and three words."""
     words = [bytes.fromhex(publisher[2:]).rjust(32, b"\0"), bytes.fromhex(provider[2:]).rjust(32, b"\0"),
              bytes.fromhex(pod_id[2:])]
-    return SELECTOR + b"".join(words).hex()
+    return selector_ + b"".join(words).hex()
 
 
-def selector() -> str:
-    return "0x" + keccak256(SIGNATURE.encode()).hex()[:8]
+def selector(signature: str = SIGNATURE) -> str:
+    return "0x" + keccak256(signature.encode()).hex()[:8]
+
+
+Billed = Mapping[tuple[str, str], tuple[int, int]]  # (publisher, podId) -> (billed, withdrawn seen)
+
+
+def read_billed(path: str, base_dir: str, *, chain_id: int, contract: str, provider: str) -> Billed:
+    """The settler's record as `kubectl -n provider-settlement get configmap settler-billed -o
+    jsonpath='{.data.billed\\.json}'` prints it. A record of another chain, contract or provider
+    is refused rather than ignored: it would say nothing about these channels, and the operator
+    who configured it expects it to count."""
+    try:
+        with open(os.path.join(base_dir, path), encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        raise PaymentReadError(f"cannot read {path}: {e}; fetch it again from the settler's ConfigMap, or unset "
+                               f"{BILLED_KEY}; nothing was planned", key=BILLED_KEY) from None
+    if not isinstance(doc, dict):
+        raise PaymentReadError(f"{path} must hold the settler's record, a JSON object; nothing was planned", key=BILLED_KEY)
+    for field_, want in (("chainId", chain_id), ("contract", contract), ("provider", provider)):
+        got = doc.get(field_)
+        if (got.lower() if isinstance(got, str) else got) != want:
+            raise PaymentReadError(f"{path} is the settler's record of {field_} {got!r}, not {want!r} as configured; fetch "
+                                   "the record of this stack's settler; nothing was planned", key=BILLED_KEY)
+    out = {}
+    for i, entry in enumerate(doc.get("channels") or []):
+        try:
+            publisher, pod_id = entry["publisher"].lower(), entry["podId"].lower()
+            billed, seen = int(str(entry["billed"])), int(str(entry["withdrawn"]))
+        except (TypeError, KeyError, ValueError, AttributeError):
+            raise PaymentReadError(f"{path}: channels[{i}] needs publisher, podId and whole-number billed and withdrawn; "
+                                   "nothing was planned", key=BILLED_KEY) from None
+        if billed < 0 or seen < 0:
+            raise PaymentReadError(f"{path}: channels[{i}] has a negative amount; nothing was planned", key=BILLED_KEY)
+        out[(publisher, pod_id)] = (billed, seen)
+    return out
+
+
+def _owed(billed: Billed, publisher: str, pod_id: str, withdrawn_now: int) -> int:
+    entry = billed.get((publisher.lower(), pod_id.lower()))
+    return unwithdrawn(entry[0], entry[1], withdrawn_now) if entry else 0
 
 
 def redact(url: str) -> str:
@@ -119,10 +175,12 @@ def _quantity(value: Any, what: str, url: str) -> int:
 
 
 def read_evm(url: str, *, chain_id: int, contract: str, provider: str, block_tag: Union[str, int],
-             pods: Iterable[tuple[str, str, str]], timeout: float = 10, confirmations: int = 0) -> PaymentView:
+             pods: Iterable[tuple[str, str, str]], timeout: float = 10, confirmations: int = 0,
+             billed: Union[Billed, None] = None) -> PaymentView:
     """pods: (name, publisher, podId) of every pod. With block_tag latest, the read is pinned
     `confirmations` blocks below the head: a deposit or withdrawal in a block that may still be
     reorganised away decides nothing."""
+    billed = billed or {}
     rpc = JsonRpc(url, timeout)
     url = rpc.url  # redacted from here on: it goes into messages
     answered = _quantity(rpc("eth_chainId", []), "eth_chainId", url)
@@ -135,26 +193,34 @@ def read_evm(url: str, *, chain_id: int, contract: str, provider: str, block_tag
     else:
         block = int(block_tag)
     tag = hex(block)
-    channels = {}
-    for name, publisher, pod_id in pods:
-        result = rpc("eth_call", [{"to": contract, "data": call_data(publisher, provider, pod_id)}, tag])
+    def word(name: str, what: str, data: str) -> int:
+        result = rpc("eth_call", [{"to": contract, "data": data}, tag])
         if result in ("0x", None, ""):
             raise PaymentReadError(
-                f"the payment contract {contract} did not answer available() at block {block} (no code there?); "
+                f"the payment contract {contract} did not answer {what}() at block {block} (no code there?); "
                 "check provider.payments.contract and provider.payments.chainId; nothing was planned", key="provider.payments.contract")
         if not isinstance(result, str) or len(result) != 66:
-            raise PaymentReadError(f"available() for pod {name} returned {result!r}, not one 32-byte word; nothing was planned",
+            raise PaymentReadError(f"{what}() for pod {name} returned {result!r}, not one 32-byte word; nothing was planned",
                                    key="provider.payments.contract")
-        channels[name] = Channel(publisher, pod_id, _quantity(result, f"available() for pod {name}", url))
+        return _quantity(result, f"{what}() for pod {name}", url)
+
+    channels = {}
+    for name, publisher, pod_id in pods:
+        available = word(name, "available", call_data(publisher, provider, pod_id))
+        owed = 0
+        if (publisher.lower(), pod_id.lower()) in billed:  # withdrawn() at the same block as available()
+            owed = _owed(billed, publisher, pod_id, word(name, "withdrawn", call_data(publisher, provider, pod_id, WITHDRAWN_SELECTOR)))
+        channels[name] = Channel(publisher, pod_id, available, owed)
     return PaymentView("evm", chain_id, block, channels)
 
 
 def read_snapshot(path: str, base_dir: str, *, chain_id: int, contract: str, provider: str,
-                  pods: Iterable[tuple[str, str, str]]) -> PaymentView:
+                  pods: Iterable[tuple[str, str, str]], billed: Union[Billed, None] = None) -> PaymentView:
     """A JSON file of the same answers, for offline plans: {chainId, block, contract,
-    provider, channels: [{publisher, podId, available}]}. A channel it does not list reads as
-    0, as the contract's mapping does."""
+    provider, channels: [{publisher, podId, available, withdrawn (default 0)}]}. A channel it
+    does not list reads as 0, as the contract's mapping does."""
     key = "provider.payments.snapshot"
+    billed = billed or {}
     try:
         with open(os.path.join(base_dir, path), encoding="utf-8") as f:
             doc = json.load(f)
@@ -169,28 +235,37 @@ def read_snapshot(path: str, base_dir: str, *, chain_id: int, contract: str, pro
     block = doc.get("block")
     if isinstance(block, bool) or not isinstance(block, int) or block < 0:
         raise PaymentReadError(f"{path}: block must be a block number, got {block!r}", key=key)
-    known: dict[tuple[str, str], int] = {}
+    known: dict[tuple[str, str], tuple[int, int]] = {}
     for i, entry in enumerate(doc.get("channels") or []):
         try:
             publisher, pod_id, available = entry["publisher"].lower(), entry["podId"].lower(), int(str(entry["available"]))
+            withdrawn = int(str(entry.get("withdrawn", 0)))
         except (TypeError, KeyError, ValueError, AttributeError):
-            raise PaymentReadError(f"{path}: channels[{i}] needs publisher, podId and a whole-number available", key=key) from None
-        if available < 0:
-            raise PaymentReadError(f"{path}: channels[{i}].available is negative", key=key)
-        known[(publisher, pod_id)] = available
-    channels = {name: Channel(publisher, pod_id, known.get((publisher, pod_id), 0)) for name, publisher, pod_id in pods}
+            raise PaymentReadError(f"{path}: channels[{i}] needs publisher, podId and a whole-number available "
+                                   "(and withdrawn, if given)", key=key) from None
+        if available < 0 or withdrawn < 0:
+            raise PaymentReadError(f"{path}: channels[{i}] has a negative amount", key=key)
+        known[(publisher, pod_id)] = (available, withdrawn)
+    channels = {}
+    for name, publisher, pod_id in pods:
+        available, withdrawn = known.get((publisher.lower(), pod_id.lower()), (0, 0))
+        channels[name] = Channel(publisher, pod_id, available, _owed(billed, publisher, pod_id, withdrawn))
     return PaymentView("snapshot", chain_id, block, channels)
 
 
 def read(settings: Any, pods: Iterable[Any], base_dir: str) -> PaymentView:
     """Read every pod's channel as `settings` (PaymentsSettings) says."""
     triples = [(p.name, p.publisher, p.pod_id) for p in pods]
+    billed: Billed = {}
+    if settings.billed:
+        billed = read_billed(settings.billed, base_dir, chain_id=settings.chain_id, contract=settings.contract,
+                             provider=settings.provider_address)
     if settings.source == "snapshot":
         return read_snapshot(settings.snapshot, base_dir, chain_id=settings.chain_id, contract=settings.contract,
-                             provider=settings.provider_address, pods=triples)
+                             provider=settings.provider_address, pods=triples, billed=billed)
     return read_evm(settings.rpc_url.value, chain_id=settings.chain_id, contract=settings.contract,
                     provider=settings.provider_address, block_tag=settings.block_tag, pods=triples,
-                    timeout=settings.timeout_seconds, confirmations=settings.confirmations)
+                    timeout=settings.timeout_seconds, confirmations=settings.confirmations, billed=billed)
 
 
 def exhausted(view: PaymentView) -> list[str]:

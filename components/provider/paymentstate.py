@@ -25,7 +25,7 @@ from pulumi.dynamic import CheckFailure
 from pegasus.guard import GuardRecordProvider
 
 # rpcHost, not the URL: the URL is a secret and these inputs are stored in plain state.
-INPUT_KEYS = ("source", "rpcHost", "snapshot", "chainId", "contract", "providerAddress", "block", "pods",
+INPUT_KEYS = ("source", "rpcHost", "snapshot", "billed", "chainId", "contract", "providerAddress", "block", "pods",
               "maxRemovals", "allowBlockRegression")
 MAX_LISTED = 10
 DEFAULT_REMOVAL_FRACTION = 10  # one in ten of the pods funded last run

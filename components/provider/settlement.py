@@ -33,5 +33,14 @@ class Settlement(pulumi.ComponentResource):
         cm = sb.configmap(config, settler_code())
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns, *depends_on])
         k8s.core.v1.ConfigMap(f"{name}-code", **body(cm), opts=in_ns)
-        k8s.apps.v1.Deployment(f"{name}-settler", **body(sb.deployment(cm, key_secret)), opts=in_ns)
+        # The settler owns the record's data; the stack only makes sure the object exists,
+        # and keeps it (what is owed) when settlement is turned off.
+        record = k8s.core.v1.ConfigMap(f"{name}-record", **body(sb.record_configmap()), opts=pulumi.ResourceOptions.merge(
+            in_ns, pulumi.ResourceOptions(ignore_changes=["data"], retain_on_delete=True)))
+        sa = k8s.core.v1.ServiceAccount(f"{name}-sa", **body(sb.service_account()), opts=in_ns)
+        role = k8s.rbac.v1.Role(f"{name}-role", **body(sb.role()), opts=in_ns)
+        binding = k8s.rbac.v1.RoleBinding(f"{name}-binding", **body(sb.role_binding()), opts=pulumi.ResourceOptions(
+            parent=self, depends_on=[role, sa]))
+        k8s.apps.v1.Deployment(f"{name}-settler", **body(sb.deployment(cm, key_secret)), opts=pulumi.ResourceOptions(
+            parent=self, depends_on=[ns, *depends_on, record, binding]))
         self.register_outputs({})

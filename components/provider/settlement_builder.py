@@ -4,6 +4,10 @@ One replica in its own namespace, Recreate (two copies would race on the provide
 nonce), a stock Python image running the settler from a ConfigMap. The provider's key and the
 RPC URL come from a Secret the operator creates in that namespace (`kubectl create secret`),
 referenced by name only: neither ever enters the Pulumi program, its state or its logs.
+
+The settler keeps what it billed in the ConfigMap RECORD (declared here empty, its data left
+to the settler), through a ServiceAccount whose Role may get and patch that one object and
+nothing else: the only API access the settlement namespace has.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ NAMESPACE = "provider-settlement"
 NAME = "settler"
 CODE_DIR = "/opt/settler"
 KEY_FIELD, RPC_FIELD = "privateKey", "rpcUrl"
+RECORD, RECORD_KEY = "settler-billed", "billed.json"
 # A Docker Official Image, pinned by version tag; the settler needs the standard library only.
 IMAGE = "python:3.12.8-slim-bookworm"
 # kube-prometheus-stack 88.5.3: Service "<fullname>-prometheus" (templates/prometheus/service.yaml,
@@ -36,6 +41,7 @@ def config(*, contract: str, provider: str, chain_id: int, interval_seconds: int
         "tolerance": str(tolerance), "transferTo": transfer_to, "prometheus": PROMETHEUS_URL,
         "records": {price: record for record, (_, _, price) in RECORDS.items()},
         "prices": dict(prices), "pods": [dict(p) for p in pods],
+        "record": {"namespace": NAMESPACE, "name": RECORD, "key": RECORD_KEY},
     }
 
 
@@ -49,6 +55,31 @@ def configmap(cfg: dict, code: Mapping[str, str]) -> dict:
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": names.labels("settlement", NAME)},
             "data": {"config.json": json.dumps(cfg, indent=2, sort_keys=True), **code}}
+
+
+def record_configmap() -> dict:
+    """Empty at creation; the settler writes RECORD_KEY (the stack ignores changes to data)."""
+    return {"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": RECORD, "namespace": NAMESPACE, "labels": names.labels("settlement", RECORD)}}
+
+
+def service_account() -> dict:
+    return {"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": names.labels("settlement", NAME)}}
+
+
+def role() -> dict:
+    # resourceNames pins the rules to the record: no list, no create, no other ConfigMap or Secret.
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": names.labels("settlement", NAME)},
+            "rules": [{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [RECORD], "verbs": ["get", "patch"]}]}
+
+
+def role_binding() -> dict:
+    return {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": names.labels("settlement", NAME)},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": NAME},
+            "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": NAMESPACE}]}
 
 
 def deployment(cm: dict, key_secret: str) -> dict:
@@ -70,7 +101,9 @@ def deployment(cm: dict, key_secret: str) -> dict:
                 # A new config (pods, prices) restarts the settler.
                 "metadata": {"labels": labels, "annotations": {"pegasus.saga.xyz/config-hash": digest}},
                 "spec": {
-                    "automountServiceAccountToken": False,
+                    # The token is for the record only (role()); the settler reads nothing else.
+                    "serviceAccountName": NAME,
+                    "automountServiceAccountToken": True,
                     "enableServiceLinks": False,
                     "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534,
                                         "seccompProfile": {"type": "RuntimeDefault"}},

@@ -15,15 +15,21 @@ channel owing more than it holds is emptied rather than never paid.
 
 Each tick meters every tenant's usage since the last tick (the recording rules of
 metering_builder.py, priced like tools.meter), adds it to what is still owed, and withdraws
-what it can. What is owed lives in memory only: a restart forgets at most one tick's usage,
-which errs in the publisher's favour. The key comes from the environment (a Secret), is used
-to sign and is never printed.
+what it can. Then it records, per channel, what it has billed in all (`billed`: withdrawn plus
+still owed) and the `withdrawn()` it saw, in the ConfigMap the stack declares for it
+(settlement_builder.RECORD, written through the Kubernetes API with its own ServiceAccount,
+allowed to get and patch that one object). A restart takes what is owed back from that record,
+and the Pulumi program reads the same record at plan time (provider.payments.billed) to judge a
+pod by its remaining credit: available minus what is owed and not withdrawn yet
+(`unwithdrawn`). The key comes from the environment (a Secret), is used to sign and is never
+printed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import ssl
 import sys
 import time
 import urllib.parse
@@ -59,6 +65,20 @@ def plan_withdrawal(owed: int, withdrawn: int, available: int, tolerance: int = 
     if transfer < tolerance and transfer < available:
         return None
     return withdrawn + transfer
+
+
+def unwithdrawn(billed: int, seen_withdrawn: int, withdrawn_now: int) -> int:
+    """What a channel still owes, from a record `billed` (everything billed on it so far) taken
+    when the contract answered `seen_withdrawn`, given what withdrawn() answers now.
+
+    available + withdrawn is what the publisher paid in, so a withdrawal after the record
+    moves the same amount out of both terms and the answer stays right on any later block.
+    A withdrawn() below the one seen means the channel was closed (Payment.sol's closeChannel
+    deletes it) and perhaps opened again: the debt went with the old channel, so nothing is
+    owed. Never negative: a withdrawal beyond the record (by hand) owes nothing back."""
+    if withdrawn_now < seen_withdrawn:
+        return 0
+    return max(0, billed - withdrawn_now)
 
 
 def owed_for(quantities: dict[str, Decimal], prices: dict[str, str]) -> int:
@@ -194,16 +214,26 @@ def metered(prometheus: str, namespace: str, seconds: int, records: dict[str, st
 # --- the loop --------------------------------------------------------------------------------
 
 
-def settle_once(config: dict, rpc: Rpc, key: int, owed: dict[str, int], usage) -> list[str]:
+def settle_once(config: dict, rpc: Rpc, key: int, owed: dict[str, int], usage,
+                seen: Optional[dict[str, int]] = None) -> list[str]:
     """One tick: add `usage(pod)` (wei) to what each pod owes, withdraw what can be withdrawn.
+    `seen` (pod name -> withdrawn() after this tick) is kept across ticks for the record.
     Returns one log line per pod; a failure on one pod does not stop the others."""
+    seen = {} if seen is None else seen
     lines = []
     for pod in config["pods"]:
         name = pod["name"]
         try:
-            owed[name] = owed.get(name, 0) + usage(pod)
+            this_tick = usage(pod)
+            # Counted before the chain is read: a failed read keeps this tick's usage for the next.
+            owed[name] = owed.get(name, 0) + this_tick
             channel = Channel(rpc, config["contract"], config["provider"], pod["publisher"], pod["podId"])
             withdrawn, available = channel.state()
+            if name in seen:
+                # What was billed before this tick, judged at withdrawn() now: a withdrawal made
+                # elsewhere counts as paid, a closed channel took its debt with it.
+                owed[name] = unwithdrawn(seen[name] + owed[name] - this_tick, seen[name], withdrawn) + this_tick
+            seen[name] = withdrawn
             total = plan_withdrawal(owed[name], withdrawn, available, int(config.get("tolerance", 0)))
             if total is None:
                 lines.append(f"{name}: owed {owed[name]}, available {available}: nothing to withdraw")
@@ -211,10 +241,98 @@ def settle_once(config: dict, rpc: Rpc, key: int, owed: dict[str, int], usage) -
             withdraw_up_to(rpc, key, int(config["chainId"]), config["contract"], pod["publisher"], pod["podId"], total,
                            config.get("transferTo") or "0x" + "00" * 20)
             owed[name] -= total - withdrawn
+            seen[name] = total
             lines.append(f"{name}: withdrew {total - withdrawn}, still owed {owed[name]}")
         except SettleError as e:
             lines.append(f"{name}: {e}")
     return lines
+
+
+# --- the record: what each channel was billed, for restarts and for the plan ------------------
+
+
+def billed_record(config: dict, owed: dict[str, int], seen: dict[str, int]) -> dict:
+    """The settler's record (RECORD_KEY of the ConfigMap): per channel it has read, `billed`
+    (withdrawn() as last seen plus what is still owed) and that `withdrawn`. Wei as decimal
+    strings (JSON numbers lose precision past 2**53). Chain, contract and provider say which
+    channels these are: a record of another contract means nothing to the plan."""
+    channels = [{"publisher": pod["publisher"].lower(), "podId": pod["podId"].lower(),
+                 "billed": str(seen[pod["name"]] + max(0, owed.get(pod["name"], 0))),
+                 "withdrawn": str(seen[pod["name"]])}
+                for pod in config["pods"] if pod["name"] in seen]
+    return {"chainId": int(config["chainId"]), "contract": config["contract"].lower(),
+            "provider": config["provider"].lower(), "channels": channels}
+
+
+def restore(config: dict, saved: Optional[dict]) -> tuple[dict[str, int], dict[str, int], list[str]]:
+    """(owed, seen, log lines) from a saved record, as they were when it was saved; the first
+    tick judges them at withdrawn() then (settle_once), so nothing here reads the chain and no
+    failed read can drop a debt. A record of another chain, contract or provider is ignored
+    (one line says so), as is a channel it does not list or cannot be parsed."""
+    owed: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    if not saved:
+        return owed, seen, []
+    if (saved.get("chainId"), str(saved.get("contract", "")).lower(), str(saved.get("provider", "")).lower()) != (
+            int(config["chainId"]), config["contract"].lower(), config["provider"].lower()):
+        return owed, seen, ["the saved record is of another chain, contract or provider: starting from nothing owed"]
+    entries = {(str(e.get("publisher", "")).lower(), str(e.get("podId", "")).lower()): e
+               for e in saved.get("channels") or [] if isinstance(e, dict)}
+    lines = []
+    for pod in config["pods"]:
+        entry = entries.get((pod["publisher"].lower(), pod["podId"].lower()))
+        if entry is None:
+            continue
+        try:
+            billed, was = int(entry["billed"]), int(entry["withdrawn"])
+        except (KeyError, TypeError, ValueError) as e:
+            lines.append(f"{pod['name']}: not restored ({type(e).__name__})")
+            continue
+        owed[pod["name"]], seen[pod["name"]] = max(0, billed - was), was
+    return owed, seen, lines
+
+
+class KubeRecord:
+    """The record's ConfigMap, through the Kubernetes API with the pod's ServiceAccount token
+    (GET and a JSON merge patch of `data`: the Role allows get and patch on this one name)."""
+
+    SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+    def __init__(self, api: str, namespace: str, name: str, key: str, token_file: str, ca_file: Optional[str],
+                 timeout: float = 10):
+        self.url = f"{api.rstrip('/')}/api/v1/namespaces/{namespace}/configmaps/{name}"
+        self.key, self.token_file, self.timeout = key, token_file, timeout
+        self.context = ssl.create_default_context(cafile=ca_file) if ca_file else None
+
+    @classmethod
+    def in_cluster(cls, namespace: str, name: str, key: str) -> "KubeRecord":
+        host, port = os.environ["KUBERNETES_SERVICE_HOST"], os.environ["KUBERNETES_SERVICE_PORT"]
+        host = f"[{host}]" if ":" in host else host
+        return cls(f"https://{host}:{port}", namespace, name, key, f"{cls.SA_DIR}/token", f"{cls.SA_DIR}/ca.crt")
+
+    def _request(self, method: str, body: Optional[dict] = None) -> dict:
+        with open(self.token_file, encoding="utf-8") as f:  # re-read: the kubelet rotates bound tokens
+            token = f.read().strip()
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        data = None
+        if body is not None:
+            data, headers["Content-Type"] = json.dumps(body).encode(), "application/merge-patch+json"
+        request = urllib.request.Request(self.url, data=data, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout, context=self.context) as response:
+                return json.loads(response.read())
+        except (OSError, ValueError) as e:
+            raise SettleError(f"{method} of the record failed ({getattr(e, 'code', type(e).__name__)})") from None
+
+    def load(self) -> Optional[dict]:
+        raw = (self._request("GET").get("data") or {}).get(self.key)
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            raise SettleError("the saved record is not JSON") from None
+
+    def save(self, doc: dict) -> None:
+        self._request("PATCH", {"data": {self.key: json.dumps(doc, sort_keys=True)}})
 
 
 def main() -> int:  # pragma: no cover - the in-cluster entry point; settle_once is what is tested
@@ -228,15 +346,29 @@ def main() -> int:  # pragma: no cover - the in-cluster entry point; settle_once
     if int(rpc("eth_chainId", []), 16) != int(config["chainId"]):
         print("the RPC node serves another chain than provider.payments.chainId; refusing to sign", flush=True)
         return 2
-    owed: dict[str, int] = {}
+    store = KubeRecord.in_cluster(config["record"]["namespace"], config["record"]["name"], config["record"]["key"])
+    try:
+        saved = store.load()
+    except SettleError as e:
+        # Without the record a restart would forget what is owed and the next save would
+        # overwrite it: wait for the API server rather than bill from nothing.
+        print(f"{e}; retrying at the next start", flush=True)
+        return 1
+    owed, seen, lines = restore(config, saved)
     interval = int(config["intervalSeconds"])
 
     def usage(pod: dict) -> int:
         return owed_for(metered(config["prometheus"], pod["namespace"], interval, config["records"]), config["prices"])
 
     while True:
-        for line in settle_once(config, rpc, key, owed, usage):
+        lines += settle_once(config, rpc, key, owed, usage, seen)
+        try:
+            store.save(billed_record(config, owed, seen))
+        except SettleError as e:
+            lines.append(str(e))
+        for line in lines:
             print(line, flush=True)
+        lines = []
         time.sleep(interval)
 
 

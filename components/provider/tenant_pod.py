@@ -13,6 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.provider import builder as pb
+from components.provider import tcp_builder as tcp
 from components.kube.k8s_util import body, custom_resource_args
 from components.provider.manifests import PodManifest
 
@@ -27,15 +28,22 @@ class TenantPod(pulumi.ComponentResource):
 
     def __init__(self, name: str, pod: PodManifest, *, namespace: str, channel_annotation: str, funded: bool,
                  storage_class: Optional[str], secrets: Mapping[str, Any], guard: pulumi.Resource,
-                 platform: Sequence[pulumi.Resource] = (), opts: Optional[pulumi.ResourceOptions] = None):
+                 platform: Sequence[pulumi.Resource] = (), restricted: bool = False, placement: Optional[Mapping] = None,
+                 cloud: str = "existing", cluster_name: str = "", lb_dependencies: Sequence[pulumi.Resource] = (),
+                 opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:provider:TenantPod", name, None, opts)
         self.namespace, self.running = namespace, funded
-        ns = k8s.core.v1.Namespace(f"{name}-ns", **body(pb.namespace(pod, namespace, channel_annotation)),
+        ns = k8s.core.v1.Namespace(f"{name}-ns", **body(pb.namespace(pod, namespace, channel_annotation, restricted,
+                                                                    tcp.namespace_labels(pod, cloud))),
                                    # Deleting a namespace deletes every claim in it, protected or not.
                                    opts=pulumi.ResourceOptions(parent=self, depends_on=[guard], retain_on_delete=True))
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns, guard])
         k8s.networking.v1.NetworkPolicy(f"{name}-isolation", **body(pb.network_policy(pod, namespace)), opts=in_ns)
-        k8s.core.v1.ResourceQuota(f"{name}-quota", **body(pb.resource_quota(pod, namespace)), opts=in_ns)
+        # On eks and gke the pod's TCP ports go out through a load balancer of its own (tcp_builder).
+        service_objs = pb.services(pod, namespace, node_ports=not tcp.published(cloud))
+        lb = tcp.load_balancer(pod, namespace, cloud, cluster_name)
+        quota = k8s.core.v1.ResourceQuota(f"{name}-quota", **body(pb.resource_quota(
+            pod, namespace, service_objs + ([lb] if lb else []))), opts=in_ns)
         # The pod's data: retained, so neither an exhausted channel, a removed manifest nor a
         # `pulumi destroy` deletes the claim; it stays in the retained namespace until an
         # operator deletes it. Not `protect`: Pulumi refuses to delete a protected resource even
@@ -55,15 +63,20 @@ class TenantPod(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, guard], retain_on_delete=True),
             )
         services = {svc["metadata"]["name"]: k8s.core.v1.Service(f"{name}-{svc['metadata']['name']}", **body(svc), opts=in_ns)
-                    for svc in pb.services(pod, namespace)}
-        self.addresses = pulumi.Output.all(*[self._address(a, services) for a in pb.addresses(pod)])
+                    for svc in service_objs}
+        if lb:
+            # After the quota that admits it, and after the AWS Load Balancer Controller, whose
+            # webhook must see the Service (as every public LoadBalancer of the stack).
+            services[tcp.LB_NAME] = k8s.core.v1.Service(f"{name}-{tcp.LB_NAME}", **body(lb), opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[ns, guard, quota, *lb_dependencies]))
+        self.addresses = pulumi.Output.all(*[self._address(a, services) for a in tcp.addresses(pod, cloud)])
         self.ready_replicas = None
         if funded:
             hso = pb.http_scaled_object(pod, namespace)
             # The scaler owns the replica count of an HTTP pod: Pulumi sets 0 once and never
             # resets what the scaler chose.
             deployment = k8s.apps.v1.Deployment(
-                f"{name}-deployment", **body(pb.deployment(pod, namespace)),
+                f"{name}-deployment", **body(pb.deployment(pod, namespace, restricted, placement)),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, guard, *claims, *services.values()],
                                             ignore_changes=["spec.replicas"] if hso else None),
             )
@@ -81,6 +94,10 @@ class TenantPod(pulumi.ComponentResource):
         if "multiaddr" in a:
             return a
         rest = {k: a[k] for k in ("containerName", "containerPort")}
+        if "loadBalancer" in a:
+            # The load balancer's DNS name (AWS) or address (GCP): known once it is provisioned.
+            host = services[a["loadBalancer"]].status.apply(tcp.ingress_host)
+            return host.apply(lambda h: {"multiaddr": f"tcp/{a['port']}", "host": h, **rest})
         if a["nodePort"]:
             return {"multiaddr": f"tcp/{a['nodePort']}", **rest}
         # Allocated by Kubernetes: known once the Service exists (unknown in a preview).

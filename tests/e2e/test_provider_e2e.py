@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import time
 
 import pytest
 
@@ -155,4 +157,90 @@ def test_a_rollout_at_max_replicas_completes_within_the_quota(e2e):
     deployment["spec"]["template"]["metadata"]["annotations"] = {"pegasus.test/rollout": str(time.time())}
     e2e.cluster.apply([deployment])
     e2e.cluster.kubectl("rollout", "status", f"deployment/{deployment['metadata']['name']}", "-n", ns, "--timeout=120s", timeout=150)
+    e2e.cluster.kubectl("delete", "namespace", ns, "--wait=false")
+
+
+def test_the_settlers_record_is_written_and_read_through_the_api_server_and_nothing_else(e2e, tmp_path):
+    """settler.KubeRecord's GET and merge PATCH against the real kube-apiserver, with a token of
+    the settler's ServiceAccount bound by the Role the stack declares: the route, the patch type
+    and the RBAC rule are the API server's to accept, and another ConfigMap is refused."""
+    import base64
+    import ssl
+
+    from components.provider import settlement_builder as sb
+    from components.provider import settler as st
+
+    e2e.cluster.apply([sb.namespace(), sb.record_configmap(), sb.service_account(), sb.role(), sb.role_binding(),
+                       {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other", "namespace": sb.NAMESPACE}}])
+    token = tmp_path / "token"
+    token.write_text(e2e.cluster.kubectl("create", "token", sb.NAME, "-n", sb.NAMESPACE).strip())
+    kube = json.loads(e2e.cluster.kubectl("config", "view", "--raw", "--minify", "-o", "json"))
+    server = kube["clusters"][0]["cluster"]
+    ca = None
+    if server.get("certificate-authority-data"):
+        ca = tmp_path / "ca.crt"
+        ca.write_bytes(base64.b64decode(server["certificate-authority-data"]))
+    elif server.get("certificate-authority"):
+        ca = server["certificate-authority"]
+    store = st.KubeRecord(server["server"], sb.NAMESPACE, sb.RECORD, sb.RECORD_KEY, str(token), str(ca) if ca else None)
+    if server.get("insecure-skip-tls-verify"):
+        store.context = ssl._create_unverified_context()
+    assert store.load() is None  # created empty by the stack
+    doc = {"chainId": 31337, "contract": "0x" + "cc" * 20, "provider": "0x" + "dd" * 20,
+           "channels": [{"publisher": "0x" + "ab" * 20, "podId": "0x" + "01" * 32, "billed": "800", "withdrawn": "300"}]}
+    store.save(doc)
+    assert store.load() == doc
+    other = st.KubeRecord(server["server"], sb.NAMESPACE, "other", sb.RECORD_KEY, str(token), str(ca) if ca else None)
+    other.context = store.context
+    with pytest.raises(st.SettleError, match="403"):
+        other.save(doc)
+    e2e.cluster.kubectl("delete", "namespace", sb.NAMESPACE, "--wait=false")
+
+
+def test_a_restricted_tenant_pod_is_admitted_by_pod_security_and_a_baseline_one_is_not(e2e):
+    """Pod Security Admission judges pods, not Deployments: a Pod of each template, dry run."""
+    pod, pb, ns = _tenant("strict", "0x" + "03" * 32)
+    e2e.cluster.apply([pb.namespace(pod, ns, "{}", restricted=True)])
+
+    def as_pod(restricted: bool) -> dict:
+        template = pb.deployment(pod, ns, restricted=restricted)["spec"]["template"]
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "strict", "namespace": ns, **template["metadata"]},
+                "spec": template["spec"]}
+
+    # ServiceAccount admission refuses a pod until the namespace's `default` ServiceAccount exists.
+    deadline = time.monotonic() + 60
+    while e2e.cluster.kubectl("get", "serviceaccount", "default", "-n", ns, check=False) == "" and time.monotonic() < deadline:
+        time.sleep(1)
+    e2e.cluster.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(as_pod(True)))
+    proc = subprocess.run([e2e.cluster.tc.path("kubectl"), "--kubeconfig", str(e2e.cluster.kubeconfig), "create",
+                           "--dry-run=server", "-f", "-"], input=json.dumps(as_pod(False)), text=True, capture_output=True)
+    assert proc.returncode != 0 and "violates PodSecurity \"restricted" in proc.stderr
+    e2e.cluster.kubectl("delete", "namespace", ns, "--wait=false")
+
+
+@pytest.mark.parametrize("cloud", ["eks", "gke"])
+def test_a_tcp_tenants_load_balancer_and_services_fit_the_quota_built_for_them(e2e, cloud):
+    """The Services tcp_builder builds for eks (no NodePorts) and gke (NodePorts kept, a
+    loadBalancerClass) created for real in a namespace holding the quota built from them: the API
+    server validates each Service and charges services, services.nodeports and
+    services.loadbalancers against the quota, so a miscount is refused here."""
+    from components.provider import tcp_builder as tcp
+
+    pod, pb, ns = _tenant(f"tcp-{cloud}", "0x" + ("04" if cloud == "eks" else "05") * 32,
+                          ports=[{"name": "http", "containerPort": 80, "hostHttpHost": f"tcp-{cloud}"},
+                                 {"name": "game", "containerPort": 25565, "hostTcpPort": 0}])
+    services = pb.services(pod, ns, node_ports=False)
+    lb = tcp.load_balancer(pod, ns, cloud, "e2e")
+    e2e.cluster.apply([pb.namespace(pod, ns, "{}"), pb.resource_quota(pod, ns, services + [lb])])
+    # Quota admission refuses every create ("status unknown for quota") until the quota
+    # controller has filled the new quota's status.
+    deadline = time.monotonic() + 60
+    while not e2e.cluster.get("resourcequota", pb.QUOTA_NAME, "-n", ns).get("status", {}).get("hard") and time.monotonic() < deadline:
+        time.sleep(1)
+    for svc in (*services, lb):
+        e2e.cluster.kubectl("create", "-f", "-", input=json.dumps(svc))
+    used = e2e.cluster.get("resourcequota", pb.QUOTA_NAME, "-n", ns)["status"].get("used", {})
+    hard = pb.resource_quota(pod, ns, services + [lb])["spec"]["hard"]
+    for key in ("services", "services.nodeports", "services.loadbalancers"):
+        assert used.get(key) == hard[key], key
     e2e.cluster.kubectl("delete", "namespace", ns, "--wait=false")

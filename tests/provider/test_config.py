@@ -45,7 +45,7 @@ def test_a_provider_stack_needs_no_validator_settings():
     ({**PROVIDER, "payments": {**PAYMENTS, "contract": "0x1234"}}, "pegasus:provider.payments.contract: '0x1234' is not a 0x-prefixed 20-byte hex address"),
     ({**PROVIDER, "payments": {**PAYMENTS, "blockTag": "safe"}}, "pegasus:provider.payments.blockTag: must be latest or a block number; got the string 'safe'"),
     ({**PROVIDER, "payments": {**PAYMENTS, "rpcURL": "x"}},
-     "pegasus:provider.payments.rpcURL: unknown key; the known keys of pegasus:provider.payments are source, rpcUrl, allowInsecure, chainId, contract, providerAddress, blockTag, snapshot, confirmations, timeoutSeconds"),
+     "pegasus:provider.payments.rpcURL: unknown key; the known keys of pegasus:provider.payments are source, rpcUrl, allowInsecure, chainId, contract, providerAddress, blockTag, snapshot, confirmations, timeoutSeconds, billed"),
     ({**PROVIDER, "maxRemovals": -1}, "pegasus:provider.maxRemovals: must be between 0 and 100000; got -1"),
     ({**PROVIDER, "pricing": {"cpuSecond": "-1"}}, "pegasus:provider.pricing.cpuSecond: '-1' must be a non-negative decimal number, like 0.000002"),
 ])
@@ -100,11 +100,13 @@ def test_every_provider_key_in_the_reference_is_read(monkeypatch):
 
     monkeypatch.setattr(config._Section, "check_unknown", record)
     parse()
+    # provider.tenantNodes is read on eks only.
+    parse(cluster={"provider": "eks", "region": "us-east-1", "publicAccessCidrs": ["203.0.113.0/24"]})
     documented = {k.path for k in config.KEYS if k.path.split(".")[0] == "provider"}
     read = {k for k in read if k.startswith("provider.")}
     # pricing, payments and settlement are objects whose fields nested sections read.
     pricing = {f"provider.pricing.{p}" for p in ("currency", "cpuSecond", "memoryByteSecond", "cpuReservedSecond", "memoryReservedByteSecond")}
-    assert read - {"provider.payments", "provider.settlement"} - pricing == documented
+    assert read - {"provider.payments", "provider.settlement", "provider.tenantNodes"} - pricing == documented
 
 
 def test_the_example_stack_file_parses():

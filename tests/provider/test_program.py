@@ -26,7 +26,7 @@ def test_funded_pods_run_and_the_exhausted_one_keeps_its_data():
     assert plan.outputs["pods"]["idle"]["status"] == "exhausted"
     assert plan.outputs["pods"]["hello"] == {
         "namespace": HELLO_NS, "host": "hello.pods.example.org", "status": "funded", "available": "5000000000000000000",
-        "addresses": [{"multiaddr": "http/hello.pods.example.org", "containerName": "web", "containerPort": 80}],
+        "owed": "0", "addresses": [{"multiaddr": "http/hello.pods.example.org", "containerName": "web", "containerPort": 80}],
         "readyReplicas": 0}
     assert plan.outputs["paymentsBlock"] == 1200
 
@@ -55,8 +55,10 @@ def test_keda_charts_are_pinned_and_no_cluster_admin_is_bound():
     plan = example("provider")
     releases = {r.inputs["name"]: (r.inputs["chart"], r.inputs["version"]) for r in plan.by_type("kubernetes:helm.sh/v3:Release")}
     assert releases["keda"] == ("keda", "2.20.2") and releases["keda-add-ons-http"] == ("keda-add-ons-http", "0.15.0")
+    # The one binding is the settler's, to its own Role on its record (components/provider/settlement_builder.role).
     bindings = [r for r in plan.resources if "RoleBinding" in r.type]
-    assert bindings == []
+    assert [(r.type, r.inputs["roleRef"]) for r in bindings] == [
+        ("kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "settler"})]
 
 
 def test_an_exhausted_channel_removes_only_the_deployment_and_the_scaler(tmp_path):

@@ -82,8 +82,25 @@ def test_the_stack_declares_the_settler_without_any_secret_of_its_own():
     plan = example("provider")
     settlement = [r for r in plan.resources if r.name.startswith("settlement")]
     assert {r.type for r in settlement} == {"pegasus:provider:Settlement", "kubernetes:core/v1:Namespace",
-                                           "kubernetes:core/v1:ConfigMap", "kubernetes:apps/v1:Deployment"}
-    [cm] = [r for r in settlement if r.type == "kubernetes:core/v1:ConfigMap"]
+                                           "kubernetes:core/v1:ConfigMap", "kubernetes:apps/v1:Deployment",
+                                           "kubernetes:core/v1:ServiceAccount", "kubernetes:rbac.authorization.k8s.io/v1:Role",
+                                           "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"}
+    [cm] = [r for r in settlement if r.type == "kubernetes:core/v1:ConfigMap" and r.name == "settlement-code"]
+    # The record's data is the settler's: the stack creates it empty and never overwrites it.
+    [record] = [r for r in settlement if r.name == "settlement-record"]
+    assert "data" not in record.inputs and record.options["ignoreChanges"] == ["data"] and record.options["retainOnDelete"]
     cfg = json.loads(cm.inputs["data"]["config.json"])
     assert sorted(p["name"] for p in cfg["pods"]) == ["game", "hello", "idle"]
     assert cfg["provider"] == "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266" and cfg["chainId"] == 31337
+
+
+def test_the_settlers_only_api_access_is_get_and_patch_of_its_record():
+    cfg = config()
+    store = st.KubeRecord("https://10.0.0.1:443", cfg["record"]["namespace"], cfg["record"]["name"], cfg["record"]["key"],
+                          "/dev/null", None)
+    assert store.url == f"https://10.0.0.1:443/api/v1/namespaces/{sb.NAMESPACE}/configmaps/{sb.RECORD}"
+    assert sb.role()["rules"] == [{"apiGroups": [""], "resources": ["configmaps"], "resourceNames": [sb.RECORD], "verbs": ["get", "patch"]}]
+    assert sb.role_binding()["subjects"] == [{"kind": "ServiceAccount", "name": sb.NAME, "namespace": sb.NAMESPACE}]
+    pod = sb.deployment(sb.configmap(cfg, {}), "k")["spec"]["template"]["spec"]
+    assert (pod["serviceAccountName"], pod["automountServiceAccountToken"]) == (sb.service_account()["metadata"]["name"], True)
+    assert sb.record_configmap()["metadata"] == {"name": sb.RECORD, "namespace": sb.NAMESPACE, "labels": sb.names.labels("settlement", sb.RECORD)}
