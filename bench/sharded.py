@@ -48,6 +48,7 @@ class PulumiPeaks:
     def __init__(self, interval: float = 0.25):
         self.interval = interval
         self.peaks: dict[int, int] = {}
+        self.cpu: dict[int, tuple[str, float]] = {}  # pid -> (what, CPU seconds at its last sample)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -72,7 +73,32 @@ class PulumiPeaks:
         while not self._stop.is_set():
             for pid in self._pulumi_roots():
                 self.peaks[pid] = max(self.peaks.get(pid, 0), tree_rss_kb(pid))
+                self._sample_cpu(pid)
             self._stop.wait(self.interval)
+
+    def _sample_cpu(self, root: int) -> None:
+        from tools.e2e.measure import _children
+
+        stack, tick = [root], os.sysconf("SC_CLK_TCK")
+        while stack:
+            pid = stack.pop()
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+                argv = [a.decode(errors="replace") for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            seconds = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+            self.cpu[pid] = (_what(argv), seconds)
+            stack += _children(pid)
+
+    def take_cpu(self) -> dict[str, float]:
+        """CPU seconds by kind of process since the last take (processes seen by the sampler)."""
+        out: dict[str, float] = {}
+        for what, seconds in self.cpu.values():
+            out[what] = out.get(what, 0.0) + seconds
+        self.cpu.clear()
+        return {k: round(v, 1) for k, v in sorted(out.items(), key=lambda kv: -kv[1])}
 
     def __enter__(self) -> "PulumiPeaks":
         self._thread.start()
@@ -86,6 +112,23 @@ class PulumiPeaks:
         peak = max(self.peaks.values(), default=0) / 1024
         self.peaks.clear()
         return peak
+
+
+def _what(argv: list[str]) -> str:
+    """The part of a `pulumi up` a process is: the engine (CLI), the language host, the program,
+    a provider plugin, the dynamic-provider host."""
+    if not argv:
+        return "?"
+    exe = Path(argv[0]).name
+    args = [a for a in argv[1:] if not a.startswith("-")]
+    if exe.startswith("python") and args:
+        script = Path(args[0]).name
+        if "dynamic" in " ".join(argv) or script.startswith("pulumi-resource-pulumi-python"):
+            return "dynamic provider (python)"
+        return f"program (python {script})"
+    if exe == "pulumi":
+        return "engine (pulumi CLI)"
+    return exe
 
 
 def measure_size(n: int, work: Path, parallel: int) -> dict:
@@ -112,6 +155,8 @@ def measure_size(n: int, work: Path, parallel: int) -> dict:
             result["create_platform_seconds"] = first.platform.seconds
             result["create_shards_seconds"] = result["create_seconds"] - first.platform.seconds
             result["create_peak_rss_mb"] = peaks.take_mb()
+            result["create_cpu_seconds"] = peaks.take_cpu()
+            print(f"  {n:>4} chainlets: CPU by process kind {result['create_cpu_seconds']}", file=sys.stderr)
             print(f"  {n:>4} chainlets: create {result['create_seconds']:.1f}s over {len(first.shards)} shard stacks, "
                   f"peak {result['create_peak_rss_mb']:.0f} MB per run", file=sys.stderr)
             start = time.monotonic()
@@ -119,6 +164,7 @@ def measure_size(n: int, work: Path, parallel: int) -> dict:
             result["noop_seconds"] = time.monotonic() - start
             result["noop_touched"] = noop.touched
             result["noop_peak_rss_mb"] = peaks.take_mb()
+            result["noop_cpu_seconds"] = peaks.take_cpu()
             print(f"  {n:>4} chainlets: no-op round {result['noop_seconds']:.1f}s, touched {noop.touched}", file=sys.stderr)
 
         # A new chainlet with the watch loop running, as an operator runs it.
