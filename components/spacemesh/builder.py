@@ -25,7 +25,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from components.chain import workload_builder as wb
 from components.spacemesh import node_config as nc
-from components.spacemesh.config import Machine, SpacemeshSettings, node_names
+from components.spacemesh.config import Machine, SpacemeshSettings, memory_bytes, node_names
 from components.spacemesh.node_config import deep_merge
 from pegasus.errors import ConfigError
 
@@ -226,7 +226,24 @@ def node_config(base: Mapping[str, Any], s: SpacemeshSettings, where: str = "the
     for key, address in [("coinbase", s.coinbase), *((f"coinbases.{n}", a) for n, a in sorted(s.coinbases.items()))]:
         if sched.hrp and _hrp(address) != sched.hrp:
             raise ConfigError(f"spacemesh.{key}", f"{address} has HRP {_hrp(address)!r} but the nodes' main.network-hrp is {sched.hrp!r} ({where}); use an address of this network")
+    check_post_fits(deep_merge(base, {"genesis": genesis}), s, where)
     return NodeConfig(base=base, genesis=genesis, schedule=sched, poet_args=nc.check_poet_args(s.poet_args, sched, where))
+
+
+def check_post_fits(config: Mapping[str, Any], s: SpacemeshSettings, where: str) -> None:
+    """Every node smeshes, with its PoST on its own volume (--smeshing-opts-datadir under
+    DATA_DIR, beside the node's state): a PoST larger than the volume fails days into its
+    initialisation, so it is refused before anything exists."""
+    post = nc.post_size(config, where)
+    disk = memory_bytes("spacemesh.resources.miner.disk", s.miner.disk)
+    if post.bytes >= disk:
+        raise ConfigError("spacemesh.resources.miner.disk", f"{s.miner.disk} cannot hold the PoST the nodes initialise: {post.num_units} units "
+                          f"of {post.labels_per_unit} labels of {nc.POST_LABEL_BYTES} bytes is {_gib(post.bytes)} ({where}), and the node's "
+                          f"own state shares the volume; raise the disk or lower smeshing.smeshing-opts.smeshing-opts-numunits")
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.1f}Gi" if n >= 2**30 else f"{n}B"
 
 
 def genesis_record(cfg: NodeConfig, s: SpacemeshSettings) -> dict:

@@ -99,7 +99,7 @@ def test_watch_token_comes_from_a_secret():
 MAINNET_COINBASE = "sm1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut"
 
 
-def join_stack(tmp_path, joined_config: dict, coinbase: str = MAINNET_COINBASE):
+def join_stack(tmp_path, joined_config: dict, coinbase: str = MAINNET_COINBASE, disk: str = "100Gi"):
     ids = {f"miner-{i}": f"12D3KooW{'B' * 44}{i}z" for i in (1, 2)}
     config_file = tmp_path / "joined.json"
     config_file.write_text(json.dumps(joined_config))
@@ -108,7 +108,8 @@ def join_stack(tmp_path, joined_config: dict, coinbase: str = MAINNET_COINBASE):
         "pegasus:cluster": {"provider": "existing"},
         "pegasus:spacemesh": {"network": "join-1", "image": "spacemeshos/go-spacemesh:v1.7.6", "poetImage": "spacemeshos/poet:v0.10.8",
                               "bootstrap": False, "existingBootnodes": [BOOT], "bootnodes": 2, "miners": 3, "poets": 1,
-                              "configFile": str(config_file), "identities": ids, "coinbase": coinbase},
+                              "configFile": str(config_file), "identities": ids, "coinbase": coinbase,
+                              "resources": {"miner": {"disk": disk}}},
         "pegasus:spacemeshSecrets": {"p2pKeys": {k: {"secure": "x"} for k in ids}, "poetKeys": {"poet-1": {"secure": "x"}}},
     })
 
@@ -128,7 +129,9 @@ def rendered_genesis_id(plan, role: str) -> str:
 def test_joining_mainnet_renders_mainnets_genesis_id(tmp_path):
     # Joining takes genesis from the joined network's file (here mainnet's defaults: no
     # preset), never from this stack's name; the ID is mainnet's published one.
-    plan = run("test", config_file=join_stack(tmp_path, {"p2p": {"min-peers": 5}}))
+    # Mainnet's minimum PoST, 4 units of 64 GiB, on a volume that holds it.
+    joined = {"p2p": {"min-peers": 5}, "smeshing": {"smeshing-opts": {"smeshing-opts-numunits": 4}}}
+    plan = run("test", config_file=join_stack(tmp_path, joined, disk="300Gi"))
     from tests.spacemesh.test_upstream import GS
 
     for role in ("bootnode", "miner"):
