@@ -25,6 +25,7 @@ from components.spacemesh.network import SpacemeshNetwork
 from components.spacemesh.cloud import SpacemeshNodePool, SpacemeshPublishing
 from components.spacemesh.ops import SpacemeshTools, SpacemeshWeb
 from components.spacemesh.config import SpacemeshStackSettings
+from components.spacemesh.maintenance import maintenance_policy
 from pegasus.errors import ConfigError
 
 
@@ -69,7 +70,8 @@ def deploy(settings: SpacemeshStackSettings) -> None:
     node_cfg = sb.node_config(base, s, s.config_file or "go-spacemesh's default (mainnet) config")
     c = settings.cluster
     cluster = Cluster("cluster", c, settings.stack, karpenter=False, storage_class_override=settings.storage_class,
-                      ship_logs=settings.logging.enabled, charts_dir=settings.charts_dir)
+                      ship_logs=settings.logging.enabled, charts_dir=settings.charts_dir,
+                      maintenance_policy=maintenance_policy(s.maintenance))
     k8s_opts = pulumi.ResourceOptions(providers=[cluster.provider])
     workload_deps: list[pulumi.Resource] = []
     if cluster.gke is not None:

@@ -28,6 +28,7 @@ from pegasus.config import fields
 from components.spacemesh.identity import (
     POET_HEADROOM, POET_MEMORY_LAYERS, p2p_key_peer_id, poet_cache_bytes, poet_public_keys,
 )
+from components.spacemesh.maintenance import Maintenance, parse_maintenance
 from pegasus.errors import ConfigError
 
 SECTION = "spacemesh"
@@ -144,6 +145,7 @@ class SpacemeshSettings:
     allow_genesis_change: bool = False  # the genesis guard's override (genesis_guard.py)
     upgrade_image: Optional[str] = None  # staged rollout: this image on the first upgrade_nodes nodes of the upgrade order
     upgrade_nodes: int = 0
+    maintenance: Optional[Maintenance] = None  # gke: when GKE may upgrade (and so restart) the nodes
 
 
 @dataclass(frozen=True)
@@ -269,7 +271,7 @@ def node_names(bootstrap: bool, bootnodes: int, miners: int) -> dict[str, tuple[
     }
 
 
-def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
+def _spacemesh(s: _Section, secrets: SpacemeshSecrets, provider: str = "existing") -> SpacemeshSettings:
     network = s.get("network", str)
     if not network:
         raise ConfigError(s.key("network"), "is required; set it to the network's name, like devnet-412")
@@ -449,6 +451,7 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
         metrics=s.get("metrics", bool, False), secrets=secrets,
         upgrade_image=upgrade_image, upgrade_nodes=upgrade_nodes,
         allow_genesis_change=s.get("allowGenesisChange", bool, False),
+        maintenance=parse_maintenance(s, provider),
     )
 
 
@@ -483,7 +486,7 @@ def parse_spacemesh(raw: Mapping[str, Any], *, project: str, stack: str, secret_
     sm_section = _Section(SECTION, raw.get(SECTION))
     if raw.get(SECTION) is None:
         raise ConfigError(SECTION, "is required for blueprint spacemesh; set at least spacemesh.network, image, poetImage, genesisTime and coinbase")
-    spacemesh = _spacemesh(sm_section, secrets)
+    spacemesh = _spacemesh(sm_section, secrets, cluster.provider)
     for section in [*sections.values(), sec_section, sm_section]:
         section.check_unknown()
     for n in list(secrets.p2p_keys) + list(secrets.coinbase_keys):
@@ -494,6 +497,8 @@ def parse_spacemesh(raw: Mapping[str, Any], *, project: str, stack: str, secret_
         warnings.append("spacemesh.dns is set but webServices.enabled is false: the records point at the web ingress, so none is created")
     if spacemesh.config_file is None:
         warnings.append("spacemesh.configFile is unset: the nodes run go-spacemesh's defaults, mainnet's (HRP sm, 240h phase shift, mainnet PoST sizes); set a config file with a preset for anything else")
+    if cluster.provider == "gke" and spacemesh.maintenance is None:
+        warnings.append("spacemesh.maintenance is unset on gke: GKE upgrades the node pool (restarting its smeshers) whenever it chooses; set a window or an exclusion")
     if cluster.provider == "gke" and (spacemesh.bucket is None or spacemesh.dns is None):
         warnings.append("spacemesh.bucket or spacemesh.dns is unset on gke: the network's config.json is not published and home smeshers cannot find it")
     return SpacemeshStackSettings(
