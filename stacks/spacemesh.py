@@ -8,7 +8,6 @@ nothing is created from the clock, from logs or from what happens to run.
 
 from __future__ import annotations
 
-import json
 import os
 
 import pulumi
@@ -25,25 +24,14 @@ from components.spacemesh.network import SpacemeshNetwork
 from components.spacemesh.cloud import SpacemeshNodePool, SpacemeshPublishing
 from components.spacemesh.ops import SpacemeshTools, SpacemeshWeb
 from components.spacemesh.config import SpacemeshStackSettings
+from components.spacemesh.config_source import read_config
 from components.spacemesh.maintenance import maintenance_policy
-from pegasus.errors import ConfigError
 
 
-def base_config(path: str | None, base_dir: str) -> dict:
-    """The user's go-spacemesh config.json, read before anything is declared."""
-    if path is None:
-        return {}
-    full = path if os.path.isabs(path) else os.path.join(base_dir, path)
-    try:
-        with open(full, encoding="utf-8") as f:
-            data = json.load(f)
-    except OSError as e:
-        raise ConfigError("spacemesh.configFile", f"cannot read {path}: {e.strerror}") from None
-    except ValueError as e:
-        raise ConfigError("spacemesh.configFile", f"{path} is not JSON: {e}") from None
-    if not isinstance(data, dict):
-        raise ConfigError("spacemesh.configFile", f"{path} must hold a JSON object (go-spacemesh's config)")
-    return data
+def base_config(source: str | None, base_dir: str) -> dict:
+    """The nodes' go-spacemesh config (a file or the joined network's URL), read before
+    anything is declared: a failed read declares nothing, so nothing changes."""
+    return read_config(source, base_dir)
 
 
 def charts(settings: SpacemeshStackSettings) -> list:

@@ -441,7 +441,7 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets, provider: str = "existing
     return SpacemeshSettings(
         network=network, image=image, poet_image=poet_image, genesis_time=genesis,
         genesis_extra_data=extra_data,
-        config_file=s.get("configFile", str), bootstrap=bootstrap, existing_bootnodes=existing,
+        config_file=_config_source(s), bootstrap=bootstrap, existing_bootnodes=existing,
         bootnodes=bootnodes, miners=miners, poets=poets, poet_pubkeys=derived,
         poet_args=poet_extra,
         miner=miner, poet=poet, machine=machine, bootnode_addressing=addressing, p2p_port=p2p_port,
@@ -453,6 +453,13 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets, provider: str = "existing
         allow_genesis_change=s.get("allowGenesisChange", bool, False),
         maintenance=parse_maintenance(s, provider),
     )
+
+
+def _config_source(s: _Section) -> Optional[str]:
+    from components.spacemesh.config_source import check_source
+
+    value = s.get("configFile", str)
+    return check_source(value) if value else None
 
 
 def _secrets(s: _Section, secret_keys: set[str]) -> SpacemeshSecrets:
