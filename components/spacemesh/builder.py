@@ -169,6 +169,12 @@ def poet_servers(indexes: Sequence[int], ns: str, pubkeys: Sequence[str]) -> lis
     return [{"address": poet_address(i, ns), "pubkey": pubkeys[i] if pubkeys else ""} for i in indexes]
 
 
+def host_port_address(s: SpacemeshSettings, p: NodePlan) -> str:
+    """A hostPort bootnode's public address: <node>.<network>.<dns.domain> (config requires
+    dns with hostPort), port 5000+n on its Kubernetes node."""
+    return f"/dns4/{p.name}.{s.network}.{s.dns.domain}/tcp/{p.p2p_port}"
+
+
 def bootnode_multiaddr(host: str, port: int, peer_id: str) -> str:
     return f"/dns4/{host}/tcp/{port}/p2p/{peer_id}"
 
@@ -303,6 +309,10 @@ def node_args(s: SpacemeshSettings, p: NodePlan, ns: str, pyroscope_url: Optiona
     ]
     if p.role in ("bootstrap", "bootnode"):
         args.append("--p2p-bootnode")
+        if s.bootnode_addressing == "hostPort":
+            # go-spacemesh advertises exactly these addresses (p2p/host.go AddrsFactory), not
+            # the pod's; the LoadBalancer variant gets its address from the Service instead.
+            args.append(f"--advertise-address={host_port_address(s, p)}")
     if s.metrics:
         args += ["--metrics", f"--metrics-port={METRICS.port}"]
     if pyroscope_url and p.number in s.pyroscope_miners:

@@ -416,6 +416,15 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets, provider: str = "existing
             raise ConfigError(s.key("dns"), "is required when webServices.enabled is true: the APIs are published under dns.domain")
         if secrets.tls_cert is None or secrets.tls_key is None:
             raise ConfigError(f"{SECRETS_SECTION}.{'tlsCert' if secrets.tls_cert is None else 'tlsKey'}", "is required when webServices.enabled is true: the gRPC ingress terminates TLS with it; set it with --secret")
+    if addressing == "hostPort":
+        if provider == "gke":
+            # components/cluster builds gke with enablePrivateNodes: a node has no external
+            # address and Cloud NAT only carries outbound traffic, so port 5000+n is unreachable.
+            raise ConfigError(s.key("bootnodeAddressing"), "hostPort binds port 5000+n on the Kubernetes node, but this stack's gke nodes are private "
+                              "(no external address; Cloud NAT is outbound only), so no one outside could dial a bootnode; use loadBalancer")
+        if dns is None:
+            raise ConfigError(s.key("dns"), "is required with bootnodeAddressing hostPort: each bootnode advertises and publishes "
+                              "/dns4/miner-N.<network>.<dns.domain>/tcp/5000+N, records you point at its Kubernetes node")
     if discovery is not None and not web.enabled:
         # The entry's gRPC, JSON, explorer and dashboard URLs are the web services' names; a
         # shared public list must not get names that point nowhere.

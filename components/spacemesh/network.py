@@ -98,7 +98,7 @@ class SpacemeshNetwork(pulumi.ComponentResource):
                 entry["jsonNodePort"] = _node_port(node.public_service, "json")
             hosts[p.name] = entry
             if p.role == "bootnode":  # spacecraft's public config lists the bootnodes, not the bootstrap node
-                public_bootnodes.append(_public_bootnode(s, p, node, ns_name))
+                public_bootnodes.append(_public_bootnode(s, p, node))
 
         self.hosts = pulumi.Output.from_input(hosts)
         self.public_bootnodes = pulumi.Output.all(*public_bootnodes) if public_bootnodes else pulumi.Output.from_input([])
@@ -110,12 +110,11 @@ def _node_port(service: k8s.core.v1.Service, port_name: str) -> pulumi.Output:
                               if spec is not None else None)
 
 
-def _public_bootnode(s: SpacemeshSettings, p: sb.NodePlan, node: ChainNode, ns: str) -> Any:
+def _public_bootnode(s: SpacemeshSettings, p: sb.NodePlan, node: ChainNode) -> Any:
     peer = s.identities[p.name]
     if sb.has_public_p2p(s, p):
         from components.chain.chain_node_builder import multiaddr
 
         return node.p2p_address.apply(lambda a: f"{multiaddr(a)}/p2p/{peer}")
-    # hostPort: the address is the node's own; publish <node>.<network>.<domain> for it.
-    host = f"{p.name}.{s.network}.{s.dns.domain}" if s.dns else sb.service_host(sb.internal_service(p.name), ns)
-    return sb.bootnode_multiaddr(host, p.p2p_port, peer)
+    # hostPort: the address it advertises, <node>.<network>.<domain> (dns is required with it).
+    return f"{sb.host_port_address(s, p)}/p2p/{peer}"

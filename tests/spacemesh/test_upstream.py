@@ -53,7 +53,8 @@ def key_paths(config: dict, prefix: str = "") -> set[str]:
 
 def variants():
     yield settings()
-    yield settings(metrics=True, pyroscope={"miners": [4]}, bootnodeAddressing="hostPort")
+    yield settings(metrics=True, pyroscope={"miners": [4]}, bootnodeAddressing="hostPort",
+                   dns={"zoneId": "z", "domain": "spacemesh.example.org"})
 
 
 def test_the_example_pins_the_versions_the_fixtures_were_read_at():
@@ -216,3 +217,20 @@ def test_mainnet_with_the_default_disk_is_refused_with_the_size_it_needs():
     assert str(e.value) == ("pegasus:spacemesh.resources.miner.disk: 100Gi cannot hold the PoST the nodes initialise: 4 units of "
                             "4294967296 labels of 16 bytes is 256.0Gi (networks/main.json), and the node's own state shares the volume; "
                             "raise the disk or lower smeshing.smeshing-opts.smeshing-opts-numunits")
+
+
+def test_a_host_port_bootnode_advertises_an_address_of_the_form_go_spacemesh_documents():
+    """cmd/root.go's usage example for --advertise-address is /dns4/<host>/tcp/<port>, with no
+    /p2p part; p2p/host.go advertises exactly the given addresses instead of the pod's."""
+    s = settings(bootnodeAddressing="hostPort", dns={"zoneId": "z", "domain": "spacemesh.example.org"})
+    spec = GS["advertiseAddress"]
+    protocols = spec["usageExample"].split("/")[1::2]
+    for p in sb.plan_nodes(s):
+        args = [a for a in sb.node_args(s, p, "ns") if a.startswith(f"--{spec['flag']}=")]
+        if p.role == "miner":
+            assert args == []
+            continue
+        (arg,) = args
+        value = arg.split("=", 1)[1]
+        assert value.split("/")[1::2] == protocols and int(value.rsplit("/", 1)[1]) == p.p2p_port
+        assert spec["flag"] in GS["flags"] and spec["configKey"].split(".")[1] in GS["keys"]["p2p"]
