@@ -146,6 +146,7 @@ class SpacemeshSettings:
     upgrade_image: Optional[str] = None  # staged rollout: this image on the first upgrade_nodes nodes of the upgrade order
     upgrade_nodes: int = 0
     maintenance: Optional[Maintenance] = None  # gke: when GKE may upgrade (and so restart) the nodes
+    rotate_p2p_keys: frozenset[str] = frozenset()  # bootnodes whose volume key the Secret's may replace
 
 
 @dataclass(frozen=True)
@@ -363,6 +364,10 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets, provider: str = "existing
         peer = p2p_key_peer_id(secrets.p2p_keys[n].value)
         if peer is not None and peer != identities[n]:
             raise ConfigError(f"{SECRETS_SECTION}.p2pKeys.{n}", f"is the key of peer {peer}, but spacemesh.identities.{n} is {identities[n]}; the other nodes would dial a peer that is not there. Correct one of them")
+    rotate = s.str_list("rotateP2pKeys", [])
+    for i, n in enumerate(rotate):
+        if n not in names["bootstrap"] + names["bootnodes"]:
+            raise ConfigError(f"{s.key('rotateP2pKeys')}[{i}]", f"{n!r} is not the bootstrap node or a bootnode; only they get their p2p key from spacemeshSecrets.p2pKeys")
     coinbase = s.get("coinbase", str)
     if not coinbase:
         raise ConfigError(s.key("coinbase"), "is required: the account every miner's rewards go to (smeshing-coinbase), unless spacemesh.coinbases names one per miner")
@@ -460,7 +465,7 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets, provider: str = "existing
         metrics=s.get("metrics", bool, False), secrets=secrets,
         upgrade_image=upgrade_image, upgrade_nodes=upgrade_nodes,
         allow_genesis_change=s.get("allowGenesisChange", bool, False),
-        maintenance=parse_maintenance(s, provider),
+        maintenance=parse_maintenance(s, provider), rotate_p2p_keys=frozenset(rotate),
     )
 
 

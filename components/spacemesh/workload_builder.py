@@ -71,14 +71,39 @@ def coinbase_secret_name(node: str) -> str:
     return f"{node}-coinbase"
 
 
-def identity_init_container(image: str) -> dict:
+# POSIX sh and coreutils only: the init container runs the node image, ubuntu:22.04
+# (go-spacemesh v1.7.6 Dockerfile). The paths and the node come in as variables, so the script
+# is the same text for every node and a test runs exactly this text.
+IDENTITY_SCRIPT = """set -eu
+key="$P2P_DIR/p2p.key"
+mkdir -p "$P2P_DIR"
+if [ ! -f "$key" ]; then cp "$IDENTITY_FILE" "$key"; exit 0; fi
+if [ "$(cat "$key")" = "$(cat "$IDENTITY_FILE")" ]; then exit 0; fi
+if [ "$ROTATE" = "true" ]; then
+  old="$key.replaced-$(date -u +%Y%m%dT%H%M%SZ)"
+  cp "$key" "$old"
+  cp "$IDENTITY_FILE" "$key.new"
+  mv "$key.new" "$key"
+  echo "$NODE: p2p.key replaced by spacemeshSecrets.p2pKeys.$NODE (spacemesh.rotateP2pKeys); the old key is kept as $old"
+  exit 0
+fi
+echo "$NODE: the p2p.key on the volume is not spacemeshSecrets.p2pKeys.$NODE, so the node would run as a peer other than spacemesh.identities.$NODE; nothing was changed. To take the new key add $NODE to spacemesh.rotateP2pKeys and run up; to keep the old one set its key and identity back" >&2
+exit 1
+"""
+
+
+def identity_init_container(image: str, node: str, rotate: bool) -> dict:
     """Put the configured p2p.key where go-spacemesh looks (<data-folder>/p2p/p2p.key,
-    node/node.go and p2p/identity.go) once; a key already on the volume is never overwritten."""
-    target = f"{sb.DATA_DIR}/node/p2p"
+    node/node.go and p2p/identity.go, which only reads an existing file) once. A different key
+    already on the volume (the Secret was rotated) stops the pod with one line instead of
+    running as a peer no one dials; with `rotate` the Secret's key replaces it and the old one
+    stays beside it."""
     return {
         "name": "p2p-identity",
         "image": image,
-        "command": ["/bin/sh", "-c", f"mkdir -p {target} && [ -f {target}/p2p.key ] || cp {IDENTITY_DIR}/p2p.key {target}/p2p.key"],
+        "command": ["/bin/sh", "-c", IDENTITY_SCRIPT],
+        "env": [{"name": "P2P_DIR", "value": f"{sb.DATA_DIR}/node/p2p"}, {"name": "IDENTITY_FILE", "value": f"{IDENTITY_DIR}/p2p.key"},
+                {"name": "NODE", "value": node}, {"name": "ROTATE", "value": "true" if rotate else "false"}],
         "volumeMounts": [{"name": "data", "mountPath": sb.DATA_DIR}, {"name": "identity", "mountPath": IDENTITY_DIR, "readOnly": True}],
         "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "capabilities": {"drop": ["ALL"]}},
         "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
@@ -116,7 +141,7 @@ def node_spec(s: SpacemeshSettings, p: sb.NodePlan, ns: str, cloud: str, cluster
         secret_mounts=(("identity", identity_secret_name(p.name), IDENTITY_DIR),) if bootnode else (),
         host_ports={"p2p": p.p2p_port} if bootnode and s.bootnode_addressing == "hostPort" else {},
         affinity=bootnode_anti_affinity() if bootnode else None,
-        init_containers=(identity_init_container(image),) if bootnode else (),
+        init_containers=(identity_init_container(image, p.name, p.name in s.rotate_p2p_keys),) if bootnode else (),
         # go-spacemesh opens its public gRPC listener once the node is up; a syncing node is
         # still ready in this sense (the p2p Services publish not-ready addresses anyway).
         probe_port=sb.GRPC.name,
