@@ -79,6 +79,9 @@ def plan_nodes(s: SpacemeshSettings) -> tuple[NodePlan, ...]:
     out = []
     for (name, role), poet in zip(ordered, poets):
         number = int(name.split("-")[1])
+        if number in s.deleted_miners:
+            # Left out after the round robin: every other node keeps its PoET and so its flags.
+            continue
         port = HOST_PORT_BASE + number if s.bootnode_addressing == "hostPort" else s.p2p_port
         out.append(NodePlan(name, number, role, poet, s.coinbases.get(name, s.coinbase), port))
     return tuple(out)
@@ -111,7 +114,8 @@ def node_images(s: SpacemeshSettings, plans: Sequence[NodePlan]) -> dict[str, st
 
 def pool_pods(s: SpacemeshSettings) -> list[tuple[int, int]]:
     """The pods the pool is sized for: every node and every PoET (both are pinned to it)."""
-    return [(s.miner.millicpu, s.miner.memory_bytes)] * s.miners + [(s.poet.millicpu, s.poet.memory_bytes)] * s.poets
+    nodes = s.miners - len(s.deleted_miners)
+    return [(s.miner.millicpu, s.miner.memory_bytes)] * nodes + [(s.poet.millicpu, s.poet.memory_bytes)] * s.poets
 
 
 def pinned_to_distinct_nodes(s: SpacemeshSettings) -> int:

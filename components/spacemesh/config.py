@@ -147,6 +147,7 @@ class SpacemeshSettings:
     upgrade_nodes: int = 0
     maintenance: Optional[Maintenance] = None  # gke: when GKE may upgrade (and so restart) the nodes
     rotate_p2p_keys: frozenset[str] = frozenset()  # bootnodes whose volume key the Secret's may replace
+    deleted_miners: frozenset[int] = frozenset()  # spacecraft's deleteMiner: numbers left out, never reused
 
 
 @dataclass(frozen=True)
@@ -364,6 +365,18 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets, provider: str = "existing
         peer = p2p_key_peer_id(secrets.p2p_keys[n].value)
         if peer is not None and peer != identities[n]:
             raise ConfigError(f"{SECRETS_SECTION}.p2pKeys.{n}", f"is the key of peer {peer}, but spacemesh.identities.{n} is {identities[n]}; the other nodes would dial a peer that is not there. Correct one of them")
+    deleted = s.get("deletedMiners", list, [])
+    first_miner = len(names["bootstrap"]) + len(names["bootnodes"]) + 1
+    for i, n in enumerate(deleted):
+        if isinstance(n, bool) or not isinstance(n, int) or not first_miner <= n <= miners:
+            raise ConfigError(f"{s.key('deletedMiners')}[{i}]", f"must be the number of a miner that is not a bootnode, {first_miner} to {miners}, "
+                              f"got {_describe(n)}; the bootstrap node and bootnodes are what the others dial")
+    if len(set(deleted)) == miners - first_miner + 1:
+        raise ConfigError(s.key("deletedMiners"), "deletes every miner; lower spacemesh.miners instead")
+    gone = {f"miner-{n}" for n in deleted}
+    for key, used in (("coinbases", s.get("coinbases", dict, {})), ("pyroscope.miners", {f"miner-{n}": n for n in (s.get("pyroscope", dict, {}) or {}).get("miners", []) if isinstance(n, int)})):
+        for n in sorted(set(used) & gone):
+            raise ConfigError(f"{s.key(key)}", f"names {n}, which spacemesh.deletedMiners deletes; remove it from one of them")
     rotate = s.str_list("rotateP2pKeys", [])
     for i, n in enumerate(rotate):
         if n not in names["bootstrap"] + names["bootnodes"]:
@@ -465,7 +478,7 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets, provider: str = "existing
         metrics=s.get("metrics", bool, False), secrets=secrets,
         upgrade_image=upgrade_image, upgrade_nodes=upgrade_nodes,
         allow_genesis_change=s.get("allowGenesisChange", bool, False),
-        maintenance=parse_maintenance(s, provider), rotate_p2p_keys=frozenset(rotate),
+        maintenance=parse_maintenance(s, provider), rotate_p2p_keys=frozenset(rotate), deleted_miners=frozenset(deleted),
     )
 
 

@@ -179,6 +179,7 @@ KEYS: tuple[Key, ...] = (
     _k("spacemesh.existingBootnodes", "array", [], "spacemesh: multiaddrs (/dns4/host/tcp/port/p2p/<id>) of the network to join. Required when bootstrap is false."),
     _k("spacemesh.bootnodes", "integer", 6, "spacemesh: how many bootnodes (miner-2.. with a bootstrap node, miner-1.. without). Each on its own Kubernetes node."),
     _k("spacemesh.miners", "integer", 20, "spacemesh: how many smeshing nodes in all (miner-1..miner-N, the bootstrap node and bootnodes included, as in spacecraft). Lowering it removes the highest-numbered miners; their volumes stay."),
+    _k("spacemesh.deletedMiners", "array", [], "spacemesh: numbers of miners to delete ([7]), spacecraft's deleteMiner: only those nodes go, every other node keeps its name, PoET and flags, and the numbers are never reused (raising miners adds miner-<miners+1>). Not the bootstrap node or bootnodes. Their volumes are protected: unprotect them to let up finish; the PVC stays in the cluster."),
     _k("spacemesh.poets", "integer", 3, "spacemesh: how many PoET servers; nodes get them round robin."),
     _k("spacemesh.poetPubkeys", "array", [], "spacemesh: the PoETs' public keys (base64), one per PoET in order: optional, a check that each equals the one of spacemeshSecrets.poetKeys."),
     _k("spacemesh.poetArgs", "array", [], "spacemesh: extra PoET flags, after --restlisten, --jsonlog, --poetdir and the round schedule (--genesis-time, --epoch-duration, --phase-shift, --cycle-gap), which are derived from the nodes' config; a schedule flag that differs is refused."),
