@@ -155,6 +155,13 @@ def public_service(node: str) -> str:
     return f"{node}-p2p"
 
 
+def api_service(p: NodePlan) -> str:
+    """The Service that carries a node's gRPC and JSON API: a miner's NodePort Service
+    `<node>-api` (a ClusterIP Service too, so its cluster DNS name works), every other node's
+    internal Service. A miner's internal Service carries only p2p and metrics."""
+    return f"{p.name}-api" if p.role == "miner" else internal_service(p.name)
+
+
 def has_public_p2p(s: SpacemeshSettings, p: NodePlan) -> bool:
     return s.bootnode_addressing == "loadBalancer" and p.role in ("bootstrap", "bootnode")
 

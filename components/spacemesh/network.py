@@ -91,8 +91,8 @@ class SpacemeshNetwork(pulumi.ComponentResource):
             node = ChainNode(f"{name}-{p.name}", spec, namespace=ns, lb_dependencies=lb_dependencies,
                              workload_dependencies=deps, opts=child)
             node_resources.append(node.workload)
-            internal = sb.service_host(sb.internal_service(p.name), ns_name)
-            entry: dict[str, Any] = {"role": p.role, "grpc": f"{internal}:{sb.GRPC.port}", "json": f"{internal}:{sb.JSON_API.port}"}
+            api = sb.service_host(sb.api_service(p), ns_name)
+            entry: dict[str, Any] = {"role": p.role, "grpc": f"{api}:{sb.GRPC.port}", "json": f"{api}:{sb.JSON_API.port}"}
             if p.role == "miner" and node.public_service is not None:
                 entry["grpcNodePort"] = _node_port(node.public_service, "grpc")
                 entry["jsonNodePort"] = _node_port(node.public_service, "json")

@@ -69,7 +69,7 @@ def _service(name: str, ns: str, component: str, port: int) -> dict:
 
 
 def watch_nodes(s: SpacemeshSettings, ns: str) -> str:
-    return ",".join(f"{sb.service_host(sb.internal_service(p.name), ns)}:{sb.GRPC.port}/{p.name}" for p in sb.plan_nodes(s))
+    return ",".join(f"{sb.service_host(sb.api_service(p), ns)}:{sb.GRPC.port}/{p.name}" for p in sb.plan_nodes(s))
 
 
 def watch_deployment(s: SpacemeshSettings, ns: str) -> dict:

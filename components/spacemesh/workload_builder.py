@@ -163,7 +163,7 @@ def node_spec(s: SpacemeshSettings, p: sb.NodePlan, ns: str, cloud: str, cluster
         )
     # Miners: gRPC and JSON as NodePorts, as spacecraft exposed them (the `hosts` output).
     return cnb.ChainNodeSpec(
-        workload=workload, public_service=f"{p.name}-api", internal_service=sb.internal_service(p.name),
+        workload=workload, public_service=sb.api_service(p), internal_service=sb.internal_service(p.name),
         public_ports=(sb.GRPC, sb.JSON_API), internal_ports=(p2p, sb.METRICS),
         lb_spec={"type": "NodePort"}, advertise_env=None, public_protect=False,
         lb_annotations={"pegasus.saga.xyz/public-ports": f"{sb.GRPC.port},{sb.JSON_API.port}"},

@@ -246,3 +246,20 @@ def test_the_node_pool_speaks_container_v1():
         assert set(pool.inputs[field]) <= set(schemas[schema]["properties"]), field
     assert not {"minNodeCount", "maxNodeCount"} & set(pool.inputs["autoscaling"])
     assert pool.inputs["autoscaling"]["locationPolicy"] in schemas["NodePoolAutoscaling"]["properties"]["locationPolicy"]["enum"]
+
+
+def test_every_api_address_names_a_service_that_carries_the_port():
+    """`hosts` and spacemesh-watch dial <service>.<ns>.svc.cluster.local:<port>; each must be a
+    planned Service with that port (a miner's internal Service has only p2p and metrics)."""
+    plan = example("spacemesh")
+
+    def carried(address: str) -> bool:
+        host, port = address.rsplit(":", 1)
+        name, ns = host.split(".")[:2]
+        return int(port) in [p["port"] for p in obj(plan, "Service", name, ns).inputs["spec"]["ports"]]
+
+    for node, entry in plan.outputs["hosts"].items():
+        assert carried(entry["grpc"]) and carried(entry["json"]), node
+    args = obj(plan, "Deployment", "spacemesh-watch", "spacemesh-devnet-412").inputs["spec"]["template"]["spec"]["containers"][0]["args"]
+    watched = next(a for a in args if a.startswith("--nodes=")).split("=", 1)[1].split(",")
+    assert len(watched) == 20 and all(carried(w.rsplit("/", 1)[0]) for w in watched)
