@@ -145,6 +145,7 @@ class SpacemeshSettings:
     allow_genesis_change: bool = False  # the genesis guard's override (genesis_guard.py)
     upgrade_image: Optional[str] = None  # staged rollout: this image on the first upgrade_nodes nodes of the upgrade order
     upgrade_nodes: int = 0
+    upgrade_wait_minutes: int = 60  # how long the stage's readiness gate waits for its nodes to sync
     maintenance: Optional[Maintenance] = None  # gke: when GKE may upgrade (and so restart) the nodes
     rotate_p2p_keys: frozenset[str] = frozenset()  # bootnodes whose volume key the Secret's may replace
     deleted_miners: frozenset[int] = frozenset()  # spacecraft's deleteMiner: numbers left out, never reused
@@ -458,7 +459,7 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets, provider: str = "existing
     for i, n in enumerate(pyro):
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= miners:
             raise ConfigError(f"{p.key('miners')}[{i}]", f"must be a miner number between 1 and {miners}, got {_describe(n)}")
-    u = _sub(s, "upgrade", ("image", "nodes")) or _Section(s.key("upgrade"), {})
+    u = _sub(s, "upgrade", ("image", "nodes", "waitMinutes")) or _Section(s.key("upgrade"), {})
     upgrade_image = u.get("image", str)
     if upgrade_image is not None:
         upgrade_image = image_reference(u.key("image"), upgrade_image)
@@ -477,6 +478,7 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets, provider: str = "existing
         pyroscope_image=image_reference(p.key("image"), p.get("image", str, "grafana/pyroscope:1.13.4")),
         metrics=s.get("metrics", bool, False), secrets=secrets,
         upgrade_image=upgrade_image, upgrade_nodes=upgrade_nodes,
+        upgrade_wait_minutes=u.int_range("waitMinutes", 60, 5, 1440),
         allow_genesis_change=s.get("allowGenesisChange", bool, False),
         maintenance=parse_maintenance(s, provider), rotate_p2p_keys=frozenset(rotate), deleted_miners=frozenset(deleted),
     )

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.spacemesh import builder as sb
+from components.spacemesh import upgrade_gate
 from components.spacemesh import workload_builder as swb
 from components.chain import workload_builder as wb
 from components.chain.chain_node import ChainNode
@@ -99,6 +100,14 @@ class SpacemeshNetwork(pulumi.ComponentResource):
             hosts[p.name] = entry
             if p.role == "bootnode":  # spacecraft's public config lists the bootnodes, not the bootstrap node
                 public_bootnodes.append(_public_bootnode(s, p, node))
+
+        gate = upgrade_gate.gate_job(s, plans, ns_name)
+        if gate is not None:
+            # After the moved nodes' StatefulSets; the `up` waits for it (a Job completes or fails).
+            moved = {p.name for p in upgrade_gate.moved_nodes(s, plans)}
+            k8s.batch.v1.Job(f"{name}-upgrade-gate", **body(gate), opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[ns, *(w for p, w in zip(plans, node_resources) if p.name in moved)],
+                custom_timeouts=pulumi.CustomTimeouts(create=f"{s.upgrade_wait_minutes + 5}m", update=f"{s.upgrade_wait_minutes + 5}m")))
 
         self.hosts = pulumi.Output.from_input(hosts)
         self.public_bootnodes = pulumi.Output.all(*public_bootnodes) if public_bootnodes else pulumi.Output.from_input([])
