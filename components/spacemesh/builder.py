@@ -20,6 +20,7 @@ Sources, read upstream rather than guessed:
 from __future__ import annotations
 
 import json
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
@@ -115,7 +116,14 @@ def node_images(s: SpacemeshSettings, plans: Sequence[NodePlan]) -> dict[str, st
 def pool_pods(s: SpacemeshSettings) -> list[tuple[int, int]]:
     """The pods the pool is sized for: every node and every PoET (both are pinned to it)."""
     nodes = s.miners - len(s.deleted_miners)
-    return [(s.miner.millicpu, s.miner.memory_bytes)] * nodes + [(s.poet.millicpu, s.poet.memory_bytes)] * s.poets
+    poets = [poet_size(s, i) for i in range(s.poets)]
+    return [(s.miner.millicpu, s.miner.memory_bytes)] * nodes + [(p.millicpu, p.memory_bytes) for p in poets]
+
+
+def poet_size(s: SpacemeshSettings, index: int):
+    """A PoET's requests and volume: its poetSettings entry's, else resources.poet."""
+    o = s.poet_overrides.get(index)
+    return o.size if o is not None else s.poet
 
 
 def pinned_to_distinct_nodes(s: SpacemeshSettings) -> int:
@@ -214,6 +222,7 @@ class NodeConfig:
     genesis: Mapping[str, str]  # the genesis overlay; empty when joining (the file's own stands)
     schedule: nc.Schedule
     poet_args: tuple[str, ...]  # the user's extra PoET flags, schedule flags checked and removed
+    poet_own_args: Mapping[int, tuple[str, ...]] = dataclasses.field(default_factory=dict)  # poetSettings.poet-N.args, checked
 
 
 def genesis_overlay(base: Mapping[str, Any], s: SpacemeshSettings, where: str) -> dict:
@@ -244,7 +253,10 @@ def node_config(base: Mapping[str, Any], s: SpacemeshSettings, where: str = "the
         if sched.hrp and _hrp(address) != sched.hrp:
             raise ConfigError(f"spacemesh.{key}", f"{address} has HRP {_hrp(address)!r} but the nodes' main.network-hrp is {sched.hrp!r} ({where}); use an address of this network")
     check_post_fits(deep_merge(base, {"genesis": genesis}), s, where)
-    return NodeConfig(base=base, genesis=genesis, schedule=sched, poet_args=nc.check_poet_args(s.poet_args, sched, where))
+    own = {i: nc.check_poet_args(o.args, sched, where, f"spacemesh.poetSettings.poet-{i + 1}.args")
+           for i, o in sorted(s.poet_overrides.items())}
+    return NodeConfig(base=base, genesis=genesis, schedule=sched, poet_args=nc.check_poet_args(s.poet_args, sched, where),
+                      poet_own_args=own)
 
 
 def check_post_fits(config: Mapping[str, Any], s: SpacemeshSettings, where: str) -> None:
@@ -335,8 +347,10 @@ def grpc_url(host: str, port: Any) -> str:
     return f"{host}:{port}"
 
 
-def poet_args(cfg: NodeConfig) -> tuple[str, ...]:
+def poet_args(cfg: NodeConfig, index: Optional[int] = None) -> tuple[str, ...]:
     """spacecraft's PoET flags (k8s/sm.go DeployPoet), the nodes' round schedule (PoET's
-    defaults are a 30 s epoch from its own start, server/config.go), then the stack's own."""
+    defaults are a 30 s epoch from its own start, server/config.go), then the stack's own, then
+    this PoET's own (poetSettings; go-flags lets a later flag win)."""
+    own = cfg.poet_own_args.get(index, ()) if index is not None else ()
     return (f"--restlisten=0.0.0.0:{POET_REST.port}", "--jsonlog", f"--poetdir={POET_DIR}",
-            *cfg.schedule.poet_args(), *cfg.poet_args)
+            *cfg.schedule.poet_args(), *cfg.poet_args, *own)

@@ -26,9 +26,11 @@ from pegasus.config.validator import (
 )
 from pegasus.config import fields
 from components.spacemesh.identity import (
-    POET_HEADROOM, POET_MEMORY_LAYERS, p2p_key_peer_id, poet_cache_bytes, poet_public_keys,
+    p2p_key_peer_id, poet_public_keys,
 )
 from components.spacemesh.maintenance import Maintenance, parse_maintenance
+from components.spacemesh.poet_settings import PoetOverride, parse_poet_settings
+from components.spacemesh.poet_settings import check_memory as check_poet_memory
 from pegasus.errors import ConfigError
 
 SECTION = "spacemesh"
@@ -148,6 +150,7 @@ class SpacemeshSettings:
     upgrade_wait_minutes: int = 60  # how long the stage's readiness gate waits for its nodes to sync
     maintenance: Optional[Maintenance] = None  # gke: when GKE may upgrade (and so restart) the nodes
     rotate_p2p_keys: frozenset[str] = frozenset()  # bootnodes whose volume key the Secret's may replace
+    poet_overrides: Mapping[int, PoetOverride] = field(default_factory=dict)  # spacemesh.poetSettings, by PoET index
     deleted_miners: frozenset[int] = frozenset()  # spacecraft's deleteMiner: numbers left out, never reused
 
 
@@ -335,20 +338,9 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets, provider: str = "existing
     rs = _Section(s.key("resources"), res)
     miner = _pod_size(rs, "miner", {"cpu": "2", "memory": "8Gi", "disk": "100Gi"})
     poet = _pod_size(rs, "poet", {"cpu": "1", "memory": "5Gi", "disk": "10Gi"})
-    poet_extra = s.str_list("poetArgs", [])
-    layers = POET_MEMORY_LAYERS
-    for arg in poet_extra:
-        flag, _, value = arg.lstrip("-").partition("=")
-        if flag == "memory":
-            if not value.isdigit() or not 0 < int(value) <= 40:
-                raise ConfigError(s.key("poetArgs"), f"--memory={value} must be a number of Merkle-tree layers, like 24")
-            layers = int(value)
-    cache = poet_cache_bytes(layers)
-    if poet.memory_bytes < cache + POET_HEADROOM:
-        need = -(-(cache + POET_HEADROOM) // 2**30)
-        raise ConfigError(s.key("resources.poet.memory"), f"{poet.memory} is below what PoET holds in memory with --memory={layers} "
-                          f"({cache / 2**30:.1f}Gi of Merkle-tree cache, spacemeshos/poet service/config.go) plus headroom; "
-                          f"set at least {need}Gi, or a lower --memory in poetArgs")
+    poet_extra = tuple(s.str_list("poetArgs", []))
+    check_poet_memory(s.key("resources.poet.memory"), poet.memory, poet.memory_bytes, s.key("poetArgs"), poet_extra)
+    poet_overrides = parse_poet_settings(s, poets, poet, poet_extra, _pod_size)
     machine = _machine(s)
     if miner.millicpu > machine.millicpu or miner.memory_bytes > machine.memory_bytes:
         raise ConfigError(s.key("resources.miner"), "is larger than one machine (machine.cpu, machine.memory); no node could run a miner")
@@ -481,6 +473,7 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets, provider: str = "existing
         upgrade_wait_minutes=u.int_range("waitMinutes", 60, 5, 1440),
         allow_genesis_change=s.get("allowGenesisChange", bool, False),
         maintenance=parse_maintenance(s, provider), rotate_p2p_keys=frozenset(rotate), deleted_miners=frozenset(deleted),
+        poet_overrides=poet_overrides,
     )
 
 

@@ -194,7 +194,7 @@ def genesis_id(genesis_time: str, extra_data: str) -> str:
     return blake3.blake3(str(seconds).encode() + extra_data.encode()).digest()[:20].hex()
 
 
-def check_poet_args(poet_args: tuple[str, ...], sched: Schedule, where: str) -> tuple[str, ...]:
+def check_poet_args(poet_args: tuple[str, ...], sched: Schedule, where: str, key: str = "spacemesh.poetArgs") -> tuple[str, ...]:
     """The user's extra PoET flags, refused where they set the schedule differently from the
     nodes; a flag equal to the derived one is dropped (it is emitted once, derived)."""
     derived = dict(a[2:].split("=", 1) for a in sched.poet_args())
@@ -204,10 +204,10 @@ def check_poet_args(poet_args: tuple[str, ...], sched: Schedule, where: str) -> 
         if flag in POET_SCHEDULE_FLAGS:
             parse = _time_or_none if flag == "genesis-time" else _duration_or_none
             if not value or parse(value) != parse(derived[flag]):
-                raise ConfigError("spacemesh.poetArgs", f"--{flag}={value} differs from the nodes' {derived[flag]} ({where}); remove it, the PoETs' schedule is derived from the nodes' config")
+                raise ConfigError(key, f"--{flag}={value} differs from the nodes' {derived[flag]} ({where}); remove it, the PoETs' schedule is derived from the nodes' config")
             continue
         if flag in ("poetdir", "datadir", "dbdir", "logdir", "restlisten"):
-            raise ConfigError("spacemesh.poetArgs", f"--{flag} is set by Pegasus (the PoET's state on its volume, its REST port); remove it")
+            raise ConfigError(key, f"--{flag} is set by Pegasus (the PoET's state on its volume, its REST port); remove it")
         out.append(arg)
     return tuple(out)
 

@@ -13,6 +13,7 @@ from components.chain import workload_builder as wb
 from pegasus import names
 from pegasus.config import Resources
 from components.spacemesh.config import PodSize, SpacemeshSettings
+from components.spacemesh.poet_settings import poet_image
 
 BOOTNODE_ROLES = ("bootstrap", "bootnode")
 IDENTITY_DIR = "/etc/spacemesh-identity"
@@ -173,12 +174,13 @@ def node_spec(s: SpacemeshSettings, p: sb.NodePlan, ns: str, cloud: str, cluster
 def poet_spec(s: SpacemeshSettings, cfg: sb.NodeConfig, index: int, ns: str, storage_class: Optional[str],
               cloud: str = "gke") -> cnb.ChainNodeSpec:
     name = sb.poet_name(index)
+    size = sb.poet_size(s, index)
     workload = wb.ChainWorkload(
-        name=name, namespace=ns, component=sb.POET_COMPONENT, instance=name, image=s.poet_image,
-        data_path=sb.DATA_DIR, storage_size=s.poet.disk, storage_class=storage_class,
-        resources=_resources(s.poet), claim_name=names.data_claim_name(name), ports=(sb.POET_REST,),
+        name=name, namespace=ns, component=sb.POET_COMPONENT, instance=name, image=poet_image(s.poet_image, s.poet_overrides, index),
+        data_path=sb.DATA_DIR, storage_size=size.disk, storage_class=storage_class,
+        resources=_resources(size), claim_name=names.data_claim_name(name), ports=(sb.POET_REST,),
         signer=False, extra_labels={"pegasus.spacemesh.io/network": s.network}, placement=placement(cloud),
-        command=("/bin/poet",), args=sb.poet_args(cfg), probe_port=sb.POET_REST.name,
+        command=("/bin/poet",), args=sb.poet_args(cfg, index), probe_port=sb.POET_REST.name,
         secret_env_refs=((sb.POET_KEY_ENV, poet_key_secret_name(index), sb.POET_KEY_ENV),),
     )
     return cnb.ChainNodeSpec(
