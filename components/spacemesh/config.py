@@ -29,6 +29,7 @@ from components.spacemesh.identity import (
     p2p_key_peer_id, poet_public_keys,
 )
 from components.spacemesh.maintenance import Maintenance, parse_maintenance
+from components.spacemesh.node_lists import parse_deleted_miners, parse_rotate_p2p_keys
 from components.spacemesh.poet_settings import PoetOverride, parse_poet_settings
 from components.spacemesh.poet_settings import check_memory as check_poet_memory
 from pegasus.errors import ConfigError
@@ -358,22 +359,8 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets, provider: str = "existing
         peer = p2p_key_peer_id(secrets.p2p_keys[n].value)
         if peer is not None and peer != identities[n]:
             raise ConfigError(f"{SECRETS_SECTION}.p2pKeys.{n}", f"is the key of peer {peer}, but spacemesh.identities.{n} is {identities[n]}; the other nodes would dial a peer that is not there. Correct one of them")
-    deleted = s.get("deletedMiners", list, [])
-    first_miner = len(names["bootstrap"]) + len(names["bootnodes"]) + 1
-    for i, n in enumerate(deleted):
-        if isinstance(n, bool) or not isinstance(n, int) or not first_miner <= n <= miners:
-            raise ConfigError(f"{s.key('deletedMiners')}[{i}]", f"must be the number of a miner that is not a bootnode, {first_miner} to {miners}, "
-                              f"got {_describe(n)}; the bootstrap node and bootnodes are what the others dial")
-    if len(set(deleted)) == miners - first_miner + 1:
-        raise ConfigError(s.key("deletedMiners"), "deletes every miner; lower spacemesh.miners instead")
-    gone = {f"miner-{n}" for n in deleted}
-    for key, used in (("coinbases", s.get("coinbases", dict, {})), ("pyroscope.miners", {f"miner-{n}": n for n in (s.get("pyroscope", dict, {}) or {}).get("miners", []) if isinstance(n, int)})):
-        for n in sorted(set(used) & gone):
-            raise ConfigError(f"{s.key(key)}", f"names {n}, which spacemesh.deletedMiners deletes; remove it from one of them")
-    rotate = s.str_list("rotateP2pKeys", [])
-    for i, n in enumerate(rotate):
-        if n not in names["bootstrap"] + names["bootnodes"]:
-            raise ConfigError(f"{s.key('rotateP2pKeys')}[{i}]", f"{n!r} is not the bootstrap node or a bootnode; only they get their p2p key from spacemeshSecrets.p2pKeys")
+    deleted = parse_deleted_miners(s, names, miners)
+    rotate = parse_rotate_p2p_keys(s, names)
     coinbase = s.get("coinbase", str)
     if not coinbase:
         raise ConfigError(s.key("coinbase"), "is required: the account every miner's rewards go to (smeshing-coinbase), unless spacemesh.coinbases names one per miner")
