@@ -81,7 +81,8 @@ def deploy(settings: SpacemeshStackSettings) -> None:
     web_address = None
     if s.web_services.enabled:
         web = SpacemeshWeb("spacemesh-web", s, ns, cloud=c.provider, cluster_name=c.name, depends_on=[network],
-                           lb_dependencies=cluster.lb_dependencies, charts_dir=settings.charts_dir, opts=k8s_opts)
+                           lb_dependencies=cluster.lb_dependencies, charts_dir=settings.charts_dir,
+                           namespace=network.namespace, storage_class=cluster.storage_class, opts=k8s_opts)
         web_address = web.address
     if s.watch.enabled or s.pyroscope_miners:
         SpacemeshTools("spacemesh-tools", s, ns, depends_on=[network], opts=k8s_opts)

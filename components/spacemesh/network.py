@@ -37,6 +37,7 @@ class SpacemeshNetwork(pulumi.ComponentResource):
         # Retained: deleting the namespace would delete every PoST volume in it, protected or not.
         ns = k8s.core.v1.Namespace(f"{name}-ns", **body(wb.namespace(ns_name, sb.COMPONENT, ns_name)),
                                    opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)))
+        self.namespace = ns
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
         plans = sb.plan_nodes(s)
         # The nodes' config changes only after the guard accepted the genesis (genesis_guard.py).

@@ -171,6 +171,31 @@ def node_spec(s: SpacemeshSettings, p: sb.NodePlan, ns: str, cloud: str, cluster
     )
 
 
+def public_api_name(index: int) -> str:
+    return f"public-api-{index + 1}"
+
+
+def public_api_spec(s: SpacemeshSettings, index: int, ns: str, storage_class: Optional[str]) -> cnb.ChainNodeSpec:
+    """A public API node: go-spacemesh that does not smesh and serves the APIs behind the
+    Service public-api, with the miners' config. Its state is on its own protected volume, so a
+    restart resumes where it stopped instead of syncing from genesis. It runs anywhere (the
+    network's pool is sized for the smeshers and PoETs only)."""
+    name = public_api_name(index)
+    workload = wb.ChainWorkload(
+        name=name, namespace=ns, component=sb.COMPONENT, instance=name, image=s.image,
+        data_path=sb.DATA_DIR, storage_size=s.miner.disk, storage_class=storage_class,
+        resources=_resources(s.miner), claim_name=names.data_claim_name(name), ports=(sb.GRPC, sb.JSON_API),
+        signer=False, extra_labels={sb.ROLE_LABEL: "public-api", "pegasus.spacemesh.io/network": s.network},
+        command=("/bin/go-spacemesh",),
+        args=(f"--config={sb.CONFIG_DIR}/config.json", f"--data-folder={sb.DATA_DIR}/node", "--smeshing-start=false"),
+        config_mounts=(("config", sb.config_map_name("miner"), sb.CONFIG_DIR),), probe_port=sb.GRPC.name,
+    )
+    return cnb.ChainNodeSpec(
+        workload=workload, public_service=f"{name}-unused", internal_service=name,
+        public_ports=(), internal_ports=(sb.GRPC, sb.JSON_API), advertise_env=None, with_public_service=False,
+    )
+
+
 def poet_spec(s: SpacemeshSettings, cfg: sb.NodeConfig, index: int, ns: str, storage_class: Optional[str],
               cloud: str = "gke") -> cnb.ChainNodeSpec:
     name = sb.poet_name(index)

@@ -13,10 +13,11 @@ BOOT = "/dns4/boot.example.org/tcp/5000/p2p/12D3KooWAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 def test_example_plans_every_node_as_a_chain_node_with_a_protected_volume():
     plan = example("spacemesh")
     nodes = [r for r in plan.resources if r.type == "pegasus:chain:ChainNode"]
-    assert sorted(r.name for r in nodes) == sorted([f"spacemesh-miner-{i}" for i in range(1, 21)] + [f"spacemesh-poet-{i}" for i in range(1, 4)])
+    assert sorted(r.name for r in nodes) == sorted([f"spacemesh-miner-{i}" for i in range(1, 21)] + [f"spacemesh-poet-{i}" for i in range(1, 4)]
+                                                   + ["spacemesh-web-public-api-1", "spacemesh-web-public-api-2"])
     claims = k8s(plan, "PersistentVolumeClaim")
-    assert len(claims) == 23 and all(c.options["protect"] and c.options["retainOnDelete"] for c in claims)
-    assert len(k8s(plan, "StatefulSet")) == 23
+    assert len(claims) == 25 and all(c.options["protect"] and c.options["retainOnDelete"] for c in claims)
+    assert len(k8s(plan, "StatefulSet")) == 25
     pool = next(r for r in plan.resources if r.type == "gcp:container/nodePool:NodePool" and r.name == "spacemesh-pool-pool")
     # 3 nodes in all: one per zone to start, and the autoscaler's bounds count the whole pool.
     assert pool.inputs["initialNodeCount"] == 1 and pool.inputs["nodeConfig"]["machineType"] == "e2-standard-16"
@@ -162,8 +163,19 @@ def test_joining_a_devnet_keeps_its_genesis_and_its_poet_schedule(tmp_path):
 
 def test_web_services_run_twice_behind_their_own_ingress_and_dns_points_there():
     plan = example("spacemesh")
-    for name in ("dashboard-backend", "explorer-backend", "explorer-collector", "public-api"):
+    for name in ("dashboard-backend", "explorer-backend", "explorer-collector"):
         assert obj(plan, "Deployment", name, "spacemesh-devnet-412").inputs["spec"]["replicas"] == 2
+    # The public API: two non-smeshing nodes, each with its own protected volume, behind one Service.
+    service = obj(plan, "Service", "public-api", "spacemesh-devnet-412").inputs["spec"]
+    for i in (1, 2):
+        pod = obj(plan, "StatefulSet", f"public-api-{i}", "spacemesh-devnet-412").inputs["spec"]["template"]
+        assert set(service["selector"].items()) <= set(pod["metadata"]["labels"].items())
+        assert "--smeshing-start=false" in pod["spec"]["containers"][0]["args"]
+        assert {"name": "data", "persistentVolumeClaim": {"claimName": f"public-api-{i}-data"}} in pod["spec"]["volumes"]
+        claim = obj(plan, "PersistentVolumeClaim", f"public-api-{i}-data", "spacemesh-devnet-412")
+        assert claim.options["protect"] and claim.options["retainOnDelete"]
+    miner = obj(plan, "StatefulSet", "miner-8", "spacemesh-devnet-412").inputs["spec"]["template"]["metadata"]["labels"]
+    assert not set(service["selector"].items()) <= set(miner.items())
     grpc = obj(plan, "Ingress", "grpc", "spacemesh-devnet-412").inputs["spec"]
     assert grpc["ingressClassName"] == "sm-devnet-412-web"
     assert grpc["tls"] == [{"hosts": ["api-devnet-412.spacemesh.example.org"], "secretName": "grpc-tls"}]
@@ -193,8 +205,9 @@ def test_adding_a_miner_creates_only_that_miner_and_an_upgrade_touches_only_the_
     assert upgraded.created == () and upgraded.deleted == ()
     # Each node's own StatefulSet (a restart per node, never one set), the public API, the
     # init containers' image, and the discovery entry's node versions.
-    assert {n for n in names if n.endswith("-workload")} == {f"spacemesh-miner-{i}-workload" for i in range(1, 21)}
-    assert names - {n for n in names if n.endswith("-workload")} == {"spacemesh-web-public-api-deployment", "spacemesh-publish-discovery"}
+    assert {n for n in names if n.endswith("-workload")} == {f"spacemesh-miner-{i}-workload" for i in range(1, 21)} | {
+        "spacemesh-web-public-api-1-workload", "spacemesh-web-public-api-2-workload"}
+    assert names - {n for n in names if n.endswith("-workload")} == {"spacemesh-publish-discovery"}
 
 
 def test_a_staged_upgrade_restarts_only_the_nodes_it_names():
