@@ -39,6 +39,7 @@ SECRETS_SECTION = "spacemeshSecrets"
 # Validator-only sections: meaningless for a Spacemesh network, so setting one is a mistake.
 VALIDATOR_ONLY = ("spc", "chain", "chainlets", "ingress", "karpenter")
 BOOTNODE_ADDRESSING = ("loadBalancer", "hostPort")
+MINER_P2P = ("none", "loadBalancer")
 
 # RFC 3339 with an explicit offset: go-spacemesh parses genesis-time with time.RFC3339
 # (config/genesis.go), and a time without a zone would silently mean the runner's zone.
@@ -153,6 +154,7 @@ class SpacemeshSettings:
     rotate_p2p_keys: frozenset[str] = frozenset()  # bootnodes whose volume key the Secret's may replace
     poet_overrides: Mapping[int, PoetOverride] = field(default_factory=dict)  # spacemesh.poetSettings, by PoET index
     deleted_miners: frozenset[int] = frozenset()  # spacecraft's deleteMiner: numbers left out, never reused
+    miner_p2p: str = "none"  # loadBalancer: each miner also reachable from outside on its own address
 
 
 @dataclass(frozen=True)
@@ -460,7 +462,7 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets, provider: str = "existing
         upgrade_wait_minutes=u.int_range("waitMinutes", 60, 5, 1440),
         allow_genesis_change=s.get("allowGenesisChange", bool, False),
         maintenance=parse_maintenance(s, provider), rotate_p2p_keys=frozenset(rotate), deleted_miners=frozenset(deleted),
-        poet_overrides=poet_overrides,
+        poet_overrides=poet_overrides, miner_p2p=s.choice("minerP2p", MINER_P2P, "none"),
     )
 
 

@@ -90,8 +90,13 @@ class SpacemeshNetwork(pulumi.ComponentResource):
         for p in plans:
             spec = swb.node_spec(s, p, ns_name, cloud, cluster_name, storage_class, pyroscope_url,
                                  allocate_node_ports=allocate_node_ports, image=images[p.name])
+            external = None
+            if p.role == "miner" and s.miner_p2p == "loadBalancer":
+                lb = k8s.core.v1.Service(f"{name}-{p.name}-public-p2p", **body(swb.miner_p2p_service(spec, cloud, cluster_name, allocate_node_ports)),
+                                         opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, *lb_dependencies]))
+                external = lb_host(lb).apply(lambda h, port=p.p2p_port: f"{h}:{port}")
             node = ChainNode(f"{name}-{p.name}", spec, namespace=ns, lb_dependencies=lb_dependencies,
-                             workload_dependencies=deps, opts=child)
+                             workload_dependencies=deps, external_address=external, opts=child)
             node_resources.append(node.workload)
             api = sb.service_host(sb.api_service(p), ns_name)
             entry: dict[str, Any] = {"role": p.role, "grpc": f"{api}:{sb.GRPC.port}", "json": f"{api}:{sb.JSON_API.port}"}

@@ -162,13 +162,27 @@ def node_spec(s: SpacemeshSettings, p: sb.NodePlan, ns: str, cloud: str, cluster
             public_ports=(), internal_ports=(p2p, sb.GRPC, sb.JSON_API, sb.METRICS),
             advertise_env=None, with_public_service=False,
         )
-    # Miners: gRPC and JSON as NodePorts, as spacecraft exposed them (the `hosts` output).
+    # Miners: gRPC and JSON as NodePorts, as spacecraft exposed them (the `hosts` output). With
+    # minerP2p a LoadBalancer of its own (miner_p2p_service) carries p2p, and its address is
+    # advertised like a bootnode's.
     return cnb.ChainNodeSpec(
         workload=workload, public_service=sb.api_service(p), internal_service=sb.internal_service(p.name),
         public_ports=(sb.GRPC, sb.JSON_API), internal_ports=(p2p, sb.METRICS),
         lb_spec={"type": "NodePort"}, advertise_env=None, public_protect=False,
         lb_annotations={"pegasus.saga.xyz/public-ports": f"{sb.GRPC.port},{sb.JSON_API.port}"},
+        advertise_arg="--advertise-address" if s.miner_p2p == "loadBalancer" else None,
     )
+
+
+def miner_p2p_service(spec: cnb.ChainNodeSpec, cloud: str, cluster_name: str, allocate_node_ports: bool) -> dict:
+    """A miner's own public p2p LoadBalancer (spacemesh.minerP2p: loadBalancer), so peers
+    outside reach miners too rather than only the bootnodes. Not protected: nobody pins a
+    miner's address, and lowering miners removes it."""
+    w = spec.workload
+    p2p = next(p for p in w.ports if p.name == "p2p")
+    return wb.service(w, sb.public_service(w.name), (p2p,), lb_spec=p2p_builder.public_lb_spec(cloud, allocate_node_ports),
+                      annotations=p2p_builder.public_lb_annotations(cloud, f"pegasus.saga.xyz/cluster={cluster_name},pegasus.spacemesh.io/node={w.name}"),
+                      publish_not_ready=True)
 
 
 def public_api_name(index: int) -> str:
