@@ -8,7 +8,6 @@ nothing is created from the clock, from logs or from what happens to run.
 
 from __future__ import annotations
 
-import json
 import os
 
 import pulumi
@@ -25,24 +24,14 @@ from components.spacemesh.network import SpacemeshNetwork
 from components.spacemesh.cloud import SpacemeshNodePool, SpacemeshPublishing
 from components.spacemesh.ops import SpacemeshTools, SpacemeshWeb
 from components.spacemesh.config import SpacemeshStackSettings
-from pegasus.errors import ConfigError
+from components.spacemesh.config_source import read_config
+from components.spacemesh.maintenance import maintenance_policy
 
 
-def base_config(path: str | None, base_dir: str) -> dict:
-    """The user's go-spacemesh config.json, read before anything is declared."""
-    if path is None:
-        return {}
-    full = path if os.path.isabs(path) else os.path.join(base_dir, path)
-    try:
-        with open(full, encoding="utf-8") as f:
-            data = json.load(f)
-    except OSError as e:
-        raise ConfigError("spacemesh.configFile", f"cannot read {path}: {e.strerror}") from None
-    except ValueError as e:
-        raise ConfigError("spacemesh.configFile", f"{path} is not JSON: {e}") from None
-    if not isinstance(data, dict):
-        raise ConfigError("spacemesh.configFile", f"{path} must hold a JSON object (go-spacemesh's config)")
-    return data
+def base_config(source: str | None, base_dir: str) -> dict:
+    """The nodes' go-spacemesh config (a file or the joined network's URL), read before
+    anything is declared: a failed read declares nothing, so nothing changes."""
+    return read_config(source, base_dir)
 
 
 def charts(settings: SpacemeshStackSettings) -> list:
@@ -69,7 +58,8 @@ def deploy(settings: SpacemeshStackSettings) -> None:
     node_cfg = sb.node_config(base, s, s.config_file or "go-spacemesh's default (mainnet) config")
     c = settings.cluster
     cluster = Cluster("cluster", c, settings.stack, karpenter=False, storage_class_override=settings.storage_class,
-                      ship_logs=settings.logging.enabled, charts_dir=settings.charts_dir)
+                      ship_logs=settings.logging.enabled, charts_dir=settings.charts_dir,
+                      maintenance_policy=maintenance_policy(s.maintenance))
     k8s_opts = pulumi.ResourceOptions(providers=[cluster.provider])
     workload_deps: list[pulumi.Resource] = []
     if cluster.gke is not None:
@@ -91,7 +81,8 @@ def deploy(settings: SpacemeshStackSettings) -> None:
     web_address = None
     if s.web_services.enabled:
         web = SpacemeshWeb("spacemesh-web", s, ns, cloud=c.provider, cluster_name=c.name, depends_on=[network],
-                           lb_dependencies=cluster.lb_dependencies, charts_dir=settings.charts_dir, opts=k8s_opts)
+                           lb_dependencies=cluster.lb_dependencies, charts_dir=settings.charts_dir,
+                           namespace=network.namespace, storage_class=cluster.storage_class, opts=k8s_opts)
         web_address = web.address
     if s.watch.enabled or s.pyroscope_miners:
         SpacemeshTools("spacemesh-tools", s, ns, depends_on=[network], opts=k8s_opts)

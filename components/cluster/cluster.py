@@ -62,7 +62,8 @@ class Cluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, settings: ClusterSettings, stack: str, *, karpenter: bool,
                  storage_class_override: Optional[str] = None, ship_logs: bool = False,
-                 charts_dir: Optional[str] = None, opts: Optional[pulumi.ResourceOptions] = None):
+                 charts_dir: Optional[str] = None, maintenance_policy: Optional[dict] = None,
+                 opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:cluster:Cluster", name, None, opts)
         self.eks: Optional[EksInfo] = None
         self.gke: Optional[GkeInfo] = None
@@ -76,7 +77,7 @@ class Cluster(pulumi.ComponentResource):
         elif settings.provider == "eks":
             self._eks(name, settings, stack, karpenter, charts_dir)
         else:
-            self._gke(name, settings, stack, ship_logs)
+            self._gke(name, settings, stack, ship_logs, maintenance_policy)
         if settings.provider != "existing":
             self.storage_class = storage_class_override or cb.CHAIN_STORAGE_CLASS
         self.register_outputs({"kubeconfig": self.kubeconfig})
@@ -296,7 +297,7 @@ class Cluster(pulumi.ComponentResource):
         )
 
     # ------------------------------------------------------------------ gke
-    def _gke(self, name: str, s: ClusterSettings, stack: str, ship_logs: bool) -> None:
+    def _gke(self, name: str, s: ClusterSettings, stack: str, ship_logs: bool, maintenance_policy: Optional[dict] = None) -> None:
         import pulumi_gcp as gcp
 
         child = pulumi.ResourceOptions(parent=self)
@@ -355,6 +356,8 @@ class Cluster(pulumi.ComponentResource):
             initial_node_count=1,
             min_master_version=s.kubernetes_version,
             release_channel={"channel": s.release_channel},
+            # A blueprint's window or exclusions (spacemesh.maintenance); None: GKE's default.
+            maintenance_policy=maintenance_policy,
             ip_allocation_policy={"clusterSecondaryRangeName": "pods", "servicesSecondaryRangeName": "services"},
             private_cluster_config={
                 "enablePrivateNodes": True,

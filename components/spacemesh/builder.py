@@ -20,12 +20,13 @@ Sources, read upstream rather than guessed:
 from __future__ import annotations
 
 import json
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from components.chain import workload_builder as wb
 from components.spacemesh import node_config as nc
-from components.spacemesh.config import Machine, SpacemeshSettings, node_names
+from components.spacemesh.config import Machine, SpacemeshSettings, memory_bytes, node_names
 from components.spacemesh.node_config import deep_merge
 from pegasus.errors import ConfigError
 
@@ -79,6 +80,9 @@ def plan_nodes(s: SpacemeshSettings) -> tuple[NodePlan, ...]:
     out = []
     for (name, role), poet in zip(ordered, poets):
         number = int(name.split("-")[1])
+        if number in s.deleted_miners:
+            # Left out after the round robin: every other node keeps its PoET and so its flags.
+            continue
         port = HOST_PORT_BASE + number if s.bootnode_addressing == "hostPort" else s.p2p_port
         out.append(NodePlan(name, number, role, poet, s.coinbases.get(name, s.coinbase), port))
     return tuple(out)
@@ -111,7 +115,15 @@ def node_images(s: SpacemeshSettings, plans: Sequence[NodePlan]) -> dict[str, st
 
 def pool_pods(s: SpacemeshSettings) -> list[tuple[int, int]]:
     """The pods the pool is sized for: every node and every PoET (both are pinned to it)."""
-    return [(s.miner.millicpu, s.miner.memory_bytes)] * s.miners + [(s.poet.millicpu, s.poet.memory_bytes)] * s.poets
+    nodes = s.miners - len(s.deleted_miners)
+    poets = [poet_size(s, i) for i in range(s.poets)]
+    return [(s.miner.millicpu, s.miner.memory_bytes)] * nodes + [(p.millicpu, p.memory_bytes) for p in poets]
+
+
+def poet_size(s: SpacemeshSettings, index: int):
+    """A PoET's requests and volume: its poetSettings entry's, else resources.poet."""
+    o = s.poet_overrides.get(index)
+    return o.size if o is not None else s.poet
 
 
 def pinned_to_distinct_nodes(s: SpacemeshSettings) -> int:
@@ -151,6 +163,13 @@ def public_service(node: str) -> str:
     return f"{node}-p2p"
 
 
+def api_service(p: NodePlan) -> str:
+    """The Service that carries a node's gRPC and JSON API: a miner's NodePort Service
+    `<node>-api` (a ClusterIP Service too, so its cluster DNS name works), every other node's
+    internal Service. A miner's internal Service carries only p2p and metrics."""
+    return f"{p.name}-api" if p.role == "miner" else internal_service(p.name)
+
+
 def has_public_p2p(s: SpacemeshSettings, p: NodePlan) -> bool:
     return s.bootnode_addressing == "loadBalancer" and p.role in ("bootstrap", "bootnode")
 
@@ -167,6 +186,12 @@ def poet_address(index: int, ns: str) -> str:
 
 def poet_servers(indexes: Sequence[int], ns: str, pubkeys: Sequence[str]) -> list[dict]:
     return [{"address": poet_address(i, ns), "pubkey": pubkeys[i] if pubkeys else ""} for i in indexes]
+
+
+def host_port_address(s: SpacemeshSettings, p: NodePlan) -> str:
+    """A hostPort bootnode's public address: <node>.<network>.<dns.domain> (config requires
+    dns with hostPort), port 5000+n on its Kubernetes node."""
+    return f"/dns4/{p.name}.{s.network}.{s.dns.domain}/tcp/{p.p2p_port}"
 
 
 def bootnode_multiaddr(host: str, port: int, peer_id: str) -> str:
@@ -197,6 +222,7 @@ class NodeConfig:
     genesis: Mapping[str, str]  # the genesis overlay; empty when joining (the file's own stands)
     schedule: nc.Schedule
     poet_args: tuple[str, ...]  # the user's extra PoET flags, schedule flags checked and removed
+    poet_own_args: Mapping[int, tuple[str, ...]] = dataclasses.field(default_factory=dict)  # poetSettings.poet-N.args, checked
 
 
 def genesis_overlay(base: Mapping[str, Any], s: SpacemeshSettings, where: str) -> dict:
@@ -226,7 +252,27 @@ def node_config(base: Mapping[str, Any], s: SpacemeshSettings, where: str = "the
     for key, address in [("coinbase", s.coinbase), *((f"coinbases.{n}", a) for n, a in sorted(s.coinbases.items()))]:
         if sched.hrp and _hrp(address) != sched.hrp:
             raise ConfigError(f"spacemesh.{key}", f"{address} has HRP {_hrp(address)!r} but the nodes' main.network-hrp is {sched.hrp!r} ({where}); use an address of this network")
-    return NodeConfig(base=base, genesis=genesis, schedule=sched, poet_args=nc.check_poet_args(s.poet_args, sched, where))
+    check_post_fits(deep_merge(base, {"genesis": genesis}), s, where)
+    own = {i: nc.check_poet_args(o.args, sched, where, f"spacemesh.poetSettings.poet-{i + 1}.args")
+           for i, o in sorted(s.poet_overrides.items())}
+    return NodeConfig(base=base, genesis=genesis, schedule=sched, poet_args=nc.check_poet_args(s.poet_args, sched, where),
+                      poet_own_args=own)
+
+
+def check_post_fits(config: Mapping[str, Any], s: SpacemeshSettings, where: str) -> None:
+    """Every node smeshes, with its PoST on its own volume (--smeshing-opts-datadir under
+    DATA_DIR, beside the node's state): a PoST larger than the volume fails days into its
+    initialisation, so it is refused before anything exists."""
+    post = nc.post_size(config, where)
+    disk = memory_bytes("spacemesh.resources.miner.disk", s.miner.disk)
+    if post.bytes >= disk:
+        raise ConfigError("spacemesh.resources.miner.disk", f"{s.miner.disk} cannot hold the PoST the nodes initialise: {post.num_units} units "
+                          f"of {post.labels_per_unit} labels of {nc.POST_LABEL_BYTES} bytes is {_gib(post.bytes)} ({where}), and the node's "
+                          f"own state shares the volume; raise the disk or lower smeshing.smeshing-opts.smeshing-opts-numunits")
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.1f}Gi" if n >= 2**30 else f"{n}B"
 
 
 def genesis_record(cfg: NodeConfig, s: SpacemeshSettings) -> dict:
@@ -286,6 +332,10 @@ def node_args(s: SpacemeshSettings, p: NodePlan, ns: str, pyroscope_url: Optiona
     ]
     if p.role in ("bootstrap", "bootnode"):
         args.append("--p2p-bootnode")
+        if s.bootnode_addressing == "hostPort":
+            # go-spacemesh advertises exactly these addresses (p2p/host.go AddrsFactory), not
+            # the pod's; the LoadBalancer variant gets its address from the Service instead.
+            args.append(f"--advertise-address={host_port_address(s, p)}")
     if s.metrics:
         args += ["--metrics", f"--metrics-port={METRICS.port}"]
     if pyroscope_url and p.number in s.pyroscope_miners:
@@ -297,8 +347,10 @@ def grpc_url(host: str, port: Any) -> str:
     return f"{host}:{port}"
 
 
-def poet_args(cfg: NodeConfig) -> tuple[str, ...]:
+def poet_args(cfg: NodeConfig, index: Optional[int] = None) -> tuple[str, ...]:
     """spacecraft's PoET flags (k8s/sm.go DeployPoet), the nodes' round schedule (PoET's
-    defaults are a 30 s epoch from its own start, server/config.go), then the stack's own."""
+    defaults are a 30 s epoch from its own start, server/config.go), then the stack's own, then
+    this PoET's own (poetSettings; go-flags lets a later flag win)."""
+    own = cfg.poet_own_args.get(index, ()) if index is not None else ()
     return (f"--restlisten=0.0.0.0:{POET_REST.port}", "--jsonlog", f"--poetdir={POET_DIR}",
-            *cfg.schedule.poet_args(), *cfg.poet_args)
+            *cfg.schedule.poet_args(), *cfg.poet_args, *own)

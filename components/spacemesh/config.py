@@ -26,8 +26,12 @@ from pegasus.config.validator import (
 )
 from pegasus.config import fields
 from components.spacemesh.identity import (
-    POET_HEADROOM, POET_MEMORY_LAYERS, p2p_key_peer_id, poet_cache_bytes, poet_public_keys,
+    p2p_key_peer_id, poet_public_keys,
 )
+from components.spacemesh.maintenance import Maintenance, parse_maintenance
+from components.spacemesh.node_lists import parse_deleted_miners, parse_rotate_p2p_keys
+from components.spacemesh.poet_settings import PoetOverride, parse_poet_settings
+from components.spacemesh.poet_settings import check_memory as check_poet_memory
 from pegasus.errors import ConfigError
 
 SECTION = "spacemesh"
@@ -35,6 +39,7 @@ SECRETS_SECTION = "spacemeshSecrets"
 # Validator-only sections: meaningless for a Spacemesh network, so setting one is a mistake.
 VALIDATOR_ONLY = ("spc", "chain", "chainlets", "ingress", "karpenter")
 BOOTNODE_ADDRESSING = ("loadBalancer", "hostPort")
+MINER_P2P = ("none", "loadBalancer")
 
 # RFC 3339 with an explicit offset: go-spacemesh parses genesis-time with time.RFC3339
 # (config/genesis.go), and a time without a zone would silently mean the runner's zone.
@@ -144,6 +149,12 @@ class SpacemeshSettings:
     allow_genesis_change: bool = False  # the genesis guard's override (genesis_guard.py)
     upgrade_image: Optional[str] = None  # staged rollout: this image on the first upgrade_nodes nodes of the upgrade order
     upgrade_nodes: int = 0
+    upgrade_wait_minutes: int = 60  # how long the stage's readiness gate waits for its nodes to sync
+    maintenance: Optional[Maintenance] = None  # gke: when GKE may upgrade (and so restart) the nodes
+    rotate_p2p_keys: frozenset[str] = frozenset()  # bootnodes whose volume key the Secret's may replace
+    poet_overrides: Mapping[int, PoetOverride] = field(default_factory=dict)  # spacemesh.poetSettings, by PoET index
+    deleted_miners: frozenset[int] = frozenset()  # spacecraft's deleteMiner: numbers left out, never reused
+    miner_p2p: str = "none"  # loadBalancer: each miner also reachable from outside on its own address
 
 
 @dataclass(frozen=True)
@@ -269,7 +280,7 @@ def node_names(bootstrap: bool, bootnodes: int, miners: int) -> dict[str, tuple[
     }
 
 
-def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
+def _spacemesh(s: _Section, secrets: SpacemeshSecrets, provider: str = "existing") -> SpacemeshSettings:
     network = s.get("network", str)
     if not network:
         raise ConfigError(s.key("network"), "is required; set it to the network's name, like devnet-412")
@@ -330,20 +341,9 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
     rs = _Section(s.key("resources"), res)
     miner = _pod_size(rs, "miner", {"cpu": "2", "memory": "8Gi", "disk": "100Gi"})
     poet = _pod_size(rs, "poet", {"cpu": "1", "memory": "5Gi", "disk": "10Gi"})
-    poet_extra = s.str_list("poetArgs", [])
-    layers = POET_MEMORY_LAYERS
-    for arg in poet_extra:
-        flag, _, value = arg.lstrip("-").partition("=")
-        if flag == "memory":
-            if not value.isdigit() or not 0 < int(value) <= 40:
-                raise ConfigError(s.key("poetArgs"), f"--memory={value} must be a number of Merkle-tree layers, like 24")
-            layers = int(value)
-    cache = poet_cache_bytes(layers)
-    if poet.memory_bytes < cache + POET_HEADROOM:
-        need = -(-(cache + POET_HEADROOM) // 2**30)
-        raise ConfigError(s.key("resources.poet.memory"), f"{poet.memory} is below what PoET holds in memory with --memory={layers} "
-                          f"({cache / 2**30:.1f}Gi of Merkle-tree cache, spacemeshos/poet service/config.go) plus headroom; "
-                          f"set at least {need}Gi, or a lower --memory in poetArgs")
+    poet_extra = tuple(s.str_list("poetArgs", []))
+    check_poet_memory(s.key("resources.poet.memory"), poet.memory, poet.memory_bytes, s.key("poetArgs"), poet_extra)
+    poet_overrides = parse_poet_settings(s, poets, poet, poet_extra, _pod_size)
     machine = _machine(s)
     if miner.millicpu > machine.millicpu or miner.memory_bytes > machine.memory_bytes:
         raise ConfigError(s.key("resources.miner"), "is larger than one machine (machine.cpu, machine.memory); no node could run a miner")
@@ -361,6 +361,8 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
         peer = p2p_key_peer_id(secrets.p2p_keys[n].value)
         if peer is not None and peer != identities[n]:
             raise ConfigError(f"{SECRETS_SECTION}.p2pKeys.{n}", f"is the key of peer {peer}, but spacemesh.identities.{n} is {identities[n]}; the other nodes would dial a peer that is not there. Correct one of them")
+    deleted = parse_deleted_miners(s, names, miners)
+    rotate = parse_rotate_p2p_keys(s, names)
     coinbase = s.get("coinbase", str)
     if not coinbase:
         raise ConfigError(s.key("coinbase"), "is required: the account every miner's rewards go to (smeshing-coinbase), unless spacemesh.coinbases names one per miner")
@@ -414,6 +416,15 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
             raise ConfigError(s.key("dns"), "is required when webServices.enabled is true: the APIs are published under dns.domain")
         if secrets.tls_cert is None or secrets.tls_key is None:
             raise ConfigError(f"{SECRETS_SECTION}.{'tlsCert' if secrets.tls_cert is None else 'tlsKey'}", "is required when webServices.enabled is true: the gRPC ingress terminates TLS with it; set it with --secret")
+    if addressing == "hostPort":
+        if provider == "gke":
+            # components/cluster builds gke with enablePrivateNodes: a node has no external
+            # address and Cloud NAT only carries outbound traffic, so port 5000+n is unreachable.
+            raise ConfigError(s.key("bootnodeAddressing"), "hostPort binds port 5000+n on the Kubernetes node, but this stack's gke nodes are private "
+                              "(no external address; Cloud NAT is outbound only), so no one outside could dial a bootnode; use loadBalancer")
+        if dns is None:
+            raise ConfigError(s.key("dns"), "is required with bootnodeAddressing hostPort: each bootnode advertises and publishes "
+                              "/dns4/miner-N.<network>.<dns.domain>/tcp/5000+N, records you point at its Kubernetes node")
     if discovery is not None and not web.enabled:
         # The entry's gRPC, JSON, explorer and dashboard URLs are the web services' names; a
         # shared public list must not get names that point nowhere.
@@ -429,7 +440,7 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
     for i, n in enumerate(pyro):
         if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= miners:
             raise ConfigError(f"{p.key('miners')}[{i}]", f"must be a miner number between 1 and {miners}, got {_describe(n)}")
-    u = _sub(s, "upgrade", ("image", "nodes")) or _Section(s.key("upgrade"), {})
+    u = _sub(s, "upgrade", ("image", "nodes", "waitMinutes")) or _Section(s.key("upgrade"), {})
     upgrade_image = u.get("image", str)
     if upgrade_image is not None:
         upgrade_image = image_reference(u.key("image"), upgrade_image)
@@ -439,7 +450,7 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
     return SpacemeshSettings(
         network=network, image=image, poet_image=poet_image, genesis_time=genesis,
         genesis_extra_data=extra_data,
-        config_file=s.get("configFile", str), bootstrap=bootstrap, existing_bootnodes=existing,
+        config_file=_config_source(s), bootstrap=bootstrap, existing_bootnodes=existing,
         bootnodes=bootnodes, miners=miners, poets=poets, poet_pubkeys=derived,
         poet_args=poet_extra,
         miner=miner, poet=poet, machine=machine, bootnode_addressing=addressing, p2p_port=p2p_port,
@@ -448,8 +459,18 @@ def _spacemesh(s: _Section, secrets: SpacemeshSecrets) -> SpacemeshSettings:
         pyroscope_image=image_reference(p.key("image"), p.get("image", str, "grafana/pyroscope:1.13.4")),
         metrics=s.get("metrics", bool, False), secrets=secrets,
         upgrade_image=upgrade_image, upgrade_nodes=upgrade_nodes,
+        upgrade_wait_minutes=u.int_range("waitMinutes", 60, 5, 1440),
         allow_genesis_change=s.get("allowGenesisChange", bool, False),
+        maintenance=parse_maintenance(s, provider), rotate_p2p_keys=frozenset(rotate), deleted_miners=frozenset(deleted),
+        poet_overrides=poet_overrides, miner_p2p=s.choice("minerP2p", MINER_P2P, "none"),
     )
+
+
+def _config_source(s: _Section) -> Optional[str]:
+    from components.spacemesh.config_source import check_source
+
+    value = s.get("configFile", str)
+    return check_source(value) if value else None
 
 
 def _secrets(s: _Section, secret_keys: set[str]) -> SpacemeshSecrets:
@@ -483,7 +504,7 @@ def parse_spacemesh(raw: Mapping[str, Any], *, project: str, stack: str, secret_
     sm_section = _Section(SECTION, raw.get(SECTION))
     if raw.get(SECTION) is None:
         raise ConfigError(SECTION, "is required for blueprint spacemesh; set at least spacemesh.network, image, poetImage, genesisTime and coinbase")
-    spacemesh = _spacemesh(sm_section, secrets)
+    spacemesh = _spacemesh(sm_section, secrets, cluster.provider)
     for section in [*sections.values(), sec_section, sm_section]:
         section.check_unknown()
     for n in list(secrets.p2p_keys) + list(secrets.coinbase_keys):
@@ -494,6 +515,8 @@ def parse_spacemesh(raw: Mapping[str, Any], *, project: str, stack: str, secret_
         warnings.append("spacemesh.dns is set but webServices.enabled is false: the records point at the web ingress, so none is created")
     if spacemesh.config_file is None:
         warnings.append("spacemesh.configFile is unset: the nodes run go-spacemesh's defaults, mainnet's (HRP sm, 240h phase shift, mainnet PoST sizes); set a config file with a preset for anything else")
+    if cluster.provider == "gke" and spacemesh.maintenance is None:
+        warnings.append("spacemesh.maintenance is unset on gke: GKE upgrades the node pool (restarting its smeshers) whenever it chooses; set a window or an exclusion")
     if cluster.provider == "gke" and (spacemesh.bucket is None or spacemesh.dns is None):
         warnings.append("spacemesh.bucket or spacemesh.dns is unset on gke: the network's config.json is not published and home smeshers cannot find it")
     return SpacemeshStackSettings(

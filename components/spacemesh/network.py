@@ -9,6 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.spacemesh import builder as sb
+from components.spacemesh import upgrade_gate
 from components.spacemesh import workload_builder as swb
 from components.chain import workload_builder as wb
 from components.chain.chain_node import ChainNode
@@ -36,6 +37,7 @@ class SpacemeshNetwork(pulumi.ComponentResource):
         # Retained: deleting the namespace would delete every PoST volume in it, protected or not.
         ns = k8s.core.v1.Namespace(f"{name}-ns", **body(wb.namespace(ns_name, sb.COMPONENT, ns_name)),
                                    opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(retain_on_delete=True)))
+        self.namespace = ns
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns])
         plans = sb.plan_nodes(s)
         # The nodes' config changes only after the guard accepted the genesis (genesis_guard.py).
@@ -88,17 +90,30 @@ class SpacemeshNetwork(pulumi.ComponentResource):
         for p in plans:
             spec = swb.node_spec(s, p, ns_name, cloud, cluster_name, storage_class, pyroscope_url,
                                  allocate_node_ports=allocate_node_ports, image=images[p.name])
+            external = None
+            if p.role == "miner" and s.miner_p2p == "loadBalancer":
+                lb = k8s.core.v1.Service(f"{name}-{p.name}-public-p2p", **body(swb.miner_p2p_service(spec, cloud, cluster_name, allocate_node_ports)),
+                                         opts=pulumi.ResourceOptions(parent=self, depends_on=[ns, *lb_dependencies]))
+                external = lb_host(lb).apply(lambda h, port=p.p2p_port: f"{h}:{port}")
             node = ChainNode(f"{name}-{p.name}", spec, namespace=ns, lb_dependencies=lb_dependencies,
-                             workload_dependencies=deps, opts=child)
+                             workload_dependencies=deps, external_address=external, opts=child)
             node_resources.append(node.workload)
-            internal = sb.service_host(sb.internal_service(p.name), ns_name)
-            entry: dict[str, Any] = {"role": p.role, "grpc": f"{internal}:{sb.GRPC.port}", "json": f"{internal}:{sb.JSON_API.port}"}
+            api = sb.service_host(sb.api_service(p), ns_name)
+            entry: dict[str, Any] = {"role": p.role, "grpc": f"{api}:{sb.GRPC.port}", "json": f"{api}:{sb.JSON_API.port}"}
             if p.role == "miner" and node.public_service is not None:
                 entry["grpcNodePort"] = _node_port(node.public_service, "grpc")
                 entry["jsonNodePort"] = _node_port(node.public_service, "json")
             hosts[p.name] = entry
             if p.role == "bootnode":  # spacecraft's public config lists the bootnodes, not the bootstrap node
-                public_bootnodes.append(_public_bootnode(s, p, node, ns_name))
+                public_bootnodes.append(_public_bootnode(s, p, node))
+
+        gate = upgrade_gate.gate_job(s, plans, ns_name)
+        if gate is not None:
+            # After the moved nodes' StatefulSets; the `up` waits for it (a Job completes or fails).
+            moved = {p.name for p in upgrade_gate.moved_nodes(s, plans)}
+            k8s.batch.v1.Job(f"{name}-upgrade-gate", **body(gate), opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[ns, *(w for p, w in zip(plans, node_resources) if p.name in moved)],
+                custom_timeouts=pulumi.CustomTimeouts(create=f"{s.upgrade_wait_minutes + 5}m", update=f"{s.upgrade_wait_minutes + 5}m")))
 
         self.hosts = pulumi.Output.from_input(hosts)
         self.public_bootnodes = pulumi.Output.all(*public_bootnodes) if public_bootnodes else pulumi.Output.from_input([])
@@ -110,12 +125,11 @@ def _node_port(service: k8s.core.v1.Service, port_name: str) -> pulumi.Output:
                               if spec is not None else None)
 
 
-def _public_bootnode(s: SpacemeshSettings, p: sb.NodePlan, node: ChainNode, ns: str) -> Any:
+def _public_bootnode(s: SpacemeshSettings, p: sb.NodePlan, node: ChainNode) -> Any:
     peer = s.identities[p.name]
     if sb.has_public_p2p(s, p):
         from components.chain.chain_node_builder import multiaddr
 
         return node.p2p_address.apply(lambda a: f"{multiaddr(a)}/p2p/{peer}")
-    # hostPort: the address is the node's own; publish <node>.<network>.<domain> for it.
-    host = f"{p.name}.{s.network}.{s.dns.domain}" if s.dns else sb.service_host(sb.internal_service(p.name), ns)
-    return sb.bootnode_multiaddr(host, p.p2p_port, peer)
+    # hostPort: the address it advertises, <node>.<network>.<domain> (dns is required with it).
+    return f"{sb.host_port_address(s, p)}/p2p/{peer}"

@@ -32,19 +32,30 @@ PRESETS: dict[str, dict] = {
     "mainnet": {"main": {"layer-duration": "5m", "layers-per-epoch": 4032, "network-hrp": "sm"},
                 "poet": {"phase-shift": "240h", "cycle-gap": "12h"},
                 "genesis": {"genesis-time": "2023-07-14T08:00:00Z",
-                            "genesis-extra-data": "00000000000000000001a6bc150307b5c1998045752b3c87eccf3c013036f3cc"}},
+                            "genesis-extra-data": "00000000000000000001a6bc150307b5c1998045752b3c87eccf3c013036f3cc"},
+                "post": {"post-labels-per-unit": 4294967296, "post-min-numunits": 4, "post-max-numunits": 2**32 - 1},
+                "smeshing": {"smeshing-opts": {"smeshing-opts-numunits": 2}}},
     "testnet": {"main": {"layer-duration": "5m", "layers-per-epoch": 288, "network-hrp": "stest"},
                 "poet": {"phase-shift": "12h", "cycle-gap": "2h"},
                 "genesis": {"genesis-time": "2023-09-13T18:00:00Z",
-                            "genesis-extra-data": "0000000000000000000000c76c58ebac180989673fd6d237b40e66ed5c976ec3"}},
+                            "genesis-extra-data": "0000000000000000000000c76c58ebac180989673fd6d237b40e66ed5c976ec3"},
+                "post": {"post-labels-per-unit": 1024, "post-min-numunits": 2, "post-max-numunits": 2**32 - 1},
+                "smeshing": {"smeshing-opts": {"smeshing-opts-numunits": 2}}},
     "fastnet": {"main": {"layer-duration": "15s", "layers-per-epoch": 4, "network-hrp": "stest"},
                 "poet": {"phase-shift": "30s", "cycle-gap": "30s"},
-                "genesis": {"genesis-extra-data": "fastnet"}},
+                "genesis": {"genesis-extra-data": "fastnet"},
+                "post": {"post-labels-per-unit": 128, "post-min-numunits": 2, "post-max-numunits": 4},
+                "smeshing": {"smeshing-opts": {"smeshing-opts-numunits": 2}}},
     "standalone": {"main": {"layer-duration": "6s", "layers-per-epoch": 10, "network-hrp": "standalone"},
                    "poet": {"phase-shift": "30s", "cycle-gap": "30s"},
-                   "genesis": {"genesis-extra-data": "standalone"}},
+                   "genesis": {"genesis-extra-data": "standalone"},
+                   "post": {"post-labels-per-unit": 64, "post-min-numunits": 1, "post-max-numunits": 2},
+                   "smeshing": {"smeshing-opts": {"smeshing-opts-numunits": 1}}},
 }
 DEFAULT_PRESET = "mainnet"
+# Bytes per PoST label: spacemeshos/post config/config.go BitsPerLabel = 8 * postrs.LabelLength,
+# internal/postrs/initializer.go LabelLength = 16.
+POST_LABEL_BYTES = 16
 # PoET's flags for its round (spacemeshos/poet server/config.go: Config.Genesis, RoundConfig).
 POET_SCHEDULE_FLAGS = ("genesis-time", "epoch-duration", "phase-shift", "cycle-gap")
 
@@ -139,6 +150,41 @@ def schedule(config: Mapping[str, Any], where: str) -> Schedule:
     return Schedule(str(time_), str(extra), epoch, phase, gap, str(main.get("network-hrp") or ""))
 
 
+@dataclass(frozen=True)
+class PostSize:
+    num_units: int
+    labels_per_unit: int
+    min_units: int
+    max_units: int
+
+    @property
+    def bytes(self) -> int:
+        return self.num_units * self.labels_per_unit * POST_LABEL_BYTES
+
+
+def _count(key: str, value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError("spacemesh.configFile", f"{key} in {where} must be a whole number, got {value!r}")
+    return value
+
+
+def post_size(config: Mapping[str, Any], where: str) -> PostSize:
+    """The PoST a node initialises: smeshing-opts-numunits units of post-labels-per-unit
+    labels, refused outside [post-min-numunits, post-max-numunits] as spacemeshos/post
+    config.Validate refuses it (the node would stop at smeshing start)."""
+    eff = effective(config, where)
+    post = eff.get("post") or {}
+    opts = (eff.get("smeshing") or {}).get("smeshing-opts") or {}
+    size = PostSize(_count("smeshing.smeshing-opts.smeshing-opts-numunits", opts.get("smeshing-opts-numunits"), where),
+                    _count("post.post-labels-per-unit", post.get("post-labels-per-unit"), where),
+                    _count("post.post-min-numunits", post.get("post-min-numunits"), where),
+                    _count("post.post-max-numunits", post.get("post-max-numunits"), where))
+    if not size.min_units <= size.num_units <= size.max_units:
+        raise ConfigError("spacemesh.configFile", f"smeshing.smeshing-opts.smeshing-opts-numunits is {size.num_units} in {where}, outside "
+                          f"[{size.min_units}, {size.max_units}] (post.post-min-numunits, post-max-numunits); go-spacemesh refuses to smesh with it")
+    return size
+
+
 def genesis_id(genesis_time: str, extra_data: str) -> str:
     """go-spacemesh config/genesis.go GenesisID, hex. blake3 is a test dependency: the program
     never needs the ID, the tests compare it with the joined network's."""
@@ -148,7 +194,7 @@ def genesis_id(genesis_time: str, extra_data: str) -> str:
     return blake3.blake3(str(seconds).encode() + extra_data.encode()).digest()[:20].hex()
 
 
-def check_poet_args(poet_args: tuple[str, ...], sched: Schedule, where: str) -> tuple[str, ...]:
+def check_poet_args(poet_args: tuple[str, ...], sched: Schedule, where: str, key: str = "spacemesh.poetArgs") -> tuple[str, ...]:
     """The user's extra PoET flags, refused where they set the schedule differently from the
     nodes; a flag equal to the derived one is dropped (it is emitted once, derived)."""
     derived = dict(a[2:].split("=", 1) for a in sched.poet_args())
@@ -158,10 +204,10 @@ def check_poet_args(poet_args: tuple[str, ...], sched: Schedule, where: str) -> 
         if flag in POET_SCHEDULE_FLAGS:
             parse = _time_or_none if flag == "genesis-time" else _duration_or_none
             if not value or parse(value) != parse(derived[flag]):
-                raise ConfigError("spacemesh.poetArgs", f"--{flag}={value} differs from the nodes' {derived[flag]} ({where}); remove it, the PoETs' schedule is derived from the nodes' config")
+                raise ConfigError(key, f"--{flag}={value} differs from the nodes' {derived[flag]} ({where}); remove it, the PoETs' schedule is derived from the nodes' config")
             continue
         if flag in ("poetdir", "datadir", "dbdir", "logdir", "restlisten"):
-            raise ConfigError("spacemesh.poetArgs", f"--{flag} is set by Pegasus (the PoET's state on its volume, its REST port); remove it")
+            raise ConfigError(key, f"--{flag} is set by Pegasus (the PoET's state on its volume, its REST port); remove it")
         out.append(arg)
     return tuple(out)
 

@@ -8,7 +8,9 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.chain.chain_node import ChainNode
 from components.spacemesh import ops_builder as ob
+from components.spacemesh import workload_builder as swb
 from components.kube.k8s_util import body, helm_release, lb_host
 from components.spacemesh.config import SpacemeshSettings
 
@@ -30,10 +32,15 @@ class SpacemeshWeb(pulumi.ComponentResource):
     def __init__(self, name: str, s: SpacemeshSettings, ns: str, *, cloud: str, cluster_name: str,
                  depends_on: Sequence[pulumi.Resource], lb_dependencies: Sequence[pulumi.Resource] = (),
                  charts_dir: Optional[str] = None, allocate_node_ports: bool = True,
+                 namespace: Optional[pulumi.Resource] = None, storage_class: Optional[str] = None,
                  opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("pegasus:spacemesh:SpacemeshWeb", name, None, opts)
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=list(depends_on))
         _objects(self, name, ob.web_services(s, ns), in_ns)
+        for i in range(s.web_services.replicas):
+            # Each with its own protected, retained volume (ChainNode), like every node.
+            ChainNode(f"{name}-{swb.public_api_name(i)}", swb.public_api_spec(s, i, ns, storage_class), namespace=namespace,
+                      workload_dependencies=list(depends_on), opts=pulumi.ResourceOptions(parent=self))
         secrets = s.secrets
         assert secrets.tls_cert is not None and secrets.tls_key is not None  # config requires them
         k8s.core.v1.Secret(f"{name}-grpc-tls", metadata={"name": ob.TLS_SECRET, "namespace": ns}, type="kubernetes.io/tls",

@@ -69,7 +69,7 @@ def _service(name: str, ns: str, component: str, port: int) -> dict:
 
 
 def watch_nodes(s: SpacemeshSettings, ns: str) -> str:
-    return ",".join(f"{sb.service_host(sb.internal_service(p.name), ns)}:{sb.GRPC.port}/{p.name}" for p in sb.plan_nodes(s))
+    return ",".join(f"{sb.service_host(sb.api_service(p), ns)}:{sb.GRPC.port}/{p.name}" for p in sb.plan_nodes(s))
 
 
 def watch_deployment(s: SpacemeshSettings, ns: str) -> dict:
@@ -89,6 +89,7 @@ def pyroscope(ns: str, image: str) -> list[dict]:
     return [_deployment("pyroscope", ns, "pyroscope", image, 1, port), _service("pyroscope", ns, "pyroscope", PYROSCOPE_PORT)]
 
 
+PUBLIC_API_ROLE = "public-api"
 # The web services (spacemeshos/ws-helm-charts): names and ports of our own workloads.
 WEB_SERVICES = (("dashboard-backend", "dashboardImage", 8080), ("explorer-backend", "explorerImage", 5000),
                 ("explorer-collector", "collectorImage", 8080))
@@ -103,22 +104,12 @@ def web_services(s: SpacemeshSettings, ns: str) -> list[dict]:
                                [{"name": "http", "containerPort": port, "protocol": "TCP"}],
                                env=[{"name": "SPACEMESH_NODE", "value": f"{sb.service_host('public-api', ns)}:{sb.GRPC.port}"}]))
         out.append(_service(name, ns, "web-services", port))
-    # The public API: go-spacemesh nodes that do not smesh and only serve the APIs, with the
-    # miners' config, behind one Service. Their state is an emptyDir: a restarted replica
-    # syncs again while the other serves, which is what replicas >= 2 are for.
-    out.append(_deployment("public-api", ns, "web-services", s.image, w.replicas,
-                           [{"name": "grpc", "containerPort": sb.GRPC.port, "protocol": "TCP"},
-                            {"name": "json", "containerPort": sb.JSON_API.port, "protocol": "TCP"}],
-                           args=[f"--config={sb.CONFIG_DIR}/config.json", f"--data-folder={sb.DATA_DIR}/node", "--smeshing-start=false"],
-                           resources={"requests": {"cpu": s.miner.cpu, "memory": s.miner.memory},
-                                      "limits": {"cpu": s.miner.cpu, "memory": s.miner.memory}},
-                           volumes=[{"name": "config", "configMap": {"name": sb.config_map_name("miner")}},
-                                    {"name": "data", "emptyDir": {}}],
-                           mounts=[{"name": "config", "mountPath": sb.CONFIG_DIR, "readOnly": True},
-                                   {"name": "data", "mountPath": sb.DATA_DIR}]))
+    # The public API nodes are ChainNodes with volumes (workload_builder.public_api_spec); this
+    # Service spreads the APIs over all of them.
     svc = _service("public-api", ns, "web-services", sb.GRPC.port)
-    svc["spec"]["ports"] = [{"name": "grpc", "port": sb.GRPC.port, "targetPort": sb.GRPC.port, "protocol": "TCP"},
-                            {"name": "json", "port": sb.JSON_API.port, "targetPort": sb.JSON_API.port, "protocol": "TCP"}]
+    svc["spec"]["selector"] = {sb.ROLE_LABEL: PUBLIC_API_ROLE, "pegasus.spacemesh.io/network": s.network}
+    svc["spec"]["ports"] = [{"name": "grpc", "port": sb.GRPC.port, "targetPort": "grpc", "protocol": "TCP"},
+                            {"name": "json", "port": sb.JSON_API.port, "targetPort": "json", "protocol": "TCP"}]
     out.append(svc)
     return out
 

@@ -97,16 +97,42 @@ def test_bootnode_selection_without_bootstrap_starts_at_miner_1():
     ]
 
 
+DNS = {"zoneId": "z", "domain": "spacemesh.example.org"}
+
+
 def test_ports_loadbalancer_and_hostport():
     assert [p.p2p_port for p in sb.plan_nodes(settings())] == [7513] * 5
-    assert [p.p2p_port for p in sb.plan_nodes(settings(bootnodeAddressing="hostPort"))] == [5001, 5002, 5003, 5004, 5005]
-    s = settings(bootnodeAddressing="hostPort")
+    assert [p.p2p_port for p in sb.plan_nodes(settings(bootnodeAddressing="hostPort", dns=DNS))] == [5001, 5002, 5003, 5004, 5005]
+    s = settings(bootnodeAddressing="hostPort", dns=DNS)
     spec = swb.node_spec(s, sb.plan_nodes(s)[1], "ns", "existing", "c", None)
     assert spec.with_public_service is False
     assert spec.workload.host_ports == {"p2p": 5002}
     miner = swb.node_spec(s, sb.plan_nodes(s)[3], "ns", "existing", "c", None)
     assert miner.lb_spec == {"type": "NodePort"} and [p.port for p in miner.public_ports] == [6000, 7000]
     assert miner.workload.host_ports == {} and miner.workload.affinity is None
+    # Each bootnode advertises the name it is published under, not its pod address.
+    advertised = {p.name: [a for a in sb.node_args(s, p, "ns") if a.startswith("--advertise-address")] for p in sb.plan_nodes(s)}
+    assert advertised == {
+        "miner-1": ["--advertise-address=/dns4/miner-1.devnet-412.spacemesh.example.org/tcp/5001"],
+        "miner-2": ["--advertise-address=/dns4/miner-2.devnet-412.spacemesh.example.org/tcp/5002"],
+        "miner-3": ["--advertise-address=/dns4/miner-3.devnet-412.spacemesh.example.org/tcp/5003"],
+        "miner-4": [], "miner-5": []}
+
+
+def test_hostport_is_refused_on_private_gke_nodes_and_without_dns():
+    r = raw(bootnodeAddressing="hostPort", dns=DNS)
+    r["cluster"] = {"provider": "gke", "name": "sm-t", "region": "us-central1", "project": "p"}
+    assert error(r) == ("pegasus:spacemesh.bootnodeAddressing: hostPort binds port 5000+n on the Kubernetes node, but this stack's gke "
+                        "nodes are private (no external address; Cloud NAT is outbound only), so no one outside could dial a bootnode; "
+                        "use loadBalancer")
+    # The refusal rests on what components/cluster builds: gke nodes without external addresses.
+    from tests.conftest import example
+
+    cluster = next(r for r in example("spacemesh").resources if r.type == "gcp:container/cluster:Cluster")
+    assert cluster.inputs["privateClusterConfig"]["enablePrivateNodes"] is True
+    assert error(raw(bootnodeAddressing="hostPort")) == (
+        "pegasus:spacemesh.dns: is required with bootnodeAddressing hostPort: each bootnode advertises and publishes "
+        "/dns4/miner-N.<network>.<dns.domain>/tcp/5000+N, records you point at its Kubernetes node")
 
 
 def test_config_rendering_merges_genesis_bootnodes_and_poets_into_the_users_file():

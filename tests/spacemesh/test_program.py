@@ -13,10 +13,11 @@ BOOT = "/dns4/boot.example.org/tcp/5000/p2p/12D3KooWAAAAAAAAAAAAAAAAAAAAAAAAAAAA
 def test_example_plans_every_node_as_a_chain_node_with_a_protected_volume():
     plan = example("spacemesh")
     nodes = [r for r in plan.resources if r.type == "pegasus:chain:ChainNode"]
-    assert sorted(r.name for r in nodes) == sorted([f"spacemesh-miner-{i}" for i in range(1, 21)] + [f"spacemesh-poet-{i}" for i in range(1, 4)])
+    assert sorted(r.name for r in nodes) == sorted([f"spacemesh-miner-{i}" for i in range(1, 21)] + [f"spacemesh-poet-{i}" for i in range(1, 4)]
+                                                   + ["spacemesh-web-public-api-1", "spacemesh-web-public-api-2"])
     claims = k8s(plan, "PersistentVolumeClaim")
-    assert len(claims) == 23 and all(c.options["protect"] and c.options["retainOnDelete"] for c in claims)
-    assert len(k8s(plan, "StatefulSet")) == 23
+    assert len(claims) == 25 and all(c.options["protect"] and c.options["retainOnDelete"] for c in claims)
+    assert len(k8s(plan, "StatefulSet")) == 25
     pool = next(r for r in plan.resources if r.type == "gcp:container/nodePool:NodePool" and r.name == "spacemesh-pool-pool")
     # 3 nodes in all: one per zone to start, and the autoscaler's bounds count the whole pool.
     assert pool.inputs["initialNodeCount"] == 1 and pool.inputs["nodeConfig"]["machineType"] == "e2-standard-16"
@@ -99,7 +100,7 @@ def test_watch_token_comes_from_a_secret():
 MAINNET_COINBASE = "sm1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut"
 
 
-def join_stack(tmp_path, joined_config: dict, coinbase: str = MAINNET_COINBASE):
+def join_stack(tmp_path, joined_config: dict, coinbase: str = MAINNET_COINBASE, disk: str = "100Gi"):
     ids = {f"miner-{i}": f"12D3KooW{'B' * 44}{i}z" for i in (1, 2)}
     config_file = tmp_path / "joined.json"
     config_file.write_text(json.dumps(joined_config))
@@ -108,7 +109,8 @@ def join_stack(tmp_path, joined_config: dict, coinbase: str = MAINNET_COINBASE):
         "pegasus:cluster": {"provider": "existing"},
         "pegasus:spacemesh": {"network": "join-1", "image": "spacemeshos/go-spacemesh:v1.7.6", "poetImage": "spacemeshos/poet:v0.10.8",
                               "bootstrap": False, "existingBootnodes": [BOOT], "bootnodes": 2, "miners": 3, "poets": 1,
-                              "configFile": str(config_file), "identities": ids, "coinbase": coinbase},
+                              "configFile": str(config_file), "identities": ids, "coinbase": coinbase,
+                              "resources": {"miner": {"disk": disk}}},
         "pegasus:spacemeshSecrets": {"p2pKeys": {k: {"secure": "x"} for k in ids}, "poetKeys": {"poet-1": {"secure": "x"}}},
     })
 
@@ -128,7 +130,9 @@ def rendered_genesis_id(plan, role: str) -> str:
 def test_joining_mainnet_renders_mainnets_genesis_id(tmp_path):
     # Joining takes genesis from the joined network's file (here mainnet's defaults: no
     # preset), never from this stack's name; the ID is mainnet's published one.
-    plan = run("test", config_file=join_stack(tmp_path, {"p2p": {"min-peers": 5}}))
+    # Mainnet's minimum PoST, 4 units of 64 GiB, on a volume that holds it.
+    joined = {"p2p": {"min-peers": 5}, "smeshing": {"smeshing-opts": {"smeshing-opts-numunits": 4}}}
+    plan = run("test", config_file=join_stack(tmp_path, joined, disk="300Gi"))
     from tests.spacemesh.test_upstream import GS
 
     for role in ("bootnode", "miner"):
@@ -159,8 +163,19 @@ def test_joining_a_devnet_keeps_its_genesis_and_its_poet_schedule(tmp_path):
 
 def test_web_services_run_twice_behind_their_own_ingress_and_dns_points_there():
     plan = example("spacemesh")
-    for name in ("dashboard-backend", "explorer-backend", "explorer-collector", "public-api"):
+    for name in ("dashboard-backend", "explorer-backend", "explorer-collector"):
         assert obj(plan, "Deployment", name, "spacemesh-devnet-412").inputs["spec"]["replicas"] == 2
+    # The public API: two non-smeshing nodes, each with its own protected volume, behind one Service.
+    service = obj(plan, "Service", "public-api", "spacemesh-devnet-412").inputs["spec"]
+    for i in (1, 2):
+        pod = obj(plan, "StatefulSet", f"public-api-{i}", "spacemesh-devnet-412").inputs["spec"]["template"]
+        assert set(service["selector"].items()) <= set(pod["metadata"]["labels"].items())
+        assert "--smeshing-start=false" in pod["spec"]["containers"][0]["args"]
+        assert {"name": "data", "persistentVolumeClaim": {"claimName": f"public-api-{i}-data"}} in pod["spec"]["volumes"]
+        claim = obj(plan, "PersistentVolumeClaim", f"public-api-{i}-data", "spacemesh-devnet-412")
+        assert claim.options["protect"] and claim.options["retainOnDelete"]
+    miner = obj(plan, "StatefulSet", "miner-8", "spacemesh-devnet-412").inputs["spec"]["template"]["metadata"]["labels"]
+    assert not set(service["selector"].items()) <= set(miner.items())
     grpc = obj(plan, "Ingress", "grpc", "spacemesh-devnet-412").inputs["spec"]
     assert grpc["ingressClassName"] == "sm-devnet-412-web"
     assert grpc["tls"] == [{"hosts": ["api-devnet-412.spacemesh.example.org"], "secretName": "grpc-tls"}]
@@ -190,8 +205,9 @@ def test_adding_a_miner_creates_only_that_miner_and_an_upgrade_touches_only_the_
     assert upgraded.created == () and upgraded.deleted == ()
     # Each node's own StatefulSet (a restart per node, never one set), the public API, the
     # init containers' image, and the discovery entry's node versions.
-    assert {n for n in names if n.endswith("-workload")} == {f"spacemesh-miner-{i}-workload" for i in range(1, 21)}
-    assert names - {n for n in names if n.endswith("-workload")} == {"spacemesh-web-public-api-deployment", "spacemesh-publish-discovery"}
+    assert {n for n in names if n.endswith("-workload")} == {f"spacemesh-miner-{i}-workload" for i in range(1, 21)} | {
+        "spacemesh-web-public-api-1-workload", "spacemesh-web-public-api-2-workload"}
+    assert names - {n for n in names if n.endswith("-workload")} == {"spacemesh-publish-discovery"}
 
 
 def test_a_staged_upgrade_restarts_only_the_nodes_it_names():
@@ -243,3 +259,20 @@ def test_the_node_pool_speaks_container_v1():
         assert set(pool.inputs[field]) <= set(schemas[schema]["properties"]), field
     assert not {"minNodeCount", "maxNodeCount"} & set(pool.inputs["autoscaling"])
     assert pool.inputs["autoscaling"]["locationPolicy"] in schemas["NodePoolAutoscaling"]["properties"]["locationPolicy"]["enum"]
+
+
+def test_every_api_address_names_a_service_that_carries_the_port():
+    """`hosts` and spacemesh-watch dial <service>.<ns>.svc.cluster.local:<port>; each must be a
+    planned Service with that port (a miner's internal Service has only p2p and metrics)."""
+    plan = example("spacemesh")
+
+    def carried(address: str) -> bool:
+        host, port = address.rsplit(":", 1)
+        name, ns = host.split(".")[:2]
+        return int(port) in [p["port"] for p in obj(plan, "Service", name, ns).inputs["spec"]["ports"]]
+
+    for node, entry in plan.outputs["hosts"].items():
+        assert carried(entry["grpc"]) and carried(entry["json"]), node
+    args = obj(plan, "Deployment", "spacemesh-watch", "spacemesh-devnet-412").inputs["spec"]["template"]["spec"]["containers"][0]["args"]
+    watched = next(a for a in args if a.startswith("--nodes=")).split("=", 1)[1].split(",")
+    assert len(watched) == 20 and all(carried(w.rsplit("/", 1)[0]) for w in watched)

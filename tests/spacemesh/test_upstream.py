@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pegasus.errors import ConfigError
+
 from components.spacemesh import builder as sb
 from components.spacemesh import workload_builder as swb
 from tests.spacemesh.test_builders import settings
@@ -51,7 +53,8 @@ def key_paths(config: dict, prefix: str = "") -> set[str]:
 
 def variants():
     yield settings()
-    yield settings(metrics=True, pyroscope={"miners": [4]}, bootnodeAddressing="hostPort")
+    yield settings(metrics=True, pyroscope={"miners": [4]}, bootnodeAddressing="hostPort",
+                   dns={"zoneId": "z", "domain": "spacemesh.example.org"})
 
 
 def test_the_example_pins_the_versions_the_fixtures_were_read_at():
@@ -93,8 +96,8 @@ def test_every_node_flag_is_a_go_spacemesh_flag():
 
     web = parse(with_tls(raw(webServices=WEB, dns={"zoneId": "z", "domain": "spacemesh.example.org"})),
                 project="pegasus", stack="t", secret_keys={"spacemeshSecrets"}).spacemesh
-    api = next(d for d in ob.web_services(web, "ns") if d["metadata"]["name"] == "public-api")
-    emitted |= flag_names(api["spec"]["template"]["spec"]["containers"][0]["args"])
+    assert ob.web_services(web, "ns")  # the backends take no go-spacemesh flags
+    emitted |= flag_names(swb.public_api_spec(web, 0, "ns", None).workload.args)
     assert emitted - set(GS["flags"]) == set()
     assert {"config", "data-folder", "listen", "smeshing-coinbase", "smeshing-start", "poet-servers", "p2p-bootnode"} <= emitted
 
@@ -128,6 +131,9 @@ def test_the_preset_table_is_go_spacemeshs():
         assert (table["poet"]["phase-shift"], table["poet"]["cycle-gap"]) == (facts["phase-shift"], facts["cycle-gap"])
         assert table["genesis"].get("genesis-time") == facts["genesis-time"]
         assert table["genesis"]["genesis-extra-data"] == facts["genesis-extra-data"]
+        assert table["post"] == {k: facts[k] for k in ("post-labels-per-unit", "post-min-numunits", "post-max-numunits")}
+        assert table["smeshing"] == {"smeshing-opts": {"smeshing-opts-numunits": facts["smeshing-opts-numunits"]}}
+        assert set(table["post"]) <= set(GS["keys"]["post"]) and "smeshing-opts-numunits" in GS["smeshingOptsKeys"]
     assert set(PRESETS) == set(GS["presets"])
 
 
@@ -137,8 +143,9 @@ def test_the_poets_run_the_nodes_schedule_for_each_preset(preset):
     layer-duration * layers-per-epoch, and the node's poet.phase-shift and poet.cycle-gap."""
     facts = GS["presets"][preset]
     hrp = facts["network-hrp"]
-    s = settings(coinbase=f"{hrp}1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut")
-    base = {} if preset == "mainnet" else {"preset": preset}
+    s = settings(coinbase=f"{hrp}1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut", resources={"miner": {"disk": "300Gi"}})
+    # mainnet's default of 2 units is below its minimum of 4 (post_size refuses it).
+    base = {"smeshing": {"smeshing-opts": {"smeshing-opts-numunits": 4}}} if preset == "mainnet" else {"preset": preset}
     cfg = sb.node_config(base, s)
     node = sb.role_configs(cfg, s, sb.plan_nodes(s), "ns")["miner"]
     node_main, node_poet = {**facts, **node.get("main", {})}, {**facts, **node.get("poet", {})}
@@ -170,3 +177,60 @@ def test_the_genesis_id_is_computed_as_go_spacemesh_computes_it():
     # go-spacemesh node/relay_test.go at v1.7.6 uses mainnet's genesis ID as its Noise prologue.
     assert genesis_id(mainnet["genesis-time"], mainnet["genesis-extra-data"]) == GS["knownGenesisIds"]["mainnet"]
     assert genesis_id("2023-07-14T10:00:00+02:00", mainnet["genesis-extra-data"]) == GS["knownGenesisIds"]["mainnet"]
+
+
+POST = fixture("post-v0.12.6.json")
+
+
+@pytest.mark.parametrize("preset", sorted(GS["presets"]))
+def test_the_post_must_fit_the_volume_for_each_preset(preset):
+    """A PoST is numunits * labels-per-unit labels of 16 bytes (spacemeshos/post); the preset's
+    own numunits must lie in its [min, max] and fit the miner's disk, or the plan stops."""
+    facts = GS["presets"][preset]
+    coinbase = f"{facts['network-hrp']}1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut"
+    base = {} if preset == "mainnet" else {"preset": preset}
+    units = facts["smeshing-opts-numunits"]
+    if not facts["post-min-numunits"] <= units <= facts["post-max-numunits"]:
+        # mainnet: go-spacemesh's default numunits (post's DefaultInitOpts) is below the minimum.
+        assert (preset, units, POST["defaultInitOptsNumUnits"]) == ("mainnet", 2, 2)
+        with pytest.raises(ConfigError) as e:
+            sb.node_config(base, settings(coinbase=coinbase), "c.json")
+        assert str(e.value) == (f"pegasus:spacemesh.configFile: smeshing.smeshing-opts.smeshing-opts-numunits is {units} in c.json, outside "
+                                f"[{facts['post-min-numunits']}, {facts['post-max-numunits']}] (post.post-min-numunits, post-max-numunits); "
+                                "go-spacemesh refuses to smesh with it")
+        units = facts["post-min-numunits"]
+        base = {"smeshing": {"smeshing-opts": {"smeshing-opts-numunits": units}}}
+    size = units * facts["post-labels-per-unit"] * POST["labelBytes"]
+    fits = settings(coinbase=coinbase, resources={"miner": {"disk": str(size + 1)}})
+    assert sb.node_config(base, fits, "c.json").schedule.hrp == facts["network-hrp"]
+    too_small = settings(coinbase=coinbase, resources={"miner": {"disk": str(size)}})
+    with pytest.raises(ConfigError) as e:
+        sb.node_config(base, too_small, "c.json")
+    assert str(e.value).startswith(f"pegasus:spacemesh.resources.miner.disk: {size} cannot hold the PoST the nodes initialise: "
+                                   f"{units} units of {facts['post-labels-per-unit']} labels of 16 bytes is ")
+
+
+def test_mainnet_with_the_default_disk_is_refused_with_the_size_it_needs():
+    s = settings(coinbase="sm1qqqqqqy0dd83jemjmfj3ghjndxm0ndh3sed8cxs9ns2ut")
+    with pytest.raises(ConfigError) as e:
+        sb.node_config({"smeshing": {"smeshing-opts": {"smeshing-opts-numunits": 4}}}, s, "networks/main.json")
+    assert str(e.value) == ("pegasus:spacemesh.resources.miner.disk: 100Gi cannot hold the PoST the nodes initialise: 4 units of "
+                            "4294967296 labels of 16 bytes is 256.0Gi (networks/main.json), and the node's own state shares the volume; "
+                            "raise the disk or lower smeshing.smeshing-opts.smeshing-opts-numunits")
+
+
+def test_a_host_port_bootnode_advertises_an_address_of_the_form_go_spacemesh_documents():
+    """cmd/root.go's usage example for --advertise-address is /dns4/<host>/tcp/<port>, with no
+    /p2p part; p2p/host.go advertises exactly the given addresses instead of the pod's."""
+    s = settings(bootnodeAddressing="hostPort", dns={"zoneId": "z", "domain": "spacemesh.example.org"})
+    spec = GS["advertiseAddress"]
+    protocols = spec["usageExample"].split("/")[1::2]
+    for p in sb.plan_nodes(s):
+        args = [a for a in sb.node_args(s, p, "ns") if a.startswith(f"--{spec['flag']}=")]
+        if p.role == "miner":
+            assert args == []
+            continue
+        (arg,) = args
+        value = arg.split("=", 1)[1]
+        assert value.split("/")[1::2] == protocols and int(value.rsplit("/", 1)[1]) == p.p2p_port
+        assert spec["flag"] in GS["flags"] and spec["configKey"].split(".")[1] in GS["keys"]["p2p"]
