@@ -25,7 +25,8 @@ def test_every_manifest_of_the_provider_stack_validates_including_the_http_scale
     plan = example("provider")
     checked, errors = validate_plan(plan, K8S)
     assert errors == []
-    assert checked == 43  # 37 + the settlement Namespace, ConfigMap and Deployment + the 402 page, its Service and Ingress
+    assert checked == 47  # 37 + the settlement Namespace, ConfigMap and Deployment + the 402 page, its Service and Ingress
+    # + the settler's record ConfigMap (settler-billed), its ServiceAccount, Role and RoleBinding
     assert len([r for r in plan.resources if r.type == "kubernetes:http.keda.sh/v1alpha1:HTTPScaledObject"]) == 2
 
 
