@@ -137,5 +137,10 @@ def chainlet_manifests(plan: ChainletPlan, settings: ChainletSettings, storage_c
         "namespace": wb.namespace(plan.namespace, names.CHAINLET_COMPONENT, plan.chain_id),
         "claim": wb.data_claim(w),
         "workload": wb.statefulset(w),
-        "service": wb.service(w, w.name, SERVICE_PORTS, publish_not_ready=True),
+        # Not awaited: pulumi-kubernetes waits for a ClusterIP Service's endpoints to target a
+        # pod and then 10 s more after every Endpoints change to "settle" (provider/pkg/await/
+        # service.go, processEndpointEvent). Nothing reads this Service's status, the workload
+        # is not awaited either, and those 10 s were most of a shard stack's create time
+        # (docs/benchmarks.md).
+        "service": wb.service(w, w.name, SERVICE_PORTS, publish_not_ready=True, annotations={names.SKIP_AWAIT: "true"}),
     }
