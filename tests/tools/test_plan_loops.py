@@ -21,4 +21,4 @@ def test_an_eks_plan_after_a_failed_plan_in_the_same_process_completes():
     for _ in range(3):
         plan = run("provider", EKS)
         groups = plan.by_type("eks:index:ManagedNodeGroup")
-        assert [g.name for g in groups] == ["cluster-system"]
+        assert [g.name for g in groups] == ["cluster-system", "tenant-nodes-group"]
