@@ -60,25 +60,6 @@ def members_output(entries: Mapping[str, Mapping[str, Any]], shard_count: int) -
     return {str(i): grouped.get(i, {}) for i in range(shard_count)}
 
 
-def changed_shards(before: Mapping[str, Mapping[str, Any]], after: Mapping[str, Mapping[str, Any]]) -> set[int]:
-    """Shards whose chainlets differ between two sets of chainlet entries (added, removed, or a
-    changed status or address). A chainlet's own workload inputs (image, params) are not in
-    the entries: a change there shows only in the chain read (see `changed_chainlets`)."""
-    out: set[int] = set()
-    for chain_id in set(before) | set(after):
-        old, new = before.get(chain_id), after.get(chain_id)
-        if old == new:
-            continue
-        for entry in (old, new):
-            if entry is not None:
-                out.add(int(entry["shard"]))
-    return out
-
-
-def shard_of(ledger: Mapping[str, Any], chain_id: str, shard_size: int) -> Optional[int]:
-    slot = ledger.get(chain_id)
-    return None if slot is None else int(slot) // shard_size
-
 
 def chainlet_digest(chainlet: Any, image: str) -> str:
     """What a chainlet's workload is derived from, as one short digest: its chain record

@@ -113,6 +113,3 @@ def shard_of(backends: tuple[p2p.P2PBackend, ...], index: int, settings: Ingress
     shards = {s.index: s for s in p2p.plan_shards(backends, settings)}
     return shards.get(index) or p2p.Shard(index, (), ())
 
-
-def lb_annotations_for(index: int, published: Mapping[str, Any]) -> Any:
-    return published.get(str(index))

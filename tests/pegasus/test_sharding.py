@@ -42,13 +42,6 @@ def test_members_group_by_shard_and_every_shard_is_published_even_empty():
                                                    "2": {"c-1": ENTRIES["c-1"]}}
 
 
-def test_changed_shards_names_the_shards_of_added_removed_and_changed_chainlets():
-    after = {**ENTRIES, "b-1": {**ENTRIES["b-1"], "status": "STATUS_ONLINE"}}
-    assert sharding.changed_shards(ENTRIES, after) == {0}
-    assert sharding.changed_shards(ENTRIES, {k: v for k, v in ENTRIES.items() if k != "c-1"}) == {2}
-    assert sharding.changed_shards(ENTRIES, {**ENTRIES, "d-1": {"slot": 5, "shard": 2, "port": 1026, "status": "STATUS_ONLINE"}}) == {2}
-    assert sharding.changed_shards(ENTRIES, dict(ENTRIES)) == set()
-
 
 def test_a_chainlets_digest_follows_its_record_and_image_only():
     from pegasus.chain import reader

@@ -84,7 +84,11 @@ class Reconciler:
         self.env = dict(env or {})
         self.command = _pulumi_command(self.env)
         self.ws = self._workspace()
-        self._platform_stack = auto.Stack.select(platform, self.ws)
+        try:
+            self._platform_stack = auto.Stack.select(platform, self.ws)
+        except auto.StackNotFoundError:
+            raise ReconcileError(f"no stack {platform} in this backend; create it (`pulumi stack init {platform}`), set "
+                                 "pegasus:chainlets.stacks to sharded, then run this again") from None
 
     def _workspace(self, **extra) -> auto.LocalWorkspace:
         return auto.LocalWorkspace(work_dir=self.project_dir, env_vars=self.env, pulumi_command=self.command, **extra)
