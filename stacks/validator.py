@@ -164,7 +164,7 @@ def deploy(settings: Settings) -> None:
         gcp=cluster.gke, workload_dependencies=workloads_may_start, namespace_labels=namespace_labels,
         shard_lb_annotations=shard_lb_annotations, release_timeout=ingress_timeout,
         charts_dir=settings.charts_dir, shard_services=not sharded, address_shards=range(shard_count) if sharded else (),
-        opts=k8s_opts,
+        adopt_shard_stacks=not sharded, opts=k8s_opts,
     )
 
     probe_groups = []
@@ -208,7 +208,7 @@ def deploy(settings: Settings) -> None:
         )
         probe_groups.append(ProbeGroup(
             name=f"pegasus-p2p-{shard.index}", host=ingress.shard_hosts[shard.index], targets=targets,
-            labels=(("shard", str(shard.index)),),
+            labels=(("shard", str(shard.index)),), shard=shard.index,
         ))
 
     # Prometheus and Grafana volumes are not chain data: the general class, deleted with its claim.

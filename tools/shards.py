@@ -1,5 +1,5 @@
-"""python -m tools.shards split --stack <stack>: move a running validator fleet from one stack
-into sharded mode (pegasus/sharding.py) without touching a cluster object.
+"""python -m tools.shards split|join --stack <stack>: move a running validator fleet between one
+stack and sharded mode (pegasus/sharding.py) without touching a cluster object.
 
 `split` moves, with `pulumi state move`, each chainlet (its component and children: namespace,
 volume claim, StatefulSet, Service, route) and each shard's load balancer (Service or Gateway)
@@ -8,9 +8,12 @@ into the shard stacks with `chainlets.stacks: sharded`, then runs `up` on every 
 before the platform: a shard's routing keys must have their new owner before the platform's
 ConfigMap lets go of them. The shard program adopts the moved load balancers and probes through
 aliases (components/p2p/shard.py), so nothing is replaced: same objects, same addresses.
-The reverse (`join`) is not built (docs/sharding.md).
+`join` is the reverse: it moves the chainlets, load balancers and probes back, sets
+`chainlets.stacks: single`, runs `up` on the stack (whose ConfigMap takes every routing key
+back) and then destroys what is left in each shard stack: its guard record, its routing patch
+(which hands its keys over) and its provider. The emptied shard stacks stay for you to remove.
 
-It refuses to start unless the last `up` of every stack involved succeeded, and they stop at
+Both refuse to start unless the last `up` of every stack involved succeeded, and they stop at
 the first failed step with the state as it is (every step is a move of whole resources, so a
 rerun continues where it stopped). Run it with no reconcile job running.
 """
@@ -78,6 +81,22 @@ def split_plan(resources: list[dict]) -> dict[int, list[str]]:
     return {i: sorted(u) for i, u in sorted(out.items())}
 
 
+def join_plan(resources: list[dict], index: int) -> list[str]:
+    """The URNs of one shard stack to move back: chainlet components (their children follow),
+    the shard's load balancer and its probes; not its guard, routing patch or provider."""
+    out = []
+    for r in resources:
+        urn, typ = r["urn"], r["type"]
+        name = urn.split("::")[3]
+        if typ == CHAINLET:
+            out.append(urn)
+        elif name in (f"shard-{index}-service", f"shard-{index}-gateway") and "pegasus:p2p:Shard$" in urn.split("::")[2]:
+            out.append(urn)
+        elif typ.endswith(":ScrapeConfig") and name.startswith(f"shard-{index}-"):
+            out.append(urn)
+    return sorted(out)
+
+
 def _chain_id_of(component: dict, slots: Mapping[str, int]) -> str:
     """A Chainlet component's chain ID: the one whose resource name it bears (pegasus/names.py)."""
     from pegasus import names
@@ -139,16 +158,45 @@ class Mover:
         return names
 
 
+    def join(self) -> list[str]:
+        """The shard stacks it emptied, in shard order."""
+        self._check_last_update(self.stack)
+        outputs = {k: v.value for k, v in self.rec._platform_stack.outputs().items()}
+        names = list(outputs.get(sharding.STACKS_OUTPUT) or [])
+        if not names:
+            raise MoveError(f"stack {self.stack} lists no shard stacks (output {sharding.STACKS_OUTPUT}); is it sharded?")
+        for name in names:
+            self._check_last_update(name)
+        for name in names:
+            index = sharding.parse_shard_stack(name)[1]
+            urns = join_plan(_resources(self.export(name)), index)
+            if urns:
+                self._pulumi("state", "move", "--source", name, "--dest", self.stack, "--yes", *urns)
+            self.say(f"{name}: moved {len(urns)} resource(s) with their children back to {self.stack}")
+        self.rec.ws.set_config(self.stack, "pegasus:chainlets.stacks", auto.ConfigValue("single"), path=True)
+        run = self.rec._run(self.rec._platform_stack, preview=False, refresh=False, note="one stack again")
+        self.say(run.line)
+        if not run.ok:
+            raise MoveError(f"{run.line}; fix it and run `pulumi up` on {self.stack}, then destroy the shard stacks' rest")
+        for name in names:
+            # What is left is the shard's guard record, its routing patch (deleting it hands its
+            # keys to the stack's ConfigMap, which owns them again) and providers.
+            auto.Stack.select(name, self.rec.ws).destroy(color="never", suppress_progress=True)
+            self.say(f"{name}: emptied; remove it with `pulumi stack rm {name}`")
+        return names
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.shards", description=__doc__.split("\n\n")[0])
-    p.add_argument("action", choices=["split"])
+    p.add_argument("action", choices=["split", "join"])
     p.add_argument("--stack", required=True)
     p.add_argument("--cwd", default=".")
     args = p.parse_args(argv)
     import os
 
     try:
-        Mover(args.cwd, args.stack, dict(os.environ)).split()
+        mover = Mover(args.cwd, args.stack, dict(os.environ))
+        mover.split() if args.action == "split" else mover.join()
     except PegasusError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -24,6 +24,7 @@ class ProbeGroup:
     host: Any  # str or Output[str]
     targets: tuple[mb.ProbeTarget, ...]
     labels: tuple[tuple[str, str], ...] = ()
+    shard: Optional[int] = None  # a validator p2p shard, whose probes a shard stack may have held
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -102,6 +103,10 @@ class Monitoring(pulumi.ComponentResource):
             for prober in (mb.IN_CLUSTER_PROBER, *([external] if external else [])):
                 manifest = mb.p2p_scrape_config(group.name, group.host, group.targets, settings.probe_interval,
                                                 dict(group.labels), prober)
-                k8s.apiextensions.CustomResource(f"{name}-{manifest['metadata']['name']}", **custom_resource_args(manifest), opts=probe_opts)
+                # A shard stack's probe, moved back by `tools.shards join` (stacks/validator_shard.py names it).
+                back = [pulumi.Alias(name=f"shard-{group.shard}-{manifest['metadata']['name']}", parent=None)] \
+                    if group.shard is not None else None
+                k8s.apiextensions.CustomResource(f"{name}-{manifest['metadata']['name']}", **custom_resource_args(manifest),
+                                                 opts=pulumi.ResourceOptions.merge(probe_opts, pulumi.ResourceOptions(aliases=back)))
         self.grafana_url = pulumi.Output.from_input(mb.grafana_url())
         self.register_outputs({"grafana_url": self.grafana_url})

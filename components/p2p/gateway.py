@@ -16,6 +16,7 @@ from pulumi_kubernetes import _utilities as k8s_utilities
 
 from components.p2p import gateway_builder as gb
 from components.p2p import p2p_builder as p2p
+from components.p2p.shard import joined_aliases
 from components.chain import workload_builder as wb
 from components.kube.k8s_util import body, custom_resource_args, helm_release
 from pegasus import names
@@ -51,7 +52,7 @@ class EnvoyGatewayIngress(pulumi.ComponentResource):
                  service_annotations: Optional[Mapping[str, str]] = None,
                  release_timeout: Optional[int] = None,
                  charts_dir: Optional[str] = None, shard_services: bool = True, address_shards: Sequence[int] = (),
-                 opts: Optional[pulumi.ResourceOptions] = None):
+                 adopt_shard_stacks: bool = False, opts: Optional[pulumi.ResourceOptions] = None):
         """`shard_services=False`: the platform stack of sharded mode, as in components/p2p/ingress.py;
         each shard stack declares its own Gateway (components/p2p/shard.py)."""
         super().__init__("pegasus:gateway:EnvoyGatewayIngress", name, None, opts)
@@ -105,6 +106,8 @@ class EnvoyGatewayIngress(pulumi.ComponentResource):
             # Envoy Service and gives up the address its chainlets advertise.
             gw = _StatusCustomResource(f"{name}-p2p-{shard.index}", manifest, pulumi.ResourceOptions(
                 parent=self, protect=True,
+                aliases=joined_aliases(shard.index, "gateway", f"kubernetes:{manifest['apiVersion']}:{manifest['kind']}")
+                if adopt_shard_stacks else None,
                 depends_on=[ns, self.release, gclass, *guard_deps, *(lb_dependencies or []), *([address] if address else [])],
             ))
             self.route_dependencies.append(gw)

@@ -9,6 +9,7 @@ import pulumi_kubernetes as k8s
 
 from components.p2p import ingress_builder as ib
 from components.p2p import p2p_builder as p2p
+from components.p2p.shard import joined_aliases
 from components.chain import workload_builder as wb
 from components.kube.k8s_util import body, helm_release, lb_host
 from pegasus import names
@@ -30,7 +31,7 @@ class Ingress(pulumi.ComponentResource):
                  charts_dir: Optional[str] = None, controller_service: Optional[Mapping[str, Any]] = None,
                  naming: names.IngressNames = names.INGRESS,
                  controller_config: Optional[Mapping[str, str]] = None,
-                 shard_services: bool = True, address_shards: Sequence[int] = (),
+                 shard_services: bool = True, address_shards: Sequence[int] = (), adopt_shard_stacks: bool = False,
                  opts: Optional[pulumi.ResourceOptions] = None):
         """`shard_services=False` is the platform stack of sharded mode (pegasus/sharding.py):
         the controller and an empty routing ConfigMap only; each shard stack adds its own LB
@@ -96,6 +97,8 @@ class Ingress(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(
                     parent=self, protect=True,
                     depends_on=[ns, self.release, *guard_deps, *(lb_dependencies or []), *([address] if address else [])],
+                    # A shard stack's Service, moved back by `tools.shards join` (validator only).
+                    aliases=joined_aliases(shard.index, "service", "kubernetes:core/v1:Service") if adopt_shard_stacks else None,
                 ),
             )
             host = p2p.shard_public_host(shard.index, settings.p2p_domain)

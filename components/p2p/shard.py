@@ -53,6 +53,14 @@ def moved_aliases(old_name: str, old_parent_type: str, type_: str) -> list:
             f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{old_parent_type}${type_}::{old_name}"]
 
 
+def joined_aliases(index: int, what: str, type_: str) -> list:
+    """The reverse of `moved_aliases`: where `tools.shards join` leaves shard `index`'s load
+    balancer (`what`: service or gateway), so that one stack adopts it again."""
+    name = f"shard-{index}-{what}"
+    return [pulumi.Alias(name=name, parent=None),
+            f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::pegasus:p2p:Shard${type_}::{name}"]
+
+
 def _with_annotations(manifest: dict, extra: Any) -> dict:
     """The manifest with `extra` annotations (a dict or an Output of one, from the platform)."""
     base = dict(manifest["metadata"].get("annotations") or {})

@@ -66,3 +66,20 @@ def test_split_keeps_every_object_and_the_next_reconcile_changes_nothing(e2e, st
     result = Reconciler(str(stack.dir), "dev", env=stack.env, parallel=2, say=lines.append).round(run_all=True)
     assert result.ok and result.touched == [], "\n".join(lines)
     assert identities(e2e) == after
+
+
+def test_join_moves_the_fleet_back_into_one_stack_and_the_next_up_changes_nothing(e2e, stack):
+    before, routes = identities(e2e), routing(e2e)
+    lines: list[str] = []
+    emptied = Mover(str(stack.dir), "dev", stack.env, say=lines.append).join()
+    assert emptied == ["dev-shard-0", "dev-shard-1", "dev-shard-2"], lines
+    assert identities(e2e) == before, "\n".join(lines)
+    assert routing(e2e) == routes
+    # The ConfigMap's keys belong to the one stack again, not to the destroyed patches.
+    cm = e2e.cluster.get("configmap", "-n", names.INGRESS_NAMESPACE, names.TCP_SERVICES_CONFIGMAP, "--show-managed-fields")
+    owners = {m["manager"] for m in cm["metadata"]["managedFields"] if "f:data" in (m.get("fieldsV1") or {})}
+    assert len(owners) == 1
+    for shard in emptied:
+        assert stack.pulumi("stack", "export", "--stack", shard).stdout.count('"urn"') <= 1
+    preview = stack.preview_steps("--stack", "dev")
+    assert [s for s in preview if not s["urn"].split("::")[-2].startswith("pulumi:")] == []

@@ -35,3 +35,16 @@ def test_a_stack_without_a_chainstate_record_is_refused():
     with pytest.raises(MoveError) as info:
         split_plan(without)
     assert "no ChainState record" in str(info.value)
+
+
+def test_join_takes_back_chainlets_load_balancer_and_probes_but_not_the_guard_patch_or_provider():
+    from pegasus import sharding
+    from tests.stacks.test_sharded_program import shard
+    from tools.shards import join_plan
+
+    plan = shard(1)
+    state = [{"urn": r.urn, "type": r.type} for r in plan.resources]
+    moved = {u.split("::")[-1] for u in join_plan(state, 1)}
+    chainlets = {n.split("::")[-1] for n in (r.urn for r in plan.resources if r.type == "pegasus:chainlet:Chainlet")}
+    assert moved == chainlets | {"shard-1-service", "shard-1-pegasus-p2p-1"}
+    assert sharding.parse_shard_stack(plan.stack) == ("dev", 1)
