@@ -80,12 +80,10 @@ class EnvoyGatewayIngress(pulumi.ComponentResource):
         self.shard_hosts = {}
         self.reserved_addresses: dict[int, Any] = {}
         if not shard_services:
-            if settings.cloud == "gke" and gcp is not None:
-                from components.p2p.ingress import reserve_shard_address
+            from components.p2p.ingress import reserve_shard_addresses
 
-                for index in address_shards:
-                    self.reserved_addresses[index] = reserve_shard_address(self, name, index, cluster_name, gcp, aliases=[
-                        pulumi.Alias(parent=pulumi.create_urn(name, "pegasus:ingress:Ingress"))])
+            self.reserved_addresses = reserve_shard_addresses(self, name, address_shards, settings, cluster_name, gcp, aliases=[
+                pulumi.Alias(parent=pulumi.create_urn(name, "pegasus:ingress:Ingress"))])
             self.register_outputs({})
             return
         for shard in self.shards:

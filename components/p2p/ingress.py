@@ -78,9 +78,7 @@ class Ingress(pulumi.ComponentResource):
         self.shard_hosts = {}
         self.reserved_addresses: dict[int, Any] = {}
         if not shard_services:
-            if settings.cloud == "gke" and gcp is not None:
-                for index in address_shards:
-                    self.reserved_addresses[index] = reserve_shard_address(self, name, index, cluster_name, gcp)
+            self.reserved_addresses = reserve_shard_addresses(self, name, address_shards, settings, cluster_name, gcp)
             self.register_outputs({})
             return
         for shard in self.shards:
@@ -106,6 +104,14 @@ class Ingress(pulumi.ComponentResource):
                 host = address.address if address is not None else lb_host(svc)
             self.shard_hosts[shard.index] = host
         self.register_outputs({f"shard_{i}": pulumi.Output.from_input(h) for i, h in self.shard_hosts.items()})
+
+
+def reserve_shard_addresses(parent: pulumi.Resource, name: str, indices: Sequence[int], settings: IngressSettings,
+                            cluster_name: str, gcp: Any, aliases: Optional[list] = None) -> dict[int, Any]:
+    """The gke reserved IPs a sharded platform keeps for its shard stacks (none elsewhere)."""
+    if settings.cloud != "gke" or gcp is None:
+        return {}
+    return {i: reserve_shard_address(parent, name, i, cluster_name, gcp, aliases) for i in indices}
 
 
 def reserve_shard_address(parent: pulumi.Resource, name: str, index: int, cluster_name: str, gcp: Any,
