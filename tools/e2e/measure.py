@@ -26,7 +26,11 @@ class Measured:
 
 def _children(pid: int) -> list[int]:
     out = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return out  # the process ended while we looked
+    for task in tasks:
         try:
             out += [int(c) for c in (task / "children").read_text().split()]
         except (OSError, ValueError):
