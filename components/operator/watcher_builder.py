@@ -8,13 +8,13 @@ The Role is rebuilt with each run of the platform stack, so a new shard's Stack 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Mapping, Sequence
 
 from components.operator.config import OperatorSettings
 from components.operator.pko_builder import API_VERSION
 from components.operator.watcher import stack_object_name
+from components.kube.script_pod import script_deployment
 from pegasus import names
 from pegasus.chain.reader import RestSource
 
@@ -82,40 +82,13 @@ def configmap(settings: OperatorSettings, cfg: dict, code: Mapping[str, str]) ->
 
 
 def deployment(settings: OperatorSettings, cm: dict, code_paths: Sequence[str]) -> dict:
-    digest = hashlib.sha256(json.dumps(cm["data"], sort_keys=True).encode()).hexdigest()[:16]
-    labels = names.labels(COMPONENT, NAME)
+    """The watcher's pod. Not awaited: it only speeds reconciles up (PKO's resync runs without
+    it), so an image that cannot be pulled must not fail the platform's run. A new config or
+    code restarts it."""
     items = [{"key": CONFIG_KEY, "path": CONFIG_KEY}] + [{"key": code_key(p), "path": p} for p in sorted(code_paths)]
-    return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        # Not awaited: the watcher only speeds reconciles up (PKO's resync runs without it), so
-        # an image that cannot be pulled must not fail the platform's run.
-        "metadata": {"name": NAME, "namespace": settings.namespace, "labels": labels, "annotations": {names.SKIP_AWAIT: "true"}},
-        "spec": {
-            "replicas": 1,
-            "strategy": {"type": "Recreate"},
-            "selector": {"matchLabels": names.selector(COMPONENT, NAME)},
-            "template": {
-                # A new config or code restarts the watcher.
-                "metadata": {"labels": labels, "annotations": {"pegasus.saga.xyz/config-hash": digest}},
-                "spec": {
-                    "serviceAccountName": NAME,
-                    "automountServiceAccountToken": True,
-                    "enableServiceLinks": False,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534,
-                                        "seccompProfile": {"type": "RuntimeDefault"}},
-                    "containers": [{
-                        "name": "watcher", "image": settings.watcher.image,
-                        "command": ["python", "-u", f"{CODE_DIR}/watcher.py"],
-                        "env": [{"name": "WATCHER_CONFIG", "value": f"{CODE_DIR}/{CONFIG_KEY}"},
-                                {"name": "PYTHONPATH", "value": CODE_DIR},
-                                {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}],
-                        "volumeMounts": [{"name": "code", "mountPath": CODE_DIR, "readOnly": True}],
-                        "resources": {"requests": {"cpu": "20m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
-                        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                                            "capabilities": {"drop": ["ALL"]}},
-                    }],
-                    "volumes": [{"name": "code", "configMap": {"name": NAME, "items": items}}],
-                },
-            },
-        },
-    }
+    env = [{"name": "WATCHER_CONFIG", "value": f"{CODE_DIR}/{CONFIG_KEY}"},
+           {"name": "PYTHONPATH", "value": CODE_DIR},
+           {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"}]
+    return script_deployment(cm, name=NAME, namespace=settings.namespace, component=COMPONENT, image=settings.watcher.image,
+                             script="watcher.py", code_dir=CODE_DIR, env=env, cpu_request="20m", container="watcher",
+                             items=items)

@@ -12,11 +12,11 @@ nothing else: the only API access the settlement namespace has.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Mapping, Sequence
 
 from components.provider.metering_builder import INTERVAL, RECORDS
+from components.kube.script_pod import script_deployment
 from pegasus import names
 
 NAMESPACE = "provider-settlement"
@@ -83,42 +83,14 @@ def role_binding() -> dict:
 
 
 def deployment(cm: dict, key_secret: str) -> dict:
-    digest = hashlib.sha256(json.dumps(cm["data"], sort_keys=True).encode()).hexdigest()[:16]
-    labels = names.labels("settlement", NAME)
+    """The settler's pod. Not awaited: a missing Secret or an unreachable node must not fail the
+    tenants' run. A new config (pods, prices) restarts it; its token is for the record only
+    (role()), and it reads nothing else."""
 
     def secret_env(env: str, field: str) -> dict:
         return {"name": env, "valueFrom": {"secretKeyRef": {"name": key_secret, "key": field}}}
 
-    return {
-        "apiVersion": "apps/v1", "kind": "Deployment",
-        # Not awaited: a missing Secret or an unreachable node must not fail the tenants' run.
-        "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": labels, "annotations": {names.SKIP_AWAIT: "true"}},
-        "spec": {
-            "replicas": 1,
-            "strategy": {"type": "Recreate"},
-            "selector": {"matchLabels": names.selector("settlement", NAME)},
-            "template": {
-                # A new config (pods, prices) restarts the settler.
-                "metadata": {"labels": labels, "annotations": {"pegasus.saga.xyz/config-hash": digest}},
-                "spec": {
-                    # The token is for the record only (role()); the settler reads nothing else.
-                    "serviceAccountName": NAME,
-                    "automountServiceAccountToken": True,
-                    "enableServiceLinks": False,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534,
-                                        "seccompProfile": {"type": "RuntimeDefault"}},
-                    "containers": [{
-                        "name": NAME, "image": IMAGE,
-                        "command": ["python", "-u", f"{CODE_DIR}/settler.py"],
-                        "env": [{"name": "SETTLER_CONFIG", "value": f"{CODE_DIR}/config.json"},
-                                secret_env("PROVIDER_KEY", KEY_FIELD), secret_env("RPC_URL", RPC_FIELD)],
-                        "volumeMounts": [{"name": "code", "mountPath": CODE_DIR, "readOnly": True}],
-                        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "200m", "memory": "128Mi"}},
-                        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                                            "capabilities": {"drop": ["ALL"]}},
-                    }],
-                    "volumes": [{"name": "code", "configMap": {"name": NAME}}],
-                },
-            },
-        },
-    }
+    env = [{"name": "SETTLER_CONFIG", "value": f"{CODE_DIR}/config.json"},
+           secret_env("PROVIDER_KEY", KEY_FIELD), secret_env("RPC_URL", RPC_FIELD)]
+    return script_deployment(cm, name=NAME, namespace=NAMESPACE, component="settlement", image=IMAGE,
+                             script="settler.py", code_dir=CODE_DIR, env=env, cpu_request="50m")
