@@ -139,7 +139,7 @@ class Mover:
         names = []
         for index, urns in plan.items():
             name = sharding.shard_stack_name(self.stack, index)
-            stack, created = self.rec._shard_stack(name)
+            stack, created = self.rec.shard_stack(name)
             if not created and _resources(self.export(name)):
                 raise MoveError(f"shard stack {name} already holds resources; `join` first or remove it")
             self.rec.sync_config(name, config)
@@ -147,11 +147,11 @@ class Mover:
             self.say(f"{name}: moved {len(urns)} resource(s) with their children")
             names.append(name)
         for name in names:
-            run = self.rec._run(auto.Stack.select(name, self.rec.ws), preview=False, refresh=False, note="after the move")
+            run = self.rec.run_stack(auto.Stack.select(name, self.rec.ws), preview=False, refresh=False, note="after the move")
             self.say(run.line)
             if not run.ok:
                 raise MoveError(f"{run.line}; fix it and run `python -m tools.reconcile --stack {self.stack} --all`")
-        run = self.rec._run(self.rec._platform_stack, preview=False, refresh=False, note="platform")
+        run = self.rec.run_stack(self.rec.platform_stack, preview=False, refresh=False, note="platform")
         self.say(run.line)
         if not run.ok:
             raise MoveError(run.line)
@@ -161,7 +161,7 @@ class Mover:
     def join(self) -> list[str]:
         """The shard stacks it emptied, in shard order."""
         self._check_last_update(self.stack)
-        outputs = {k: v.value for k, v in self.rec._platform_stack.outputs().items()}
+        outputs = {k: v.value for k, v in self.rec.platform_stack.outputs().items()}
         names = list(outputs.get(sharding.STACKS_OUTPUT) or [])
         if not names:
             raise MoveError(f"stack {self.stack} lists no shard stacks (output {sharding.STACKS_OUTPUT}); is it sharded?")
@@ -174,7 +174,7 @@ class Mover:
                 self._pulumi("state", "move", "--source", name, "--dest", self.stack, "--yes", *urns)
             self.say(f"{name}: moved {len(urns)} resource(s) with their children back to {self.stack}")
         self.rec.ws.set_config(self.stack, "pegasus:chainlets.stacks", auto.ConfigValue("single"), path=True)
-        run = self.rec._run(self.rec._platform_stack, preview=False, refresh=False, note="one stack again")
+        run = self.rec.run_stack(self.rec.platform_stack, preview=False, refresh=False, note="one stack again")
         self.say(run.line)
         if not run.ok:
             raise MoveError(f"{run.line}; fix it and run `pulumi up` on {self.stack}, then destroy the shard stacks' rest")

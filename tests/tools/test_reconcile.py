@@ -92,7 +92,10 @@ class Rounds:
     def say(self, line):
         self.lines.append(line)
 
-    def settings(self):
+    def platform_config(self):
+        return {}
+
+    def settings(self, _config):
         return None
 
     def read_chain(self, _settings):
@@ -101,7 +104,7 @@ class Rounds:
             raise item
         return item
 
-    def round(self, *, run_all, refresh, view):
+    def round(self, *, run_all, refresh, view, config):
         self.calls.append((view.height, run_all, refresh))
 
         class Result:
@@ -151,3 +154,49 @@ def test_a_failed_stack_is_reported_by_the_programs_own_error_line():
            "    error: an unhandled error occurred: program exited with non-zero exit code: 1\n")
     assert _error_line(CommandError(CommandResult(stdout=out, stderr="error: update failed", code=255))) == \
         "error: pegasus:chain.endpoint: answered 503"
+    # A program that stops while registrations are in flight makes the engine say so first.
+    stopped = ("    error: Resource monitor has terminated, shutting down\n" + out)
+    assert _error_line(CommandError(CommandResult(stdout=stopped, stderr="", code=255))) == \
+        "error: pegasus:chain.endpoint: answered 503"
+
+
+# -- shard outputs are read again only for stacks updated since their last read
+
+class Backend:
+    """`stack ls` and `stack output` of a backend whose stacks the test updates."""
+
+    def __init__(self, stacks):
+        self.stacks = dict(stacks)  # name -> (last update, outputs)
+        self.reads = []
+
+    def keys(self):
+        return {n: (t, len(o or {})) if t else None for n, (t, o) in self.stacks.items()}
+
+    def read(self, name):
+        self.reads.append(name)
+        return self.stacks[name][1]
+
+    def update(self, name, t, outputs):
+        self.stacks[name] = (t, outputs)
+
+
+def test_shard_outputs_are_read_once_and_again_only_after_an_update():
+    from tools.reconcile.runner import ShardOutputs
+
+    backend = Backend({"dev": ("t0", {"ledger": 1}), "dev-shard-0": ("t1", {"a": 1}), "dev-shard-1": ("t1", {"b": 1}),
+                       "dev-shard-2": (None, None), "other-shard-0": ("t1", {"c": 1})})
+    cache = ShardOutputs(backend.keys, backend.read, parallel=2)
+    is_shard = lambda name: name.startswith("dev-shard-")  # noqa: E731
+    assert cache.get(is_shard) == {"dev-shard-0": {"a": 1}, "dev-shard-1": {"b": 1}, "dev-shard-2": None}
+    assert sorted(backend.reads) == ["dev-shard-0", "dev-shard-1", "dev-shard-2"]
+
+    backend.reads.clear()
+    backend.update("dev-shard-1", "t2", {"b": 2})
+    assert cache.get(is_shard) == {"dev-shard-0": {"a": 1}, "dev-shard-1": {"b": 2}, "dev-shard-2": None}
+    # A stack that never ran has no last update: it is read every time, as it may have run since.
+    assert sorted(backend.reads) == ["dev-shard-1", "dev-shard-2"]
+
+    backend.reads.clear()
+    del backend.stacks["dev-shard-0"]
+    assert cache.get(is_shard) == {"dev-shard-1": {"b": 2}, "dev-shard-2": None}
+    assert backend.reads == ["dev-shard-2"]

@@ -41,7 +41,8 @@ def _args(argv: list[str]) -> argparse.Namespace:
 
 def watch(rec: Reconciler, args: argparse.Namespace, clock=time.monotonic, sleep=time.sleep) -> int:
     last_seen, last_full, rounds, status = None, clock(), 0, 0
-    settings = rec.settings()  # a `pulumi config` call: once per round, not once per poll
+    config = rec.platform_config()  # a `pulumi config` call: once per round, not once per poll
+    settings = rec.settings(config)
     while True:
         try:
             view = rec.read_chain(settings)
@@ -50,7 +51,7 @@ def watch(rec: Reconciler, args: argparse.Namespace, clock=time.monotonic, sleep
             view = None
         full = args.full_every > 0 and clock() - last_full >= args.full_every
         if view is not None and (full or decide.fingerprint(view) != last_seen):
-            result = rec.round(run_all=args.all or full, refresh=args.refresh or full, view=view)
+            result = rec.round(run_all=args.all or full, refresh=args.refresh or full, view=view, config=config)
             status = 0 if result.ok else 1
             rounds += 1
             if result.ok:
@@ -60,15 +61,17 @@ def watch(rec: Reconciler, args: argparse.Namespace, clock=time.monotonic, sleep
                     last_full = clock()
             if args.rounds and rounds >= args.rounds:
                 return status
-            settings = rec.settings()
+            config = rec.platform_config()
+            settings = rec.settings(config)
         sleep(args.interval)
 
 
 def main(argv: list[str]) -> int:
     args = _args(argv)
     try:
+        # Lines flushed as they come: a watch loop's log is read while it runs.
         rec = Reconciler(args.cwd, args.stack, env=dict(os.environ), parallel=args.parallel,
-                         policy_packs=args.policy_pack)
+                         policy_packs=args.policy_pack, say=lambda line: print(line, flush=True))
         if args.watch:
             return watch(rec, args)
         result = rec.round(run_all=args.all, refresh=args.refresh, preview=args.preview)

@@ -8,12 +8,14 @@ to edit. A shard stack that does not exist is created with the platform's secret
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from pulumi import automation as auto
 
@@ -35,6 +37,7 @@ class StackRun:
     line: str
     changes: dict = field(default_factory=dict)
     seconds: float = 0.0
+    outputs: Optional[dict] = None  # after an `up`: the stack's outputs, as the run returned them
 
 
 @dataclass
@@ -53,7 +56,10 @@ class RoundResult:
         return [r.stack for r in [self.platform, *self.shards] if decide.changed(r.changes)]
 
 
-GENERIC = ("an unhandled error occurred", "update failed", "preview failed", "program exited with non-zero exit code")
+# The engine's own wrappers and the echo of a program that stopped while it still registered
+# resources: never the reason.
+GENERIC = ("an unhandled error occurred", "update failed", "preview failed", "program exited with non-zero exit code",
+           "resource monitor has terminated")
 
 
 def _error_line(e: BaseException) -> str:
@@ -73,6 +79,38 @@ def _pulumi_command(env: dict[str, str]) -> auto.PulumiCommand:
     return auto.PulumiCommand(root=os.path.dirname(os.path.dirname(os.path.realpath(found))))
 
 
+class ShardOutputs:
+    """Each shard stack's last outputs, read again only when the stack was updated since.
+
+    One `pulumi stack ls --json` gives every stack's last update (to the millisecond) and
+    resource count; a stack whose pair is what it was when its outputs were read has the same
+    outputs, so a round reads only the stacks that ran since (one `pulumi stack output` each,
+    several at once) instead of every shard stack one after the other.
+    """
+
+    def __init__(self, list_stacks: Callable[[], Mapping[str, Any]], read: Callable[[str], Optional[dict]],
+                 parallel: int = 4):
+        self._list = list_stacks
+        self._read = read
+        self._parallel = max(1, parallel)
+        self._cache: dict[str, tuple[Any, Optional[dict]]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, wanted: Callable[[str], bool]) -> dict[str, Optional[dict]]:
+        """name -> outputs (None when the stack has none) for every stack `wanted` accepts."""
+        keys = {name: key for name, key in self._list().items() if wanted(name)}
+        with self._lock:
+            stale = [n for n, key in keys.items() if key is None or self._cache.get(n, (None,))[0] != key]
+        with ThreadPoolExecutor(max_workers=self._parallel) as pool:
+            fresh = dict(zip(stale, pool.map(self._read, stale)))
+        with self._lock:
+            for name in stale:
+                self._cache[name] = (keys[name], fresh[name])
+            for name in set(self._cache) - set(keys):
+                del self._cache[name]  # a stack that is gone
+            return {n: self._cache[n][1] for n in keys}
+
+
 class Reconciler:
     def __init__(self, project_dir: str, platform: str, *, env: Optional[dict[str, str]] = None, parallel: int = 4,
                  say: Callable[[str], None] = print, policy_packs: Optional[list[str]] = None):
@@ -84,6 +122,7 @@ class Reconciler:
         self.env = dict(env or {})
         self.command = _pulumi_command(self.env)
         self.ws = self._workspace()
+        self.shard_outputs_cache = ShardOutputs(self._stack_keys, self.shard_outputs, parallel=4)
         try:
             self._platform_stack = auto.Stack.select(platform, self.ws)
         except auto.StackNotFoundError:
@@ -93,15 +132,19 @@ class Reconciler:
     def _workspace(self, **extra) -> auto.LocalWorkspace:
         return auto.LocalWorkspace(work_dir=self.project_dir, env_vars=self.env, pulumi_command=self.command, **extra)
 
+    @property
+    def platform_stack(self) -> auto.Stack:
+        return self._platform_stack
+
     # -- config
     def platform_config(self) -> dict[str, auto.ConfigValue]:
         return self.ws.get_all_config(self.platform)
 
-    def settings(self):
+    def settings(self, config: Optional[dict[str, auto.ConfigValue]] = None):
         """The platform's validated settings, parsed as the program parses them."""
         prefix = pconfig.NAMESPACE + ":"
         raw, secret_keys = {}, set()
-        for full, value in self.platform_config().items():
+        for full, value in (self.platform_config() if config is None else config).items():
             if full.startswith(prefix):
                 key = full[len(prefix):]
                 raw[key] = pconfig.decode(key, value.value)
@@ -120,7 +163,7 @@ class Reconciler:
                            timeout_seconds=c.timeout_seconds, retries=c.retries, snapshot=c.snapshot,
                            base_dir=self.project_dir, height=height if c.source == "rest" else None)
 
-    def _shard_stack(self, name: str) -> tuple[auto.Stack, bool]:
+    def shard_stack(self, name: str) -> tuple[auto.Stack, bool]:
         """The shard stack, created with the platform's secrets provider if it is new."""
         try:
             return auto.Stack.select(name, self.ws), False
@@ -137,16 +180,26 @@ class Reconciler:
             self.ws.remove_config(name, key)
         self.ws.set_all_config(name, platform_config)
 
+    def _stack_keys(self) -> dict[str, Any]:
+        """name -> (last update, resource count) of every stack of the project, in one call."""
+        return {s.name: (s.last_update, s.resource_count) if s.last_update else None for s in self.ws.list_stacks()}
+
     def shard_outputs(self, name: str) -> Optional[dict]:
+        """A stack's outputs in one CLI call (a shard's outputs hold no secret)."""
         try:
-            outputs = auto.Stack.select(name, self.ws).outputs()
+            result = self.command.run(["stack", "output", "--json", "--stack", name], self.project_dir, self.env)
         except auto.StackNotFoundError:
             return None
-        return {k: v.value for k, v in outputs.items()} if outputs else None
+        outputs = json.loads(result.stdout or "{}")
+        return outputs or None
+
+    def _is_shard(self, name: str) -> bool:
+        parsed = sharding.parse_shard_stack(name)
+        return parsed is not None and parsed[0] == self.platform
 
     # -- one stack
-    def _run(self, stack: auto.Stack, *, preview: bool, refresh: bool, note: str = "") -> StackRun:
-        start = time.monotonic()
+    def run_stack(self, stack: auto.Stack, *, preview: bool, refresh: bool, note: str = "") -> StackRun:
+        start, outputs = time.monotonic(), None
         try:
             if preview:
                 result = stack.preview(refresh=refresh, policy_packs=self.policy_packs, color="never")
@@ -154,49 +207,65 @@ class Reconciler:
             else:
                 result = stack.up(refresh=refresh, policy_packs=self.policy_packs, color="never", suppress_progress=True)
                 changes = dict(result.summary.resource_changes or {})
+                outputs = {k: v.value for k, v in result.outputs.items()}
         except Exception as e:  # noqa: BLE001 - every failure becomes this stack's line, the others go on
             seconds = time.monotonic() - start
             return StackRun(stack.name, False, f"{stack.name}: FAILED ({seconds:.1f} s): {_error_line(e)}", {}, seconds)
         seconds = time.monotonic() - start
-        return StackRun(stack.name, True, decide.change_line(stack.name, changes, seconds, note), changes, seconds)
+        return StackRun(stack.name, True, decide.change_line(stack.name, changes, seconds, note), changes, seconds,
+                        outputs)
 
     # -- a round
-    def round(self, *, run_all: bool = False, refresh: bool = False, preview: bool = False, view=None) -> RoundResult:
-        settings = self.settings()
-        platform_config = self.platform_config()
-        platform = self._run(self._platform_stack, preview=preview, refresh=refresh, note="platform")
-        self.say(platform.line)
-        if not platform.ok:
-            # The shards read the platform's ledger and height: nothing runs on a failed platform.
-            return RoundResult(platform, [], [])
-        outputs = {k: v.value for k, v in self._platform_stack.outputs().items()}
+    def round(self, *, run_all: bool = False, refresh: bool = False, preview: bool = False, view=None,
+              config: Optional[dict[str, auto.ConfigValue]] = None) -> RoundResult:
+        start = time.monotonic()
+        platform_config = self.platform_config() if config is None else config
+        settings = self.settings(platform_config)
+        with ThreadPoolExecutor(max_workers=1) as reader_pool:
+            # The shard stacks' outputs do not depend on the platform's run: read them meanwhile.
+            current_future = reader_pool.submit(self.shard_outputs_cache.get, self._is_shard)
+            platform = self.run_stack(self._platform_stack, preview=preview, refresh=refresh, note="platform")
+            self.say(platform.line)
+            if not platform.ok:
+                # The shards read the platform's ledger and height: nothing runs on a failed platform.
+                return RoundResult(platform, [], [])
+            read_start = time.monotonic()
+            current = current_future.result()
+            waited = time.monotonic() - read_start
+        outputs = platform.outputs
+        if outputs is None:
+            outputs = {k: v.value for k, v in self._platform_stack.outputs().items()}
         height = outputs.get(sharding.HEIGHT_OUTPUT)
         if view is None or view.height != height:
             view = self.read_chain(settings, int(height) if height is not None else None)
         names = list(outputs.get(sharding.STACKS_OUTPUT) or [])
-        current = {n: self.shard_outputs(n) for n in names}
-        decisions = decide.decide(outputs, view, sharding.config_digest(settings), current, run_all)
+        decisions = decide.decide(outputs, view, sharding.config_digest(settings), {n: current.get(n) for n in names},
+                                  run_all)
         due = [d for d in decisions if d.reason]
         skipped = [d.stack for d in decisions if not d.reason]
 
         def run_shard(d: decide.ShardDecision) -> StackRun:
             try:
-                stack = self._existing_or_none(d.stack) if preview else self._shard_stack(d.stack)[0]
+                stack = self._existing_or_none(d.stack) if preview else self.shard_stack(d.stack)[0]
                 if stack is None:
                     return StackRun(d.stack, True, f"{d.stack}: would be created by the next up [{d.reason}]")
                 # A preview takes the config it would run with, too (the pull request's).
                 self.sync_config(d.stack, platform_config)
             except Exception as e:  # noqa: BLE001
                 return StackRun(d.stack, False, f"{d.stack}: FAILED before running: {_error_line(e)}")
-            return self._run(stack, preview=preview, refresh=refresh, note=d.reason)
+            return self.run_stack(stack, preview=preview, refresh=refresh, note=d.reason)
 
         runs: list[StackRun] = []
+        shards_start = time.monotonic()
         with ThreadPoolExecutor(max_workers=self.parallel) as pool:
             for run in pool.map(run_shard, due):
                 self.say(run.line)
                 runs.append(run)
         if skipped:
             self.say(f"{len(skipped)} shard stack(s) unchanged, not run")
+        self.say(f"round done in {time.monotonic() - start:.1f} s: platform {platform.seconds:.1f} s, then "
+                 f"{waited:.1f} s more for {len(current)} shard stacks' outputs, {len(due)} shard stack(s) in "
+                 f"{time.monotonic() - shards_start:.1f} s")
         return RoundResult(platform, runs, skipped)
 
     def _existing_or_none(self, name: str) -> Optional[auto.Stack]:
