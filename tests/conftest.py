@@ -13,7 +13,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 if str(PROJECT) not in sys.path:
     sys.path.insert(0, str(PROJECT))
 
-from tools.plan.runner import Plan, plan_stack  # noqa: E402
+from tools.plan.runner import Plan, deployed_state, plan_stack  # noqa: E402
 
 
 def run(stack: str = "dev", sets: Iterable[str] = (), config_file: Optional[str] = None,
@@ -21,17 +21,7 @@ def run(stack: str = "dev", sets: Iterable[str] = (), config_file: Optional[str]
     return plan_stack(str(PROJECT), stack, config_file, list(sets), state=state)
 
 
-def state_of(plan: Plan) -> dict:
-    """The stack state a deployment of `plan` leaves behind, as readStackResourceOutputs
-    returns it. ChainState's outputs are what its provider's create returns."""
-    from pegasus.chainstate import ChainStateProvider
-
-    out = {}
-    for r in plan.resources:
-        outputs = ChainStateProvider().create(r.inputs).outs if r.type == "pulumi-python:dynamic/pegasus:ChainState" else {}
-        out[r.urn] = {"type": r.type, "outputs": outputs}
-    return out
-
+state_of = deployed_state  # the state a deployment of a plan leaves behind
 
 _EXAMPLES: dict[str, Plan] = {}
 

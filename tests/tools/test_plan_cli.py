@@ -167,3 +167,30 @@ def test_repeated_plans_leave_stderr_clean():
         assert "unclosed event loop" not in out.stderr and "Exception ignored" not in out.stderr, out.stderr
         if not flags:
             assert out.stderr == ""
+
+
+def test_shard_plans_one_shard_stack_from_the_platforms_plan(capsys):
+    from pegasus import names, sharding
+    from tools.plan.runner import plan_stack
+
+    sets = ["--set", "chainlets.stacks=sharded", "--set", "ingress.shardSize=2"]
+    code, out, err = cli(capsys, "--stack", "dev", *sets, "--shard", "1", "--json", "-")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["stack"] == "dev-shard-1"
+    platform = plan_stack(str(PROJECT), "dev", None, [s for s in sets if s != "--set"])
+    members = platform.outputs[sharding.MEMBERS_OUTPUT]
+    assert set(members) == {"0", "1", "2"}
+    namespaces = {r["inputs"]["metadata"]["name"] for r in doc["resources"] if r["type"] == "kubernetes:core/v1:Namespace"}
+    # Exactly the chainlets the platform's ledger puts in shard 1: none of shard 0's or 2's.
+    assert namespaces == {names.chainlet_namespace(c) for c in members["1"]}
+    assert doc["outputs"][sharding.DIGESTS_OUTPUT].keys() == members["1"].keys()
+
+
+def test_shard_needs_a_sharded_stack_and_an_index_of_zero_or_more(capsys):
+    code, _, err = cli(capsys, "--stack", "dev", "--shard", "0")
+    assert code == 2
+    assert err.strip() == ("error: --shard 0: stack dev is not sharded; set pegasus:chainlets.stacks to sharded "
+                           "(or add --set chainlets.stacks=sharded)")
+    code, _, err = cli(capsys, "--stack", "dev", "--set", "chainlets.stacks=sharded", "--shard", "-1")
+    assert (code, err.strip()) == (2, "error: --shard -1: a shard index is 0 or more")

@@ -36,6 +36,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--policy-config", metavar="FILE", help="policy pack config (JSON), with --check")
     p.add_argument("--state", metavar="FILE",
                    help="plan against this last state (`pulumi stack export` JSON): its slot ledger keeps addresses")
+    p.add_argument("--shard", type=int, metavar="N",
+                   help="plan shard stack <stack>-shard-N of a sharded stack (chainlets.stacks: sharded), with the "
+                        "platform's config and its plan's ledger; --state is then the platform's")
     p.add_argument("--quiet", action="store_true", help="print only the header and the summary, not the resource tree")
     p.add_argument("--debug", action="store_true", help="print tracebacks")
     return p
@@ -90,6 +93,19 @@ def main(argv: list[str] | None = None) -> int:
             except PlanFileError as e:
                 raise _Usage(f"--diff {args.diff}: {e}") from None
         cfg = assemble(PROJECT_DIR, args.stack, args.config_file, args.set)
+        shard_cfg = None
+        if args.shard is not None:
+            from pegasus import sharding
+
+            if args.shard < 0:
+                raise _Usage(f"--shard {args.shard}: a shard index is 0 or more")
+            chainlets = cfg.values.get("pegasus:chainlets")
+            if not isinstance(chainlets, dict) or chainlets.get("stacks") != "sharded":
+                raise _Usage(f"--shard {args.shard}: stack {cfg.stack} is not sharded; set pegasus:chainlets.stacks to "
+                             "sharded (or add --set chainlets.stacks=sharded)")
+            # The shard stack takes the platform's config, as tools.reconcile copies it.
+            shard_cfg = assemble(PROJECT_DIR, sharding.shard_stack_name(cfg.stack, args.shard),
+                                 args.config_file or os.path.join(PROJECT_DIR, f"Pulumi.{cfg.stack}.yaml"), args.set)
         _prepare_outputs(args)
     except (_Usage, UsageError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -105,7 +121,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: --state {args.state}: {e}", file=sys.stderr)
             return 2
     try:
-        plan = run_plan(PROJECT_DIR, cfg, state=state)
+        if shard_cfg is not None:
+            from tools.plan.runner import plan_shard
+
+            _, plan = plan_shard(PROJECT_DIR, cfg, shard_cfg, state=state)
+        else:
+            plan = run_plan(PROJECT_DIR, cfg, state=state)
     except ProgramError as e:
         for w in e.warnings:
             print(f"warning: {w}", file=sys.stderr)

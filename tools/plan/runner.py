@@ -188,6 +188,29 @@ def run_plan(project_dir: str, cfg: StackConfig, *, main: str = "__main__.py", s
     )
 
 
+def deployed_state(plan: Plan) -> dict:
+    """The stack state a deployment of `plan` leaves behind, as readStackResourceOutputs
+    returns it: ChainState's outputs are what its provider's create returns, the rest none."""
+    from pegasus.chainstate import ChainStateProvider
+
+    out = {}
+    for r in plan.resources:
+        outputs = ChainStateProvider().create(r.inputs).outs if r.type == "pulumi-python:dynamic/pegasus:ChainState" else {}
+        out[r.urn] = {"type": r.type, "outputs": outputs}
+    return out
+
+
+def plan_shard(project_dir: str, platform_cfg: StackConfig, shard_cfg: StackConfig, *,
+               state: Optional[dict] = None) -> tuple[Plan, Plan]:
+    """(the platform's plan, the shard stack's plan): the shard reads the platform's ChainState
+    record and outputs as a deployment of the platform's plan would leave them. `state`: the
+    platform's last state, which keeps its ledger's slots."""
+    platform = run_plan(project_dir, platform_cfg, state=state)
+    shard = run_plan(project_dir, shard_cfg, other_states={platform_cfg.stack: deployed_state(platform)},
+                     other_outputs={platform_cfg.stack: platform.outputs})
+    return platform, shard
+
+
 def plan_stack(project_dir: str, stack: str = "dev", config_file: Optional[str] = None, sets: Optional[list[str]] = None,
                state: Optional[dict] = None, other_states: Optional[dict] = None, other_outputs: Optional[dict] = None) -> Plan:
     from tools.plan.stackfile import assemble
