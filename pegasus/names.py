@@ -70,6 +70,7 @@ SIGNER_POOL = "signers"
 GRAFANA_DASHBOARD_LABEL = "grafana_dashboard"
 GRAFANA_FOLDER_ANNOTATION = "grafana_folder"
 SKIP_AWAIT = "pulumi.com/skipAwait"
+WAIT_FOR = "pulumi.com/waitFor"
 # The policy pack finds signing workloads and chain-data volumes by these labels.
 SIGNER_LABEL = "pegasus.saga.xyz/signer"
 CHAIN_DATA_LABEL = "pegasus.saga.xyz/chain-data"

@@ -157,7 +157,7 @@ def shard_listener_ports(shard: p2p.Shard) -> tuple[p2p.ShardPort, ...]:
 
 # pulumi-kubernetes (4.18+) waits for this JSONPath before the Gateway counts as created, so a
 # chainlet never starts with an empty advertised host: a custom resource is otherwise "ready" at once.
-WAIT_FOR_ADDRESS = {"pulumi.com/waitFor": "jsonpath={.status.addresses[0].value}"}
+WAIT_FOR_ADDRESS = {names.WAIT_FOR: "jsonpath={.status.addresses[0].value}"}
 
 
 def gateway(shard: p2p.Shard, settings: IngressSettings, cluster_name: str,

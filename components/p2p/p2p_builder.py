@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping, Optional
 
+from pegasus import names
 from pegasus import slots as slot_math
 from pegasus.config import SHARD_LIMITS, IngressSettings
 from pegasus.errors import ConfigError
@@ -197,6 +198,14 @@ def shard_annotations(index: int, settings: IngressSettings, cluster_name: str,
     return out
 
 
+# What a shard's Service is awaited for: its load balancer's address, which the chainlets
+# advertise. pulumi-kubernetes's own Service await also waits for Endpoints and then 10 s after
+# every Endpoints change (provider/pkg/await/service.go), on every update: 10 s per run of the
+# stack that owns the Service, for pods (the data plane's) that are not the shard's to wait for.
+# A waitFor annotation replaces that await (provider/pkg/await/await.go, ReadyCondition).
+LB_ADDRESS_WAIT = "jsonpath={.status.loadBalancer.ingress[0]}"
+
+
 def shard_service(shard: Shard, settings: IngressSettings, cluster_name: str, *, name: str, namespace: str,
                   selector: Mapping[str, str], labels: Mapping[str, str],
                   static_address_name: Optional[str] = None) -> dict:
@@ -212,7 +221,8 @@ def shard_service(shard: Shard, settings: IngressSettings, cluster_name: str, *,
             "name": name,
             "namespace": namespace,
             "labels": {**labels, "pegasus.saga.xyz/shard": str(shard.index)},
-            "annotations": shard_annotations(shard.index, settings, cluster_name, static_address_name),
+            "annotations": {**shard_annotations(shard.index, settings, cluster_name, static_address_name),
+                            names.WAIT_FOR: LB_ADDRESS_WAIT},
         },
         "spec": spec,
     }

@@ -67,7 +67,8 @@ def test_shard_service_maps_public_ports_to_internal_ports_over_tcp_only():
                 "app.kubernetes.io/managed-by": "pulumi",
                 "pegasus.saga.xyz/shard": "1",
             },
-            "annotations": {"metallb.universe.tf/address-pool": "p2p"},
+            # Awaited for its address only (pulumi-kubernetes's Service await also waits 10 s on Endpoints).
+            "annotations": {"metallb.universe.tf/address-pool": "p2p", "pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress[0]}"},
         },
         "spec": {
             "type": "LoadBalancer",
@@ -101,6 +102,7 @@ def test_eks_shards_are_internet_facing_nlbs_with_ip_targets_and_no_node_ports()
         "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
         "service.beta.kubernetes.io/aws-load-balancer-attributes": "load_balancing.cross_zone.enabled=true",
         "service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags": "pegasus.saga.xyz/cluster=pegasus-eks,pegasus.saga.xyz/shard=0",
+        "pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress[0]}",
     }
     assert {k: v for k, v in svc["spec"].items() if k not in ("selector", "ports")} == {
         "type": "LoadBalancer",
@@ -114,6 +116,7 @@ def test_gke_shards_use_the_l4_regional_external_class_and_a_reserved_address():
     assert svc["metadata"]["annotations"] == {
         "networking.gke.io/load-balancer-ip-addresses": "pegasus-gke-p2p-0",
         "external-dns.alpha.kubernetes.io/hostname": "p2p-0.p2p.example.com",
+        "pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress[0]}",
     }
     assert svc["spec"]["loadBalancerClass"] == "networking.gke.io/l4-regional-external"
     assert svc["spec"]["externalTrafficPolicy"] == "Local"

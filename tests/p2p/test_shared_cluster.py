@@ -66,7 +66,7 @@ def test_builders_under_another_naming():
                 "app.kubernetes.io/managed-by": "pulumi",
                 "pegasus.saga.xyz/shard": "0",
             },
-            "annotations": {},
+            "annotations": {"pulumi.com/waitFor": "jsonpath={.status.loadBalancer.ingress[0]}"},
         },
         "spec": {
             "type": "LoadBalancer",
