@@ -67,8 +67,8 @@ def test_fake_nodes_are_managed_by_kwok_and_schedulable():
         },
         "spec": {"podCIDR": "198.18.4.0/22", "podCIDRs": ["198.18.4.0/22"]},
         "status": {
-            "allocatable": {"cpu": "64", "memory": "512Gi", "pods": "2000", "ephemeral-storage": "1Ti"},
-            "capacity": {"cpu": "64", "memory": "512Gi", "pods": "2000", "ephemeral-storage": "1Ti"},
+            "allocatable": {"cpu": "128", "memory": "512Gi", "pods": "2000", "ephemeral-storage": "1Ti"},
+            "capacity": {"cpu": "128", "memory": "512Gi", "pods": "2000", "ephemeral-storage": "1Ti"},
             "addresses": [{"type": "InternalIP", "address": "127.0.1.2"}, {"type": "Hostname", "address": "kwok-node-1"}],
         },
     }
