@@ -3,8 +3,9 @@
 For each size (a fresh kwok cluster each), with the fake chain over HTTP:
 - full create: one reconcile round (the platform, then every shard stack, --parallel at once);
 - a no-op reconcile round (the platform runs, no shard stack does);
-- a new chainlet on chain -> its StatefulSet ready, with `python -m tools.reconcile --watch`
-  running (polling every --interval seconds);
+- two new chainlets on chain -> each one's StatefulSet ready, with `python -m tools.reconcile
+  --watch` running (polling every --interval seconds): the first opens a new shard stack when
+  the size is a multiple of the shard size, the second joins an existing shard;
 - the stacks one chainlet's arrival touched;
 - the peak memory of any one `pulumi` run (the CLI and everything it starts: language host,
   program, plugins), sampled from /proc;
