@@ -92,10 +92,7 @@ class Rounds:
     def say(self, line):
         self.lines.append(line)
 
-    def platform_config(self):
-        return {}
-
-    def settings(self, _config):
+    def settings(self):
         return None
 
     def read_chain(self, _settings):
@@ -104,11 +101,12 @@ class Rounds:
             raise item
         return item
 
-    def round(self, *, run_all, refresh, view, config):
+    def round(self, *, run_all, refresh, view):
         self.calls.append((view.height, run_all, refresh))
 
         class Result:
             ok = True
+            settings = None
         return Result()
 
 

@@ -41,8 +41,7 @@ def _args(argv: list[str]) -> argparse.Namespace:
 
 def watch(rec: Reconciler, args: argparse.Namespace, clock=time.monotonic, sleep=time.sleep) -> int:
     last_seen, last_full, rounds, status = None, clock(), 0, 0
-    config = rec.platform_config()  # a `pulumi config` call: once per round, not once per poll
-    settings = rec.settings(config)
+    settings = rec.settings()  # a `pulumi config` call: once per round, not once per poll
     while True:
         try:
             view = rec.read_chain(settings)
@@ -51,7 +50,7 @@ def watch(rec: Reconciler, args: argparse.Namespace, clock=time.monotonic, sleep
             view = None
         full = args.full_every > 0 and clock() - last_full >= args.full_every
         if view is not None and (full or decide.fingerprint(view) != last_seen):
-            result = rec.round(run_all=args.all or full, refresh=args.refresh or full, view=view, config=config)
+            result = rec.round(run_all=args.all or full, refresh=args.refresh or full, view=view)
             status = 0 if result.ok else 1
             rounds += 1
             if result.ok:
@@ -61,8 +60,7 @@ def watch(rec: Reconciler, args: argparse.Namespace, clock=time.monotonic, sleep
                     last_full = clock()
             if args.rounds and rounds >= args.rounds:
                 return status
-            config = rec.platform_config()
-            settings = rec.settings(config)
+            settings = result.settings  # what the round read: the config as it is now
         sleep(args.interval)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -45,6 +44,7 @@ class RoundResult:
     platform: StackRun
     shards: list[StackRun]
     skipped: list[str]
+    settings: Any = None  # the platform's settings, as read at the round's start
 
     @property
     def ok(self) -> bool:
@@ -94,21 +94,18 @@ class ShardOutputs:
         self._read = read
         self._parallel = max(1, parallel)
         self._cache: dict[str, tuple[Any, Optional[dict]]] = {}
-        self._lock = threading.Lock()
 
     def get(self, wanted: Callable[[str], bool]) -> dict[str, Optional[dict]]:
         """name -> outputs (None when the stack has none) for every stack `wanted` accepts."""
         keys = {name: key for name, key in self._list().items() if wanted(name)}
-        with self._lock:
-            stale = [n for n, key in keys.items() if key is None or self._cache.get(n, (None,))[0] != key]
+        stale = [n for n, key in keys.items() if key is None or self._cache.get(n, (None,))[0] != key]
         with ThreadPoolExecutor(max_workers=self._parallel) as pool:
             fresh = dict(zip(stale, pool.map(self._read, stale)))
-        with self._lock:
-            for name in stale:
-                self._cache[name] = (keys[name], fresh[name])
-            for name in set(self._cache) - set(keys):
-                del self._cache[name]  # a stack that is gone
-            return {n: self._cache[n][1] for n in keys}
+        for name in stale:
+            self._cache[name] = (keys[name], fresh[name])
+        for name in set(self._cache) - set(keys):
+            del self._cache[name]  # a stack that is gone
+        return {n: self._cache[n][1] for n in keys}
 
 
 class Reconciler:
@@ -216,10 +213,9 @@ class Reconciler:
                         outputs)
 
     # -- a round
-    def round(self, *, run_all: bool = False, refresh: bool = False, preview: bool = False, view=None,
-              config: Optional[dict[str, auto.ConfigValue]] = None) -> RoundResult:
+    def round(self, *, run_all: bool = False, refresh: bool = False, preview: bool = False, view=None) -> RoundResult:
         start = time.monotonic()
-        platform_config = self.platform_config() if config is None else config
+        platform_config = self.platform_config()
         settings = self.settings(platform_config)
         with ThreadPoolExecutor(max_workers=1) as reader_pool:
             # The shard stacks' outputs do not depend on the platform's run: read them meanwhile.
@@ -228,7 +224,7 @@ class Reconciler:
             self.say(platform.line)
             if not platform.ok:
                 # The shards read the platform's ledger and height: nothing runs on a failed platform.
-                return RoundResult(platform, [], [])
+                return RoundResult(platform, [], [], settings)
             read_start = time.monotonic()
             current = current_future.result()
             waited = time.monotonic() - read_start
@@ -266,7 +262,7 @@ class Reconciler:
         self.say(f"round done in {time.monotonic() - start:.1f} s: platform {platform.seconds:.1f} s, then "
                  f"{waited:.1f} s more for {len(current)} shard stacks' outputs, {len(due)} shard stack(s) in "
                  f"{time.monotonic() - shards_start:.1f} s")
-        return RoundResult(platform, runs, skipped)
+        return RoundResult(platform, runs, skipped, settings)
 
     def _existing_or_none(self, name: str) -> Optional[auto.Stack]:
         try:
